@@ -84,6 +84,12 @@ def test_history_and_meta(digits):
         assert np.all(np.isfinite(ens.history[k]))
         np.testing.assert_array_equal(ens.history[k][:, -1], ens.metrics[k])
     np.testing.assert_array_equal(ens.metrics["epochs_run"], [7, 7, 7])
+    # the in-training metrics use the same tiles as evaluate(): bit-identical
+    l_te, a_te = gl.evaluate(ens, digits.X_test, digits.y_test)
+    np.testing.assert_array_equal(ens.metrics["test_loss"], l_te)
+    np.testing.assert_array_equal(ens.metrics["test_acc"], a_te)
+    l_tr, _ = gl.evaluate(ens, digits.X_train, digits.y_train)
+    np.testing.assert_array_equal(ens.metrics["train_loss"], l_tr)
     # epoch-0 record is the initialisation, evaluated independently
     init = gl.Ensemble.init([64, 8, 10], 3, seed=1)
     l0, a0 = gl.evaluate(init, digits.X_test, digits.y_test)

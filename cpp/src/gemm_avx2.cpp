@@ -108,6 +108,46 @@ struct Kern {
       for (std::int64_t j = i; j < n; ++j) x[j] = tmp[j - i];
     }
   }
+
+  // Natural log of positive normal floats (Cephes logf polynomial).
+  static inline __m256 log8(__m256 x) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256i xi = _mm256_castps_si256(x);
+    __m256 e = _mm256_cvtepi32_ps(
+        _mm256_sub_epi32(_mm256_srli_epi32(xi, 23), _mm256_set1_epi32(126)));
+    // mantissa in [0.5, 1)
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(
+        _mm256_and_si256(xi, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F000000)));
+    const __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+    e = _mm256_sub_ps(e, _mm256_and_ps(one, small));
+    m = _mm256_add_ps(_mm256_sub_ps(m, one), _mm256_and_ps(m, small));
+    const __m256 z = _mm256_mul_ps(m, m);
+    __m256 p = _mm256_set1_ps(7.0376836292e-2f);
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.1514610310e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(1.1676998740e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.2420140846e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(1.4249322787e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.6668057665e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(2.0000714765e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-2.4999993993e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(3.3333331174e-1f));
+    p = _mm256_mul_ps(_mm256_mul_ps(p, m), z);
+    p = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), p);
+    p = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), p);
+    __m256 r = _mm256_add_ps(m, p);
+    return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), r);
+  }
+
+  static void log_n(float* x, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, log8(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+      alignas(32) float tmp[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+      for (std::int64_t j = i; j < n; ++j) tmp[j - i] = x[j];
+      _mm256_store_ps(tmp, log8(_mm256_load_ps(tmp)));
+      for (std::int64_t j = i; j < n; ++j) x[j] = tmp[j - i];
+    }
+  }
 };
 
 #include "gemm_impl.inc"
@@ -122,6 +162,7 @@ void driver_avx2(std::int64_t m, std::int64_t n, std::int64_t k, const float* A,
   gemm_driver<Kern>(m, n, k, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, bias, relu, pack);
 }
 void exp_avx2(float* x, std::int64_t n) { Kern::exp_n(x, n); }
+void log_avx2(float* x, std::int64_t n) { Kern::log_n(x, n); }
 double xent_avx2(const float* Z, std::int64_t ldz, std::int64_t n, int c, const std::int32_t* y,
                  float* dZ, std::int64_t lddz, float scale, std::int64_t* n_correct,
                  float* scratch) {
