@@ -79,6 +79,40 @@ struct Kern {
     }
   }
 
+  // out[p*16 + j] = B[j*ldb + p]: 8x8 register transposes.
+  static inline void transpose8(const float* src, std::int64_t ld, float* dst, std::int64_t ldd) {
+    __m256 r0 = _mm256_loadu_ps(src + 0 * ld), r1 = _mm256_loadu_ps(src + 1 * ld);
+    __m256 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld);
+    __m256 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst + 0 * ldd, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + 1 * ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+  }
+
+  static void pack_transposed(std::int64_t kc, const float* B, std::int64_t ldb, float* out) {
+    std::int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+      transpose8(B + p, ldb, out + p * NR, NR);
+      transpose8(B + 8 * ldb + p, ldb, out + p * NR + 8, NR);
+    }
+    for (; p < kc; ++p)
+      for (int j = 0; j < NR; ++j) out[p * NR + j] = B[j * ldb + p];
+  }
+
   static inline __m256 exp8(__m256 v) {
     v = _mm256_min_ps(v, _mm256_set1_ps(88.7228317f));
     v = _mm256_max_ps(v, _mm256_set1_ps(-87.3365448f));
@@ -163,6 +197,24 @@ void driver_avx2(std::int64_t m, std::int64_t n, std::int64_t k, const float* A,
 }
 void exp_avx2(float* x, std::int64_t n) { Kern::exp_n(x, n); }
 void log_avx2(float* x, std::int64_t n) { Kern::log_n(x, n); }
+void sgd_avx2(std::int64_t n, float* theta, float* vel, const float* grad, float lr, float mu,
+              float wd) {
+  const __m256 vlr = _mm256_set1_ps(lr), vmu = _mm256_set1_ps(mu), vwd = _mm256_set1_ps(wd);
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 th = _mm256_loadu_ps(theta + i);
+    const __m256 g = _mm256_add_ps(_mm256_loadu_ps(grad + i), _mm256_mul_ps(vwd, th));
+    const __m256 v = _mm256_add_ps(_mm256_mul_ps(vmu, _mm256_loadu_ps(vel + i)), g);
+    _mm256_storeu_ps(vel + i, v);
+    _mm256_storeu_ps(theta + i, _mm256_sub_ps(th, _mm256_mul_ps(vlr, v)));
+  }
+  for (; i < n; ++i) {
+    const float g = grad[i] + wd * theta[i];
+    const float v = mu * vel[i] + g;
+    vel[i] = v;
+    theta[i] -= lr * v;
+  }
+}
 double xent_avx2(const float* Z, std::int64_t ldz, std::int64_t n, int c, const std::int32_t* y,
                  float* dZ, std::int64_t lddz, float scale, std::int64_t* n_correct,
                  float* scratch) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "glasslens/gemm.hpp"
 #include "glasslens/parallel.hpp"
 #include "glasslens/rng.hpp"
 
@@ -154,12 +155,7 @@ void train(const TrainSpec& sp, TrainState& st) {
           for (i64 i = 0; i < P; ++i) pert[i] = theta[i] + sc * grad[i];
           step_grad(pert.data(), Xs, ys, rows, grad.data());
         }
-        for (i64 i = 0; i < P; ++i) {
-          const float g = grad[i] + wd * theta[i];
-          const float v = mu * vel[i] + g;
-          vel[i] = v;
-          theta[i] -= lr * v;
-        }
+        gemm::sgd_update(P, theta, vel, grad.data(), lr, mu, wd);
       }
       st.epochs_run[r] = e + 1;
       const i64 slot = sp.record_slot ? sp.record_slot[e] : -1;

@@ -48,6 +48,12 @@ void exp_inplace(float* x, std::int64_t n);
 // apply it to softmax denominators, which lie in [1, c].
 void log_inplace(float* x, std::int64_t n);
 
+// SGD with momentum and weight decay, PyTorch convention, element-wise over n parameters:
+//   g = grad + wd * theta;  vel = mu * vel + g;  theta -= lr * vel
+// (separate multiplies and adds, no FMA: both SIMD paths give identical bits).
+void sgd_update(std::int64_t n, float* theta, float* vel, const float* grad, float lr, float mu,
+                float wd);
+
 // Cross-entropy rows. Z: n x c logits (row stride ldz). For each row: loss = logsumexp(z) - z_y
 // (natural log), prediction = argmax (ties -> lowest index). Returns the sum of row losses
 // (accumulated in double, rows in order) and adds the number of correct predictions to
