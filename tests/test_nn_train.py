@@ -268,3 +268,20 @@ def test_bad_inputs(digits):
         t(digits, init="weights.npz", epochs=1)
     with pytest.raises(FloatingPointError, match="diverged"):
         t(digits, hidden=(8,), lr=1e30, epochs=2, replicas=1)
+
+
+def test_scalar_and_avx2_training_agree(digits):
+    from glasslens import _core
+
+    if not _core.cpu_has_avx2_fma():
+        pytest.skip("CPU lacks AVX2/FMA")
+    kw = dict(hidden=(16,), replicas=2, epochs=2, batch_size=32, seed=8, weight_decay=1e-3)
+    orig = _core.simd_path()
+    try:
+        _core.set_simd_path("scalar")
+        es = gl.train_ensemble(digits, **kw)
+        _core.set_simd_path("avx2")
+        ea = gl.train_ensemble(digits, **kw)
+    finally:
+        _core.set_simd_path(orig)
+    np.testing.assert_allclose(es.flat(), ea.flat(), rtol=0, atol=1e-4)

@@ -25,14 +25,17 @@ from glasslens import _core
 from glasslens.training import derived_seeds, lr_schedule
 
 
+CLOCK: Callable[[], float] = time.perf_counter
+
+
 def best_of(f: Callable[[], object], repeat: int) -> float:
-    """Smallest wall time of `repeat` calls after one warm-up call (seconds)."""
+    """Smallest time of `repeat` calls after one warm-up call (seconds, on CLOCK)."""
     f()
     ts = []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = CLOCK()
         f()
-        ts.append(time.perf_counter() - t)
+        ts.append(CLOCK() - t)
     return min(ts)
 
 
@@ -141,75 +144,60 @@ class _DS:
         self.X_train, self.y_train, self.X_test, self.y_test = X, y, Xt, yt
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=None,
-                    help="threads for every library (default: glasslens' default)")
-    ap.add_argument("--repeat", type=int, default=3, help="timed repetitions (best is kept)")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "results" / "nn.md"))
-    ap.add_argument("--no-torch", action="store_true")
-    a = ap.parse_args()
-    T = gl.resolve_threads(a.threads)
+def run_suite(T: int, repeat: int, have_torch: bool):
+    """All benchmark rows at T threads on the current CLOCK."""
     rng = np.random.default_rng(0)
-    lines: List[str] = []
-    rows: List[Tuple[str, str, float, str, float, str]] = []
-
-    try:
+    rows: List[Tuple[str, str, float, float, str]] = []
+    if have_torch:
         import torch
 
         torch.set_num_threads(T)
-        have_torch = not a.no_torch
-    except ImportError:  # pragma: no cover
-        have_torch = False
-
     with threadpool_limits(T):
-        blas = [f"{d.get('internal_api')} {d.get('version')} ({d.get('architecture')})"
-                for d in threadpool_info() if d.get("user_api") == "blas"]
-        sq, layer = sgemm_rate(a.repeat)
+        sq, layer = sgemm_rate(repeat)
 
         # ---- evaluation 1: 32 x 784-128-10 on 10,000 samples ---------------------------------
         X = rng.standard_normal((10000, 784)).astype(np.float32)
         y = rng.integers(0, 10, 10000)
         ens = gl.Ensemble.init([784, 128, 10], 32, seed=1, scheme="pytorch")
-        t_gl = best_of(lambda: gl.evaluate(ens, X, y, n_threads=T), a.repeat)
-        t_np = best_of(lambda: numpy_eval_loop(ens.weights, ens.biases, X, y), a.repeat)
+        t_gl = best_of(lambda: gl.evaluate(ens, X, y, n_threads=T), repeat)
+        t_np = best_of(lambda: numpy_eval_loop(ens.weights, ens.biases, X, y), repeat)
         ref = numpy_eval_loop(ens.weights, ens.biases, X, y)
         got = gl.evaluate(ens, X, y, n_threads=T)
         assert np.allclose(got[0], ref[0], rtol=1e-4), "evaluation disagrees with numpy"
         flops = 32 * 10000 * 2 * (784 * 128 + 128 * 10)
         rate1 = flops / t_gl / 1e9
-        rows.append(("evaluate 32 x 784-128-10, n=10,000", "numpy loop", t_np, "", t_gl,
+        rows.append(("evaluate 32 x 784-128-10, n=10,000", "numpy loop", t_np, t_gl,
                      f"{rate1:.0f} GFLOP/s = {rate1 / sq:.0%} of numpy sgemm"))
 
         # ---- evaluation 2: 2,000 x 64-32-10 on 1,000 samples ---------------------------------
         X2 = rng.standard_normal((1000, 64)).astype(np.float32)
         y2 = rng.integers(0, 10, 1000)
         ens2 = gl.Ensemble.init([64, 32, 10], 2000, seed=2, scheme="pytorch")
-        t_gl2 = best_of(lambda: gl.evaluate(ens2, X2, y2, n_threads=T), a.repeat)
+        t_gl2 = best_of(lambda: gl.evaluate(ens2, X2, y2, n_threads=T), repeat)
         t_np2a = best_of(lambda: numpy_eval_loop(ens2.weights, ens2.biases, X2, y2), 1)
-        t_np2b = best_of(lambda: numpy_eval_batched(ens2.weights, ens2.biases, X2, y2), a.repeat)
+        t_np2b = best_of(lambda: numpy_eval_batched(ens2.weights, ens2.biases, X2, y2), repeat)
         ref2 = numpy_eval_batched(ens2.weights, ens2.biases, X2, y2)
         assert np.allclose(gl.evaluate(ens2, X2, y2)[0], ref2[0], rtol=1e-4)
         flops2 = 2000 * 1000 * 2 * (64 * 32 + 32 * 10)
-        rows.append(("evaluate 2,000 x 64-32-10, n=1,000", "numpy (best of loop / batched)",
-                     min(t_np2a, t_np2b), "", t_gl2,
+        rows.append(("evaluate 2,000 x 64-32-10, n=1,000", "numpy (best of loop, batched)",
+                     min(t_np2a, t_np2b), t_gl2,
                      f"{flops2 / t_gl2 / 1e9:.0f} GFLOP/s; numpy loop {t_np2a:.3f} s, "
                      f"batched {t_np2b:.3f} s"))
 
         # ---- training 1: 16 x 784-128-10, 10,000 samples, 1 epoch, batch 64 --------------------
         yi = y.astype(np.int64)
         ens_t = gl.Ensemble.init([784, 128, 10], 16, seed=3, scheme="pytorch")
-        t_gls = best_of(lambda: glasslens_sgd(ens_t, X, yi, 1, 64, 0.01, 0.9, T), a.repeat)
+        t_gls = best_of(lambda: glasslens_sgd(ens_t, X, yi, 1, 64, 0.01, 0.9, T), repeat)
+        fl_t = 16 * 10000 * 2 * (2 * 784 * 128 + 3 * 128 * 10)
         ds = _DS(X, yi, X[:0], yi[:0])
         t_gle = best_of(lambda: gl.train_ensemble(ds, hidden=(128,), replicas=16, epochs=1,
                                                   batch_size=64, lr=0.01, momentum=0.9,
                                                   init=ens_t, family="both", n_threads=T), 1)
-        if have_torch:
-            t_pt = best_of(lambda: torch_train(ens_t, X, yi, 1, 64, 0.01, 0.9), 1)
-        else:
-            t_pt = float("nan")
+        t_pt = (best_of(lambda: torch_train(ens_t, X, yi, 1, 64, 0.01, 0.9), 1)
+                if have_torch else float("nan"))
         rows.append(("train 16 x 784-128-10, n=10,000, 1 epoch, batch 64", "PyTorch loop", t_pt,
-                     "", t_gls, f"train_ensemble incl. history evaluation: {t_gle:.3f} s"))
+                     t_gls, f"{fl_t / t_gls / 1e9:.0f} GFLOP/s; train_ensemble with history "
+                     f"evaluation {t_gle:.3f} s"))
 
         # ---- training 2: 64 x 64-32-10 on digits -----------------------------------------------
         from sklearn.datasets import load_digits
@@ -219,37 +207,81 @@ def main() -> int:
         yd = d.target.astype(np.int64)
         E2 = 5
         ens_d = gl.Ensemble.init([64, 32, 10], 64, seed=4, scheme="pytorch")
-        t_gld = best_of(lambda: glasslens_sgd(ens_d, Xd, yd, E2, 64, 0.05, 0.9, T), a.repeat)
+        t_gld = best_of(lambda: glasslens_sgd(ens_d, Xd, yd, E2, 64, 0.05, 0.9, T), repeat)
         dsd = _DS(Xd, yd, Xd[:0], yd[:0])
         t_gle2 = best_of(lambda: gl.train_ensemble(dsd, hidden=(32,), replicas=64, epochs=E2,
                                                    batch_size=64, lr=0.05, momentum=0.9,
                                                    init=ens_d, family="both", n_threads=T), 1)
-        if have_torch:
-            t_ptd = best_of(lambda: torch_train(ens_d, Xd, yd, E2, 64, 0.05, 0.9), 1)
-        else:
-            t_ptd = float("nan")
+        t_ptd = (best_of(lambda: torch_train(ens_d, Xd, yd, E2, 64, 0.05, 0.9), 1)
+                 if have_torch else float("nan"))
         rows.append((f"train 64 x 64-32-10, digits n=1,797, {E2} epochs, batch 64",
-                     "PyTorch loop", t_ptd, "", t_gld,
-                     f"train_ensemble incl. history evaluation: {t_gle2:.3f} s"))
+                     "PyTorch loop", t_ptd, t_gld,
+                     f"train_ensemble with history evaluation {t_gle2:.3f} s"))
+    return rows, sq, layer
 
-    lines.append("# nn engine benchmark\n")
-    lines.append(f"- machine: {platform.machine()} {platform.processor() or ''}, "
-                 f"{os.cpu_count()} CPUs; python {platform.python_version()}")
-    lines.append(f"- threads: {T} for glasslens, numpy/BLAS and PyTorch "
-                 f"({', '.join(blas) or 'BLAS unknown'})")
+
+def table(rows, title: str, sq: float, layer: float, unit: str) -> List[str]:
+    out = [f"## {title}\n",
+           f"numpy float32 matmul rate: {sq:.0f} GFLOP/s (2048^3), {layer:.0f} GFLOP/s "
+           f"(10000x784 @ 784x128); times in {unit}\n",
+           "| task | peer | peer | glasslens | speed-up | notes |",
+           "|---|---|---:|---:|---:|---|"]
+    for task, peer, tp, tg, note in rows:
+        out.append(f"| {task} | {peer} | {tp:.3f} | {tg:.3f} | {tp / tg:.1f}x | {note} |")
+    return out + [""]
+
+
+def main() -> int:
+    global CLOCK
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads for every library (default: glasslens' default)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed repetitions (best is kept)")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "results" / "nn.md"))
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--skip-single", action="store_true",
+                    help="skip the single-thread CPU-time table")
+    a = ap.parse_args()
+    T = gl.resolve_threads(a.threads)
+    try:
+        import torch  # noqa: F401
+
+        have_torch = not a.no_torch
+    except ImportError:  # pragma: no cover
+        have_torch = False
+
+    load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    CLOCK = time.perf_counter
+    rows_T, sq_T, layer_T = run_suite(T, a.repeat, have_torch)
+    tables = table(rows_T, f"{T} thread(s), wall-clock time (best of {a.repeat}; slow peers: 1 run)",
+                   sq_T, layer_T, "seconds")
+    if not a.skip_single:
+        # One thread, process CPU time: robust when other jobs share the machine.
+        CLOCK = time.process_time
+        rows_1, sq_1, layer_1 = run_suite(1, a.repeat, have_torch)
+        tables += table(rows_1, "1 thread, process CPU time (insensitive to other load)",
+                        sq_1, layer_1, "CPU seconds")
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+    with threadpool_limits(T):
+        blas = [f"{d.get('internal_api')} {d.get('version')} ({d.get('architecture')})"
+                for d in threadpool_info() if d.get("user_api") == "blas"]
     info = gl.build_info()
-    lines.append(f"- glasslens {info['version']}, {info['compiler']}, SIMD path "
-                 f"{info['simd_path']}, OpenMP {info['openmp']}")
-    lines.append(f"- numpy float32 matmul rate: {sq:.0f} GFLOP/s (2048^3), {layer:.0f} GFLOP/s "
-                 f"(10000x784 @ 784x128)")
-    lines.append(f"- best of {a.repeat} runs (1 run for the slow peers); times in seconds\n")
-    lines.append("| task | peer | peer time | glasslens time | speed-up | notes |")
-    lines.append("|---|---|---:|---:|---:|---|")
-    for task, peer, tp, _, tg, note in rows:
-        lines.append(f"| {task} | {peer} | {tp:.3f} | {tg:.3f} | {tp / tg:.1f}x | {note} |")
-    lines.append("\nglasslens training times are the C++ engine alone (same work as the PyTorch "
-                 "loop: forward, backward, SGD update with momentum); `train_ensemble` adds "
-                 "full train/test evaluations at epoch 0 and at every recorded epoch.")
+    lines = ["# nn engine benchmark (bench/python/bench_nn.py)\n",
+             f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
+             f"{load0:.1f} at start, {load1:.1f} at end; python {platform.python_version()}",
+             f"- peers: numpy {np.__version__} ({', '.join(blas) or 'BLAS unknown'})"
+             + (f", PyTorch {__import__('torch').__version__}" if have_torch else ""),
+             f"- glasslens {info['version']}, {info['compiler']}, SIMD path "
+             f"{info['simd_path']}, OpenMP {info['openmp']}",
+             "- every library runs with the same thread count (threadpoolctl for BLAS, "
+             "torch.set_num_threads)\n"]
+    lines += tables
+    lines.append("glasslens training times are the C++ engine alone (the same work as the PyTorch "
+                 "loop: forward, backward, SGD update with momentum, one data order per replica); "
+                 "`train_ensemble` adds full train/test evaluations at epoch 0 and after every "
+                 "recorded epoch. The PyTorch loop trains the replicas one after another "
+                 "(nn.Sequential, CrossEntropyLoss, optim.SGD) with its intra-op threads.")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:

@@ -48,6 +48,14 @@ std::int64_t eval_tile_rows(const Shape& s) {
 
 namespace {
 
+// Grows only the buffers a forward pass needs (activations and softmax scratch).
+void reserve_forward(Workspace& ws, const Shape& s, i64 rows) {
+  const int L = s.n_layers();
+  if (static_cast<int>(ws.act.size()) < L + 1) ws.act.resize(static_cast<std::size_t>(L + 1));
+  for (int l = 1; l <= L; ++l) grow(ws.act[l], rows * s.widths[l]);
+  grow(ws.scratch, rows * (s.n_out() + 2));
+}
+
 }  // namespace
 
 void Workspace::reserve(const Shape& s, std::int64_t rows) {
@@ -63,7 +71,7 @@ void Workspace::reserve(const Shape& s, std::int64_t rows) {
 double loss_sum(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
                 std::int64_t n, std::int64_t* n_correct, Workspace& ws) {
   if (n <= 0) return 0.0;
-  ws.reserve(s, n);
+  reserve_forward(ws, s, n);
   const float* z = forward(s, theta, X, n, ws);
   return gemm::xent_rows(z, s.n_out(), n, s.n_out(), y, nullptr, 0, 0.0f, n_correct,
                          ws.scratch.data());
@@ -105,7 +113,7 @@ double loss_grad(const Shape& s, const float* theta, const float* X, const std::
 void forward_logits(const Shape& s, const float* theta, const float* X, std::int64_t n,
                     float* logits, Workspace& ws) {
   if (n <= 0) return;
-  ws.reserve(s, n);
+  reserve_forward(ws, s, n);
   const float* z = forward(s, theta, X, n, ws);
   std::copy(z, z + n * s.n_out(), logits);
 }

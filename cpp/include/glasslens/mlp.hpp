@@ -51,7 +51,9 @@ struct Shape {
 };
 
 // Scratch memory for serial passes of one network over up to `max_rows` samples.
-// Create one per thread and reuse it; the buffers grow on demand.
+// Create one per thread and reuse it; the buffers grow on demand (a pass over n rows keeps about
+// n * (sum of widths + n_out) floats, twice that with gradients: call large data sets in tiles
+// of eval_tile_rows() rows and sum the tiles in order).
 struct Workspace {
   std::vector<std::vector<float>> act;   // act[l]: rows x widths[l] (act[0] unused: input is X)
   std::vector<std::vector<float>> delta; // backward buffers
