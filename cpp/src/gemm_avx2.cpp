@@ -1,0 +1,225 @@
+// AVX2+FMA GEMM path (this file is compiled with -mavx2 -mfma and only called when the CPU
+// has both, see simd.hpp). Uses no standard-library templates (see gemm_impl.inc).
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "gemm_internal.hpp"
+
+namespace glasslens::gemm {
+namespace {
+
+struct Kern {
+  static constexpr int MR = 6, NR = 16;
+
+  template <int R>
+  static inline __attribute__((always_inline)) void micro(
+      std::int64_t kc, const float* a, std::int64_t rs, std::int64_t cs, const float* bp,
+      float* c, std::int64_t ldc, int ncols, bool overwrite, const float* bias, bool relu) {
+    __m256 lo[R], hi[R];
+#pragma GCC unroll 6
+    for (int i = 0; i < R; ++i) {
+      lo[i] = _mm256_setzero_ps();
+      hi[i] = _mm256_setzero_ps();
+    }
+    const float* ap = a;
+    for (std::int64_t p = 0; p < kc; ++p) {
+      const __m256 b0 = _mm256_loadu_ps(bp);
+      const __m256 b1 = _mm256_loadu_ps(bp + 8);
+#pragma GCC unroll 6
+      for (int i = 0; i < R; ++i) {
+        const __m256 av = _mm256_broadcast_ss(ap + i * rs);
+        lo[i] = _mm256_fmadd_ps(av, b0, lo[i]);
+        hi[i] = _mm256_fmadd_ps(av, b1, hi[i]);
+      }
+      ap += cs;
+      bp += NR;
+    }
+    if (ncols == NR) {
+      const __m256 zero = _mm256_setzero_ps();
+      __m256 bl = zero, bh = zero;
+      if (bias) {
+        bl = _mm256_loadu_ps(bias);
+        bh = _mm256_loadu_ps(bias + 8);
+      }
+#pragma GCC unroll 6
+      for (int i = 0; i < R; ++i) {
+        float* ci = c + i * ldc;
+        __m256 v0 = lo[i], v1 = hi[i];
+        if (!overwrite) {
+          v0 = _mm256_add_ps(_mm256_loadu_ps(ci), v0);
+          v1 = _mm256_add_ps(_mm256_loadu_ps(ci + 8), v1);
+        }
+        if (bias) {
+          v0 = _mm256_add_ps(v0, bl);
+          v1 = _mm256_add_ps(v1, bh);
+        }
+        if (relu) {
+          v0 = _mm256_max_ps(v0, zero);
+          v1 = _mm256_max_ps(v1, zero);
+        }
+        _mm256_storeu_ps(ci, v0);
+        _mm256_storeu_ps(ci + 8, v1);
+      }
+    } else {
+      alignas(32) float tmp[R][NR];
+      for (int i = 0; i < R; ++i) {
+        _mm256_store_ps(&tmp[i][0], lo[i]);
+        _mm256_store_ps(&tmp[i][8], hi[i]);
+      }
+      for (int i = 0; i < R; ++i) {
+        float* ci = c + i * ldc;
+        for (int j = 0; j < ncols; ++j) {
+          float v = overwrite ? tmp[i][j] : ci[j] + tmp[i][j];
+          if (bias) v += bias[j];
+          if (relu) v = v > 0.0f ? v : 0.0f;
+          ci[j] = v;
+        }
+      }
+    }
+  }
+
+  // out[p*16 + j] = B[j*ldb + p]: 8x8 register transposes.
+  static inline void transpose8(const float* src, std::int64_t ld, float* dst, std::int64_t ldd) {
+    __m256 r0 = _mm256_loadu_ps(src + 0 * ld), r1 = _mm256_loadu_ps(src + 1 * ld);
+    __m256 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld);
+    __m256 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst + 0 * ldd, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + 1 * ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+  }
+
+  static void pack_transposed(std::int64_t kc, const float* B, std::int64_t ldb, float* out) {
+    std::int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+      transpose8(B + p, ldb, out + p * NR, NR);
+      transpose8(B + 8 * ldb + p, ldb, out + p * NR + 8, NR);
+    }
+    for (; p < kc; ++p)
+      for (int j = 0; j < NR; ++j) out[p * NR + j] = B[j * ldb + p];
+  }
+
+  static inline __m256 exp8(__m256 v) {
+    v = _mm256_min_ps(v, _mm256_set1_ps(88.7228317f));
+    v = _mm256_max_ps(v, _mm256_set1_ps(-87.3365448f));
+    const __m256 fx = _mm256_floor_ps(
+        _mm256_fmadd_ps(v, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+    __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), v);
+    r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+  }
+
+  static void exp_n(float* x, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, exp8(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+      alignas(32) float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (std::int64_t j = i; j < n; ++j) tmp[j - i] = x[j];
+      _mm256_store_ps(tmp, exp8(_mm256_load_ps(tmp)));
+      for (std::int64_t j = i; j < n; ++j) x[j] = tmp[j - i];
+    }
+  }
+
+  // Natural log of positive normal floats (Cephes logf polynomial).
+  static inline __m256 log8(__m256 x) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256i xi = _mm256_castps_si256(x);
+    __m256 e = _mm256_cvtepi32_ps(
+        _mm256_sub_epi32(_mm256_srli_epi32(xi, 23), _mm256_set1_epi32(126)));
+    // mantissa in [0.5, 1)
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(
+        _mm256_and_si256(xi, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F000000)));
+    const __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+    e = _mm256_sub_ps(e, _mm256_and_ps(one, small));
+    m = _mm256_add_ps(_mm256_sub_ps(m, one), _mm256_and_ps(m, small));
+    const __m256 z = _mm256_mul_ps(m, m);
+    __m256 p = _mm256_set1_ps(7.0376836292e-2f);
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.1514610310e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(1.1676998740e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.2420140846e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(1.4249322787e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.6668057665e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(2.0000714765e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-2.4999993993e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(3.3333331174e-1f));
+    p = _mm256_mul_ps(_mm256_mul_ps(p, m), z);
+    p = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), p);
+    p = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), p);
+    __m256 r = _mm256_add_ps(m, p);
+    return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), r);
+  }
+
+  static void log_n(float* x, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, log8(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+      alignas(32) float tmp[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+      for (std::int64_t j = i; j < n; ++j) tmp[j - i] = x[j];
+      _mm256_store_ps(tmp, log8(_mm256_load_ps(tmp)));
+      for (std::int64_t j = i; j < n; ++j) x[j] = tmp[j - i];
+    }
+  }
+};
+
+#include "gemm_impl.inc"
+
+}  // namespace
+
+namespace internal {
+void driver_avx2(std::int64_t m, std::int64_t n, std::int64_t k, const float* A,
+                 std::int64_t a_rs, std::int64_t a_cs, const float* B, std::int64_t b_rs,
+                 std::int64_t b_cs, float* C, std::int64_t ldc, bool accumulate,
+                 const float* bias, bool relu, float* pack) {
+  gemm_driver<Kern>(m, n, k, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, bias, relu, pack);
+}
+void exp_avx2(float* x, std::int64_t n) { Kern::exp_n(x, n); }
+void log_avx2(float* x, std::int64_t n) { Kern::log_n(x, n); }
+void sgd_avx2(std::int64_t n, float* theta, float* vel, const float* grad, float lr, float mu,
+              float wd) {
+  const __m256 vlr = _mm256_set1_ps(lr), vmu = _mm256_set1_ps(mu), vwd = _mm256_set1_ps(wd);
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 th = _mm256_loadu_ps(theta + i);
+    const __m256 g = _mm256_add_ps(_mm256_loadu_ps(grad + i), _mm256_mul_ps(vwd, th));
+    const __m256 v = _mm256_add_ps(_mm256_mul_ps(vmu, _mm256_loadu_ps(vel + i)), g);
+    _mm256_storeu_ps(vel + i, v);
+    _mm256_storeu_ps(theta + i, _mm256_sub_ps(th, _mm256_mul_ps(vlr, v)));
+  }
+  for (; i < n; ++i) {
+    const float g = grad[i] + wd * theta[i];
+    const float v = mu * vel[i] + g;
+    vel[i] = v;
+    theta[i] -= lr * v;
+  }
+}
+double xent_avx2(const float* Z, std::int64_t ldz, std::int64_t n, int c, const std::int32_t* y,
+                 float* dZ, std::int64_t lddz, float scale, std::int64_t* n_correct,
+                 float* scratch) {
+  return xent_rows_impl<Kern>(Z, ldz, n, c, y, dZ, lddz, scale, n_correct, scratch);
+}
+}  // namespace internal
+
+}  // namespace glasslens::gemm
