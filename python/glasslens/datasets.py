@@ -59,7 +59,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ._validate import as_array, check_float, check_int, check_seed
-from .network import MLP
+from .network import MLP, _savez
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -141,7 +141,7 @@ class Dataset:
 
     # ---- persistence --------------------------------------------------------------------------
     def save(self, path: PathLike) -> None:
-        """Save to ``.npz`` (no pickle); ``Dataset.load`` reads it back exactly."""
+        """Save to ``.npz`` at exactly ``path`` (no pickle); ``Dataset.load`` reads it back."""
         head = {"format": _FORMAT, "name": self.name, "n_classes": self.n_classes,
                 "meta": self.meta, "teacher": None}
         arrays: Dict[str, np.ndarray] = {
@@ -153,7 +153,7 @@ class Dataset:
             arrays.update({f"teacher/W{i}": W for i, W in enumerate(t.weights)})
             if t.biases is not None:
                 arrays.update({f"teacher/b{i}": b for i, b in enumerate(t.biases)})
-        np.savez(path, __meta__=np.array(json.dumps(head)), **arrays)
+        _savez(path, __meta__=np.array(json.dumps(head)), **arrays)
 
     @classmethod
     def load(cls, path: PathLike) -> "Dataset":
