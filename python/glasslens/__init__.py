@@ -14,8 +14,10 @@ from ._threads import resolve_threads, set_threads
 from .network import MLP, Ensemble, n_params
 
 # --- datacli ---
-from . import datasets
+from . import datasets, plots
+from .analyze import register_section, run_analysis
 from .datasets import Dataset, load_dataset
+from .report import Report
 
 __version__: str = _core.__version__
 
@@ -29,8 +31,12 @@ __all__ = [
     "__version__",
     # --- datacli ---
     "datasets",
+    "plots",
     "Dataset",
     "load_dataset",
+    "Report",
+    "register_section",
+    "run_analysis",
 ]
 
 
