@@ -247,11 +247,6 @@ def run_analysis(
     from . import datasets
     from ._threads import resolve_threads
 
-    try:
-        from . import train_ensemble
-    except ImportError as exc:  # pragma: no cover - only before the training engine exists
-        raise ImportError("glasslens.train_ensemble is not available in this build") from exc
-
     say = log or (lambda s: None)
     specs = _pick_sections(sections)
     threads = resolve_threads(n_threads)
@@ -275,6 +270,8 @@ def run_analysis(
         ds = datasets.load(dataset, n_train=n_train, n_test=n_test, pca=pca, classes=classes,
                            seed=seed, path=data_path, n_threads=threads)
     timing["load_dataset"] = time.perf_counter() - t0
+
+    from . import train_ensemble
 
     report = Report(out, title=f"glasslens analysis: {ds.name}", meta=options)
     say(f"training {replicas} replicas of {[ds.n_features, *hidden, ds.n_classes]} for "
