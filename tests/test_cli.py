@@ -148,3 +148,17 @@ def test_train_command_seeded(tmp_path, capsys):
     assert a.widths == [20, 6, 2] and a.n_replicas == 2
     np.testing.assert_array_equal(a.flat(), b.flat())
     assert not np.array_equal(a.flat(), c.flat())
+
+
+def test_analyze_defaults(tmp_path, monkeypatch, capsys):
+    """`glasslens analyze` with no options (the README's first command), run in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["analyze", "--no-progress", "-q"]) == 0
+    out = tmp_path / "glasslens-report"
+    summ = json.loads((out / "summary.json").read_text())
+    from glasslens.analyze import DEFAULTS
+
+    assert summ["meta"]["dataset"] == "digits" and summ["meta"]["replicas"] == DEFAULTS["replicas"]
+    acc = np.asarray(summ["sections"][1]["data"]["per_replica"]["test_acc"])
+    assert acc.shape == (DEFAULTS["replicas"],) and acc.mean() > 0.9  # digits is easy
+    assert (out / "index.html").is_file()

@@ -102,9 +102,9 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                    help=f"SGD momentum (default: {D['momentum']})")
     g.add_argument("--weight-decay", type=float, default=D["weight_decay"],
                    help="L2 weight decay (default: 0)")
-    g.add_argument("--family", default=D["family"], choices=("init", "order"),
+    g.add_argument("--family", default=D["family"], choices=("init", "order", "both"),
                    help="replicas differ by initialisation (init, default) or share one "
-                        "initialisation and differ by data order (order)")
+                        "initialisation and differ by data order (order), or both")
     g.add_argument("--seed", type=int, default=D["seed"], help="master seed (default: 0)")
     g.add_argument("--threads", type=_threads, default=None, metavar="N",
                    help="threads (default: OMP_NUM_THREADS or all cores; -1 = all CPUs)")
