@@ -1,5 +1,4 @@
 import gzip
-import json
 import os
 import struct
 from pathlib import Path
@@ -364,7 +363,7 @@ def test_save_load_roundtrip(tmp_path):
         a, b = getattr(d, k), getattr(e, k)
         assert a.dtype == b.dtype and b.flags.c_contiguous
         np.testing.assert_array_equal(a, b)
-    assert e.name == d.name and e.n_classes == 3 and e.meta == json.loads(json.dumps(d.meta))
+    assert e.name == d.name and e.n_classes == 3 and e.meta == d.meta
     for Wa, Wb in zip(d.teacher.weights, e.teacher.weights):
         np.testing.assert_array_equal(Wa, Wb)
     g = D.load("digits", n_train=50, n_test=20)

@@ -458,9 +458,17 @@ def _standardize(Xtr: np.ndarray, Xte: np.ndarray):
     std = np.sqrt(var / Xtr.shape[0])
     const = std <= 1e-7 * np.maximum(1.0, np.abs(mean))
     scale = np.where(const, 1.0, std)
-    out = [np.ascontiguousarray(((X - mean) / scale).astype(np.float32)) for X in (Xtr, Xte)]
+    out = [_chunked(X, lambda c: (c - mean) / scale, X.shape[1]) for X in (Xtr, Xte)]
     return out[0], out[1], {"n_constant_features": int(const.sum()),
                             "constant_features": [int(i) for i in np.flatnonzero(const)]}
+
+
+def _chunked(X: np.ndarray, f: Any, d_out: int, chunk: int = 8192) -> np.ndarray:
+    """float32 result of ``f`` applied in float64 to row blocks of X (bounded memory)."""
+    out = np.empty((X.shape[0], d_out), dtype=np.float32)
+    for s in range(0, X.shape[0], chunk):
+        out[s:s + chunk] = f(X[s:s + chunk].astype(np.float64))
+    return out
 
 
 def _pca(Xtr: np.ndarray, Xte: np.ndarray, k: int):
@@ -482,8 +490,7 @@ def _pca(Xtr: np.ndarray, Xte: np.ndarray, k: int):
     comps = comps * np.where(signs == 0, 1.0, signs)[:, None]
     ev = evals / max(n - 1, 1)
     total = float(ev.sum())
-    proj = [np.ascontiguousarray(((X.astype(np.float64) - mean) @ comps.T).astype(np.float32))
-            for X in (Xtr, Xte)]
+    proj = [_chunked(X, lambda c: (c - mean) @ comps.T, k) for X in (Xtr, Xte)]
     info = {"k": k, "explained_variance": [float(v) for v in ev[:k]],
             "explained_variance_ratio": [float(v / total) if total > 0 else 0.0 for v in ev[:k]],
             "total_variance": total}
@@ -619,6 +626,7 @@ def load(
     meta["class_counts"] = {
         "train": np.bincount(ytr, minlength=n_classes).tolist(),
         "test": np.bincount(yte, minlength=n_classes).tolist()}
+    meta = json.loads(json.dumps(meta))  # plain JSON types, as after a save/load round trip
     return Dataset(Xtr, ytr.astype(np.int64), Xte, yte.astype(np.int64), key, n_classes, meta,
                    teacher)
 
