@@ -144,3 +144,19 @@ def test_register_section_decorator(monkeypatch):
         analyze.register_section("a,b", early)
     with pytest.raises(TypeError, match="callable"):
         analyze.register_section("x", 3)
+
+
+def test_training_section_flags_diverged_replicas(tmp_path):
+    h = {"epoch": np.arange(3),
+         "train_loss": np.array([[2.3, 1.0, 0.5], [2.3, 5.0, 9.0], [2.3, 1.0, np.nan]])}
+    m = {"train_loss": h["train_loss"][:, -1], "train_acc": np.array([0.9, 0.1, 0.1]),
+         "test_acc": np.array([0.8, 0.1, 0.1])}
+    assert analyze._diverged(h, m) == [1, 2]
+    ens = Ensemble.init([4, 3, 2], 3)
+    ens.history, ens.metrics = h, m
+    rep = Report(tmp_path)
+    ctx = analyze.AnalysisContext(None, ens, {"lr": 0.5}, rep, 1)
+    analyze._training_section(ctx)
+    sec = rep.sections[-1]
+    assert sec["data"]["diverged"] == [1, 2] and "2 of 3 replicas diverged" in sec["text"]
+    assert "--lr, now 0.5" in sec["text"]

@@ -164,11 +164,28 @@ def _training_section(ctx: AnalysisContext) -> None:
     if "train_loss" in m and "test_loss" in m:
         text += (f" Final training loss {m['train_loss'].mean():.4g}, test loss "
                  f"{m['test_loss'].mean():.4g}.")
-    data: Dict[str, Any] = {"summary": summary, "per_replica": m}
+    diverged = _diverged(h, m)
+    if diverged:
+        text += (f" Warning: {len(diverged)} of {e.n_replicas} replicas diverged (final training "
+                 f"loss above the initial one, or not finite): lower the learning rate "
+                 f"(--lr, now {ctx.options.get('lr')}).")
+    data: Dict[str, Any] = {"summary": summary, "per_replica": m, "diverged": diverged}
     if "epoch" in h:
         data["curves_median"] = {"epoch": h["epoch"], **{
             k: np.median(v, axis=0) for k, v in h.items() if k != "epoch" and v.ndim == 2}}
     ctx.report.add_section("Training", text, figures=figs, data=data, key="training")
+
+
+def _diverged(h: Dict[str, np.ndarray], m: Dict[str, np.ndarray]) -> List[int]:
+    """Replicas whose final training loss is not finite or exceeds their initial loss."""
+    if "train_loss" not in m:
+        return []
+    final = m["train_loss"]
+    bad = ~np.isfinite(final)
+    if "train_loss" in h and h["train_loss"].ndim == 2 and h["train_loss"].shape[1] > 1:
+        first = h["train_loss"][:, 0]
+        bad |= np.isfinite(first) & (final > first)
+    return [int(i) for i in np.flatnonzero(bad)]
 
 
 @register_section("weights", order=20, title="Weights")

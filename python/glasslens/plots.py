@@ -66,8 +66,10 @@ def training_curves(history: Mapping[str, Any], title: Optional[str] = None):
                                 if k in history])
     if loss_vals.size and np.all(loss_vals[np.isfinite(loss_vals)] > 0):
         ax_l.set_yscale("log")
-    ax_l.legend(fontsize=8)
-    ax_a.legend(fontsize=8, loc="lower right")
+    if ax_l.lines:
+        ax_l.legend(fontsize=8)
+    if ax_a.lines:
+        ax_a.legend(fontsize=8, loc="lower right")
     if title:
         fig.suptitle(title)
     return fig
