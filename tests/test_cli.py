@@ -162,3 +162,13 @@ def test_analyze_defaults(tmp_path, monkeypatch, capsys):
     acc = np.asarray(summ["sections"][1]["data"]["per_replica"]["test_acc"])
     assert acc.shape == (DEFAULTS["replicas"],) and acc.mean() > 0.9  # digits is easy
     assert (out / "index.html").is_file()
+
+
+def test_analyze_passes_data_options(tmp_path):
+    out = tmp_path / "r"
+    assert main(["analyze", "--out", str(out), "--classes", "3,5", "--pca", "8", "--hidden", "4",
+                 "--replicas", "2", "--epochs", "1", "--sections", "setup", "--no-progress",
+                 "-q"]) == 0
+    data = json.loads((out / "summary.json").read_text())["sections"][0]["data"]
+    assert data["model"]["widths"] == [8, 4, 2]
+    assert data["dataset"]["classes"] == [3, 5] and data["dataset"]["pca"]["k"] == 8
