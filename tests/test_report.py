@@ -160,3 +160,12 @@ def test_training_section_flags_diverged_replicas(tmp_path):
     sec = rep.sections[-1]
     assert sec["data"]["diverged"] == [1, 2] and "2 of 3 replicas diverged" in sec["text"]
     assert "--lr, now 0.5" in sec["text"]
+
+
+def test_compact_json_is_json():
+    from glasslens.report import _compact_json
+
+    x = {"a": [1, 2.5, None], "b": {"c": [[1, 2], [3, {"z": "q"}]], "d": None}, "e": [], "f": {}}
+    text = _compact_json(x)
+    assert json.loads(text) == x
+    assert '"a": [1, 2.5, null]' in text

@@ -208,8 +208,20 @@ def _data_html(data: Dict[str, Any], open_: bool = True, label: str = "data") ->
     if rest:
         out.append(f"<details{' open' if open_ and len(json.dumps(rest)) < 2000 else ''}>"
                    f"<summary>{e(label)} ({', '.join(e(str(k)) for k in rest)})</summary>"
-                   f"<pre>{e(json.dumps(rest, indent=1))}</pre></details>")
+                   f"<pre>{e(_compact_json(rest))}</pre></details>")
     return "\n".join(out)
+
+
+def _compact_json(x: Any, indent: int = 0) -> str:
+    """JSON with one key per line but lists of scalars kept on one line."""
+    pad = "  " * (indent + 1)
+    if isinstance(x, dict) and x:
+        items = [f"{pad}{json.dumps(str(k))}: {_compact_json(v, indent + 1)}" for k, v in x.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
+    if isinstance(x, list) and any(isinstance(v, (dict, list)) for v in x):
+        items = [pad + _compact_json(v, indent + 1) for v in x]
+        return "[\n" + ",\n".join(items) + "\n" + "  " * indent + "]"
+    return json.dumps(x)
 
 
 def _fmt(v: Any) -> str:
