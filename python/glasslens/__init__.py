@@ -18,6 +18,12 @@ from . import evaluation, training
 from .evaluation import evaluate, loss_and_grad
 from .training import train_ensemble
 
+# --- datacli ---
+from . import datasets, plots
+from .analyze import register_section, run_analysis
+from .datasets import Dataset, load_dataset
+from .report import Report
+
 __version__: str = _core.__version__
 
 __all__ = [
@@ -32,6 +38,14 @@ __all__ = [
     "evaluate",
     "loss_and_grad",
     "train_ensemble",
+    # --- datacli ---
+    "datasets",
+    "plots",
+    "Dataset",
+    "load_dataset",
+    "Report",
+    "register_section",
+    "run_analysis",
 ]
 
 

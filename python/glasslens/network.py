@@ -28,8 +28,11 @@ _FORMAT = "glasslens-network-v1"
 def _check_widths(widths: Sequence[int]) -> List[int]:
     try:
         w = [int(v) for v in widths]
+        ok = all(not isinstance(v, (bool, np.bool_)) and v == int(v) for v in widths)
     except Exception as exc:
         raise TypeError(f"widths must be a sequence of ints, got {widths!r}") from exc
+    if not ok:
+        raise TypeError(f"widths must be a sequence of ints, got {widths!r}")
     if len(w) < 2:
         raise ValueError(f"widths needs at least an input and an output size, got {w}")
     for v in w:
@@ -209,7 +212,7 @@ class MLP:
     def save(self, path: PathLike) -> None:
         """Save to ``.npz`` (no pickle)."""
         meta = {"format": _FORMAT, "kind": "MLP", "widths": self.widths, "bias": self.has_bias}
-        np.savez(path, __meta__=np.array(json.dumps(meta)), **self._arrays())
+        _savez(path, __meta__=np.array(json.dumps(meta)), **self._arrays())
 
     @classmethod
     def load(cls, path: PathLike) -> "MLP":
@@ -218,7 +221,11 @@ class MLP:
         L = len(meta["widths"]) - 1
         Ws = [_get(z, f"W{i}", path) for i in range(L)]
         bs = [_get(z, f"b{i}", path) for i in range(L)] if meta["bias"] else None
-        return cls(Ws, bs)
+        net = _build(path, cls, Ws, bs)
+        if net.widths != meta["widths"]:
+            raise ValueError(f"{path} is corrupt: arrays give widths {net.widths}, header says "
+                             f"{meta['widths']}")
+        return net
 
     # ---- PyTorch interop (optional) --------------------------------------------------------------
     @classmethod
@@ -231,20 +238,36 @@ class MLP:
         import torch.nn as nn
 
         if isinstance(module_or_state_dict, nn.Module):
-            mods = list(module_or_state_dict.modules())[1:] if isinstance(
+            mods = list(module_or_state_dict) if isinstance(
                 module_or_state_dict, nn.Sequential) else [module_or_state_dict]
+            # Accepted pattern: [Flatten] Linear (ReLU Linear)*, Identity anywhere. A missing
+            # ReLU between two Linear layers or a ReLU after the last one would silently change
+            # the function, so both are errors.
             lin = []
-            for mod in mods:
+            pending_relu = False
+            for pos, mod in enumerate(mods):
                 if isinstance(mod, nn.Linear):
+                    if lin and not pending_relu:
+                        raise ValueError(
+                            f"from_torch: layer {pos} is a Linear that follows a Linear without a "
+                            "ReLU in between (glasslens MLPs have ReLU between all layers)")
                     lin.append(mod)
-                elif isinstance(mod, (nn.ReLU, nn.Identity, nn.Flatten)):
+                    pending_relu = False
+                elif isinstance(mod, nn.ReLU):
+                    if not lin or pending_relu:
+                        raise ValueError(f"from_torch: unexpected ReLU at position {pos}")
+                    pending_relu = True
+                elif isinstance(mod, nn.Identity) or (isinstance(mod, nn.Flatten) and not lin):
                     continue
                 else:
                     raise ValueError(
                         f"from_torch supports nn.Sequential of Linear and ReLU only, found "
-                        f"{type(mod).__name__}")
+                        f"{type(mod).__name__} at position {pos}")
             if not lin:
                 raise ValueError("module has no nn.Linear layer")
+            if pending_relu:
+                raise ValueError("from_torch: the network ends with a ReLU; glasslens MLPs have "
+                                 "a linear output layer")
             Ws = [m.weight.detach().cpu().float().numpy() for m in lin]
             has_b = [m.bias is not None for m in lin]
             if any(has_b) and not all(has_b):
@@ -448,7 +471,7 @@ class Ensemble:
             arrays.update({f"b{i}": b for i, b in enumerate(self.biases)})
         arrays.update({f"history/{k}": v for k, v in self.history.items()})
         arrays.update({f"metrics/{k}": v for k, v in self.metrics.items()})
-        np.savez(path, __meta__=np.array(json.dumps(meta)), **arrays)
+        _savez(path, __meta__=np.array(json.dumps(meta)), **arrays)
 
     @classmethod
     def load(cls, path: PathLike) -> "Ensemble":
@@ -459,7 +482,11 @@ class Ensemble:
         bs = [_get(z, f"b{i}", path) for i in range(L)] if meta["bias"] else None
         hist = {k: _get(z, f"history/{k}", path) for k in meta.get("history", [])}
         mets = {k: _get(z, f"metrics/{k}", path) for k in meta.get("metrics", [])}
-        return cls(Ws, bs, hist, mets, meta.get("meta", {}))
+        ens = _build(path, cls, Ws, bs, hist, mets, meta.get("meta", {}))
+        if ens.widths != meta["widths"]:
+            raise ValueError(f"{path} is corrupt: arrays give widths {ens.widths}, header says "
+                             f"{meta['widths']}")
+        return ens
 
     def __repr__(self) -> str:
         return (f"Ensemble(replicas={self.n_replicas}, widths={self.widths}, "
@@ -476,23 +503,45 @@ def replica_seeds(seed: int, n: int) -> np.ndarray:
 
 
 def _open_npz(path: PathLike, kind: str):
+    """Read a glasslens ``.npz`` fully (no pickle) and check its header; returns (meta, arrays)."""
     p = Path(path)
-    if not p.exists():
+    if not p.is_file():
         raise FileNotFoundError(f"no such file: {p}")
     try:
-        z = np.load(p, allow_pickle=False)
-        meta = json.loads(str(z["__meta__"]))
+        # Open the file ourselves: np.load leaks its handle when the zip archive is corrupt.
+        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:
+            arrays = {k: np.asarray(z[k]) for k in z.files}
+        meta = json.loads(str(arrays.pop("__meta__")))
     except Exception as exc:
-        raise ValueError(f"{p} is not a glasslens {kind} file (corrupt or wrong format): {exc}") from exc
+        raise ValueError(f"{p} is not a glasslens {kind} file (corrupt or wrong format): "
+                         f"{type(exc).__name__}: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT or meta.get("kind") != kind:
-        raise ValueError(f"{p} is not a glasslens {kind} file (found {meta.get('kind') if isinstance(meta, dict) else meta!r})")
-    return meta, z
+        found = meta.get("kind") if isinstance(meta, dict) else meta
+        raise ValueError(f"{p} is not a glasslens {kind} file (found {found!r})")
+    widths = meta.get("widths")
+    if (not isinstance(widths, list) or len(widths) < 2
+            or not all(isinstance(w, int) and w >= 1 for w in widths)
+            or not isinstance(meta.get("bias"), bool)):
+        raise ValueError(f"{p} is corrupt: bad 'widths'/'bias' header {widths!r}")
+    return meta, arrays
 
 
-def _get(z: Any, key: str, path: PathLike) -> np.ndarray:
+def _get(z: Dict[str, np.ndarray], key: str, path: PathLike) -> np.ndarray:
     try:
-        return np.asarray(z[key])
+        return z[key]
     except KeyError:
         raise ValueError(f"{path} is corrupt: missing array {key!r}") from None
-    except Exception as exc:
-        raise ValueError(f"{path} is corrupt: cannot read array {key!r}: {exc}") from exc
+
+
+def _build(path: PathLike, factory: Any, *args: Any) -> Any:
+    """Construct from loaded arrays, turning shape/dtype errors into 'corrupt file' errors."""
+    try:
+        return factory(*args)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path} is corrupt: {exc}") from exc
+
+
+def _savez(path: PathLike, **arrays: Any) -> None:
+    """``np.savez`` to exactly ``path`` (np.savez would append '.npz' to a bare name)."""
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
