@@ -25,6 +25,14 @@ __all__ = [
     "__version__",
 ]
 
+# --- symmetry ---
+from .assignment import linear_sum_assignment, linear_sum_assignment_batch  # noqa: E402
+
+__all__ += [
+    "linear_sum_assignment",
+    "linear_sum_assignment_batch",
+]
+
 
 def build_info() -> Dict[str, Any]:
     """Version, compiler, OpenMP on/off, SIMD path in use and default thread count."""
