@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 # --- symmetry ---
-from . import assignment, symmetry  # noqa: E402
+from . import assignment, interpolation, symmetry  # noqa: E402
 from .assignment import linear_sum_assignment, linear_sum_assignment_batch  # noqa: E402
 from .symmetry import (  # noqa: E402
     align_ensemble,
@@ -46,6 +46,7 @@ from .symmetry import (  # noqa: E402
     permute,
     random_permutation,
 )
+from .interpolation import barrier, interpolate, permutation_barrier_scan  # noqa: E402
 
 __all__ += [
     "linear_sum_assignment",
@@ -57,6 +58,9 @@ __all__ += [
     "align_to",
     "align_ensemble",
     "pairwise_alignment",
+    "interpolate",
+    "barrier",
+    "permutation_barrier_scan",
 ]
 
 
