@@ -19,6 +19,16 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 }
 namespace lap_detail {
 
+int scan_scalar(const double* c, std::int64_t n, double sign) {
+  int flags = 0;
+  for (std::int64_t t = 0; t < n; ++t) {
+    const double x = sign * c[t];
+    if (x == kInf) flags |= 1;
+    else if (!(x > -kInf)) flags |= 2;  // NaN or -inf
+  }
+  return flags;
+}
+
 StepResult step_scalar(const double* crow, const double* v, double base, double* d,
                        std::int64_t* pred, const std::uint64_t* freecol, std::int64_t n,
                        std::int64_t row) {
@@ -90,6 +100,7 @@ constexpr std::uint64_t kOn = ~std::uint64_t{0};
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct Kernels {
+  ScanFn scan;
   StepFn step;
   TwoMinFn two_min;
   ColMinFn col_min;
@@ -97,9 +108,10 @@ struct Kernels {
 
 Kernels pick_kernels() {
 #ifdef GLASSLENS_LAP_HAVE_AVX2
-  if (simd_path() == SimdPath::avx2) return {&step_avx2, &two_min_avx2, &col_min_avx2};
+  if (simd_path() == SimdPath::avx2)
+    return {&scan_avx2, &step_avx2, &two_min_avx2, &col_min_avx2};
 #endif
-  return {&step_scalar, &two_min_scalar, &col_min_scalar};
+  return {&scan_scalar, &step_scalar, &two_min_scalar, &col_min_scalar};
 }
 
 [[noreturn]] void infeasible() { throw std::invalid_argument("cost matrix is infeasible"); }
@@ -328,26 +340,20 @@ double lap_solve(const double* cost, std::int64_t nr, std::int64_t nc, const Lap
   const std::int64_t n1 = transpose ? nc : nr, n2 = transpose ? nr : nc;
 
   // validate (after the sign flip: NaN and -inf are invalid, +inf is a forbidden pair)
-  bool has_inf = false;
+  const Kernels K = pick_kernels();
   const std::int64_t total = nr * nc;
-  for (std::int64_t t = 0; t < total; ++t) {
-    const double c = sign * cost[t];
-    if (!(c < kInf)) {
-      if (c == kInf) {
-        has_inf = true;
-      } else {
+  const int flags = K.scan(cost, total, sign);
+  const bool has_inf = flags & 1;
+  if (flags & 2) {
+    for (std::int64_t t = 0; t < total; ++t) {
+      const double c = sign * cost[t];
+      if (!(c > -kInf)) {
         std::ostringstream s;
         s << "cost matrix contains an invalid entry (" << cost[t] << ") at (" << t / nc << ", "
           << t % nc << "); NaN and " << (opt.maximize ? "+inf (when maximizing)" : "-inf")
           << " are not allowed";
         throw std::invalid_argument(s.str());
       }
-    } else if (c == -kInf) {
-      std::ostringstream s;
-      s << "cost matrix contains an invalid entry (" << cost[t] << ") at (" << t / nc << ", "
-        << t % nc << "); NaN and " << (opt.maximize ? "+inf (when maximizing)" : "-inf")
-        << " are not allowed";
-      throw std::invalid_argument(s.str());
     }
   }
   if (opt.v_init) {
@@ -373,7 +379,7 @@ double lap_solve(const double* cost, std::int64_t nr, std::int64_t nc, const Lap
     W = buf.data();
   }
 
-  Solver S(W, n1, n2, pick_kernels());
+  Solver S(W, n1, n2, K);
   S.run(has_inf, opt.v_init);
   const auto& c4r = S.col4row();
   double obj = 0.0;

@@ -124,6 +124,25 @@ StepResult step_avx2(const double* crow, const double* v, double base, double* d
   return step_impl<false>(crow, v, base, d, pred, freecol, n, row);
 }
 
+int scan_avx2(const double* c, std::int64_t n, double sign) {
+  const __m256d vs = _mm256_set1_pd(sign);
+  const __m256d pinf = _mm256_set1_pd(kInf), ninf = _mm256_set1_pd(-kInf);
+  __m256d is_inf = _mm256_setzero_pd(), bad = _mm256_setzero_pd();
+  std::int64_t t = 0;
+  for (; t + 4 <= n; t += 4) {
+    const __m256d x = _mm256_mul_pd(_mm256_loadu_pd(c + t), vs);
+    is_inf = _mm256_or_pd(is_inf, _mm256_cmp_pd(x, pinf, _CMP_EQ_OQ));
+    bad = _mm256_or_pd(bad, _mm256_cmp_pd(x, ninf, _CMP_NGT_UQ));  // NaN or -inf
+  }
+  int flags = (_mm256_movemask_pd(is_inf) ? 1 : 0) | (_mm256_movemask_pd(bad) ? 2 : 0);
+  for (; t < n; ++t) {
+    const double x = sign * c[t];
+    if (x == kInf) flags |= 1;
+    else if (!(x > -kInf)) flags |= 2;
+  }
+  return flags;
+}
+
 void two_min_avx2(const double* crow, const double* v, std::int64_t n, double* m1,
                   std::int64_t* j1, double* m2, std::int64_t* j2) {
   const __m256d eight = _mm256_set1_pd(8.0);

@@ -86,6 +86,9 @@ def _check_perms(net: Net, perms: Any, per_replica: bool = False) -> List[np.nda
     if isinstance(perms, np.ndarray) and len(H) == 1 and perms.ndim in (1, 2) and (
             perms.shape[-1] == H[0]):
         perms = [perms]
+    elif (isinstance(perms, (list, tuple)) and len(H) == 1 and len(perms) == H[0] and H[0] > 1
+          and all(np.ndim(p) == 0 for p in perms)):
+        perms = [np.asarray(perms)]  # a single permutation given as a list of ints
     if not isinstance(perms, (list, tuple)):
         raise TypeError("perms must be a list with one permutation per hidden layer")
     if len(perms) != len(H):

@@ -65,12 +65,18 @@ using TwoMinFn = void (*)(const double* crow, const double* v, std::int64_t n, d
 using ColMinFn = void (*)(const double* c, std::int64_t nr, std::int64_t nc, double* v,
                           std::int64_t* arg);
 
+// Scans n costs (multiplied by sign = +-1): bit 0 set if some entry is +inf, bit 1 if some entry
+// is NaN or -inf.
+using ScanFn = int (*)(const double* c, std::int64_t n, double sign);
+
+int scan_scalar(const double*, std::int64_t, double);
 StepResult step_scalar(const double*, const double*, double, double*, std::int64_t*,
                        const std::uint64_t*, std::int64_t, std::int64_t);
 void two_min_scalar(const double*, const double*, std::int64_t, double*, std::int64_t*, double*,
                     std::int64_t*);
 void col_min_scalar(const double*, std::int64_t, std::int64_t, double*, std::int64_t*);
 #if defined(__x86_64__) || defined(__i386__)
+int scan_avx2(const double*, std::int64_t, double);
 StepResult step_avx2(const double*, const double*, double, double*, std::int64_t*,
                      const std::uint64_t*, std::int64_t, std::int64_t);
 void two_min_avx2(const double*, const double*, std::int64_t, double*, std::int64_t*, double*,
