@@ -169,3 +169,21 @@ def test_bad_input(trained):
 def test_exported():
     assert gl.interpolate is I.interpolate and gl.barrier is I.barrier
     assert gl.permutation_barrier_scan is I.permutation_barrier_scan
+
+
+def test_replica_barriers(trained):
+    data, ens = trained
+    res = I.replica_barriers(ens, data, aligns=(None, "weights"), n_points=11)
+    assert res.pairs.tolist() == [[0, 1]]
+    assert res.barrier.shape == (1, 2) and res.train_loss.shape == (1, 2, 11)
+    raw = I.interpolate(ens[0], ens[1], data, n_points=11)
+    al = I.interpolate(ens[0], ens[1], data, n_points=11, align="weights")
+    np.testing.assert_array_equal(res.train_loss[0, 0], raw.train_loss)
+    np.testing.assert_array_equal(res.test_error[0, 1], al.test_error)
+    assert res.barrier[0, 0] == pytest.approx(I.barrier(raw).value, abs=1e-12)
+    assert res.barrier[0, 1] == pytest.approx(I.barrier(al).value, abs=1e-12)
+    assert res.cosine[0, 1] == pytest.approx(al.cosine) and res.distance[0, 0] == pytest.approx(raw.distance)
+    with pytest.raises(ValueError, match="pairs"):
+        I.replica_barriers(ens, data, pairs=[[0, 2]])
+    with pytest.raises(ValueError, match="aligns"):
+        I.replica_barriers(ens, data, aligns=("best",))

@@ -46,7 +46,12 @@ from .symmetry import (  # noqa: E402
     permute,
     random_permutation,
 )
-from .interpolation import barrier, interpolate, permutation_barrier_scan  # noqa: E402
+from .interpolation import (  # noqa: E402
+    barrier,
+    interpolate,
+    permutation_barrier_scan,
+    replica_barriers,
+)
 
 __all__ += [
     "linear_sum_assignment",
@@ -61,6 +66,7 @@ __all__ += [
     "interpolate",
     "barrier",
     "permutation_barrier_scan",
+    "replica_barriers",
 ]
 
 

@@ -40,7 +40,8 @@ from .symmetry import (
     random_permutation,
 )
 
-__all__ = ["interpolate", "barrier", "permutation_barrier_scan", "Curve", "Barrier", "ScanResult"]
+__all__ = ["interpolate", "barrier", "permutation_barrier_scan", "replica_barriers", "Curve",
+           "Barrier", "ScanResult", "ReplicaBarriers"]
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -419,3 +420,116 @@ def permutation_barrier_scan(
         alphas=alphas, train_loss=ltr, train_error=etr, test_loss=lte, test_error=ete,
         layer=layer, definition=_definition(metric, kind, reference, split),
         options={"metric": metric, "kind": kind, "reference": reference, "split": split})
+
+
+# ---- independent replicas: raw vs aligned -------------------------------------------------------
+@dataclass
+class ReplicaBarriers:
+    """Barriers between pairs of replicas, raw and after alignment (the comparison arm).
+
+    pairs : ``(n_pairs, 2)`` replica indices; aligns : the alignment of each column (None =
+    raw); barrier, cosine, distance : ``(n_pairs, n_aligns)``; train_loss, train_error (and
+    test_*) : ``(n_pairs, n_aligns, n_points)``; definition : the barrier formula used.
+    """
+
+    pairs: np.ndarray
+    aligns: List[Optional[str]]
+    barrier: np.ndarray
+    cosine: np.ndarray
+    distance: np.ndarray
+    alphas: np.ndarray
+    train_loss: np.ndarray
+    train_error: np.ndarray
+    test_loss: Optional[np.ndarray]
+    test_error: Optional[np.ndarray]
+    definition: str
+    options: Dict[str, str] = field(default_factory=dict)
+
+
+def replica_barriers(
+    ensemble: Any,
+    data: Any,
+    pairs: Optional[Any] = None,
+    aligns: Sequence[Optional[str]] = (None, "weights"),
+    n_points: int = 41,
+    metric: str = "loss",
+    kind: str = "max",
+    reference: str = "interpolated",
+    split: str = "train",
+    max_pairs: int = 45,
+    seed: int = 0,
+    n_threads: Optional[int] = None,
+) -> ReplicaBarriers:
+    """Interpolation barriers between independently trained replicas, raw and aligned.
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+    data : as for ``interpolate``
+    pairs : ``(n_pairs, 2)`` replica indices; default: all pairs, or ``max_pairs`` of them drawn
+        with ``seed`` when there are more
+    aligns : alignments to compare (None = raw, "weights", "activations")
+    n_points, metric, kind, reference, split : curve grid and barrier definition (``barrier``)
+
+    All curves (pairs x aligns x n_points networks) are evaluated in batched evaluator calls.
+    """
+    from .network import Ensemble
+
+    if not isinstance(ensemble, Ensemble):
+        raise TypeError(f"ensemble must be an Ensemble, got {type(ensemble).__name__}")
+    R = ensemble.n_replicas
+    if R < 2:
+        raise ValueError("ensemble needs at least 2 replicas")
+    metric, kind, reference = _resolve(metric, kind, reference, None)
+    n_points = check_int(n_points, "n_points", 2, 100_000)
+    for al in aligns:
+        if al not in (None, "weights", "activations"):
+            raise ValueError(f"aligns entries must be None, 'weights' or 'activations', got {al!r}")
+    if pairs is None:
+        allp = np.array([(a, b) for a in range(R) for b in range(a + 1, R)], dtype=np.int64)
+        mp = check_int(max_pairs, "max_pairs", 1)
+        if len(allp) > mp:
+            rng = np.random.default_rng(check_seed(seed))
+            allp = allp[np.sort(rng.choice(len(allp), size=mp, replace=False))]
+        pr = allp
+    else:
+        pr = np.asarray(pairs)
+        if pr.ndim != 2 or pr.shape[1] != 2 or pr.dtype.kind not in "iu":
+            raise ValueError(f"pairs must be an integer array (n_pairs, 2), got {pr.shape} {pr.dtype}")
+        if pr.size == 0 or pr.min() < 0 or pr.max() >= R:
+            raise ValueError(f"pairs must hold replica indices in [0, {R})")
+        pr = pr.astype(np.int64)
+    nt = resolve_threads(n_threads)
+    Xtr, ytr, Xte, yte = _data(data, ensemble.widths[0], ensemble.widths[-1])
+    alphas = np.linspace(0.0, 1.0, n_points)
+    thetas, cos, dist = [], np.zeros((len(pr), len(aligns))), np.zeros((len(pr), len(aligns)))
+    for i, (a_i, b_i) in enumerate(pr):
+        a, b = ensemble[int(a_i)], ensemble[int(b_i)]
+        for j, al in enumerate(aligns):
+            bb = b
+            if al == "weights":
+                bb = permute(b, match_weights(a, b).perms)
+            elif al == "activations":
+                bb = permute(b, match_activations(a, b, Xtr[:2000]).perms)
+            ta, tb = a.flat(), bb.flat()
+            fa, fb = ta.astype(np.float64), tb.astype(np.float64)
+            den = np.linalg.norm(fa) * np.linalg.norm(fb)
+            cos[i, j] = fa @ fb / den if den > 0 else 0.0
+            dist[i, j] = np.linalg.norm(fa - fb)
+            thetas.append(_path(ta, tb, alphas))
+    theta = np.concatenate(thetas, axis=0)
+    ltr, etr, lte, ete = _eval_many(theta, ensemble.widths, ensemble.has_bias, Xtr, ytr, Xte,
+                                    yte, nt)
+    shape = (len(pr), len(aligns), n_points)
+    ltr, etr = ltr.reshape(shape), etr.reshape(shape)
+    lte = None if lte is None else lte.reshape(shape)
+    ete = None if ete is None else ete.reshape(shape)
+    f = {("train", "loss"): ltr, ("train", "error"): etr, ("test", "loss"): lte,
+         ("test", "error"): ete}[(split, metric)]
+    if f is None:
+        raise ValueError(f"split={split!r} needs {split} data")
+    bv, _ = _barrier_values(alphas, f, kind, reference)
+    return ReplicaBarriers(pr, list(aligns), np.asarray(bv, dtype=np.float64), cos, dist, alphas,
+                           ltr, etr, lte, ete, _definition(metric, kind, reference, split),
+                           {"metric": metric, "kind": kind, "reference": reference,
+                            "split": split})
