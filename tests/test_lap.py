@@ -210,3 +210,24 @@ def test_batch_errors(rng):
 def test_exported():
     assert gl.linear_sum_assignment is lsa
     assert gl.linear_sum_assignment_batch is lsa_batch
+
+
+def test_float32_input_is_solved_exactly(simd, rng):
+    for shape in [(40, 40), (25, 60), (60, 25)]:
+        C32 = rng.normal(size=shape).astype(np.float32)
+        C64 = C32.astype(np.float64)
+        for mx in (False, True):
+            a = lsa(C32, maximize=mx, return_duals=True)
+            b = lsa(C64, maximize=mx, return_duals=True)
+            for x, y in zip(a, b):
+                np.testing.assert_array_equal(x, y)
+    B32 = rng.normal(size=(6, 30, 30)).astype(np.float32)
+    B32[2, 3, 4] = np.inf
+    a = lsa_batch(B32, maximize=False, n_threads=2, return_totals=True, return_duals=True)
+    b = lsa_batch(B32.astype(np.float64), n_threads=2, return_totals=True, return_duals=True)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    bad = B32.copy()
+    bad[4, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"costs\[4\].*invalid entry"):
+        lsa_batch(bad)

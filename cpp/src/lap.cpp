@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -328,55 +329,69 @@ class Solver {
 
 }  // namespace
 
-double lap_solve(const double* cost, std::int64_t nr, std::int64_t nc, const LapOptions& opt,
-                 std::int64_t* row_ind, std::int64_t* col_ind, double* u_out, double* v_out) {
+namespace {
+
+// Per-thread scratch for the (negated / transposed / widened) working copy, so that batches of
+// matrices do not page-fault fresh memory for every problem. Large problems use a local buffer.
+constexpr std::int64_t kScratchMax = std::int64_t{1} << 23;  // doubles (64 MB)
+
+template <class T>
+double solve_impl(const T* cost, std::int64_t nr, std::int64_t nc, const LapOptions& opt,
+                  std::int64_t* row_ind, std::int64_t* col_ind, double* u_out, double* v_out) {
   if (nr < 0 || nc < 0) throw std::invalid_argument("cost matrix dimensions must be >= 0");
   const std::int64_t k = std::min(nr, nc);
   if (k == 0) return 0.0;
   if (opt.v_init && nr != nc)
     throw std::invalid_argument("warm-start duals need a square cost matrix");
-  const bool transpose = nr > nc;
-  const double sign = opt.maximize ? -1.0 : 1.0;
-  const std::int64_t n1 = transpose ? nc : nr, n2 = transpose ? nr : nc;
-
-  // validate (after the sign flip: NaN and -inf are invalid, +inf is a forbidden pair)
-  const Kernels K = pick_kernels();
-  const std::int64_t total = nr * nc;
-  const int flags = K.scan(cost, total, sign);
-  const bool has_inf = flags & 1;
-  if (flags & 2) {
-    for (std::int64_t t = 0; t < total; ++t) {
-      const double c = sign * cost[t];
-      if (!(c > -kInf)) {
-        std::ostringstream s;
-        s << "cost matrix contains an invalid entry (" << cost[t] << ") at (" << t / nc << ", "
-          << t % nc << "); NaN and " << (opt.maximize ? "+inf (when maximizing)" : "-inf")
-          << " are not allowed";
-        throw std::invalid_argument(s.str());
-      }
-    }
-  }
   if (opt.v_init) {
     for (std::int64_t j = 0; j < nc; ++j)
       if (!std::isfinite(opt.v_init[j]))
         throw std::invalid_argument("warm-start duals must be finite");
   }
+  const bool transpose = nr > nc;
+  const double sign = opt.maximize ? -1.0 : 1.0;
+  const std::int64_t n1 = transpose ? nc : nr, n2 = transpose ? nr : nc;
+  const std::int64_t total = nr * nc;
+  const Kernels K = pick_kernels();
 
-  const double* W = cost;
-  std::vector<double> buf;
-  if (transpose || opt.maximize) {
-    buf.resize(static_cast<size_t>(total));
+  // working copy (minimisation, rows <= columns, double) unless the input already is one
+  const double* W = nullptr;
+  static thread_local std::vector<double> scratch;
+  std::vector<double> local;
+  const bool copy = transpose || opt.maximize || !std::is_same<T, double>::value;
+  if (!copy) {
+    W = reinterpret_cast<const double*>(cost);
+  } else {
+    std::vector<double>& buf = total <= kScratchMax ? scratch : local;
+    if (static_cast<std::int64_t>(buf.size()) < total) buf.resize(static_cast<size_t>(total));
+    double* w = buf.data();
     if (transpose) {
-      constexpr std::int64_t T = 32;
-      for (std::int64_t i0 = 0; i0 < nr; i0 += T)
-        for (std::int64_t j0 = 0; j0 < nc; j0 += T)
-          for (std::int64_t i = i0; i < std::min(nr, i0 + T); ++i)
-            for (std::int64_t j = j0; j < std::min(nc, j0 + T); ++j)
-              buf[static_cast<size_t>(j * nr + i)] = sign * cost[i * nc + j];
+      constexpr std::int64_t TB = 32;
+      for (std::int64_t i0 = 0; i0 < nr; i0 += TB)
+        for (std::int64_t j0 = 0; j0 < nc; j0 += TB)
+          for (std::int64_t i = i0; i < std::min(nr, i0 + TB); ++i)
+            for (std::int64_t j = j0; j < std::min(nc, j0 + TB); ++j)
+              w[j * nr + i] = sign * static_cast<double>(cost[i * nc + j]);
     } else {
-      for (std::int64_t t = 0; t < total; ++t) buf[static_cast<size_t>(t)] = -cost[t];
+      for (std::int64_t t = 0; t < total; ++t) w[t] = sign * static_cast<double>(cost[t]);
     }
-    W = buf.data();
+    W = w;
+  }
+
+  // validate (after the sign flip: NaN and -inf are invalid, +inf is a forbidden pair)
+  const int flags = K.scan(W, total, 1.0);
+  const bool has_inf = flags & 1;
+  if (flags & 2) {
+    for (std::int64_t t = 0; t < total; ++t) {
+      const double c = sign * static_cast<double>(cost[t]);
+      if (!(c > -kInf)) {
+        std::ostringstream s;
+        s << "cost matrix contains an invalid entry (" << static_cast<double>(cost[t]) << ") at ("
+          << t / nc << ", " << t % nc << "); NaN and "
+          << (opt.maximize ? "+inf (when maximizing)" : "-inf") << " are not allowed";
+        throw std::invalid_argument(s.str());
+      }
+    }
   }
 
   Solver S(W, n1, n2, K);
@@ -401,30 +416,58 @@ double lap_solve(const double* cost, std::int64_t nr, std::int64_t nc, const Lap
       }
     }
   }
-  for (std::int64_t t = 0; t < k; ++t) obj += cost[row_ind[t] * nc + col_ind[t]];
+  for (std::int64_t t = 0; t < k; ++t) obj += static_cast<double>(cost[row_ind[t] * nc + col_ind[t]]);
   if (u_out) std::copy(S.u().begin(), S.u().end(), u_out);
   if (v_out) std::copy(S.v().begin(), S.v().end(), v_out);
   return obj;
 }
 
-void lap_solve_batch(const double* costs, std::int64_t B, std::int64_t nr, std::int64_t nc,
-                     bool maximize, const double* v_init, std::int64_t* row_ind,
-                     std::int64_t* col_ind, double* totals, double* u_out, double* v_out,
-                     int n_threads) {
+template <class T>
+void batch_impl(const T* costs, std::int64_t B, std::int64_t nr, std::int64_t nc, bool maximize,
+                const double* v_init, std::int64_t* row_ind, std::int64_t* col_ind,
+                double* totals, double* u_out, double* v_out, int n_threads) {
   const std::int64_t k = std::min(nr, nc), big = std::max(nr, nc);
   parallel_for(B, n_threads, [&](std::int64_t b) {
     LapOptions opt;
     opt.maximize = maximize;
     opt.v_init = v_init ? v_init + b * nc : nullptr;
     try {
-      const double t = lap_solve(costs + b * nr * nc, nr, nc, opt, row_ind + b * k,
-                                 col_ind + b * k, u_out ? u_out + b * k : nullptr,
-                                 v_out ? v_out + b * big : nullptr);
+      const double t = solve_impl(costs + b * nr * nc, nr, nc, opt, row_ind + b * k,
+                                  col_ind + b * k, u_out ? u_out + b * k : nullptr,
+                                  v_out ? v_out + b * big : nullptr);
       if (totals) totals[b] = t;
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument("costs[" + std::to_string(b) + "]: " + e.what());
     }
   });
+}
+
+}  // namespace
+
+double lap_solve(const double* cost, std::int64_t nr, std::int64_t nc, const LapOptions& opt,
+                 std::int64_t* row_ind, std::int64_t* col_ind, double* u_out, double* v_out) {
+  return solve_impl(cost, nr, nc, opt, row_ind, col_ind, u_out, v_out);
+}
+
+double lap_solve(const float* cost, std::int64_t nr, std::int64_t nc, const LapOptions& opt,
+                 std::int64_t* row_ind, std::int64_t* col_ind, double* u_out, double* v_out) {
+  return solve_impl(cost, nr, nc, opt, row_ind, col_ind, u_out, v_out);
+}
+
+void lap_solve_batch(const double* costs, std::int64_t B, std::int64_t nr, std::int64_t nc,
+                     bool maximize, const double* v_init, std::int64_t* row_ind,
+                     std::int64_t* col_ind, double* totals, double* u_out, double* v_out,
+                     int n_threads) {
+  batch_impl(costs, B, nr, nc, maximize, v_init, row_ind, col_ind, totals, u_out, v_out,
+             n_threads);
+}
+
+void lap_solve_batch(const float* costs, std::int64_t B, std::int64_t nr, std::int64_t nc,
+                     bool maximize, const double* v_init, std::int64_t* row_ind,
+                     std::int64_t* col_ind, double* totals, double* u_out, double* v_out,
+                     int n_threads) {
+  batch_impl(costs, B, nr, nc, maximize, v_init, row_ind, col_ind, totals, u_out, v_out,
+             n_threads);
 }
 
 }  // namespace glasslens

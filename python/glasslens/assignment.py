@@ -32,7 +32,10 @@ def _as_cost(x: Any, name: str, ndim: int) -> np.ndarray:
         raise TypeError(f"{name} must be a real numeric array, got dtype {raw.dtype}")
     if raw.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {raw.shape}")
-    return np.ascontiguousarray(raw, dtype=np.float64)
+    # float32 is passed through (the C++ solver widens it to double exactly, without a copy
+    # here); everything else becomes float64
+    dt = np.float32 if raw.dtype == np.float32 else np.float64
+    return np.ascontiguousarray(raw, dtype=dt)
 
 
 def _check_maximize(maximize: Any) -> bool:
@@ -52,7 +55,8 @@ def linear_sum_assignment(
     Parameters
     ----------
     cost : array_like, shape (n, m)
-        Cost matrix (converted to float64). ``+inf`` marks a forbidden pair (``-inf`` when
+        Cost matrix (float32 is widened exactly to float64 inside the solver; other dtypes are
+        converted to float64). ``+inf`` marks a forbidden pair (``-inf`` when
         maximizing); NaN is not allowed.
     maximize : bool
         Maximise the total instead of minimising it.
@@ -108,7 +112,8 @@ def linear_sum_assignment_batch(
     Parameters
     ----------
     costs : array_like, shape (B, n, m)
-        Stack of cost matrices (float64; float32 input is converted).
+        Stack of cost matrices (float64, or float32, which is widened exactly to double inside
+        each solve without a Python-side copy).
     maximize : bool
     n_threads : int or None
         OpenMP threads (None: library default). Results do not depend on it.

@@ -442,7 +442,7 @@ def _match_all_to(net: Ensemble, ref: MLP, n_threads: Optional[int], max_iter: i
         ref_e = Ensemble.from_mlps([ref])
         u_ref = _unit_features(ref_e)[0]  # (H, D)
         C = (U.reshape(R * H[0], -1) @ u_ref.T).reshape(R, H[0], H[0])  # rows: b units
-        _, col = linear_sum_assignment_batch(C.astype(np.float64), maximize=True,
+        _, col = linear_sum_assignment_batch(C, maximize=True,
                                              n_threads=n_threads)
         return [np.argsort(col, axis=1).astype(np.int64)]
     out = [np.empty((R, h), dtype=np.int64) for h in H]
@@ -608,7 +608,7 @@ def pairwise_alignment(
 
         def work(task: Tuple[int, np.ndarray]) -> Tuple[int, np.ndarray, np.ndarray, np.ndarray]:
             a, bs = task
-            C = np.matmul(U[bs], U[a].T).astype(np.float64)  # (k, H_b, H_a)
+            C = np.matmul(U[bs], U[a].T)  # (k, H_b, H_a), float32 or float64
             _, col, tot = linear_sum_assignment_batch(C, maximize=True, n_threads=1,
                                                       return_totals=True)
             return a, bs, np.argsort(col, axis=1), tot

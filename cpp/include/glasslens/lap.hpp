@@ -34,11 +34,20 @@ double lap_solve(const double* cost, std::int64_t nr, std::int64_t nc, const Lap
                  std::int64_t* row_ind, std::int64_t* col_ind, double* u_out = nullptr,
                  double* v_out = nullptr);
 
+// float32 costs: solved exactly in double (float -> double is exact).
+double lap_solve(const float* cost, std::int64_t nr, std::int64_t nc, const LapOptions& opt,
+                 std::int64_t* row_ind, std::int64_t* col_ind, double* u_out = nullptr,
+                 double* v_out = nullptr);
+
 // B independent problems stored contiguously (B, nr, nc); outputs (B, k) each, totals (B).
 // v_init, if given, holds (B, nc) warm-start duals (square problems only); u_out/v_out, if
 // given, (B, k) and (B, max(nr, nc)). Parallel over problems; results do not depend on the
 // thread count.
 void lap_solve_batch(const double* costs, std::int64_t B, std::int64_t nr, std::int64_t nc,
+                     bool maximize, const double* v_init, std::int64_t* row_ind,
+                     std::int64_t* col_ind, double* totals, double* u_out, double* v_out,
+                     int n_threads);
+void lap_solve_batch(const float* costs, std::int64_t B, std::int64_t nr, std::int64_t nc,
                      bool maximize, const double* v_init, std::int64_t* row_ind,
                      std::int64_t* col_ind, double* totals, double* u_out, double* v_out,
                      int n_threads);
