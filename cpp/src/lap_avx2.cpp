@@ -17,19 +17,45 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 }  // namespace
 
 namespace {
-// Lexicographic (value, index) merge of lane results into (*best, *jbest).
-inline void lane_merge(__m256d val, __m256d idx, double* best, std::int64_t* jbest) {
-  alignas(32) double v[4], ix[4];
-  _mm256_store_pd(v, val);
-  _mm256_store_pd(ix, idx);
-  for (int l = 0; l < 4; ++l) {
-    const std::int64_t j = static_cast<std::int64_t>(ix[l]);
-    if (j < 0) continue;
-    if (v[l] < *best || (v[l] == *best && (*jbest < 0 || j < *jbest))) {
-      *best = v[l];
-      *jbest = j;
-    }
-  }
+// Lexicographic (value, index) order; absent entries are (inf, -1) and never beat present ones
+// (present values are finite).
+inline __m256d lexlt(__m256d x, __m256d ix, __m256d y, __m256d iy) {
+  return _mm256_or_pd(_mm256_cmp_pd(x, y, _CMP_LT_OQ),
+                      _mm256_and_pd(_mm256_cmp_pd(x, y, _CMP_EQ_OQ),
+                                    _mm256_cmp_pd(ix, iy, _CMP_LT_OQ)));
+}
+inline __m256d swap_halves(__m256d x) { return _mm256_permute2f128_pd(x, x, 1); }
+inline __m256d swap_pairs(__m256d x) { return _mm256_permute_pd(x, 0x5); }
+
+// Lane-wise lexicographic minimum of (v, i) and (w, j).
+inline void min_merge(__m256d& v, __m256d& i, __m256d w, __m256d j) {
+  const __m256d m = lexlt(w, j, v, i);
+  v = _mm256_blendv_pd(v, w, m);
+  i = _mm256_blendv_pd(i, j, m);
+}
+
+// Lexicographic minimum over two accumulator sets and all lanes -> (*best, *jbest).
+inline void reduce_min(__m256d v, __m256d i, __m256d w, __m256d j, double* best,
+                       std::int64_t* jbest) {
+  min_merge(v, i, w, j);
+  min_merge(v, i, swap_halves(v), swap_halves(i));
+  min_merge(v, i, swap_pairs(v), swap_pairs(i));
+  *best = _mm256_cvtsd_f64(v);
+  *jbest = static_cast<std::int64_t>(_mm256_cvtsd_f64(i));
+}
+
+// Lane-wise merge of two sorted top-2 lists (a <= b lexicographically).
+inline void top2_merge(__m256d& a, __m256d& ia, __m256d& b, __m256d& ib, __m256d a2,
+                       __m256d ia2, __m256d b2, __m256d ib2) {
+  const __m256d m = lexlt(a2, ia2, a, ia);  // the second list holds the minimum
+  const __m256d A = _mm256_blendv_pd(a, a2, m), IA = _mm256_blendv_pd(ia, ia2, m);
+  const __m256d L = _mm256_blendv_pd(a2, a, m), IL = _mm256_blendv_pd(ia2, ia, m);
+  const __m256d W = _mm256_blendv_pd(b, b2, m), IW = _mm256_blendv_pd(ib, ib2, m);
+  const __m256d m2 = lexlt(W, IW, L, IL);
+  a = A;
+  ia = IA;
+  b = _mm256_blendv_pd(L, W, m2);
+  ib = _mm256_blendv_pd(IL, IW, m2);
 }
 
 struct LaneState {
@@ -91,12 +117,8 @@ StepResult step_impl(const double* crow, const double* v, double base, double* d
     j += 4;
   }
   StepResult r{kInf, -1, kInf, -1};
-  lane_merge(s0.best, s0.bidx, &r.best, &r.jbest);
-  lane_merge(s1.best, s1.bidx, &r.best, &r.jbest);
-  if (TrackFree) {
-    lane_merge(s0.bestf, s0.bfidx, &r.bestf, &r.jfree);
-    lane_merge(s1.bestf, s1.bfidx, &r.bestf, &r.jfree);
-  }
+  reduce_min(s0.best, s0.bidx, s1.best, s1.bidx, &r.best, &r.jbest);
+  if (TrackFree) reduce_min(s0.bestf, s0.bfidx, s1.bestf, s1.bfidx, &r.bestf, &r.jfree);
   for (; j < n; ++j) {
     const double h = (crow[j] - v[j]) + base;
     double dj = d[j];
@@ -171,36 +193,14 @@ void two_min_avx2(const double* crow, const double* v, std::int64_t n, double* m
     j += 4;
   }
   // merge the per-lane top-2 lists (lexicographic in (value, index)), then the tail
-  alignas(32) double va[8], vb[8], xa[8], xb[8];
-  _mm256_store_pd(va, a0);
-  _mm256_store_pd(vb, b0);
-  _mm256_store_pd(xa, ia0);
-  _mm256_store_pd(xb, ib0);
-  _mm256_store_pd(va + 4, a1);
-  _mm256_store_pd(vb + 4, b1);
-  _mm256_store_pd(xa + 4, ia1);
-  _mm256_store_pd(xb + 4, ib1);
-  double A = kInf, Bv = kInf;
-  std::int64_t IA = -1, IB = -1;
-  auto push = [&](double h, std::int64_t jj) {
-    if (jj < 0) return;
-    auto less = [](double x, std::int64_t ix, double y, std::int64_t iy) {
-      return x < y || (x == y && (iy < 0 || ix < iy));
-    };
-    if (less(h, jj, A, IA)) {
-      Bv = A;
-      IB = IA;
-      A = h;
-      IA = jj;
-    } else if (less(h, jj, Bv, IB)) {
-      Bv = h;
-      IB = jj;
-    }
-  };
-  for (int l = 0; l < 8; ++l) {
-    push(va[l], static_cast<std::int64_t>(xa[l]));
-    push(vb[l], static_cast<std::int64_t>(xb[l]));
-  }
+  top2_merge(a0, ia0, b0, ib0, a1, ia1, b1, ib1);
+  top2_merge(a0, ia0, b0, ib0, swap_halves(a0), swap_halves(ia0), swap_halves(b0),
+             swap_halves(ib0));
+  top2_merge(a0, ia0, b0, ib0, swap_pairs(a0), swap_pairs(ia0), swap_pairs(b0),
+             swap_pairs(ib0));
+  double A = _mm256_cvtsd_f64(a0), Bv = _mm256_cvtsd_f64(b0);
+  std::int64_t IA = static_cast<std::int64_t>(_mm256_cvtsd_f64(ia0));
+  std::int64_t IB = static_cast<std::int64_t>(_mm256_cvtsd_f64(ib0));
   for (; j < n; ++j) {
     const double h = crow[j] - v[j];
     if (h < A) {
