@@ -48,6 +48,41 @@ __all__ = [
     "run_analysis",
 ]
 
+# --- symmetry ---
+from . import assignment, interpolation, symmetry  # noqa: E402
+from .assignment import linear_sum_assignment, linear_sum_assignment_batch  # noqa: E402
+from .symmetry import (  # noqa: E402
+    align_ensemble,
+    align_to,
+    match_activations,
+    match_weights,
+    pairwise_alignment,
+    permute,
+    random_permutation,
+)
+from .interpolation import (  # noqa: E402
+    barrier,
+    interpolate,
+    permutation_barrier_scan,
+    replica_barriers,
+)
+
+__all__ += [
+    "linear_sum_assignment",
+    "linear_sum_assignment_batch",
+    "permute",
+    "random_permutation",
+    "match_weights",
+    "match_activations",
+    "align_to",
+    "align_ensemble",
+    "pairwise_alignment",
+    "interpolate",
+    "barrier",
+    "permutation_barrier_scan",
+    "replica_barriers",
+]
+
 
 def build_info() -> Dict[str, Any]:
     """Version, compiler, OpenMP on/off, SIMD path in use and default thread count."""

@@ -1,0 +1,253 @@
+// AVX2 kernels of the linear assignment solver (compiled with -mavx2 -mfma; chosen at run time).
+// They return bit-identical results to the scalar kernels in lap.cpp: same arithmetic (no FMA
+// contraction: sub then add), same lowest-index tie rule.
+#include "glasslens/lap.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#include <limits>
+
+namespace glasslens {
+namespace lap_detail {
+
+namespace {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+}  // namespace
+
+namespace {
+// Lexicographic (value, index) order; absent entries are (inf, -1) and never beat present ones
+// (present values are finite).
+inline __m256d lexlt(__m256d x, __m256d ix, __m256d y, __m256d iy) {
+  return _mm256_or_pd(_mm256_cmp_pd(x, y, _CMP_LT_OQ),
+                      _mm256_and_pd(_mm256_cmp_pd(x, y, _CMP_EQ_OQ),
+                                    _mm256_cmp_pd(ix, iy, _CMP_LT_OQ)));
+}
+inline __m256d swap_halves(__m256d x) { return _mm256_permute2f128_pd(x, x, 1); }
+inline __m256d swap_pairs(__m256d x) { return _mm256_permute_pd(x, 0x5); }
+
+// Lane-wise lexicographic minimum of (v, i) and (w, j).
+inline void min_merge(__m256d& v, __m256d& i, __m256d w, __m256d j) {
+  const __m256d m = lexlt(w, j, v, i);
+  v = _mm256_blendv_pd(v, w, m);
+  i = _mm256_blendv_pd(i, j, m);
+}
+
+// Lexicographic minimum over two accumulator sets and all lanes -> (*best, *jbest).
+inline void reduce_min(__m256d v, __m256d i, __m256d w, __m256d j, double* best,
+                       std::int64_t* jbest) {
+  min_merge(v, i, w, j);
+  min_merge(v, i, swap_halves(v), swap_halves(i));
+  min_merge(v, i, swap_pairs(v), swap_pairs(i));
+  *best = _mm256_cvtsd_f64(v);
+  *jbest = static_cast<std::int64_t>(_mm256_cvtsd_f64(i));
+}
+
+// Lane-wise merge of two sorted top-2 lists (a <= b lexicographically).
+inline void top2_merge(__m256d& a, __m256d& ia, __m256d& b, __m256d& ib, __m256d a2,
+                       __m256d ia2, __m256d b2, __m256d ib2) {
+  const __m256d m = lexlt(a2, ia2, a, ia);  // the second list holds the minimum
+  const __m256d A = _mm256_blendv_pd(a, a2, m), IA = _mm256_blendv_pd(ia, ia2, m);
+  const __m256d L = _mm256_blendv_pd(a2, a, m), IL = _mm256_blendv_pd(ia2, ia, m);
+  const __m256d W = _mm256_blendv_pd(b, b2, m), IW = _mm256_blendv_pd(ib, ib2, m);
+  const __m256d m2 = lexlt(W, IW, L, IL);
+  a = A;
+  ia = IA;
+  b = _mm256_blendv_pd(L, W, m2);
+  ib = _mm256_blendv_pd(IL, IW, m2);
+}
+
+struct LaneState {
+  __m256d best, bidx, bestf, bfidx;
+};
+
+template <bool TrackFree>
+inline void step_block(const double* crow, const double* v, __m256d vbase, double* d,
+                       std::int64_t* pred, const std::uint64_t* freecol, std::int64_t j,
+                       __m256d idx, __m256d rowv, __m256d vinf, LaneState& s) {
+  const __m256d c = _mm256_loadu_pd(crow + j);
+  const __m256d vv = _mm256_loadu_pd(v + j);
+  __m256d dd = _mm256_loadu_pd(d + j);
+  const __m256d h = _mm256_add_pd(_mm256_sub_pd(c, vv), vbase);
+  const __m256d lt = _mm256_cmp_pd(h, dd, _CMP_LT_OQ);  // false on NaN (finished columns)
+  if (_mm256_movemask_pd(lt)) {
+    dd = _mm256_blendv_pd(dd, h, lt);
+    _mm256_storeu_pd(d + j, dd);
+    __m256i* pp = reinterpret_cast<__m256i*>(pred + j);
+    const __m256d p = _mm256_castsi256_pd(_mm256_loadu_si256(pp));
+    _mm256_storeu_si256(pp, _mm256_castpd_si256(_mm256_blendv_pd(p, rowv, lt)));
+  }
+  const __m256d m = _mm256_cmp_pd(dd, s.best, _CMP_LT_OQ);
+  s.best = _mm256_blendv_pd(s.best, dd, m);
+  s.bidx = _mm256_blendv_pd(s.bidx, idx, m);
+  if (TrackFree) {
+    const __m256d f =
+        _mm256_castsi256_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(freecol + j)));
+    const __m256d candf = _mm256_blendv_pd(vinf, dd, f);
+    const __m256d mf = _mm256_cmp_pd(candf, s.bestf, _CMP_LT_OQ);
+    s.bestf = _mm256_blendv_pd(s.bestf, candf, mf);
+    s.bfidx = _mm256_blendv_pd(s.bfidx, idx, mf);
+  }
+}
+
+template <bool TrackFree>
+StepResult step_impl(const double* crow, const double* v, double base, double* d,
+                     std::int64_t* pred, const std::uint64_t* freecol, std::int64_t n,
+                     std::int64_t row) {
+  const __m256d vinf = _mm256_set1_pd(kInf);
+  const __m256d vbase = _mm256_set1_pd(base);
+  const __m256d eight = _mm256_set1_pd(8.0);
+  const __m256d four = _mm256_set1_pd(4.0);
+  const __m256d rowv = _mm256_castsi256_pd(_mm256_set1_epi64x(row));
+  const __m256d none = _mm256_set1_pd(-1.0);
+  LaneState s0{vinf, none, vinf, none}, s1{vinf, none, vinf, none};
+  __m256d idx0 = _mm256_setr_pd(0.0, 1.0, 2.0, 3.0);
+  __m256d idx1 = _mm256_add_pd(idx0, four);
+  std::int64_t j = 0;
+  // two independent accumulator sets hide the compare/blend latency chain
+  for (; j + 8 <= n; j += 8) {
+    step_block<TrackFree>(crow, v, vbase, d, pred, freecol, j, idx0, rowv, vinf, s0);
+    step_block<TrackFree>(crow, v, vbase, d, pred, freecol, j + 4, idx1, rowv, vinf, s1);
+    idx0 = _mm256_add_pd(idx0, eight);
+    idx1 = _mm256_add_pd(idx1, eight);
+  }
+  if (j + 4 <= n) {
+    step_block<TrackFree>(crow, v, vbase, d, pred, freecol, j, idx0, rowv, vinf, s0);
+    j += 4;
+  }
+  StepResult r{kInf, -1, kInf, -1};
+  reduce_min(s0.best, s0.bidx, s1.best, s1.bidx, &r.best, &r.jbest);
+  if (TrackFree) reduce_min(s0.bestf, s0.bfidx, s1.bestf, s1.bfidx, &r.bestf, &r.jfree);
+  for (; j < n; ++j) {
+    const double h = (crow[j] - v[j]) + base;
+    double dj = d[j];
+    if (h < dj) {
+      d[j] = dj = h;
+      pred[j] = row;
+    }
+    if (dj < r.best) {
+      r.best = dj;
+      r.jbest = j;
+    }
+    if (TrackFree && freecol[j] && dj < r.bestf) {
+      r.bestf = dj;
+      r.jfree = j;
+    }
+  }
+  return r;
+}
+}  // namespace
+
+StepResult step_avx2(const double* crow, const double* v, double base, double* d,
+                     std::int64_t* pred, const std::uint64_t* freecol, std::int64_t n,
+                     std::int64_t row) {
+  if (freecol) return step_impl<true>(crow, v, base, d, pred, freecol, n, row);
+  return step_impl<false>(crow, v, base, d, pred, freecol, n, row);
+}
+
+int scan_avx2(const double* c, std::int64_t n, double sign) {
+  const __m256d vs = _mm256_set1_pd(sign);
+  const __m256d pinf = _mm256_set1_pd(kInf), ninf = _mm256_set1_pd(-kInf);
+  __m256d is_inf = _mm256_setzero_pd(), bad = _mm256_setzero_pd();
+  std::int64_t t = 0;
+  for (; t + 4 <= n; t += 4) {
+    const __m256d x = _mm256_mul_pd(_mm256_loadu_pd(c + t), vs);
+    is_inf = _mm256_or_pd(is_inf, _mm256_cmp_pd(x, pinf, _CMP_EQ_OQ));
+    bad = _mm256_or_pd(bad, _mm256_cmp_pd(x, ninf, _CMP_NGT_UQ));  // NaN or -inf
+  }
+  int flags = (_mm256_movemask_pd(is_inf) ? 1 : 0) | (_mm256_movemask_pd(bad) ? 2 : 0);
+  for (; t < n; ++t) {
+    const double x = sign * c[t];
+    if (x == kInf) flags |= 1;
+    else if (!(x > -kInf)) flags |= 2;
+  }
+  return flags;
+}
+
+void two_min_avx2(const double* crow, const double* v, std::int64_t n, double* m1,
+                  std::int64_t* j1, double* m2, std::int64_t* j2) {
+  const __m256d eight = _mm256_set1_pd(8.0);
+  __m256d a0 = _mm256_set1_pd(kInf), b0 = a0, a1 = a0, b1 = a0;
+  __m256d ia0 = _mm256_set1_pd(-1.0), ib0 = ia0, ia1 = ia0, ib1 = ia0;
+  __m256d idx0 = _mm256_setr_pd(0.0, 1.0, 2.0, 3.0);
+  __m256d idx1 = _mm256_setr_pd(4.0, 5.0, 6.0, 7.0);
+  auto upd = [](__m256d h, __m256d idx, __m256d& a, __m256d& b, __m256d& ia, __m256d& ib) {
+    const __m256d lt1 = _mm256_cmp_pd(h, a, _CMP_LT_OQ);
+    const __m256d lt2 = _mm256_cmp_pd(h, b, _CMP_LT_OQ);
+    b = _mm256_blendv_pd(_mm256_blendv_pd(b, h, lt2), a, lt1);
+    ib = _mm256_blendv_pd(_mm256_blendv_pd(ib, idx, lt2), ia, lt1);
+    a = _mm256_blendv_pd(a, h, lt1);
+    ia = _mm256_blendv_pd(ia, idx, lt1);
+  };
+  std::int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    upd(_mm256_sub_pd(_mm256_loadu_pd(crow + j), _mm256_loadu_pd(v + j)), idx0, a0, b0, ia0, ib0);
+    upd(_mm256_sub_pd(_mm256_loadu_pd(crow + j + 4), _mm256_loadu_pd(v + j + 4)), idx1, a1, b1,
+        ia1, ib1);
+    idx0 = _mm256_add_pd(idx0, eight);
+    idx1 = _mm256_add_pd(idx1, eight);
+  }
+  if (j + 4 <= n) {
+    upd(_mm256_sub_pd(_mm256_loadu_pd(crow + j), _mm256_loadu_pd(v + j)), idx0, a0, b0, ia0, ib0);
+    j += 4;
+  }
+  // merge the per-lane top-2 lists (lexicographic in (value, index)), then the tail
+  top2_merge(a0, ia0, b0, ib0, a1, ia1, b1, ib1);
+  top2_merge(a0, ia0, b0, ib0, swap_halves(a0), swap_halves(ia0), swap_halves(b0),
+             swap_halves(ib0));
+  top2_merge(a0, ia0, b0, ib0, swap_pairs(a0), swap_pairs(ia0), swap_pairs(b0),
+             swap_pairs(ib0));
+  double A = _mm256_cvtsd_f64(a0), Bv = _mm256_cvtsd_f64(b0);
+  std::int64_t IA = static_cast<std::int64_t>(_mm256_cvtsd_f64(ia0));
+  std::int64_t IB = static_cast<std::int64_t>(_mm256_cvtsd_f64(ib0));
+  for (; j < n; ++j) {
+    const double h = crow[j] - v[j];
+    if (h < A) {
+      Bv = A;
+      IB = IA;
+      A = h;
+      IA = j;
+    } else if (h < Bv) {
+      Bv = h;
+      IB = j;
+    }
+  }
+  *m1 = A;
+  *j1 = IA;
+  *m2 = Bv;
+  *j2 = IB;
+}
+
+void col_min_avx2(const double* c, std::int64_t nr, std::int64_t nc, double* v,
+                  std::int64_t* arg) {
+  for (std::int64_t j = 0; j < nc; ++j) {
+    v[j] = kInf;
+    arg[j] = -1;
+  }
+  for (std::int64_t i = 0; i < nr; ++i) {
+    const double* row = c + i * nc;
+    const __m256d rowv = _mm256_castsi256_pd(_mm256_set1_epi64x(i));
+    std::int64_t j = 0;
+    for (; j + 4 <= nc; j += 4) {
+      const __m256d x = _mm256_loadu_pd(row + j);
+      const __m256d vv = _mm256_loadu_pd(v + j);
+      const __m256d lt = _mm256_cmp_pd(x, vv, _CMP_LT_OQ);
+      if (!_mm256_movemask_pd(lt)) continue;
+      _mm256_storeu_pd(v + j, _mm256_blendv_pd(vv, x, lt));
+      __m256i* pa = reinterpret_cast<__m256i*>(arg + j);
+      const __m256d p = _mm256_castsi256_pd(_mm256_loadu_si256(pa));
+      _mm256_storeu_si256(pa, _mm256_castpd_si256(_mm256_blendv_pd(p, rowv, lt)));
+    }
+    for (; j < nc; ++j) {
+      if (row[j] < v[j]) {
+        v[j] = row[j];
+        arg[j] = i;
+      }
+    }
+  }
+}
+
+}  // namespace lap_detail
+}  // namespace glasslens
+#endif
