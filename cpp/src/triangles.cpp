@@ -1,0 +1,52 @@
+#include "glasslens/triangles.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "glasslens/parallel.hpp"
+
+namespace glasslens::triangles {
+
+namespace {
+inline void sort3(double x, double y, double z, double* o) noexcept {
+  if (x > y) std::swap(x, y);
+  if (y > z) std::swap(y, z);
+  if (x > y) std::swap(x, y);
+  o[0] = x;
+  o[1] = y;
+  o[2] = z;
+}
+}  // namespace
+
+void sorted_sides_all(const double* D, std::int64_t M, double* out, int n_threads) {
+  if (M < 3) return;
+  std::vector<std::int64_t> off(static_cast<std::size_t>(M), 0);
+  for (std::int64_t a = 1; a < M; ++a) {
+    const std::int64_t r = M - a;  // points after a-1
+    off[static_cast<std::size_t>(a)] = off[static_cast<std::size_t>(a - 1)] + r * (r - 1) / 2;
+  }
+  parallel_for(M - 2, n_threads, [&](std::int64_t a) {
+    double* o = out + 3 * off[static_cast<std::size_t>(a)];
+    const double* Da = D + a * M;
+    for (std::int64_t b = a + 1; b < M; ++b) {
+      const double dab = Da[b];
+      const double* Db = D + b * M;
+      for (std::int64_t c = b + 1; c < M; ++c, o += 3) sort3(dab, Da[c], Db[c], o);
+    }
+  });
+}
+
+void sorted_sides_list(const double* D, std::int64_t M, const std::int64_t* idx, std::int64_t T,
+                       double* out, int n_threads) {
+  constexpr std::int64_t kBlock = 4096;
+  parallel_for((T + kBlock - 1) / kBlock, n_threads, [&](std::int64_t blk) {
+    const std::int64_t t1 = std::min(T, (blk + 1) * kBlock);
+    for (std::int64_t t = blk * kBlock; t < t1; ++t) {
+      const std::int64_t a = idx[3 * t], b = idx[3 * t + 1], c = idx[3 * t + 2];
+      sort3(D[a * M + b], D[a * M + c], D[b * M + c], out + 3 * t);
+    }
+  });
+}
+
+}  // namespace glasslens::triangles
