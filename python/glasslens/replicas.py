@@ -1,0 +1,655 @@
+"""Replica analysis: overlap distributions P(q), hierarchical clustering and ultrametricity.
+
+Given an overlap matrix Q (R, R) between replicas (see :mod:`glasslens.overlaps`) or a matrix
+of distances (d_ab = 1 - q_ab by default):
+
+* :func:`overlap_distribution` - histogram and kernel density of the off-diagonal q_ab, moments,
+  Binder-type ratio, an estimate of q_EA (the largest-q mode) and the support [q_min, q_max];
+* :func:`cluster` - scipy hierarchical clustering (average, complete, ward, single), dendrogram,
+  cophenetic correlation and the Parisi-ordered overlap matrix (rows in dendrogram order);
+* :func:`ultrametricity` - statistics of the sorted sides d1 <= d2 <= d3 of triangles of
+  replicas: K = (d3 - d2) / sigma_d (Katzgraber-Hartmann normalisation, sigma_d the standard
+  deviation of all pairwise distances) and the fraction of near-isosceles triangles
+  ((d3 - d2) / d3 < tol), compared with null models (Gaussian points of the same dimension with
+  matched mean distance, coordinates shuffled per replica, or any user sampler such as
+  :func:`permutation_null` for an Ensemble), with effect sizes, permutation p-values and a
+  verdict. An ultrametric space has d2 = d3 for every triangle (K = 0).
+
+Memory: triangle sides are stored as (T, 3) float64; ``triangles="all"`` is refused above
+``MAX_ALL_TRIANGLES`` = 20 million triangles (480 MB; M about 490) - pass an int to sample.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _core
+from ._threads import resolve_threads
+from ._validate import as_array, check_float, check_int, check_seed
+
+__all__ = [
+    "OverlapDistribution",
+    "ClusterResult",
+    "UltrametricityResult",
+    "NullComparison",
+    "overlap_distribution",
+    "overlaps_to_distances",
+    "cluster",
+    "triangle_sides",
+    "ultrametricity",
+    "gaussian_null",
+    "shuffle_null",
+    "permutation_null",
+    "MAX_ALL_TRIANGLES",
+]
+
+MAX_ALL_TRIANGLES = 20_000_000
+
+
+# ---- validation ---------------------------------------------------------------------------------
+
+def _square(A: Any, name: str, min_size: int = 2, sym_tol: float = 1e-6) -> np.ndarray:
+    a = as_array(A, name, np.float64, ndim=2)
+    if a.shape[0] != a.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {a.shape}")
+    if a.shape[0] < min_size:
+        raise ValueError(f"{name} must be at least {min_size} x {min_size}, got {a.shape}")
+    scale = max(1.0, float(np.abs(a).max()))
+    if not np.allclose(a, a.T, rtol=0.0, atol=sym_tol * scale):
+        i, j = np.unravel_index(np.argmax(np.abs(a - a.T)), a.shape)
+        raise ValueError(f"{name} must be symmetric: entry ({i}, {j}) = {a[i, j]} but "
+                         f"({j}, {i}) = {a[j, i]}")
+    return 0.5 * (a + a.T)
+
+
+def overlaps_to_distances(Q: Any, mode: str = "1-q") -> np.ndarray:
+    """Distances from an overlap matrix: '1-q' (default), '1-|q|' (modulo a global sign flip,
+    for spin systems without field) or 'sqrt' (sqrt(2 (1 - q)), the Euclidean distance of unit
+    vectors with cosine q). Negative round-off is clipped to 0 and the diagonal set to 0."""
+    q = _square(Q, "Q")
+    if mode == "1-q":
+        d = 1.0 - q
+    elif mode == "1-|q|":
+        d = 1.0 - np.abs(q)
+    elif mode == "sqrt":
+        d = np.sqrt(np.clip(2.0 * (1.0 - q), 0.0, None))
+    else:
+        raise ValueError(f"mode must be '1-q', '1-|q|' or 'sqrt', got {mode!r}")
+    d = np.clip(d, 0.0, None)
+    np.fill_diagonal(d, 0.0)
+    return d
+
+
+# ---- P(q) ---------------------------------------------------------------------------------------
+
+@dataclass
+class OverlapDistribution:
+    """Distribution of the off-diagonal overlaps (all pairs a < b, pooled over samples)."""
+
+    q: np.ndarray                 # (n_pairs,) overlaps (with their mirror -q if symmetric=True)
+    edges: np.ndarray             # (bins + 1,)
+    counts: np.ndarray            # (bins,)
+    density: np.ndarray           # (bins,) normalised histogram
+    grid: np.ndarray              # (n_grid,) KDE abscissae
+    kde: Optional[np.ndarray]     # (n_grid,) kernel density, or None
+    bandwidth: float
+    mean: float
+    var: float
+    skewness: float
+    kurtosis: float               # excess kurtosis
+    q2: float                     # <q^2>
+    q4: float                     # <q^4>
+    binder: float                 # g = (3 - <q^4>/<q^2>^2) / 2: 0 Gaussian about 0, 1 two deltas
+    q_ea: float                   # largest-q mode of the density (Edwards-Anderson estimate)
+    q_min: float
+    q_max: float
+    support: Tuple[float, float]  # robust support: (quantile, 1 - quantile)
+    n_pairs: int
+
+
+def _offdiag(Q: Any) -> np.ndarray:
+    a = np.asarray(Q)
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim != 3:
+        raise ValueError(f"Q must be (M, M) or a stack (S, M, M), got shape {a.shape}")
+    vals = []
+    for s in range(a.shape[0]):
+        q = _square(a[s], "Q" if a.shape[0] == 1 else f"Q[{s}]")
+        iu = np.triu_indices(q.shape[0], 1)
+        vals.append(q[iu])
+    return np.concatenate(vals)
+
+
+def _binned_kde(x: np.ndarray, lo: float, hi: float, bw: float, n_grid: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Gaussian KDE evaluated on a grid by linear binning and convolution (O(n + n_grid^2))."""
+    grid = np.linspace(lo, hi, n_grid)
+    step = grid[1] - grid[0]
+    pos = (x - lo) / step
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, n_grid - 2)
+    w1 = np.clip(pos - i0, 0.0, 1.0)
+    wts = np.bincount(i0, 1.0 - w1, n_grid) + np.bincount(i0 + 1, w1, n_grid)
+    half = int(min(n_grid - 1, np.ceil(5 * bw / step)))
+    kern = np.exp(-0.5 * (np.arange(-half, half + 1) * step / bw) ** 2)
+    dens = np.convolve(wts, kern, mode="same")
+    dens /= dens.sum() * step
+    return grid, dens
+
+
+def overlap_distribution(
+    Q: Any,
+    bins: Union[int, Sequence[float]] = 50,
+    kde: bool = True,
+    bandwidth: Optional[float] = None,
+    range: Optional[Tuple[float, float]] = None,
+    symmetric: bool = False,
+    support_quantile: float = 0.01,
+    peak_fraction: float = 0.2,
+    n_grid: int = 512,
+) -> OverlapDistribution:
+    """P(q) of the off-diagonal overlaps.
+
+    Parameters
+    ----------
+    Q : (M, M) overlap matrix, or (S, M, M) stack (e.g. one per disorder sample; pooled)
+    bins : histogram bins (count or edges)
+    kde : compute a Gaussian kernel density on ``n_grid`` points (binned, fast for 1e6 pairs)
+    bandwidth : KDE bandwidth (default Scott's rule 1.06 sigma n^(-1/5))
+    range : histogram/KDE range (default [-1, 1] if all |q| <= 1, else the data range)
+    symmetric : add the mirror images -q (spin systems without field: P(q) = P(-q))
+    support_quantile : the robust support is [quantile, 1 - quantile] of the q values
+    peak_fraction : q_EA is the largest-q local maximum of the density whose height is at least
+        this fraction of the global maximum
+
+    Returns
+    -------
+    OverlapDistribution
+    """
+    q = _offdiag(Q)
+    if q.size == 0:
+        raise ValueError("Q has no off-diagonal entries (need M >= 2)")
+    if symmetric:
+        q = np.concatenate([q, -q])
+    sq = check_float(support_quantile, "support_quantile", 0.0, 0.5)
+    pf = check_float(peak_fraction, "peak_fraction", 0.0, 1.0)
+    ng = check_int(n_grid, "n_grid", 16, 1_000_000)
+    if range is None:
+        lo, hi = (-1.0, 1.0) if np.all(np.abs(q) <= 1.0 + 1e-12) else (float(q.min()), float(q.max()))
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+    else:
+        lo, hi = float(range[0]), float(range[1])
+        if not hi > lo:
+            raise ValueError(f"range must be (low, high) with high > low, got {range}")
+    counts, edges = np.histogram(q, bins=bins, range=(lo, hi))
+    width = np.diff(edges)
+    tot = counts.sum()
+    density = counts / (tot * width) if tot else np.zeros_like(width)
+    mean = float(q.mean())
+    var = float(q.var())
+    sd = np.sqrt(var)
+    skew = float(np.mean((q - mean) ** 3) / sd ** 3) if sd > 0 else 0.0
+    kurt = float(np.mean((q - mean) ** 4) / var ** 2 - 3.0) if sd > 0 else 0.0
+    q2 = float(np.mean(q ** 2))
+    q4 = float(np.mean(q ** 4))
+    binder = float(0.5 * (3.0 - q4 / q2 ** 2)) if q2 > 0 else float("nan")
+    if bandwidth is None:
+        spread = sd if sd > 0 else (hi - lo) / 100
+        bw = 1.06 * spread * q.size ** (-0.2)
+        bw = max(bw, 2.0 * (hi - lo) / ng)
+    else:
+        bw = check_float(bandwidth, "bandwidth", 0.0, low_open=True)
+    grid, dens = _binned_kde(q, lo, hi, bw, ng)
+    # q_EA: the largest-q local maximum that is not a negligible bump
+    interior = (dens[1:-1] >= dens[:-2]) & (dens[1:-1] >= dens[2:])
+    peaks = np.flatnonzero(interior) + 1
+    if dens[0] > dens[1]:
+        peaks = np.r_[0, peaks]
+    if dens[-1] > dens[-2]:
+        peaks = np.r_[peaks, ng - 1]
+    peaks = peaks[dens[peaks] >= pf * dens.max()] if peaks.size else np.array([int(np.argmax(dens))])
+    q_ea = float(grid[peaks.max()]) if peaks.size else float(grid[np.argmax(dens)])
+    return OverlapDistribution(
+        q=q, edges=edges, counts=counts, density=density, grid=grid,
+        kde=dens if kde else None, bandwidth=float(bw), mean=mean, var=var, skewness=skew,
+        kurtosis=kurt, q2=q2, q4=q4, binder=binder, q_ea=q_ea, q_min=float(q.min()),
+        q_max=float(q.max()),
+        support=(float(np.quantile(q, sq)), float(np.quantile(q, 1.0 - sq))),
+        n_pairs=int(q.size),
+    )
+
+
+# ---- clustering ----------------------------------------------------------------------------------
+
+@dataclass
+class ClusterResult:
+    """Hierarchical clustering of replicas."""
+
+    method: str
+    linkage: np.ndarray           # scipy linkage matrix (M - 1, 4)
+    order: np.ndarray             # (M,) leaves in dendrogram order
+    cophenetic: float             # correlation between d_ab and the tree (cophenetic) distance
+    cophenetic_distances: np.ndarray  # condensed (M (M - 1) / 2,)
+    distances: np.ndarray         # (M, M)
+    ordered: np.ndarray           # Parisi-ordered matrix: input (overlaps or distances) reordered
+    dendrogram: Dict[str, Any]    # scipy.cluster.hierarchy.dendrogram(no_plot=True) output
+
+
+def _matrix_kind(A: np.ndarray, input: str) -> str:
+    if input in ("overlap", "distance"):
+        return input
+    if input != "auto":
+        raise ValueError(f"input must be 'auto', 'overlap' or 'distance', got {input!r}")
+    diag = np.diag(A)
+    if np.allclose(diag, 0.0, atol=1e-9):
+        return "distance"
+    if np.allclose(diag, diag[0], atol=1e-9) and diag[0] > 0:
+        return "overlap"
+    raise ValueError("cannot tell whether the matrix holds overlaps (constant positive diagonal) "
+                     "or distances (zero diagonal); pass input='overlap' or input='distance'")
+
+
+def cluster(
+    Q_or_distances: Any,
+    method: str = "average",
+    input: str = "auto",
+    distance: str = "1-q",
+    optimal_ordering: bool = False,
+) -> ClusterResult:
+    """Hierarchical clustering of replicas (scipy ``linkage``).
+
+    Parameters
+    ----------
+    Q_or_distances : (M, M) overlap matrix (constant diagonal, e.g. 1) or distance matrix
+        (zero diagonal); M >= 2
+    method : 'average', 'complete', 'ward' or 'single' (Ward assumes Euclidean distances; with
+        distance='sqrt' the distances of unit vectors are Euclidean)
+    input : 'auto' (from the diagonal), 'overlap' or 'distance'
+    distance : map from overlaps to distances (see :func:`overlaps_to_distances`)
+    optimal_ordering : reorder leaves to minimise distances between neighbours (slower)
+    """
+    from scipy.cluster.hierarchy import cophenet, dendrogram, leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    if method not in ("average", "complete", "ward", "single"):
+        raise ValueError(f"method must be 'average', 'complete', 'ward' or 'single', got {method!r}")
+    A = _square(Q_or_distances, "Q_or_distances", min_size=2)
+    kind = _matrix_kind(A, input)
+    if kind == "overlap":
+        D = overlaps_to_distances(A, distance)
+    else:
+        if np.any(A < -1e-12):
+            raise ValueError("distances must be non-negative")
+        D = np.clip(A, 0.0, None)
+        np.fill_diagonal(D, 0.0)
+    cond = squareform(D, checks=False)
+    Z = linkage(cond, method=method, optimal_ordering=bool(optimal_ordering))
+    order = leaves_list(Z)
+    if D.shape[0] > 2 and np.ptp(cond) > 0:
+        c, coph = cophenet(Z, cond)
+        c = float(c)
+    else:
+        coph = cophenet(Z)
+        c = float("nan")
+    dend = dendrogram(Z, no_plot=True)
+    return ClusterResult(method=method, linkage=Z, order=order, cophenetic=c,
+                         cophenetic_distances=np.asarray(coph), distances=D,
+                         ordered=A[np.ix_(order, order)], dendrogram=dend)
+
+
+# ---- triangles -----------------------------------------------------------------------------------
+
+def _sample_triples(M: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n uniformly random triples of distinct indices, each sorted (a < b < c)."""
+    a = rng.integers(0, M, n)
+    b = rng.integers(0, M - 1, n)
+    b = b + (b >= a)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    c = rng.integers(0, M - 2, n)
+    c = c + (c >= lo)
+    c = c + (c >= hi)
+    return np.ascontiguousarray(np.sort(np.stack([a, b, c], axis=1), axis=1), dtype=np.int64)
+
+
+def triangle_sides(
+    distances: Any,
+    triangles: Union[str, int, np.ndarray] = "all",
+    seed: int = 0,
+    n_threads: Optional[int] = None,
+) -> np.ndarray:
+    """Sorted sides d1 <= d2 <= d3 of triangles of a distance matrix, (T, 3) float64.
+
+    ``triangles``: 'all' (every a < b < c, lexicographic order; at most MAX_ALL_TRIANGLES), an int
+    (that many uniformly sampled triples of distinct points, seeded) or a (T, 3) int array of
+    point indices. Computed in C++ (OpenMP over the first index; fixed output positions, so the
+    result does not depend on n_threads).
+    """
+    D = _square(distances, "distances", min_size=3)
+    return _sides(D, triangles, np.random.default_rng(check_seed(seed)), resolve_threads(n_threads))
+
+
+def _sides(D: np.ndarray, triangles: Any, rng: np.random.Generator, nt: int) -> np.ndarray:
+    M = D.shape[0]
+    if isinstance(triangles, str):
+        if triangles != "all":
+            raise ValueError(f"triangles must be 'all', an int or a (T, 3) array, got {triangles!r}")
+        T = M * (M - 1) * (M - 2) // 6
+        if T > MAX_ALL_TRIANGLES:
+            raise ValueError(f"triangles='all' gives {T} triangles for M={M}, above the limit "
+                             f"{MAX_ALL_TRIANGLES}; pass an int to sample triangles")
+        return _core.triangle_sides_all(D, nt)
+    if isinstance(triangles, (int, np.integer)) and not isinstance(triangles, bool):
+        n = check_int(triangles, "triangles", 1, 1_000_000_000)
+        return _core.triangle_sides_list(D, _sample_triples(M, n, rng), nt)
+    idx = as_array(triangles, "triangles", np.int64, ndim=2)
+    if idx.shape[1] != 3:
+        raise ValueError(f"triangles must have shape (T, 3), got {idx.shape}")
+    if idx.min() < 0 or idx.max() >= M:
+        raise ValueError(f"triangles has point indices outside [0, {M})")
+    return _core.triangle_sides_list(D, idx, nt)
+
+
+def _tri_stats(D: np.ndarray, sides: np.ndarray, tol: float) -> Dict[str, Any]:
+    iu = np.triu_indices(D.shape[0], 1)
+    sigma = float(np.std(D[iu]))
+    gap = sides[:, 2] - sides[:, 1]
+    K = gap / sigma if sigma > 0 else np.zeros_like(gap)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(sides[:, 2] > 0, gap / np.where(sides[:, 2] > 0, sides[:, 2], 1.0), 0.0)
+    return {"K": K, "ratio": ratio, "sigma_d": sigma, "mean_K": float(K.mean()),
+            "median_K": float(np.median(K)), "frac_isosceles": float(np.mean(ratio < tol)),
+            "mean_d": float(np.mean(D[iu]))}
+
+
+# ---- null models ---------------------------------------------------------------------------------
+
+_METRICS = ("euclidean", "cosine", "abs_cosine", "sqeuclidean")
+
+
+def _dist_from_gram(G: np.ndarray, metric: str) -> np.ndarray:
+    d = np.diag(G)
+    if metric in ("euclidean", "sqeuclidean"):
+        D2 = np.clip(d[:, None] + d[None, :] - 2.0 * G, 0.0, None)
+        D = D2 if metric == "sqeuclidean" else np.sqrt(D2)
+    else:
+        nrm = np.sqrt(np.clip(d, 1e-300, None))
+        C = G / np.outer(nrm, nrm)
+        D = 1.0 - (np.abs(C) if metric == "abs_cosine" else C)
+        D = np.clip(D, 0.0, None)
+    D = 0.5 * (D + D.T)
+    np.fill_diagonal(D, 0.0)
+    return D
+
+
+def gaussian_null(M: int, dim: int, metric: str = "euclidean") -> Callable[[np.random.Generator], np.ndarray]:
+    """Sampler of distance matrices of M isotropic Gaussian points in ``dim`` dimensions.
+
+    The Gram matrix is drawn directly from the Wishart law (Bartlett decomposition) when
+    dim > M, so the cost is O(M^3) whatever the dimension. ``metric``: 'euclidean',
+    'sqeuclidean', 'cosine' (1 - cos) or 'abs_cosine' (1 - |cos|), to match the pipeline that
+    produced the data's distances. The caller rescales to the data's mean distance.
+    """
+    M = check_int(M, "M", 3)
+    dim = check_int(dim, "dim", 1)
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        if dim <= M:
+            Xg = rng.standard_normal((M, dim))
+            G = Xg @ Xg.T
+        else:
+            A = np.tril(rng.standard_normal((M, M)), -1)
+            A[np.diag_indices(M)] = np.sqrt(rng.chisquare(dim - np.arange(M)))
+            G = A @ A.T
+        return _dist_from_gram(G, metric)
+
+    return sample
+
+
+def _points_distances(P: np.ndarray, metric: str) -> np.ndarray:
+    G = P @ P.T
+    return _dist_from_gram(G, metric)
+
+
+def shuffle_null(points: Any, metric: str = "euclidean") -> Callable[[np.random.Generator], np.ndarray]:
+    """Sampler that permutes the coordinates of every point independently (destroys any shared
+    structure while keeping each point's values) and recomputes distances with ``metric``."""
+    P = as_array(points, "points", np.float64, ndim=2)
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        return _points_distances(rng.permuted(P, axis=1), metric)
+
+    return sample
+
+
+def permutation_null(ensemble: Any, layer: Optional[int] = None, distance: str = "1-q",
+                     normalize: str = "cosine") -> Callable[[np.random.Generator], np.ndarray]:
+    """Sampler for an Ensemble: permute the hidden units of every replica at random (the network
+    functions are unchanged), do not align, and return distances from the weight overlaps
+    (``overlap_matrix(kind='weights', normalize=normalize)`` then ``distance``)."""
+    from .network import Ensemble
+    from .overlaps import overlap_matrix
+
+    if not isinstance(ensemble, Ensemble):
+        raise TypeError(f"ensemble must be an Ensemble, got {type(ensemble).__name__}")
+
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        e = ensemble.copy()
+        L = len(e.weights)
+        for r in range(e.n_replicas):
+            for l in range(L - 1):
+                perm = rng.permutation(e.weights[l].shape[1])
+                e.weights[l][r] = e.weights[l][r][perm]
+                e.weights[l + 1][r] = e.weights[l + 1][r][:, perm]
+                if e.biases is not None:
+                    e.biases[l][r] = e.biases[l][r][perm]
+        Q = overlap_matrix(e, kind="weights", layer=layer, normalize=normalize)
+        return overlaps_to_distances(Q, distance)
+
+    return sample
+
+
+# ---- ultrametricity -------------------------------------------------------------------------------
+
+@dataclass
+class NullComparison:
+    """Observed statistics against one null model (n_null realisations)."""
+
+    name: str
+    mean_K: np.ndarray            # (n_null,) mean K of each null realisation
+    frac_isosceles: np.ndarray    # (n_null,)
+    cophenetic: np.ndarray        # (n_null,) cophenetic correlation (average linkage)
+    effect_size: float            # Cohen's d of per-triangle K: (null - observed) / pooled sd
+    z: float                      # (mean of null mean_K - observed mean_K) / sd of null mean_K
+    p_value: float                # P(null mean_K <= observed), (1 + #) / (1 + n_null)
+    p_value_cophenetic: float     # P(null cophenetic >= observed)
+    more_ultrametric: bool        # observed mean K below the null at level alpha
+
+
+@dataclass
+class UltrametricityResult:
+    sides: np.ndarray             # (T, 3) sorted sides d1 <= d2 <= d3
+    K: np.ndarray                 # (T,) (d3 - d2) / sigma_d
+    ratio: np.ndarray             # (T,) (d3 - d2) / d3
+    sigma_d: float
+    mean_K: float
+    median_K: float
+    frac_isosceles: float         # fraction with ratio < tol
+    tol: float
+    cophenetic: float             # average-linkage cophenetic correlation of the data
+    nulls: Dict[str, NullComparison] = field(default_factory=dict)
+    bootstrap_mean_K: Optional[np.ndarray] = None  # (n_boot,) over 80 % subsamples of replicas
+    verdict: str = ""
+
+
+def _null_list(null: Any, M: int, dim: Optional[int], points: Optional[np.ndarray],
+               metric: str) -> List[Tuple[str, Callable[[np.random.Generator], np.ndarray]]]:
+    if null is None:
+        return []
+    if isinstance(null, str) or callable(null):
+        null = (null,)
+    items: List[Tuple[str, Callable[[np.random.Generator], np.ndarray]]] = []
+    entries = list(null.items()) if isinstance(null, dict) else [(None, n) for n in null]
+    for name, n in entries:
+        if callable(n):
+            items.append((name or getattr(n, "__name__", f"null{len(items)}"), n))
+        elif n == "gaussian":
+            d = dim if dim is not None else (points.shape[1] if points is not None else None)
+            if d is None:
+                raise ValueError("the 'gaussian' null needs the dimension: pass dim= or points=")
+            items.append((name or "gaussian", gaussian_null(M, d, metric)))
+        elif n == "shuffle":
+            if points is None:
+                raise ValueError("the 'shuffle' null needs the points (points=)")
+            items.append((name or "shuffle", shuffle_null(points, metric)))
+        else:
+            raise ValueError(f"unknown null model {n!r}: use 'gaussian', 'shuffle' or a callable "
+                             "rng -> (M, M) distances")
+    return items
+
+
+def _coph(D: np.ndarray) -> float:
+    from scipy.cluster.hierarchy import cophenet, linkage
+    from scipy.spatial.distance import squareform
+
+    cond = squareform(D, checks=False)
+    if np.ptp(cond) == 0:
+        return float("nan")
+    return float(cophenet(linkage(cond, "average"), cond)[0])
+
+
+def ultrametricity(
+    distances: Any,
+    triangles: Union[str, int] = "all",
+    null: Any = ("gaussian",),
+    n_null: int = 20,
+    dim: Optional[int] = None,
+    points: Any = None,
+    metric: str = "euclidean",
+    tol: float = 0.05,
+    alpha: float = 0.05,
+    n_boot: int = 0,
+    seed: int = 0,
+    n_threads: Optional[int] = None,
+) -> UltrametricityResult:
+    """Ultrametricity of a distance matrix against null models.
+
+    Parameters
+    ----------
+    distances : (M, M) symmetric distances, M >= 3 (e.g. ``overlaps_to_distances(Q)``)
+    triangles : 'all' or the number of sampled triangles (also used for every null realisation)
+    null : names and/or callables: 'gaussian' (M Gaussian points of dimension ``dim`` or
+        ``points.shape[1]``, distances by ``metric``, rescaled to the data's mean distance),
+        'shuffle' (coordinates of ``points`` permuted per replica), or callables
+        ``f(rng) -> (M, M) distances`` (e.g. :func:`permutation_null`); a dict names them
+    n_null : realisations per null model
+    dim, points : see ``null``; ``points`` (M, D) are the replicas as vectors
+    metric : how the null points become distances, to match the data's pipeline: 'euclidean',
+        'sqeuclidean', 'cosine' (1 - cos, i.e. d = 1 - q) or 'abs_cosine' (1 - |cos|)
+    tol : near-isosceles threshold on (d3 - d2) / d3
+    alpha : significance level of the verdict
+    n_boot : subsamples (80 % of the replicas, without replacement) for the spread of mean K
+    seed : seeds triangle sampling, nulls and subsamples
+
+    Returns
+    -------
+    UltrametricityResult with per-triangle K, summaries, one NullComparison per null and a verdict.
+    Statistics: K = (d3 - d2) / sigma_d is scale-free, so it compares spaces of any dimension;
+    p-values are one-sided permutation-style ranks of the observed mean K among the null
+    realisations, (1 + #{null <= observed}) / (1 + n_null).
+    """
+    D = _square(distances, "distances", min_size=3)
+    if np.any(D < -1e-12):
+        raise ValueError("distances must be non-negative")
+    D = np.clip(D, 0.0, None)
+    np.fill_diagonal(D, 0.0)
+    M = D.shape[0]
+    tol = check_float(tol, "tol", 0.0, 1.0)
+    alpha = check_float(alpha, "alpha", 0.0, 1.0)
+    n_null = check_int(n_null, "n_null", 1, 100_000)
+    n_boot = check_int(n_boot, "n_boot", 0, 100_000)
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    P = None
+    if points is not None:
+        P = as_array(points, "points", np.float64, ndim=2)
+        if P.shape[0] != M:
+            raise ValueError(f"points has {P.shape[0]} rows but distances is {M} x {M}")
+    if dim is not None:
+        dim = check_int(dim, "dim", 1)
+    nt = resolve_threads(n_threads)
+    ss = np.random.SeedSequence(check_seed(seed))
+    s_tri, s_null, s_boot = ss.spawn(3)
+    sides = _sides(D, triangles, np.random.default_rng(s_tri), nt)
+    obs = _tri_stats(D, sides, tol)
+    coph = _coph(D)
+    res = UltrametricityResult(sides=sides, K=obs["K"], ratio=obs["ratio"], sigma_d=obs["sigma_d"],
+                               mean_K=obs["mean_K"], median_K=obs["median_K"],
+                               frac_isosceles=obs["frac_isosceles"], tol=tol, cophenetic=coph)
+    nulls = _null_list(null, M, dim, P, metric)
+    for (name, sampler), sn in zip(nulls, s_null.spawn(len(nulls))):
+        rng = np.random.default_rng(sn)
+        mk, fi, cp = np.empty(n_null), np.empty(n_null), np.empty(n_null)
+        pooled_sum = pooled_sq = 0.0
+        pooled_n = 0
+        for t in range(n_null):
+            Dn = np.asarray(sampler(rng), dtype=np.float64)
+            if Dn.shape != (M, M):
+                raise ValueError(f"null {name!r} returned shape {Dn.shape}, expected {(M, M)}")
+            Dn = _square(Dn, f"null {name!r} distances", min_size=3)
+            mdn = Dn[np.triu_indices(M, 1)].mean()
+            if mdn > 0:
+                Dn = Dn * (obs["mean_d"] / mdn)
+            st = _tri_stats(Dn, _sides(Dn, triangles, rng, nt), tol)
+            mk[t], fi[t], cp[t] = st["mean_K"], st["frac_isosceles"], _coph(Dn)
+            pooled_sum += st["K"].sum()
+            pooled_sq += np.square(st["K"]).sum()
+            pooled_n += st["K"].size
+        mu_n = pooled_sum / pooled_n
+        var_n = max(pooled_sq / pooled_n - mu_n ** 2, 0.0)
+        pooled_sd = np.sqrt(0.5 * (var_n + float(np.var(obs["K"]))))
+        eff = float((mu_n - obs["mean_K"]) / pooled_sd) if pooled_sd > 0 else 0.0
+        sd_m = float(np.std(mk, ddof=1)) if n_null > 1 else 0.0
+        diff = float(mk.mean() - obs["mean_K"])
+        z = diff / sd_m if sd_m > 0 else (0.0 if diff == 0 else float(np.copysign(np.inf, diff)))
+        p = float((1 + np.sum(mk <= obs["mean_K"])) / (1 + n_null))
+        with np.errstate(invalid="ignore"):
+            pc = float((1 + np.sum(cp >= coph)) / (1 + n_null)) if np.isfinite(coph) else float("nan")
+        res.nulls[name] = NullComparison(name=name, mean_K=mk, frac_isosceles=fi, cophenetic=cp,
+                                         effect_size=eff, z=z, p_value=p, p_value_cophenetic=pc,
+                                         more_ultrametric=bool(p < alpha and obs["mean_K"] < mk.mean()))
+    if n_boot:
+        rng = np.random.default_rng(s_boot)
+        m = max(3, int(round(0.8 * M)))
+        bm = np.empty(n_boot)
+        for b in range(n_boot):
+            sel = np.sort(rng.choice(M, m, replace=False))
+            Db = np.ascontiguousarray(D[np.ix_(sel, sel)])
+            bm[b] = _tri_stats(Db, _sides(Db, triangles, rng, nt), tol)["mean_K"]
+        res.bootstrap_mean_K = bm
+    res.verdict = _verdict(res, alpha)
+    return res
+
+
+def _verdict(res: UltrametricityResult, alpha: float) -> str:
+    head = (f"mean K = {res.mean_K:.3g}, near-isosceles fraction = {res.frac_isosceles:.3g} "
+            f"(tol {res.tol:g})")
+    if not res.nulls:
+        return head + "; no null model, no verdict"
+    parts = []
+    for n in res.nulls.values():
+        rel = "below" if res.mean_K < n.mean_K.mean() else "above"
+        parts.append(f"{n.name}: null mean K = {n.mean_K.mean():.3g}, observed {rel}, "
+                     f"effect size {n.effect_size:.2g}, p = {n.p_value:.3g}")
+    if all(n.more_ultrametric for n in res.nulls.values()):
+        head = "MORE ultrametric than every null model: " + head
+    elif any(n.more_ultrametric for n in res.nulls.values()):
+        head = "more ultrametric than some null models only: " + head
+    else:
+        head = f"NOT more ultrametric than the null models (alpha {alpha:g}): " + head
+    return head + "; " + "; ".join(parts)
