@@ -527,7 +527,7 @@ def ultrametricity(
     distances: Any,
     triangles: Union[str, int] = "all",
     null: Any = ("gaussian",),
-    n_null: int = 20,
+    n_null: int = 39,
     dim: Optional[int] = None,
     points: Any = None,
     metric: str = "euclidean",
