@@ -123,7 +123,7 @@ class PTResult:
         for s in range(S):
             X = np.ascontiguousarray(self.configs[s, :, :, c, :].transpose(1, 0, 2), dtype=np.float32)
             Q = np.matmul(X, X.transpose(0, 2, 1))  # (K, R, R)
-            out[s] = Q[:, iu[0], iu[1]] / N
+            out[s] = Q[:, iu[0], iu[1]].astype(np.float64) / N
         return out
 
     def overlap_matrices(self, record: int = -1, temperature: int = 0,
