@@ -173,3 +173,26 @@ def test_overlap_matrix_bad_input(rng):
     with pytest.raises(ValueError, match="layer"):
         overlap_matrix(ens, layer=5)
     assert gl.overlap_matrix is overlap_matrix
+
+
+def test_pack_simd_paths_agree(rng):
+    paths = ["scalar"] + (["avx2"] if _core.cpu_has_avx2_fma() else [])
+    S = _signs(rng, 9, 64 * 5 + 17)
+    old = _core.simd_path()
+    try:
+        outs = []
+        for p in paths:
+            _core.set_simd_path(p)
+            outs.append(pack_signs(S).words)
+            T = S.copy()
+            T[4, 64 * 2 + 5] = 3
+            with pytest.raises(ValueError, match=r"\(4, 133\)"):
+                pack_signs(T)
+            T = S.copy()
+            T[8, 64 * 5 + 16] = 0  # in the tail word
+            with pytest.raises(ValueError, match=r"\(8, 336\)"):
+                pack_signs(T)
+        for o in outs[1:]:
+            np.testing.assert_array_equal(o, outs[0])
+    finally:
+        _core.set_simd_path(old)

@@ -216,3 +216,22 @@ def test_replica_overlaps_match_popcount_kernel():
     Qm = r.overlap_matrices(record=-1, temperature=1)
     np.testing.assert_array_equal(Qm[1][iu], ro[1, -1])
     assert r.configurations(1, 1).shape == (5 * 4, 70)
+
+
+def test_simd_paths_identical():
+    from glasslens import _core
+
+    if not _core.cpu_has_avx2_fma():
+        pytest.skip("CPU without AVX2")
+    old = _core.simd_path()
+    outs = []
+    try:
+        for p in ("scalar", "avx2"):
+            _core.set_simd_path(p)
+            outs.append(sm.parallel_tempering("sk", 45, [0.5, 1.0], n_samples=2, n_replicas=2,
+                                              n_equilibrate=30, n_measure=30, record_every=10,
+                                              seed=4))
+    finally:
+        _core.set_simd_path(old)
+    np.testing.assert_array_equal(outs[0].configs, outs[1].configs)
+    np.testing.assert_array_equal(outs[0].energy, outs[1].energy)

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "glasslens/parallel.hpp"
@@ -108,24 +109,26 @@ std::int64_t pack_impl(const T* s, std::int64_t M, std::int64_t N, std::uint64_t
                        int n_threads) {
   const std::int64_t stride = packed_stride(N);
   std::vector<std::int64_t> bad(static_cast<std::size_t>(M), -1);
+  const bool fast_i8 = std::is_same<T, std::int8_t>::value && simd_path() == SimdPath::avx2;
   parallel_for(M, n_threads, [&](std::int64_t i) {
     const T* row = s + i * N;
     std::uint64_t* o = out + i * stride;
     std::fill(o, o + stride, std::uint64_t{0});
     bool ok = true;
-    for (std::int64_t w0 = 0; w0 < N; w0 += 64) {
-      const std::int64_t n = std::min<std::int64_t>(64, N - w0);
-      const T* v = row + w0;
-      std::uint64_t word = 0;
-      int good = 1;
-      for (std::int64_t b = 0; b < n; ++b) {
-        word |= static_cast<std::uint64_t>(v[b] < T(0)) << b;
-        good &= static_cast<int>((v[b] == T(1)) | (v[b] == T(-1)));
-      }
-      o[w0 >> 6] = word;
-      if (!good) {
-        ok = false;
-        break;
+    if (fast_i8) {
+      ok = detail::pack_row_i8_avx2(reinterpret_cast<const std::int8_t*>(row), N, o);
+    } else {
+      for (std::int64_t w0 = 0; w0 < N && ok; w0 += 64) {
+        const std::int64_t n = std::min<std::int64_t>(64, N - w0);
+        const T* v = row + w0;
+        std::uint64_t word = 0;
+        int good = 1;
+        for (std::int64_t b = 0; b < n; ++b) {
+          word |= static_cast<std::uint64_t>(v[b] < T(0)) << b;
+          good &= static_cast<int>((v[b] == T(1)) | (v[b] == T(-1)));
+        }
+        o[w0 >> 6] = word;
+        ok = good != 0;
       }
     }
     if (!ok) {

@@ -85,6 +85,32 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) void xor_popcount_4x4_avx512(
   }
 }
 
+bool pack_row_i8_avx2(const std::int8_t* row, std::int64_t N, std::uint64_t* out) noexcept {
+  const __m256i one = _mm256_set1_epi8(1), minus = _mm256_set1_epi8(-1);
+  std::int64_t w0 = 0;
+  for (; w0 + 64 <= N; w0 += 64) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + w0));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + w0 + 32));
+    const __m256i na = _mm256_cmpeq_epi8(a, minus), nb = _mm256_cmpeq_epi8(b, minus);
+    const __m256i ok = _mm256_and_si256(_mm256_or_si256(na, _mm256_cmpeq_epi8(a, one)),
+                                        _mm256_or_si256(nb, _mm256_cmpeq_epi8(b, one)));
+    if (static_cast<std::uint32_t>(_mm256_movemask_epi8(ok)) != 0xffffffffu) return false;
+    const std::uint64_t lo = static_cast<std::uint32_t>(_mm256_movemask_epi8(na));
+    const std::uint64_t hi = static_cast<std::uint32_t>(_mm256_movemask_epi8(nb));
+    out[w0 >> 6] = lo | (hi << 32);
+  }
+  if (w0 < N) {
+    std::uint64_t word = 0;
+    for (std::int64_t b = 0; w0 + b < N; ++b) {
+      const std::int8_t v = row[w0 + b];
+      if (v != 1 && v != -1) return false;
+      word |= static_cast<std::uint64_t>(v < 0) << b;
+    }
+    out[w0 >> 6] = word;
+  }
+  return true;
+}
+
 bool cpu_has_avx512_vpopcntdq() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();

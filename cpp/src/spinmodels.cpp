@@ -7,6 +7,7 @@
 
 #include "glasslens/parallel.hpp"
 #include "glasslens/rng.hpp"
+#include "glasslens/simd.hpp"
 
 namespace glasslens::spin {
 
@@ -93,8 +94,10 @@ void init_slot(Slot& sl, const float* J, const double* h, int N, Philox& rng) {
   sl.E = energy_of(J, h, N, sl.s.data());
 }
 
+using RowUpdate = void (*)(double*, const float*, double, int) noexcept;
+
 // One sequential Metropolis sweep; returns the number of accepted flips.
-std::int64_t sweep(Slot& sl, const float* J, int N, double beta, Philox& rng) {
+std::int64_t sweep(Slot& sl, const float* J, int N, double beta, Philox& rng, RowUpdate upd) {
   std::int64_t acc = 0;
   std::int8_t* s = sl.s.data();
   double* f = sl.f.data();
@@ -103,14 +106,19 @@ std::int64_t sweep(Slot& sl, const float* J, int N, double beta, Philox& rng) {
     if (dE > 0.0 && rng.uniform() >= std::exp(-beta * dE)) continue;
     s[i] = static_cast<std::int8_t>(-s[i]);
     const double c = 2.0 * s[i];
-    const float* row = J + static_cast<std::int64_t>(i) * N;
-    for (int j = 0; j < N; ++j) f[j] += c * static_cast<double>(row[j]);
+    upd(f, J + static_cast<std::int64_t>(i) * N, c, N);
     sl.E += dE;
     ++acc;
   }
   return acc;
 }
 }  // namespace
+
+namespace detail {
+void add_scaled_row_scalar(double* f, const float* J, double c, int n) noexcept {
+  for (int j = 0; j < n; ++j) f[j] += c * static_cast<double>(J[j]);
+}
+}  // namespace detail
 
 void energies(const float* J, const double* h, int N, const std::int8_t* s, std::int64_t n,
               double* out) {
@@ -126,6 +134,8 @@ void run_parallel_tempering(const PTParams& p, const PTOutput& out, int n_thread
   const std::int64_t K = p.n_records();
   const std::int64_t NN = static_cast<std::int64_t>(N) * N;
 
+  const RowUpdate upd = simd_path() == SimdPath::avx2 ? detail::add_scaled_row_avx2
+                                                      : detail::add_scaled_row_scalar;
   std::vector<float> Jall(static_cast<std::size_t>(S * NN));
   std::vector<double> hall(static_cast<std::size_t>(S * N));
   parallel_for(S, n_threads, [&](std::int64_t s) {
@@ -160,7 +170,7 @@ void run_parallel_tempering(const PTParams& p, const PTOutput& out, int n_thread
     const std::int64_t total = p.n_equilibrate + p.n_measure;
     const std::int64_t base = item;  // output offsets (S x R)
     for (std::int64_t t = 0; t < total; ++t) {
-      for (int k = 0; k < T; ++k) flips[k] += sweep(slots[slot_of[k]], J, N, beta[k], rngs[k]);
+      for (int k = 0; k < T; ++k) flips[k] += sweep(slots[slot_of[k]], J, N, beta[k], rngs[k], upd);
       for (int k = 0; k + 1 < T; ++k) {
         Slot& a = slots[slot_of[k]];
         Slot& b = slots[slot_of[k + 1]];

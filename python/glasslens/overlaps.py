@@ -188,12 +188,17 @@ def _vectors(ens: Ensemble, layer: Optional[int]) -> np.ndarray:
 
 
 def _gram_overlaps(F: np.ndarray, normalize: str) -> np.ndarray:
-    F32 = np.ascontiguousarray(F, dtype=np.float32)
-    G = (F32 @ F32.T).astype(np.float64)
+    # One float32 BLAS product (numpy dispatches X @ X.T to syrk); non-finite inputs show up as
+    # non-finite Gram entries, so the input is not scanned separately.
+    G = F @ F.T
+    if not np.all(np.isfinite(G)):
+        bad = int(np.flatnonzero(~np.isfinite(G).all(axis=1))[0])
+        raise ValueError(f"replica {bad} has a NaN or inf weight (or overflows float32)")
+    G = G.astype(np.float64)
     G = 0.5 * (G + G.T)
     if normalize == "q":
-        return G / F32.shape[1]
-    norms = np.sqrt(np.einsum("ij,ij->i", F32, F32, dtype=np.float64))
+        return G / F.shape[1]
+    norms = np.sqrt(np.diag(G).copy())
     if np.any(norms == 0):
         raise ValueError(f"replica {int(np.flatnonzero(norms == 0)[0])} has an all-zero weight "
                          "vector; its cosine overlap is undefined (use normalize='q')")
@@ -291,7 +296,7 @@ def overlap_matrix(
     if isinstance(ensemble_or_configs, PackedSigns):
         raise TypeError("PackedSigns input needs kind='signs'")
     F = _vectors(ens, layer) if ens is not None else as_array(
-        ensemble_or_configs, "ensemble_or_configs", np.float32, ndim=2)
+        ensemble_or_configs, "ensemble_or_configs", np.float32, ndim=2, finite=False)
     if F.shape[0] > _MAX_M:
         raise ValueError(f"{F.shape[0]} replicas exceed the limit of {_MAX_M}")
     return _gram_overlaps(F, normalize)

@@ -59,6 +59,8 @@ void xor_popcount_4x4_avx2(const std::uint64_t* const* a, const std::uint64_t* c
 void xor_popcount_4x4_avx512(const std::uint64_t* const* a, const std::uint64_t* const* b,
                              std::int64_t L, std::uint64_t* cnt) noexcept;
 bool cpu_has_avx512_vpopcntdq() noexcept;
+// Pack one int8 row (bits for -1) into out[0 .. ceil(N/64)); false if an entry is not +-1.
+bool pack_row_i8_avx2(const std::int8_t* row, std::int64_t N, std::uint64_t* out) noexcept;
 }  // namespace detail
 
 }  // namespace glasslens::overlaps

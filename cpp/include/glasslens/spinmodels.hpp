@@ -62,3 +62,9 @@ void energies(const float* J, const double* h, int N, const std::int8_t* s, std:
               double* out);
 
 }  // namespace glasslens::spin
+
+namespace glasslens::spin::detail {
+// f[j] += c * J[j] for j < n (the local-field update after a flip); scalar and AVX2 versions.
+void add_scaled_row_scalar(double* f, const float* J, double c, int n) noexcept;
+void add_scaled_row_avx2(double* f, const float* J, double c, int n) noexcept;
+}  // namespace glasslens::spin::detail
