@@ -25,6 +25,31 @@ __all__ = [
     "__version__",
 ]
 
+# --- symmetry ---
+from . import assignment, symmetry  # noqa: E402
+from .assignment import linear_sum_assignment, linear_sum_assignment_batch  # noqa: E402
+from .symmetry import (  # noqa: E402
+    align_ensemble,
+    align_to,
+    match_activations,
+    match_weights,
+    pairwise_alignment,
+    permute,
+    random_permutation,
+)
+
+__all__ += [
+    "linear_sum_assignment",
+    "linear_sum_assignment_batch",
+    "permute",
+    "random_permutation",
+    "match_weights",
+    "match_activations",
+    "align_to",
+    "align_ensemble",
+    "pairwise_alignment",
+]
+
 
 # --- replicas ---
 from . import overlaps, replicas, spinmodels  # noqa: E402

@@ -1,0 +1,83 @@
+// Dense linear assignment (exact): shortest augmenting path Jonker-Volgenant.
+//
+// Square problems start with the classic LAPJV initialisation (column reduction with reduction
+// transfer, two rounds of augmenting row reduction); a repair pass then restores exact
+// complementary slackness (rows whose assigned column is no longer a row minimum of the reduced
+// costs are freed), and every remaining free row is assigned by a Dijkstra shortest augmenting
+// path (Crouse 2016, as scipy) whose inner update/minimum-search loop is SIMD-dispatched.
+// Rectangular problems (rows < columns; wider problems are transposed by the caller) start from
+// a row reduction with v = 0 so that unassigned columns keep v_j = 0 (needed for optimality).
+//
+// Costs are double; +inf marks a forbidden pair; NaN and -inf are rejected. A problem without
+// a complete assignment of the smaller side throws std::invalid_argument.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace glasslens {
+
+struct LapOptions {
+  bool maximize = false;
+  // Warm start (square problems only): when `v_init` is non-null it holds nc column duals of
+  // the internal minimisation problem (cost, or -cost when maximising); the solver starts from
+  // them instead of the column reduction. Any finite vector is accepted.
+  const double* v_init = nullptr;
+};
+
+// Solves one nr x nc row-major problem (any nr, nc >= 0). Writes k = min(nr, nc) pairs to
+// row_ind / col_ind in scipy's convention (row_ind increasing). If u_out / v_out are non-null
+// they receive the final duals of the internal (nr' <= nc') minimisation problem: for nr <= nc,
+// u_out has nr entries and v_out nc; for nr > nc the problem is solved transposed and u_out has
+// nc entries (one per column of the input), v_out nr. Returns the optimal total cost (of the
+// original matrix, with its sign).
+double lap_solve(const double* cost, std::int64_t nr, std::int64_t nc, const LapOptions& opt,
+                 std::int64_t* row_ind, std::int64_t* col_ind, double* u_out = nullptr,
+                 double* v_out = nullptr);
+
+// B independent problems stored contiguously (B, nr, nc); outputs (B, k) each, totals (B).
+// v_init, if given, holds (B, nc) warm-start duals (square problems only); u_out/v_out, if
+// given, (B, k) and (B, max(nr, nc)). Parallel over problems; results do not depend on the
+// thread count.
+void lap_solve_batch(const double* costs, std::int64_t B, std::int64_t nr, std::int64_t nc,
+                     bool maximize, const double* v_init, std::int64_t* row_ind,
+                     std::int64_t* col_ind, double* totals, double* u_out, double* v_out,
+                     int n_threads);
+
+namespace lap_detail {
+// Kernels (scalar in lap.cpp, AVX2 in lap_avx2.cpp). Masks are 0 or ~0 per column.
+struct StepResult {
+  double best;        // min over active columns of d (inf if none)
+  std::int64_t jbest;  // its lowest index
+  double bestf;       // min over active free columns of d (only when freecol is given)
+  std::int64_t jfree;  // its lowest index (-1 if none)
+};
+// One Dijkstra row scan. Finished ("scanned") columns hold d[j] = NaN, every other column is
+// active. For active j: h_j = (crow[j] - v[j]) + base; if h_j < d[j]: d[j] = h_j, pred[j] = row.
+// Returns the minimum of d over active columns and, if freecol (0/~0 mask) is non-null, over
+// active free columns.
+using StepFn = StepResult (*)(const double* crow, const double* v, double base, double* d,
+                              std::int64_t* pred, const std::uint64_t* freecol, std::int64_t n,
+                              std::int64_t row);
+// Two smallest of crow[j] - v[j] (lowest indices on ties); j2 = -1 if n < 2.
+using TwoMinFn = void (*)(const double* crow, const double* v, std::int64_t n, double* m1,
+                          std::int64_t* j1, double* m2, std::int64_t* j2);
+// Column minima: for i in rows, v[j] = min_i c[i][j], arg[j] = the smallest such i.
+using ColMinFn = void (*)(const double* c, std::int64_t nr, std::int64_t nc, double* v,
+                          std::int64_t* arg);
+
+StepResult step_scalar(const double*, const double*, double, double*, std::int64_t*,
+                       const std::uint64_t*, std::int64_t, std::int64_t);
+void two_min_scalar(const double*, const double*, std::int64_t, double*, std::int64_t*, double*,
+                    std::int64_t*);
+void col_min_scalar(const double*, std::int64_t, std::int64_t, double*, std::int64_t*);
+#if defined(__x86_64__) || defined(__i386__)
+StepResult step_avx2(const double*, const double*, double, double*, std::int64_t*,
+                     const std::uint64_t*, std::int64_t, std::int64_t);
+void two_min_avx2(const double*, const double*, std::int64_t, double*, std::int64_t*, double*,
+                  std::int64_t*);
+void col_min_avx2(const double*, std::int64_t, std::int64_t, double*, std::int64_t*);
+#define GLASSLENS_LAP_HAVE_AVX2 1
+#endif
+}  // namespace lap_detail
+
+}  // namespace glasslens

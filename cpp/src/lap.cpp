@@ -1,0 +1,424 @@
+// Dense linear assignment: LAPJV initialisation + exact shortest augmenting paths (see lap.hpp).
+#include "glasslens/lap.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "glasslens/parallel.hpp"
+#include "glasslens/simd.hpp"
+
+namespace glasslens {
+namespace {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+}
+namespace lap_detail {
+
+StepResult step_scalar(const double* crow, const double* v, double base, double* d,
+                       std::int64_t* pred, const std::uint64_t* freecol, std::int64_t n,
+                       std::int64_t row) {
+  StepResult r{kInf, -1, kInf, -1};
+  for (std::int64_t j = 0; j < n; ++j) {
+    const double h = (crow[j] - v[j]) + base;
+    double dj = d[j];
+    if (h < dj) {  // false for scanned columns (NaN)
+      d[j] = dj = h;
+      pred[j] = row;
+    }
+    if (dj < r.best) {
+      r.best = dj;
+      r.jbest = j;
+    }
+    if (freecol && freecol[j] && dj < r.bestf) {
+      r.bestf = dj;
+      r.jfree = j;
+    }
+  }
+  return r;
+}
+
+void two_min_scalar(const double* crow, const double* v, std::int64_t n, double* m1,
+                    std::int64_t* j1, double* m2, std::int64_t* j2) {
+  double a = kInf, b = kInf;
+  std::int64_t ia = -1, ib = -1;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const double h = crow[j] - v[j];
+    if (h < a) {
+      b = a;
+      ib = ia;
+      a = h;
+      ia = j;
+    } else if (h < b) {
+      b = h;
+      ib = j;
+    }
+  }
+  *m1 = a;
+  *j1 = ia;
+  *m2 = b;
+  *j2 = ib;
+}
+
+void col_min_scalar(const double* c, std::int64_t nr, std::int64_t nc, double* v,
+                    std::int64_t* arg) {
+  for (std::int64_t j = 0; j < nc; ++j) {
+    v[j] = kInf;
+    arg[j] = -1;
+  }
+  for (std::int64_t i = 0; i < nr; ++i) {
+    const double* row = c + i * nc;
+    for (std::int64_t j = 0; j < nc; ++j) {
+      if (row[j] < v[j]) {
+        v[j] = row[j];
+        arg[j] = i;
+      }
+    }
+  }
+}
+
+}  // namespace lap_detail
+
+namespace {
+
+using namespace lap_detail;
+constexpr std::uint64_t kOn = ~std::uint64_t{0};
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Kernels {
+  StepFn step;
+  TwoMinFn two_min;
+  ColMinFn col_min;
+};
+
+Kernels pick_kernels() {
+#ifdef GLASSLENS_LAP_HAVE_AVX2
+  if (simd_path() == SimdPath::avx2) return {&step_avx2, &two_min_avx2, &col_min_avx2};
+#endif
+  return {&step_scalar, &two_min_scalar, &col_min_scalar};
+}
+
+[[noreturn]] void infeasible() { throw std::invalid_argument("cost matrix is infeasible"); }
+
+// Minimisation of an nr x nc problem with nr <= nc (row-major, row stride nc).
+class Solver {
+ public:
+  Solver(const double* C, std::int64_t nr, std::int64_t nc, const Kernels& K)
+      : C_(C), nr_(nr), nc_(nc), K_(K), col4row_(static_cast<size_t>(nr), -1),
+        row4col_(static_cast<size_t>(nc), -1), u_(static_cast<size_t>(nr), 0.0),
+        v_(static_cast<size_t>(nc), 0.0) {}
+
+  void run(bool has_inf, const double* v_init) {
+    if (nr_ == 0) return;
+    std::vector<std::int64_t> free_rows;
+    const bool square = nr_ == nc_;
+    if (v_init) std::copy(v_init, v_init + nc_, v_.begin());
+    if (square && !has_inf && nr_ >= 2) {
+      if (!v_init) {
+        column_reduction(free_rows);
+      } else {
+        for (std::int64_t i = 0; i < nr_; ++i) free_rows.push_back(i);
+      }
+      for (int pass = 0; pass < 2 && !free_rows.empty(); ++pass) augmenting_row_reduction(free_rows);
+    }
+    repair(free_rows);
+    augment_all(free_rows);
+  }
+
+  const std::vector<std::int64_t>& col4row() const { return col4row_; }
+  const std::vector<double>& u() const { return u_; }
+  const std::vector<double>& v() const { return v_; }
+
+ private:
+  const double* row(std::int64_t i) const { return C_ + i * nc_; }
+
+  // Classic LAPJV column reduction with reduction transfer (square, finite costs).
+  void column_reduction(std::vector<std::int64_t>& free_rows) {
+    const std::int64_t n = nr_;
+    std::vector<std::int64_t> arg(static_cast<size_t>(n));
+    K_.col_min(C_, n, n, v_.data(), arg.data());
+    std::vector<char> unique(static_cast<size_t>(n), 1);
+    for (std::int64_t j = n - 1; j >= 0; --j) {
+      const std::int64_t i = arg[j];
+      if (col4row_[i] < 0) {
+        col4row_[i] = j;
+        row4col_[j] = i;
+      } else {
+        unique[i] = 0;
+      }
+    }
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t x = col4row_[i];
+      if (x < 0) {
+        free_rows.push_back(i);
+      } else if (unique[i]) {
+        double m1, m2;
+        std::int64_t j1, j2;
+        K_.two_min(row(i), v_.data(), n, &m1, &j1, &m2, &j2);
+        const double mu = (j1 == x) ? m2 : m1;
+        if (std::isfinite(mu)) v_[x] -= mu;
+      }
+    }
+  }
+
+  // LAPJV augmenting row reduction (one pass over the free list). On dense real-valued costs
+  // the auction-like reassignments become a long price war near the end, so after 2n steps
+  // the remaining rows are left to the shortest-path phase (measured fastest; the classic cap
+  // current * n also guarantees termination).
+  void augmenting_row_reduction(std::vector<std::int64_t>& free_rows) {
+    const std::int64_t n = nr_;
+    const std::int64_t n_free = static_cast<std::int64_t>(free_rows.size());
+    std::int64_t current = 0, new_free = 0, rr_cnt = 0;
+    while (current < n_free) {
+      ++rr_cnt;
+      const std::int64_t i = free_rows[current++];
+      double v1, v2;
+      std::int64_t j1, j2;
+      K_.two_min(row(i), v_.data(), n, &v1, &j1, &v2, &j2);
+      std::int64_t i0 = row4col_[j1];
+      const double v1_new = v_[j1] - (v2 - v1);
+      const bool lowers = v1_new < v_[j1];
+      if (rr_cnt < current * n && rr_cnt < 2 * n) {
+        if (lowers) {
+          v_[j1] = v1_new;
+        } else if (i0 >= 0 && j2 >= 0) {
+          j1 = j2;
+          i0 = row4col_[j2];
+        }
+        if (i0 >= 0) {
+          if (lowers)
+            free_rows[--current] = i0;
+          else
+            free_rows[new_free++] = i0;
+        }
+      } else if (i0 >= 0) {
+        free_rows[new_free++] = i0;
+      }
+      if (i0 >= 0) col4row_[i0] = -1;
+      col4row_[i] = j1;
+      row4col_[j1] = i;
+    }
+    free_rows.resize(static_cast<size_t>(new_free));
+  }
+
+  // Sets u_i = min_j (c_ij - v_j) (dual feasibility), frees assigned rows whose column is not
+  // such a minimiser (exact complementary slackness), then assigns free rows greedily to a
+  // free minimising column. Rebuilds free_rows.
+  void repair(std::vector<std::int64_t>& free_rows) {
+    std::vector<std::int64_t> jmin(static_cast<size_t>(nr_));
+    for (std::int64_t i = 0; i < nr_; ++i) {
+      double m1, m2;
+      std::int64_t j1, j2;
+      K_.two_min(row(i), v_.data(), nc_, &m1, &j1, &m2, &j2);
+      if (!(m1 < kInf)) infeasible();
+      u_[i] = m1;
+      jmin[i] = j1;
+      const std::int64_t x = col4row_[i];
+      if (x >= 0 && !(row(i)[x] - v_[x] <= m1)) {
+        col4row_[i] = -1;
+        row4col_[x] = -1;
+      }
+    }
+    free_rows.clear();
+    for (std::int64_t i = 0; i < nr_; ++i) {
+      if (col4row_[i] >= 0) continue;
+      const std::int64_t j = jmin[i];
+      if (row4col_[j] < 0) {
+        col4row_[i] = j;
+        row4col_[j] = i;
+      } else {
+        free_rows.push_back(i);
+      }
+    }
+  }
+
+  void augment_all(const std::vector<std::int64_t>& free_rows) {
+    if (free_rows.empty()) return;
+    const size_t m = static_cast<size_t>(nc_);
+    d_.assign(m, kInf);
+    pred_.assign(m, -1);
+    freecol_.assign(m, 0);
+    freelist_.clear();
+    for (std::int64_t j = 0; j < nc_; ++j) {
+      freecol_[j] = row4col_[j] < 0 ? kOn : 0;
+      if (row4col_[j] < 0) freelist_.push_back(j);
+    }
+    for (std::int64_t cur : free_rows) augment(cur);
+  }
+
+  void augment(std::int64_t cur) {
+    std::fill(d_.begin(), d_.end(), kInf);
+    scanned_.clear();
+    scanned_d_.clear();
+    double mu = 0.0;
+    std::int64_t i = cur, sink = -1;
+    for (;;) {
+      // few free columns: track their minimum here instead of in the vector loop
+      const bool few = static_cast<std::int64_t>(freelist_.size()) * 16 <= nc_;
+      StepResult r = K_.step(row(i), v_.data(), mu - u_[i], d_.data(), pred_.data(),
+                             few ? nullptr : freecol_.data(), nc_, i);
+      if (few) {
+        for (std::int64_t jf : freelist_) {
+          const double dj = d_[jf];
+          if (dj < r.bestf || (dj == r.bestf && r.jfree >= 0 && jf < r.jfree)) {
+            r.bestf = dj;
+            r.jfree = jf;
+          }
+        }
+      }
+      if (!(r.best < kInf)) infeasible();
+      mu = r.best;
+      if (r.jfree >= 0 && r.bestf == r.best) {
+        sink = r.jfree;
+        break;
+      }
+      const std::int64_t j = r.jbest;
+      d_[j] = kNaN;  // finished
+      scanned_.push_back(j);
+      scanned_d_.push_back(mu);
+      i = row4col_[j];
+    }
+    // dual update (Crouse 2016)
+    u_[cur] += mu;
+    for (size_t t = 0; t < scanned_.size(); ++t) {
+      const std::int64_t j = scanned_[t];
+      const double delta = mu - scanned_d_[t];
+      u_[row4col_[j]] += delta;
+      v_[j] -= delta;
+    }
+    // augment along the predecessor chain
+    std::int64_t j = sink;
+    for (;;) {
+      const std::int64_t r = pred_[j];
+      row4col_[j] = r;
+      std::swap(col4row_[r], j);
+      if (r == cur) break;
+    }
+    freecol_[sink] = 0;
+    freelist_.erase(std::find(freelist_.begin(), freelist_.end(), sink));
+  }
+
+  const double* C_;
+  std::int64_t nr_, nc_;
+  Kernels K_;
+  std::vector<std::int64_t> col4row_, row4col_;
+  std::vector<double> u_, v_;
+  std::vector<double> d_;
+  std::vector<std::int64_t> pred_;
+  std::vector<std::uint64_t> freecol_;
+  std::vector<double> scanned_d_;
+  std::vector<std::int64_t> scanned_, freelist_;
+};
+
+}  // namespace
+
+double lap_solve(const double* cost, std::int64_t nr, std::int64_t nc, const LapOptions& opt,
+                 std::int64_t* row_ind, std::int64_t* col_ind, double* u_out, double* v_out) {
+  if (nr < 0 || nc < 0) throw std::invalid_argument("cost matrix dimensions must be >= 0");
+  const std::int64_t k = std::min(nr, nc);
+  if (k == 0) return 0.0;
+  if (opt.v_init && nr != nc)
+    throw std::invalid_argument("warm-start duals need a square cost matrix");
+  const bool transpose = nr > nc;
+  const double sign = opt.maximize ? -1.0 : 1.0;
+  const std::int64_t n1 = transpose ? nc : nr, n2 = transpose ? nr : nc;
+
+  // validate (after the sign flip: NaN and -inf are invalid, +inf is a forbidden pair)
+  bool has_inf = false;
+  const std::int64_t total = nr * nc;
+  for (std::int64_t t = 0; t < total; ++t) {
+    const double c = sign * cost[t];
+    if (!(c < kInf)) {
+      if (c == kInf) {
+        has_inf = true;
+      } else {
+        std::ostringstream s;
+        s << "cost matrix contains an invalid entry (" << cost[t] << ") at (" << t / nc << ", "
+          << t % nc << "); NaN and " << (opt.maximize ? "+inf (when maximizing)" : "-inf")
+          << " are not allowed";
+        throw std::invalid_argument(s.str());
+      }
+    } else if (c == -kInf) {
+      std::ostringstream s;
+      s << "cost matrix contains an invalid entry (" << cost[t] << ") at (" << t / nc << ", "
+        << t % nc << "); NaN and " << (opt.maximize ? "+inf (when maximizing)" : "-inf")
+        << " are not allowed";
+      throw std::invalid_argument(s.str());
+    }
+  }
+  if (opt.v_init) {
+    for (std::int64_t j = 0; j < nc; ++j)
+      if (!std::isfinite(opt.v_init[j]))
+        throw std::invalid_argument("warm-start duals must be finite");
+  }
+
+  const double* W = cost;
+  std::vector<double> buf;
+  if (transpose || opt.maximize) {
+    buf.resize(static_cast<size_t>(total));
+    if (transpose) {
+      constexpr std::int64_t T = 32;
+      for (std::int64_t i0 = 0; i0 < nr; i0 += T)
+        for (std::int64_t j0 = 0; j0 < nc; j0 += T)
+          for (std::int64_t i = i0; i < std::min(nr, i0 + T); ++i)
+            for (std::int64_t j = j0; j < std::min(nc, j0 + T); ++j)
+              buf[static_cast<size_t>(j * nr + i)] = sign * cost[i * nc + j];
+    } else {
+      for (std::int64_t t = 0; t < total; ++t) buf[static_cast<size_t>(t)] = -cost[t];
+    }
+    W = buf.data();
+  }
+
+  Solver S(W, n1, n2, pick_kernels());
+  S.run(has_inf, opt.v_init);
+  const auto& c4r = S.col4row();
+  double obj = 0.0;
+  if (!transpose) {
+    for (std::int64_t i = 0; i < nr; ++i) {
+      row_ind[i] = i;
+      col_ind[i] = c4r[i];
+    }
+  } else {
+    // row j of W is column j of cost, assigned to row c4r[j] of cost; sort by that row
+    std::vector<std::int64_t> col_of_row(static_cast<size_t>(nr), -1);
+    for (std::int64_t j = 0; j < nc; ++j) col_of_row[c4r[j]] = j;
+    std::int64_t t = 0;
+    for (std::int64_t i = 0; i < nr; ++i) {
+      if (col_of_row[i] >= 0) {
+        row_ind[t] = i;
+        col_ind[t] = col_of_row[i];
+        ++t;
+      }
+    }
+  }
+  for (std::int64_t t = 0; t < k; ++t) obj += cost[row_ind[t] * nc + col_ind[t]];
+  if (u_out) std::copy(S.u().begin(), S.u().end(), u_out);
+  if (v_out) std::copy(S.v().begin(), S.v().end(), v_out);
+  return obj;
+}
+
+void lap_solve_batch(const double* costs, std::int64_t B, std::int64_t nr, std::int64_t nc,
+                     bool maximize, const double* v_init, std::int64_t* row_ind,
+                     std::int64_t* col_ind, double* totals, double* u_out, double* v_out,
+                     int n_threads) {
+  const std::int64_t k = std::min(nr, nc), big = std::max(nr, nc);
+  parallel_for(B, n_threads, [&](std::int64_t b) {
+    LapOptions opt;
+    opt.maximize = maximize;
+    opt.v_init = v_init ? v_init + b * nc : nullptr;
+    try {
+      const double t = lap_solve(costs + b * nr * nc, nr, nc, opt, row_ind + b * k,
+                                 col_ind + b * k, u_out ? u_out + b * k : nullptr,
+                                 v_out ? v_out + b * big : nullptr);
+      if (totals) totals[b] = t;
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("costs[" + std::to_string(b) + "]: " + e.what());
+    }
+  });
+}
+
+}  // namespace glasslens
