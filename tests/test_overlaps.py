@@ -6,7 +6,6 @@ import glasslens as gl
 from glasslens import _core
 from glasslens.network import MLP, Ensemble
 from glasslens.overlaps import (
-    align_to_reference,
     overlap_matrix,
     pack_signs,
     popcount_kernel,
@@ -128,15 +127,19 @@ def test_weight_overlaps_vs_numpy(rng):
 def test_alignment_recovers_permuted_copies(rng):
     ens = _permuted_copies(rng, [12, 20, 4], R=5, noise=0.01)
     Q0 = overlap_matrix(ens)
-    Qa = overlap_matrix(ens, aligned=True)
     off = ~np.eye(5, dtype=bool)
     assert Q0[off].max() < 0.9
-    assert Qa[off].min() > 0.99
-    # alignment does not change the functions
-    X = rng.standard_normal((30, 12)).astype(np.float32)
-    al = align_to_reference(ens)
-    for r in range(5):
-        np.testing.assert_allclose(al[r].forward(X), ens[r].forward(X), atol=1e-5)
+    for how in (True, "mean", "medoid", "pairwise"):
+        Qa = overlap_matrix(ens, aligned=how)
+        assert Qa[off].min() > 0.99, how
+        np.testing.assert_array_equal(Qa, Qa.T)
+    # signs of aligned weights: equal up to the noise
+    Qs = overlap_matrix(ens, kind="signs", aligned=True)
+    assert Qs[off].min() > 0.9
+    with pytest.raises(ValueError, match="pairwise"):
+        overlap_matrix(ens, aligned="pairwise", layer=0)
+    with pytest.raises(ValueError, match="aligned must"):
+        overlap_matrix(ens, aligned="best")
 
 
 def test_function_overlaps(rng):

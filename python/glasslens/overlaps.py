@@ -35,7 +35,6 @@ __all__ = [
     "pack_signs",
     "sign_overlaps",
     "overlap_matrix",
-    "align_to_reference",
     "popcount_kernel",
 ]
 
@@ -121,47 +120,14 @@ def popcount_kernel() -> str:
 
 # ---- alignment ------------------------------------------------------------------------------------
 
-def align_to_reference(ensemble: Ensemble, reference: int = 0) -> Ensemble:
-    """Minimal weight matching: permute the hidden units of every replica to best match replica
-    ``reference`` (one linear assignment per hidden layer, layer by layer from the input, on the
-    incoming weights and bias and the outgoing weights; scipy's ``linear_sum_assignment``).
-
-    The network function of every replica is unchanged. Used by ``overlap_matrix(aligned=True)``
-    when ``glasslens.symmetry.align_ensemble`` is not available.
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    if not isinstance(ensemble, Ensemble):
-        raise TypeError(f"ensemble must be an Ensemble, got {type(ensemble).__name__}")
-    R = ensemble.n_replicas
-    ref = check_int(reference, "reference", -R, R - 1) % R
-    out = ensemble.copy()
-    L = len(out.weights)
-    for r in range(R):
-        if r == ref:
-            continue
-        for l in range(L - 1):
-            Wi, Wr = out.weights[l][r], out.weights[l][ref]
-            Vi, Vr = out.weights[l + 1][r], out.weights[l + 1][ref]
-            sim = Wr.astype(np.float64) @ Wi.T.astype(np.float64)
-            sim += Vr.T.astype(np.float64) @ Vi.astype(np.float64)
-            if out.biases is not None:
-                sim += np.outer(out.biases[l][ref], out.biases[l][r])
-            _, perm = linear_sum_assignment(sim, maximize=True)
-            out.weights[l][r] = Wi[perm]
-            out.weights[l + 1][r] = Vi[:, perm]
-            if out.biases is not None:
-                out.biases[l][r] = out.biases[l][r][perm]
-    return out
+_ALIGN = ("reference", "mean", "medoid", "pairwise")
 
 
-def _aligned(ensemble: Ensemble, reference: int) -> Ensemble:
-    try:
-        from .symmetry import align_ensemble  # type: ignore[attr-defined]
-    except ImportError:
-        return align_to_reference(ensemble, reference)
-    res = align_ensemble(ensemble)
-    return res if isinstance(res, Ensemble) else getattr(res, "ensemble", res)
+def _aligned(ensemble: Ensemble, aligned: Any, reference: int, n_threads: Optional[int]) -> Ensemble:
+    from .symmetry import align_ensemble
+
+    method = "reference" if aligned is True else aligned
+    return align_ensemble(ensemble, method=method, reference=reference, n_threads=n_threads).ensemble
 
 
 # ---- overlap matrices ------------------------------------------------------------------------------
@@ -251,9 +217,13 @@ def overlap_matrix(
     ensemble_or_configs : Ensemble, list of MLP, (R, P) float array of flat parameter vectors,
         (M, N) array of +-1 configurations, or PackedSigns
     kind : 'weights' | 'signs' | 'function' (see the module docstring)
-    aligned : align hidden units to a common labelling first (weights/signs of an Ensemble);
-        uses ``glasslens.symmetry.align_ensemble`` when available, else
-        :func:`align_to_reference` (single pass of weight matching to replica ``reference``)
+    aligned : False, or bring the hidden units of an Ensemble into a common labelling first
+        (kinds 'weights' and 'signs') with ``glasslens.symmetry.align_ensemble``: True or
+        'reference' (weight matching to replica ``reference``), 'mean' (iterated to the mean
+        network) or 'medoid'; 'pairwise' instead aligns every pair separately
+        (``glasslens.symmetry.pairwise_alignment``; kind='weights', normalize='cosine',
+        whole network only). Note that pairwise-aligned overlaps need not be those of one
+        common labelling.
     layer : None for the whole network, or a layer index (its weight matrix and bias)
     normalize : 'cosine' (w_a . w_b / |w_a| |w_b|) or 'q' (w_a . w_b / P), for kind='weights'
     X : (n, d_in) inputs for kind='function'
@@ -271,17 +241,29 @@ def overlap_matrix(
         raise ValueError(f"normalize must be 'cosine' or 'q', got {normalize!r}")
     if output not in ("argmax", "logits"):
         raise ValueError(f"output must be 'argmax' or 'logits', got {output!r}")
+    if not (aligned is False or aligned is True or aligned in _ALIGN):
+        raise ValueError(f"aligned must be a bool or one of {_ALIGN}, got {aligned!r}")
     ens = _as_ensemble(ensemble_or_configs)
-    if ens is not None and aligned and kind != "function":
-        ens = _aligned(ens, reference)
+    if ens is None and aligned is not False and kind != "function":
+        raise ValueError("aligned needs an Ensemble (arrays carry no network structure)")
+    if ens is not None and aligned == "pairwise" and kind != "function":
+        if kind != "weights" or normalize != "cosine" or layer is not None:
+            raise ValueError("aligned='pairwise' supports kind='weights', normalize='cosine' and "
+                             "layer=None only")
+        from .symmetry import pairwise_alignment
+
+        Q = np.array(pairwise_alignment(ens, n_threads=n_threads)[1], dtype=np.float64)
+        Q = 0.5 * (Q + Q.T)
+        np.fill_diagonal(Q, 1.0)
+        return Q
+    if ens is not None and aligned is not False and kind != "function":
+        ens = _aligned(ens, aligned, reference, n_threads)
     if kind == "function":
         if ens is None:
             raise TypeError("kind='function' needs an Ensemble or a list of MLP")
         if X is None:
             raise ValueError("kind='function' needs the inputs X")
         return _function_overlaps(ens, X, output)
-    if ens is None and aligned:
-        raise ValueError("aligned=True needs an Ensemble (arrays carry no network structure)")
     if ens is None and layer is not None:
         raise ValueError("layer needs an Ensemble (arrays carry no network structure)")
     if kind == "signs":
