@@ -54,7 +54,14 @@ def test_sign_overlaps_exact_vs_numpy(rng, kernel, M, N):
 
 
 def test_kernels_agree_and_threads_deterministic(rng):
-    S = _signs(rng, 75, 3000)
+    # large enough to run the threaded paths (small problems run serially)
+    S = _signs(rng, 150, 8192)
+    words = [pack_signs(S, n_threads=nt).words for nt in (1, 2, 3)]
+    S2 = _signs(rng, 40, 110_000)
+    words += [pack_signs(S2, n_threads=nt).words for nt in (1, 3)]
+    np.testing.assert_array_equal(words[0], words[1])
+    np.testing.assert_array_equal(words[0], words[2])
+    np.testing.assert_array_equal(words[3], words[4])
     outs = []
     for k in KERNELS:
         _core.set_popcount_kernel(k)

@@ -134,6 +134,18 @@ def test_triangle_sides_vs_bruteforce(rng):
     np.testing.assert_array_equal(S, rp.triangle_sides(D, 500, seed=2, n_threads=3))
 
 
+def test_triangle_sides_threaded_vs_numpy(rng):
+    M = 80  # 82,160 triangles: the threaded path
+    P = rng.standard_normal((M, 4))
+    D = np.linalg.norm(P[:, None] - P[None], axis=2)
+    idx = np.array(list(itertools.combinations(range(M), 3)))
+    a, b, c = idx.T
+    ref = np.sort(np.stack([D[a, b], D[a, c], D[b, c]], axis=1), axis=1)
+    for nt in (1, 2, 3):
+        np.testing.assert_array_equal(rp.triangle_sides(D, n_threads=nt), ref)
+        np.testing.assert_array_equal(rp.triangle_sides(D, idx[::-1].copy(), n_threads=nt), ref[::-1])
+
+
 def test_sampled_triples_are_distinct_and_uniform(rng):
     t = rp._sample_triples(6, 60000, rng)
     assert np.all((t[:, 0] < t[:, 1]) & (t[:, 1] < t[:, 2]))
@@ -188,13 +200,13 @@ def test_wishart_null_matches_direct_gaussian_points(rng):
     M, dim = 12, 40
     s_w = rp.gaussian_null(M, dim)
     kw = [rp._tri_stats(D, rp.triangle_sides(D), 0.05)["mean_K"]
-          for D in (s_w(rng) for _ in range(300))]
+          for D in (s_w(rng) for _ in range(150))]
     kd = []
-    for _ in range(300):
+    for _ in range(150):
         P = rng.standard_normal((M, dim))
         D = np.linalg.norm(P[:, None] - P[None], axis=2)
         kd.append(rp._tri_stats(D, rp.triangle_sides(D), 0.05)["mean_K"])
-    se = np.hypot(np.std(kw), np.std(kd)) / np.sqrt(300)
+    se = np.hypot(np.std(kw), np.std(kd)) / np.sqrt(150)
     assert abs(np.mean(kw) - np.mean(kd)) < 4 * se
     # and the Gram diagonal has mean dim: mean squared distance 2 dim
     D = np.stack([s_w(rng) for _ in range(200)])
@@ -232,3 +244,33 @@ def test_ultrametricity_bad_input():
         rp.ultrametricity(D, null="shuffle", points=np.ones((3, 2)))
     with pytest.raises(ValueError, match="mode"):
         rp.overlaps_to_distances(np.eye(3), mode="log")
+
+
+def test_replica_structure_on_ensemble_and_configs(rng):
+    ens = Ensemble.init([6, 10, 3], replicas=12, seed=2)
+    res = rp.replica_structure(ens, n_null=5, seed=0)
+    assert set(res.clusters) == {"average", "complete", "ward"}
+    assert set(res.ultrametricity.nulls) == {"gaussian", "permutation"}
+    assert res.Q.shape == (12, 12) and res.distribution.n_pairs == 66
+    s = res.summary()
+    assert s["M"] == 12 and "null_gaussian_p" in s and isinstance(s["verdict"], str)
+    # +-1 configurations with the shuffle null and the |q| distance
+    S = rng.choice([-1, 1], (15, 200))
+    res = rp.replica_structure(S, distance="1-|q|", null=("gaussian", "shuffle"), n_null=4)
+    assert set(res.ultrametricity.nulls) == {"gaussian", "shuffle"}
+    np.testing.assert_allclose(res.Q, S @ S.T / 200)
+    # a plain overlap matrix
+    res = rp.replica_structure(res.Q, dim=200, n_null=3, methods=("single",))
+    assert set(res.clusters) == {"single"}
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = res.plot()
+    assert len(fig.axes) >= 3
+    plt.close(fig)
+    with pytest.raises(ValueError, match="distance"):
+        rp.replica_structure(S, distance="l1")
+    with pytest.raises(ValueError, match="unknown null"):
+        rp.replica_structure(S, null=("uniform",))

@@ -109,6 +109,7 @@ std::int64_t pack_impl(const T* s, std::int64_t M, std::int64_t N, std::uint64_t
                        int n_threads) {
   const std::int64_t stride = packed_stride(N);
   std::vector<std::int64_t> bad(static_cast<std::size_t>(M), -1);
+  if (static_cast<double>(M) * static_cast<double>(N) < 4e6) n_threads = 1;
   const bool fast_i8 = std::is_same<T, std::int8_t>::value && simd_path() == SimdPath::avx2;
   parallel_for(M, n_threads, [&](std::int64_t i) {
     const T* row = s + i * N;
@@ -188,6 +189,9 @@ void tiled(const std::uint64_t* A, std::int64_t Ma, const std::uint64_t* B, std:
   for (std::int64_t i = 0; i < ta; ++i)
     for (std::int64_t j = sym ? i : 0; j < tb; ++j) items.emplace_back(i, j);
   const MicroKernel kern = micro(active());
+  // Small problems run serially: thread start-up would dominate (results are identical).
+  if (static_cast<double>(Ma) * static_cast<double>(Mb) * static_cast<double>(stride) < 2e6)
+    n_threads = 1;
   parallel_for(static_cast<std::int64_t>(items.size()), n_threads, [&](std::int64_t it) {
     const auto [ti, tj] = items[static_cast<std::size_t>(it)];
     const std::int64_t r0 = ti * kTile, r1 = std::min(Ma, r0 + kTile);

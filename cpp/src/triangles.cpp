@@ -26,6 +26,8 @@ void sorted_sides_all(const double* D, std::int64_t M, double* out, int n_thread
     const std::int64_t r = M - a;  // points after a-1
     off[static_cast<std::size_t>(a)] = off[static_cast<std::size_t>(a - 1)] + r * (r - 1) / 2;
   }
+  // Small problems run serially: thread start-up would dominate (results are identical).
+  if (n_triples(M) < (1 << 16)) n_threads = 1;
   parallel_for(M - 2, n_threads, [&](std::int64_t a) {
     double* o = out + 3 * off[static_cast<std::size_t>(a)];
     const double* Da = D + a * M;
@@ -40,6 +42,7 @@ void sorted_sides_all(const double* D, std::int64_t M, double* out, int n_thread
 void sorted_sides_list(const double* D, std::int64_t M, const std::int64_t* idx, std::int64_t T,
                        double* out, int n_threads) {
   constexpr std::int64_t kBlock = 4096;
+  if (T < (1 << 16)) n_threads = 1;
   parallel_for((T + kBlock - 1) / kBlock, n_threads, [&](std::int64_t blk) {
     const std::int64_t t1 = std::min(T, (blk + 1) * kBlock);
     for (std::int64_t t = blk * kBlock; t < t1; ++t) {

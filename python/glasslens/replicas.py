@@ -43,6 +43,8 @@ __all__ = [
     "shuffle_null",
     "permutation_null",
     "MAX_ALL_TRIANGLES",
+    "ReplicaStructure",
+    "replica_structure",
 ]
 
 MAX_ALL_TRIANGLES = 20_000_000
@@ -653,3 +655,166 @@ def _verdict(res: UltrametricityResult, alpha: float) -> str:
     else:
         head = f"NOT more ultrametric than the null models (alpha {alpha:g}): " + head
     return head + "; " + "; ".join(parts)
+
+
+# ---- the protocol in one call ---------------------------------------------------------------------
+
+_DIST_METRIC = {"1-q": "cosine", "1-|q|": "abs_cosine", "sqrt": "euclidean"}
+
+
+@dataclass
+class ReplicaStructure:
+    """Everything Protocol 3 computes for one set of replicas (see :func:`replica_structure`)."""
+
+    Q: np.ndarray
+    distances: np.ndarray
+    distribution: OverlapDistribution
+    clusters: Dict[str, ClusterResult]
+    ultrametricity: UltrametricityResult
+    info: Dict[str, Any]
+
+    def summary(self) -> Dict[str, Any]:
+        """Scalar results as a flat, JSON-friendly dict."""
+        d = self.distribution
+        out: Dict[str, Any] = {
+            "M": int(self.Q.shape[0]), "q_mean": d.mean, "q_var": d.var, "q_ea": d.q_ea,
+            "q_min": d.q_min, "q_max": d.q_max, "binder": d.binder,
+            "mean_K": self.ultrametricity.mean_K,
+            "frac_isosceles": self.ultrametricity.frac_isosceles,
+            "verdict": self.ultrametricity.verdict,
+        }
+        for m, c in self.clusters.items():
+            out[f"cophenetic_{m}"] = c.cophenetic
+        for n, c in self.ultrametricity.nulls.items():
+            out[f"null_{n}_mean_K"] = float(c.mean_K.mean())
+            out[f"null_{n}_p"] = c.p_value
+            out[f"null_{n}_effect"] = c.effect_size
+        out.update({k: v for k, v in self.info.items() if isinstance(v, (int, float, str, bool))})
+        return out
+
+    def plot(self, fig: Any = None, method: Optional[str] = None) -> Any:
+        """One figure row: P(q), Parisi-ordered overlap matrix with its dendrogram order, and the
+        distribution of K against the null models. Returns the matplotlib Figure."""
+        import matplotlib.pyplot as plt
+
+        if fig is None:
+            fig = plt.figure(figsize=(13, 3.8))
+        axes = fig.subplots(1, 3)
+        d = self.distribution
+        axes[0].bar(0.5 * (d.edges[1:] + d.edges[:-1]), d.density, width=np.diff(d.edges),
+                    color="0.8", label="histogram")
+        if d.kde is not None:
+            axes[0].plot(d.grid, d.kde, "k-", lw=1.2, label="KDE")
+        axes[0].axvline(d.q_ea, color="C3", ls="--", lw=1, label=f"q_EA = {d.q_ea:.2f}")
+        axes[0].set_xlabel("q")
+        axes[0].set_ylabel("P(q)")
+        axes[0].legend(fontsize=8)
+        m = method or next(iter(self.clusters))
+        c = self.clusters[m]
+        im = axes[1].imshow(self.Q[np.ix_(c.order, c.order)], cmap="viridis", interpolation="nearest")
+        axes[1].set_title(f"overlaps, {m} linkage order (coph. {c.cophenetic:.2f})", fontsize=9)
+        fig.colorbar(im, ax=axes[1], fraction=0.046)
+        u = self.ultrametricity
+        hi = float(max(np.quantile(u.K, 0.995), 1e-9))
+        bins = np.linspace(0, hi, 40)
+        axes[2].hist(u.K, bins=bins, density=True, histtype="step", color="k", label="data")
+        for i, (n, nc) in enumerate(u.nulls.items()):
+            axes[2].axvline(float(nc.mean_K.mean()), color=f"C{i}", ls="--",
+                            label=f"{n} null mean (p={nc.p_value:.2g})")
+        axes[2].axvline(u.mean_K, color="k", ls="-", lw=1, label="data mean")
+        axes[2].set_xlabel("K = (d3 - d2) / sigma_d")
+        axes[2].legend(fontsize=8)
+        fig.tight_layout()
+        return fig
+
+
+def replica_structure(
+    data: Any,
+    kind: str = "weights",
+    aligned: Any = True,
+    X: Any = None,
+    distance: str = "1-q",
+    methods: Sequence[str] = ("average", "complete", "ward"),
+    triangles: Union[str, int, None] = None,
+    null: Any = ("gaussian", "permutation"),
+    n_null: int = 39,
+    dim: Optional[int] = None,
+    bins: Union[int, Sequence[float]] = 50,
+    seed: int = 0,
+    n_threads: Optional[int] = None,
+) -> ReplicaStructure:
+    """Protocol 3 in one call: overlap matrix, P(q), hierarchical clustering (several linkages),
+    ultrametricity against null models.
+
+    Parameters
+    ----------
+    data : Ensemble (overlaps by ``overlap_matrix(kind, aligned, X=X)``), an (M, N) array of +-1
+        configurations (sign overlaps), or an (M, M) overlap matrix (unit diagonal; pass ``dim``
+        for the Gaussian null)
+    distance : '1-q', '1-|q|' or 'sqrt' (see :func:`overlaps_to_distances`); the Gaussian null
+        uses the matching metric
+    triangles : 'all', a number to sample, or None (all up to 2 million, else 2 million sampled)
+    null : any of 'gaussian', 'permutation' (Ensemble with kind='weights' only: hidden units
+        re-permuted at random, not aligned; silently skipped otherwise), 'shuffle' (+-1
+        configurations: sites permuted per replica), or callables (see :func:`ultrametricity`)
+    """
+    from .network import Ensemble
+    from .overlaps import overlap_matrix, sign_overlaps
+
+    if distance not in _DIST_METRIC:
+        raise ValueError(f"distance must be one of {tuple(_DIST_METRIC)}, got {distance!r}")
+    info: Dict[str, Any] = {"kind": kind, "distance": distance}
+    points = None
+    ens = data if isinstance(data, Ensemble) else None
+    if ens is not None:
+        Q = overlap_matrix(ens, kind=kind, aligned=aligned if kind != "function" else False, X=X,
+                           n_threads=n_threads)
+        info["aligned"] = str(aligned)
+        d_null = dim if dim is not None else (ens.n_params if kind != "function" else None)
+    else:
+        arr = np.asarray(data)
+        if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and np.allclose(np.diag(arr), 1.0):
+            Q = _square(arr, "data")
+            d_null = dim
+        else:
+            Q = sign_overlaps(arr, n_threads=n_threads)
+            points = np.asarray(arr, dtype=np.float64)
+            d_null = dim if dim is not None else arr.shape[1]
+            info["kind"] = "signs"
+    D = overlaps_to_distances(Q, distance)
+    M = Q.shape[0]
+    if triangles is None:
+        triangles = "all" if M * (M - 1) * (M - 2) // 6 <= 2_000_000 else 2_000_000
+    nulls: List[Any] = []
+    names = (null,) if isinstance(null, str) or callable(null) else tuple(null or ())
+    for n in names:
+        if n == "gaussian":
+            if d_null is not None:
+                nulls.append(("gaussian", gaussian_null(M, d_null, _DIST_METRIC[distance])))
+        elif n == "permutation":
+            if ens is not None and kind == "weights":
+                nulls.append(("permutation", permutation_null(ens, distance=distance)))
+        elif n == "shuffle":
+            if points is not None:
+                nulls.append(("shuffle", _signs_shuffle_null(points, distance)))
+        elif callable(n):
+            nulls.append((getattr(n, "__name__", f"null{len(nulls)}"), n))
+        else:
+            raise ValueError(f"unknown null model {n!r}")
+    dist = overlap_distribution(Q, bins=bins, symmetric=(distance == "1-|q|"))
+    clusters = {m: cluster(Q, method=m, input="overlap", distance=distance) for m in methods}
+    um = ultrametricity(D, triangles=triangles, null=dict(nulls) if nulls else None,
+                        n_null=n_null, tol=0.05, seed=seed, n_threads=n_threads)
+    return ReplicaStructure(Q=Q, distances=D, distribution=dist, clusters=clusters,
+                            ultrametricity=um, info=info)
+
+
+def _signs_shuffle_null(points: np.ndarray, distance: str) -> Callable[[np.random.Generator], np.ndarray]:
+    from .overlaps import sign_overlaps
+
+    S = np.ascontiguousarray(points, dtype=np.int8)
+
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        return overlaps_to_distances(sign_overlaps(rng.permuted(S, axis=1)), distance)
+
+    return sample
