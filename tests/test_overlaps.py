@@ -158,7 +158,7 @@ def test_function_overlaps(rng):
     np.testing.assert_allclose(Q, ref)
     logits = np.stack([m.forward(X).ravel() for m in ens]).astype(np.float64)
     np.testing.assert_allclose(overlap_matrix(ens, kind="function", X=X, output="logits"),
-                               np.corrcoef(logits), atol=1e-10)
+                               np.corrcoef(logits), atol=1e-6)
     # permutation symmetry: permuted copies have identical functions
     pc = _permuted_copies(rng, [6, 8, 4], R=3)
     np.testing.assert_allclose(overlap_matrix(pc, kind="function", X=X), 1.0)

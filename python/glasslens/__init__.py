@@ -67,6 +67,7 @@ from .replicas import (  # noqa: E402
     cluster,
     overlap_distribution,
     overlaps_to_distances,
+    replica_structure,
     triangle_sides,
     ultrametricity,
 )
@@ -75,7 +76,7 @@ from .spinmodels import exact_enumeration, parallel_tempering  # noqa: E402
 __all__ += [
     "overlaps", "replicas", "spinmodels", "PackedSigns", "overlap_matrix", "pack_signs",
     "sign_overlaps", "cluster", "overlap_distribution", "overlaps_to_distances", "triangle_sides",
-    "ultrametricity", "exact_enumeration", "parallel_tempering",
+    "ultrametricity", "replica_structure", "exact_enumeration", "parallel_tempering",
 ]
 # --- end replicas ---
 

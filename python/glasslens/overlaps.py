@@ -174,11 +174,16 @@ def _gram_overlaps(F: np.ndarray, normalize: str) -> np.ndarray:
     return Q
 
 
-def _function_overlaps(ens: Ensemble, X: Any, output: str) -> np.ndarray:
+def _function_overlaps(ens: Ensemble, X: Any, output: str, n_threads: Optional[int]) -> np.ndarray:
     Xa = as_array(X, "X", np.float32, ndim=2)
     if Xa.shape[1] != ens.widths[0]:
         raise ValueError(f"X has {Xa.shape[1]} features, the networks expect {ens.widths[0]}")
-    logits = np.stack([net.forward(Xa) for net in ens])  # (R, n, C)
+    try:
+        from .evaluation import logits as _logits  # C++ forward pass (glasslens.evaluation)
+    except ImportError:  # pragma: no cover - evaluation is part of the package
+        logits = np.stack([net.forward(Xa) for net in ens])
+    else:
+        logits = np.asarray(_logits(ens, Xa, n_threads=n_threads))  # (R, n, C)
     R, n, C = logits.shape
     if output == "argmax":
         pred = np.argmax(logits, axis=2)
@@ -229,7 +234,8 @@ def overlap_matrix(
     X : (n, d_in) inputs for kind='function'
     output : 'argmax' (fraction of equal predictions) or 'logits' (Pearson correlation of the
         flattened logits), for kind='function'
-    n_threads : threads of the popcount kernel (kind='signs'); BLAS threads are not changed
+    n_threads : threads of the popcount kernel (kind='signs'), of the forward passes
+        (kind='function') and of the alignment; BLAS threads are not changed
 
     Returns
     -------
@@ -263,7 +269,7 @@ def overlap_matrix(
             raise TypeError("kind='function' needs an Ensemble or a list of MLP")
         if X is None:
             raise ValueError("kind='function' needs the inputs X")
-        return _function_overlaps(ens, X, output)
+        return _function_overlaps(ens, X, output, n_threads)
     if ens is None and layer is not None:
         raise ValueError("layer needs an Ensemble (arrays carry no network structure)")
     if kind == "signs":
