@@ -146,6 +146,32 @@ def test_triangle_sides_threaded_vs_numpy(rng):
         np.testing.assert_array_equal(rp.triangle_sides(D, idx[::-1].copy(), n_threads=nt), ref[::-1])
 
 
+def test_triangle_summary_vs_numpy(rng):
+    from glasslens import _core
+
+    M = 80
+    P = rng.standard_normal((M, 3))
+    D = np.linalg.norm(P[:, None] - P[None], axis=2)
+    D[0, 1] = D[1, 0] = 0.0  # a degenerate triangle side
+    sides = rp.triangle_sides(D)
+    gap = sides[:, 2] - sides[:, 1]
+    iso = np.sum(np.where(sides[:, 2] > 0, gap < 0.1 * sides[:, 2], True))
+    outs = [_core.triangle_summary(D, None, 0.1, nt) for nt in (1, 2, 3)]
+    assert outs[0] == outs[1] == outs[2]
+    sg, sg2, niso, n = outs[0]
+    assert n == len(sides) and niso == iso
+    np.testing.assert_allclose([sg, sg2], [gap.sum(), (gap**2).sum()], rtol=1e-12)
+    idx = np.array(list(itertools.combinations(range(M), 3)))[::7].copy()
+    sg, sg2, niso, n = _core.triangle_summary(D, idx, 0.1, 2)
+    np.testing.assert_allclose(sg, gap[::7].sum(), rtol=1e-12)
+    assert n == len(idx)
+    # the null summaries used by ultrametricity equal the stored-triangle statistics
+    st = rp._tri_stats(D, sides, 0.1)
+    mk, fi, sq, n = rp._null_summary(D, "all", rng, 0.1, 2)
+    np.testing.assert_allclose([mk, fi, sq], [st["mean_K"], st["frac_isosceles"], np.sum(st["K"] ** 2)],
+                               rtol=1e-10)
+
+
 def test_sampled_triples_are_distinct_and_uniform(rng):
     t = rp._sample_triples(6, 60000, rng)
     assert np.all((t[:, 0] < t[:, 1]) & (t[:, 1] < t[:, 2]))

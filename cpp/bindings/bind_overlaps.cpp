@@ -168,4 +168,32 @@ void bind_overlaps(py::module_& m) {
       },
       py::arg("distances"), py::arg("triples"), py::arg("n_threads") = 0,
       "Sorted sides of the given triangles (T, 3) of point indices, (T, 3).");
+  m.def(
+      "triangle_summary",
+      [](const carray<double>& D, std::optional<carray<std::int64_t>> idx, double tol,
+         int n_threads) {
+        require_ndim(D, 2, "distances");
+        const std::int64_t M = D.shape(0);
+        if (D.shape(1) != M) throw std::invalid_argument("distances must be square");
+        const double* pd = D.data();
+        triangles::Summary s;
+        if (idx) {
+          require_ndim(*idx, 2, "triples");
+          if (idx->shape(1) != 3) throw std::invalid_argument("triples must have shape (T, 3)");
+          const std::int64_t T = idx->shape(0);
+          const std::int64_t* pi = idx->data();
+          for (std::int64_t t = 0; t < 3 * T; ++t)
+            if (pi[t] < 0 || pi[t] >= M) throw std::invalid_argument("triples has an index out of range");
+          py::gil_scoped_release rel;
+          s = triangles::summarize_list(pd, M, pi, T, tol, n_threads);
+        } else {
+          py::gil_scoped_release rel;
+          s = triangles::summarize_all(pd, M, tol, n_threads);
+        }
+        return py::make_tuple(s.sum_gap, s.sum_gap2, s.n_iso, s.n);
+      },
+      py::arg("distances"), py::arg("triples") = py::none(), py::arg("tol") = 0.05,
+      py::arg("n_threads") = 0,
+      "(sum of d3 - d2, sum of (d3 - d2)^2, #near-isosceles ((d3 - d2) < tol d3), #triangles) "
+      "over all triangles or the given triples, without storing them.");
 }

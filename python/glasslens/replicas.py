@@ -355,14 +355,34 @@ def _sides(D: np.ndarray, triangles: Any, rng: np.random.Generator, nt: int) -> 
 
 def _tri_stats(D: np.ndarray, sides: np.ndarray, tol: float) -> Dict[str, Any]:
     iu = np.triu_indices(D.shape[0], 1)
-    sigma = float(np.std(D[iu]))
-    gap = sides[:, 2] - sides[:, 1]
+    dv = D[iu]
+    sigma = float(np.std(dv))
+    d3 = sides[:, 2]
+    gap = d3 - sides[:, 1]
+    ratio = np.zeros_like(gap)
+    np.divide(gap, d3, out=ratio, where=d3 > 0)
     K = gap / sigma if sigma > 0 else np.zeros_like(gap)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(sides[:, 2] > 0, gap / np.where(sides[:, 2] > 0, sides[:, 2], 1.0), 0.0)
     return {"K": K, "ratio": ratio, "sigma_d": sigma, "mean_K": float(K.mean()),
-            "median_K": float(np.median(K)), "frac_isosceles": float(np.mean(ratio < tol)),
-            "mean_d": float(np.mean(D[iu]))}
+            "median_K": float(np.median(K)),
+            "frac_isosceles": float(np.count_nonzero(ratio < tol)) / max(ratio.size, 1),
+            "mean_d": float(dv.mean())}
+
+
+def _null_summary(D: np.ndarray, triangles: Any, rng: np.random.Generator, tol: float,
+                  nt: int) -> Tuple[float, float, float, int]:
+    """(mean K, near-isosceles fraction, sum K^2, n) of a null realisation, in C++ without
+    storing the triangles."""
+    M = D.shape[0]
+    if isinstance(triangles, str):
+        sg, sg2, niso, n = _core.triangle_summary(D, None, tol, nt)
+    else:
+        idx = _sample_triples(M, int(triangles), rng) if isinstance(triangles, (int, np.integer)) \
+            else as_array(triangles, "triangles", np.int64, ndim=2)
+        sg, sg2, niso, n = _core.triangle_summary(D, idx, tol, nt)
+    sigma = float(np.std(D[np.triu_indices(M, 1)]))
+    if sigma == 0 or n == 0:
+        return 0.0, float(niso) / max(n, 1), 0.0, int(n)
+    return sg / (n * sigma), niso / n, sg2 / sigma ** 2, int(n)
 
 
 # ---- null models ---------------------------------------------------------------------------------
@@ -607,11 +627,11 @@ def ultrametricity(
             mdn = Dn[np.triu_indices(M, 1)].mean()
             if mdn > 0:
                 Dn = Dn * (obs["mean_d"] / mdn)
-            st = _tri_stats(Dn, _sides(Dn, triangles, rng, nt), tol)
-            mk[t], fi[t], cp[t] = st["mean_K"], st["frac_isosceles"], _coph(Dn)
-            pooled_sum += st["K"].sum()
-            pooled_sq += np.square(st["K"]).sum()
-            pooled_n += st["K"].size
+            mk[t], fi[t], sq, n = _null_summary(Dn, triangles, rng, tol, nt)
+            cp[t] = _coph(Dn)
+            pooled_sum += mk[t] * n
+            pooled_sq += sq
+            pooled_n += n
         mu_n = pooled_sum / pooled_n
         var_n = max(pooled_sq / pooled_n - mu_n ** 2, 0.0)
         pooled_sd = np.sqrt(0.5 * (var_n + float(np.var(obs["K"]))))

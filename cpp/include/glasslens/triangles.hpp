@@ -18,4 +18,18 @@ void sorted_sides_all(const double* D, std::int64_t M, double* out, int n_thread
 void sorted_sides_list(const double* D, std::int64_t M, const std::int64_t* idx, std::int64_t T,
                        double* out, int n_threads);
 
+// Summary over triangles without storing them: with sorted sides d1 <= d2 <= d3 and gap = d3 - d2,
+// sum_gap = sum of gaps, sum_gap2 = sum of squared gaps, n_iso = #{gap < tol * d3 or d3 == 0 (and
+// tol > 0)}, n = #triangles. Partial sums per work item are combined in a fixed order, so the
+// result does not depend on n_threads.
+struct Summary {
+  double sum_gap = 0.0;
+  double sum_gap2 = 0.0;
+  std::int64_t n_iso = 0;
+  std::int64_t n = 0;
+};
+Summary summarize_all(const double* D, std::int64_t M, double tol, int n_threads);
+Summary summarize_list(const double* D, std::int64_t M, const std::int64_t* idx, std::int64_t T,
+                       double tol, int n_threads);
+
 }  // namespace glasslens::triangles
