@@ -296,6 +296,11 @@ def test_replica_structure_on_ensemble_and_configs(rng):
     fig = res.plot()
     assert len(fig.axes) >= 3
     plt.close(fig)
+    ax = rp.plot_overlap_distributions({"a": res.distribution, "b": rp.overlap_distribution(res.Q, kde=False)})
+    assert len(ax.lines) == 2
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="non-empty"):
+        rp.plot_overlap_distributions({})
     with pytest.raises(ValueError, match="distance"):
         rp.replica_structure(S, distance="l1")
     with pytest.raises(ValueError, match="unknown null"):

@@ -45,6 +45,7 @@ __all__ = [
     "MAX_ALL_TRIANGLES",
     "ReplicaStructure",
     "replica_structure",
+    "plot_overlap_distributions",
 ]
 
 MAX_ALL_TRIANGLES = 20_000_000
@@ -838,3 +839,27 @@ def _signs_shuffle_null(points: np.ndarray, distance: str) -> Callable[[np.rando
         return overlaps_to_distances(sign_overlaps(rng.permuted(S, axis=1)), distance)
 
     return sample
+
+
+def plot_overlap_distributions(dists: Dict[str, OverlapDistribution], ax: Any = None,
+                               title: Optional[str] = None) -> Any:
+    """Overlay the P(q) kernel densities of several runs (e.g. a sweep over widths, data-set
+    sizes or batch sizes; keys are the legend labels). Returns the matplotlib Axes."""
+    import matplotlib.pyplot as plt
+
+    if not isinstance(dists, dict) or not dists:
+        raise ValueError("dists must be a non-empty dict label -> OverlapDistribution")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    for i, (label, d) in enumerate(dists.items()):
+        if not isinstance(d, OverlapDistribution):
+            raise TypeError(f"dists[{label!r}] must be an OverlapDistribution, got {type(d).__name__}")
+        y = d.kde if d.kde is not None else np.interp(d.grid, 0.5 * (d.edges[1:] + d.edges[:-1]),
+                                                      d.density)
+        ax.plot(d.grid, y, color=f"C{i % 10}", label=f"{label} (q_EA {d.q_ea:.2f})")
+    ax.set_xlabel("q")
+    ax.set_ylabel("P(q)")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
