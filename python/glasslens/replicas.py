@@ -159,7 +159,8 @@ def overlap_distribution(
     Q : (M, M) overlap matrix, or (S, M, M) stack (e.g. one per disorder sample; pooled)
     bins : histogram bins (count or edges)
     kde : compute a Gaussian kernel density on ``n_grid`` points (binned, fast for 1e6 pairs)
-    bandwidth : KDE bandwidth (default Scott's rule 1.06 sigma n^(-1/5))
+    bandwidth : KDE bandwidth (default Silverman's rule 0.9 min(sd, IQR / 1.34) n^(-1/5),
+        computed on |q| when symmetric=True)
     range : histogram/KDE range (default [-1, 1] if all |q| <= 1, else the data range)
     symmetric : add the mirror images -q (spin systems without field: P(q) = P(-q))
     support_quantile : the robust support is [quantile, 1 - quantile] of the q values
@@ -199,8 +200,14 @@ def overlap_distribution(
     q4 = float(np.mean(q ** 4))
     binder = float(0.5 * (3.0 - q4 / q2 ** 2)) if q2 > 0 else float("nan")
     if bandwidth is None:
-        spread = sd if sd > 0 else (hi - lo) / 100
-        bw = 1.06 * spread * q.size ** (-0.2)
+        # Silverman's robust rule, on |q| for symmetrised data (two mirror peaks would otherwise
+        # inflate the spread and smear the peaks)
+        base = np.abs(q) if symmetric else q
+        iqr = float(np.subtract(*np.quantile(base, [0.75, 0.25])))
+        spread = min(float(np.std(base)), iqr / 1.34) if iqr > 0 else float(np.std(base))
+        if spread <= 0:
+            spread = (hi - lo) / 100
+        bw = 0.9 * spread * q.size ** (-0.2)
         bw = max(bw, 2.0 * (hi - lo) / ng)
     else:
         bw = check_float(bandwidth, "bandwidth", 0.0, low_open=True)
@@ -669,6 +676,11 @@ def _verdict(res: UltrametricityResult, alpha: float) -> str:
         rel = "below" if res.mean_K < n.mean_K.mean() else "above"
         parts.append(f"{n.name}: null mean K = {n.mean_K.mean():.3g}, observed {rel}, "
                      f"effect size {n.effect_size:.2g}, p = {n.p_value:.3g}")
+    n_min = min(n.mean_K.size for n in res.nulls.values())
+    if 1.0 / (1 + n_min) >= alpha:
+        head = (f"INCONCLUSIVE: n_null={n_min} cannot reach p < {alpha:g} (need n_null >= "
+                f"{int(np.ceil(1 / alpha))}): " + head)
+        return head + "; " + "; ".join(parts)
     if all(n.more_ultrametric for n in res.nulls.values()):
         head = "MORE ultrametric than every null model: " + head
     elif any(n.more_ultrametric for n in res.nulls.values()):
@@ -732,8 +744,11 @@ class ReplicaStructure:
         axes[0].legend(fontsize=8)
         m = method or next(iter(self.clusters))
         c = self.clusters[m]
-        im = axes[1].imshow(self.Q[np.ix_(c.order, c.order)], cmap="viridis", interpolation="nearest")
-        axes[1].set_title(f"overlaps, {m} linkage order (coph. {c.cophenetic:.2f})", fontsize=9)
+        absq = self.info.get("distance") == "1-|q|"
+        shown = np.abs(self.Q) if absq else self.Q
+        im = axes[1].imshow(shown[np.ix_(c.order, c.order)], cmap="viridis", interpolation="nearest")
+        axes[1].set_title(f"{'|q|' if absq else 'q'}, {m} linkage order "
+                          f"(coph. {c.cophenetic:.2f})", fontsize=9)
         fig.colorbar(im, ax=axes[1], fraction=0.046)
         u = self.ultrametricity
         hi = float(max(np.quantile(u.K, 0.995), 1e-9))
