@@ -211,14 +211,17 @@ def test_ultrametric_tree_vs_gaussian_null(rng):
 def test_gaussian_points_are_not_more_ultrametric(rng):
     P = rng.standard_normal((30, 200))
     D = np.linalg.norm(P[:, None] - P[None], axis=2)
-    res = rp.ultrametricity(D, null=("gaussian", "shuffle"), points=P, n_null=19, seed=3, n_boot=5)
+    res = rp.ultrametricity(D, null=("gaussian", "shuffle"), points=P, n_null=39, seed=3, n_boot=5)
     assert not res.nulls["gaussian"].more_ultrametric
     assert not res.nulls["shuffle"].more_ultrametric
     assert res.verdict.startswith("NOT")
     assert res.bootstrap_mean_K.shape == (5,)
     # the null is reproducible from the seed
-    res2 = rp.ultrametricity(D, null=("gaussian", "shuffle"), points=P, n_null=19, seed=3)
+    res2 = rp.ultrametricity(D, null=("gaussian", "shuffle"), points=P, n_null=39, seed=3)
     np.testing.assert_array_equal(res.nulls["gaussian"].mean_K, res2.nulls["gaussian"].mean_K)
+    # too few null realisations to reach alpha: the verdict says so
+    res3 = rp.ultrametricity(D, null="gaussian", dim=200, n_null=5, seed=3)
+    assert res3.verdict.startswith("INCONCLUSIVE")
 
 
 def test_wishart_null_matches_direct_gaussian_points(rng):
