@@ -308,3 +308,12 @@ def test_replica_structure_on_ensemble_and_configs(rng):
         rp.replica_structure(S, distance="l1")
     with pytest.raises(ValueError, match="unknown null"):
         rp.replica_structure(S, null=("uniform",))
+
+
+def test_replica_sweep_over_widths():
+    runs = {f"H={h}": Ensemble.init([5, h, 3], replicas=6, seed=h) for h in (4, 16)}
+    out = rp.replica_sweep(runs, null=("gaussian",), n_null=3, methods=("average",))
+    assert list(out) == ["H=4", "H=16"]
+    assert all(r.Q.shape == (6, 6) for r in out.values())
+    with pytest.raises(ValueError, match="non-empty"):
+        rp.replica_sweep({})

@@ -68,6 +68,7 @@ from .replicas import (  # noqa: E402
     overlap_distribution,
     overlaps_to_distances,
     replica_structure,
+    replica_sweep,
     triangle_sides,
     ultrametricity,
 )
@@ -76,7 +77,8 @@ from .spinmodels import exact_enumeration, parallel_tempering  # noqa: E402
 __all__ += [
     "overlaps", "replicas", "spinmodels", "PackedSigns", "overlap_matrix", "pack_signs",
     "sign_overlaps", "cluster", "overlap_distribution", "overlaps_to_distances", "triangle_sides",
-    "ultrametricity", "replica_structure", "exact_enumeration", "parallel_tempering",
+    "ultrametricity", "replica_structure", "replica_sweep",
+    "exact_enumeration", "parallel_tempering",
 ]
 # --- end replicas ---
 

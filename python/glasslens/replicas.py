@@ -46,6 +46,7 @@ __all__ = [
     "ReplicaStructure",
     "replica_structure",
     "plot_overlap_distributions",
+    "replica_sweep",
 ]
 
 MAX_ALL_TRIANGLES = 20_000_000
@@ -878,3 +879,12 @@ def plot_overlap_distributions(dists: Dict[str, OverlapDistribution], ax: Any = 
         ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
+
+
+def replica_sweep(runs: Dict[str, Any], **kwargs: Any) -> Dict[str, ReplicaStructure]:
+    """:func:`replica_structure` for each entry of a sweep (label -> Ensemble, configurations or
+    overlap matrix; e.g. one ensemble per width, data-set size or batch size), same options and
+    seed for every run. Plot with ``plot_overlap_distributions({k: v.distribution ...})``."""
+    if not isinstance(runs, dict) or not runs:
+        raise ValueError("runs must be a non-empty dict label -> data")
+    return {str(k): replica_structure(v, **kwargs) for k, v in runs.items()}
