@@ -658,10 +658,13 @@ def ultrametricity(
         rng = np.random.default_rng(s_boot)
         m = max(3, int(round(0.8 * M)))
         bm = np.empty(n_boot)
+        tb = triangles if isinstance(triangles, (str, int, np.integer)) else len(sides)
+        if isinstance(tb, str) and m * (m - 1) * (m - 2) // 6 > MAX_ALL_TRIANGLES:
+            tb = MAX_ALL_TRIANGLES
         for b in range(n_boot):
             sel = np.sort(rng.choice(M, m, replace=False))
             Db = np.ascontiguousarray(D[np.ix_(sel, sel)])
-            bm[b] = _tri_stats(Db, _sides(Db, triangles, rng, nt), tol)["mean_K"]
+            bm[b] = _null_summary(Db, tb, rng, tol, nt)[0]
         res.bootstrap_mean_K = bm
     res.verdict = _verdict(res, alpha)
     return res
