@@ -156,6 +156,10 @@ def test_paramagnet_and_high_temperature_sk():
         q = r.replica_overlaps().ravel()
         assert abs(q.mean()) < 0.02
         assert abs(q.std() * np.sqrt(N) - 1) < 0.1
+        Qs = np.concatenate([r.overlap_matrices(record=k) for k in range(r.configs.shape[2])])
+        d = rp.overlap_distribution(Qs, symmetric=True)
+        assert abs(d.q_ea) < 2 / np.sqrt(N)
+        assert abs(d.binder) < 0.2
     # SK above T_c: N <q^2> -> 1 / (1 - beta^2) (= 4/3 at T = 2)
     r = sm.parallel_tempering("sk", 96, [2.0, 2.5], n_samples=6, n_replicas=6, n_equilibrate=100,
                               n_measure=300, record_every=15, seed=4)

@@ -165,8 +165,8 @@ def overlap_distribution(
     range : histogram/KDE range (default [-1, 1] if all |q| <= 1, else the data range)
     symmetric : add the mirror images -q (spin systems without field: P(q) = P(-q))
     support_quantile : the robust support is [quantile, 1 - quantile] of the q values
-    peak_fraction : q_EA is the largest-q local maximum of the density whose height is at least
-        this fraction of the global maximum
+    peak_fraction : q_EA is the largest-q peak of the density whose prominence
+        (scipy.signal.find_peaks) is at least this fraction of the global maximum
 
     Returns
     -------
@@ -213,14 +213,13 @@ def overlap_distribution(
     else:
         bw = check_float(bandwidth, "bandwidth", 0.0, low_open=True)
     grid, dens = _binned_kde(q, lo, hi, bw, ng)
-    # q_EA: the largest-q local maximum that is not a negligible bump
-    interior = (dens[1:-1] >= dens[:-2]) & (dens[1:-1] >= dens[2:])
-    peaks = np.flatnonzero(interior) + 1
-    if dens[0] > dens[1]:
-        peaks = np.r_[0, peaks]
-    if dens[-1] > dens[-2]:
-        peaks = np.r_[peaks, ng - 1]
-    peaks = peaks[dens[peaks] >= pf * dens.max()] if peaks.size else np.array([int(np.argmax(dens))])
+    # q_EA: the largest-q peak of the density whose prominence is at least peak_fraction of the
+    # global maximum (noise bumps of the KDE have small prominence)
+    from scipy.signal import find_peaks
+
+    padded = np.r_[0.0, dens, 0.0]
+    peaks, _ = find_peaks(padded, prominence=pf * float(dens.max()))
+    peaks = peaks - 1
     q_ea = float(grid[peaks.max()]) if peaks.size else float(grid[np.argmax(dens)])
     return OverlapDistribution(
         q=q, edges=edges, counts=counts, density=density, grid=grid,
