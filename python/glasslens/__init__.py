@@ -84,6 +84,29 @@ __all__ += [
 ]
 
 
+# --- replicas ---
+from . import overlaps, replicas, spinmodels  # noqa: E402
+from .overlaps import PackedSigns, overlap_matrix, pack_signs, sign_overlaps  # noqa: E402
+from .replicas import (  # noqa: E402
+    cluster,
+    overlap_distribution,
+    overlaps_to_distances,
+    replica_structure,
+    replica_sweep,
+    triangle_sides,
+    ultrametricity,
+)
+from .spinmodels import exact_enumeration, parallel_tempering  # noqa: E402
+
+__all__ += [
+    "overlaps", "replicas", "spinmodels", "PackedSigns", "overlap_matrix", "pack_signs",
+    "sign_overlaps", "cluster", "overlap_distribution", "overlaps_to_distances", "triangle_sides",
+    "ultrametricity", "replica_structure", "replica_sweep",
+    "exact_enumeration", "parallel_tempering",
+]
+# --- end replicas ---
+
+
 def build_info() -> Dict[str, Any]:
     """Version, compiler, OpenMP on/off, SIMD path in use and default thread count."""
     return {
