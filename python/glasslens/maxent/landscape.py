@@ -1,0 +1,181 @@
+"""Geometry of an inferred weight space: the entropy landscape by tilted belief propagation.
+
+Tilting the fields by ``x`` times a reference configuration ``s*``, ``h_i -> h_i + x s*_i``, and
+solving the model by BP gives, at each ``x``, the overlap ``q = (1/N) sum_i s*_i m_i``, the
+distance ``d = (1 - q) / 2`` (expected fraction of spins that differ from ``s*``) and the
+entropy density ``s = (-beta F + <E> - x N q) / N`` (natural log, per spin), where ``beta F`` is
+the Bethe free energy of the tilted model and ``<E> = -sum_{i<j} J_ij C_ij - sum_i h_i m_i`` the
+untilted energy. ``H2(d) = -d ln d - (1-d) ln(1-d)`` bounds ``s(d)``. Messages are warm-started
+from the previous ``x`` so that sweeping ``x`` both ways exposes first-order jumps (hysteresis).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from .._threads import resolve_threads
+from .._validate import as_array, check_float, check_int
+from .ising import BPConvergenceWarning, Ising, _as_index, check_spins
+
+
+def binary_entropy(d: Any) -> np.ndarray:
+    """``H2(d) = -d ln d - (1 - d) ln(1 - d)`` (nats), with H2(0) = H2(1) = 0."""
+    d = np.clip(np.asarray(d, dtype=np.float64), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(d > 0, -d * np.log(np.where(d > 0, d, 1.0)), 0.0)
+        b = np.where(d < 1, -(1 - d) * np.log(np.where(d < 1, 1 - d, 1.0)), 0.0)
+    return a + b
+
+
+@dataclass
+class Branch:
+    """One sweep of x: arrays of equal length, in the order they were visited."""
+
+    name: str
+    x: np.ndarray
+    q: np.ndarray
+    d: np.ndarray
+    entropy: np.ndarray       # s per spin (nats)
+    energy: np.ndarray        # <E> / N of the untilted model
+    free_energy: np.ndarray   # Bethe beta F of the tilted model (total, not per spin)
+    H2: np.ndarray
+    converged: np.ndarray
+    sweeps: np.ndarray
+    residual: np.ndarray
+
+    @property
+    def ratio(self) -> np.ndarray:
+        """s(d) / H2(d) (nan where H2 = 0)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.H2 > 0, self.entropy / np.where(self.H2 > 0, self.H2, 1.0), np.nan)
+
+
+@dataclass
+class Landscape:
+    """Entropy landscape around one reference: branches (forward / backward / ...) and the
+    discontinuities found (jumps of d larger than the threshold between neighbouring x)."""
+
+    branches: Dict[str, Branch]
+    jumps: List[Dict[str, float]] = field(default_factory=list)
+    n: int = 0
+
+    @property
+    def has_jump(self) -> bool:
+        return bool(self.jumps)
+
+    def summary(self) -> str:
+        lines = []
+        for b in self.branches.values():
+            ok = b.converged.mean() * 100
+            lines.append(f"{b.name}: x {b.x[0]:+.2f} -> {b.x[-1]:+.2f}, d {b.d.min():.3f}..{b.d.max():.3f}, "
+                         f"s/H2 {np.nanmin(b.ratio):.3f}..{np.nanmax(b.ratio):.3f}, converged {ok:.0f}%")
+        for j in self.jumps:
+            lines.append(f"jump on {j['branch']}: x {j['x_from']:+.2f} -> {j['x_to']:+.2f}, "
+                         f"d {j['d_from']:.3f} -> {j['d_to']:.3f}, s {j['s_from']:.3f} -> {j['s_to']:.3f}")
+        return "\n".join(lines)
+
+
+def _sweep(model: Ising, ref: np.ndarray, xs: np.ndarray, name: str, msg: Optional[np.ndarray],
+           tol: float, max_sweeps: int, damping: float, nt: int) -> tuple:
+    N = model.n
+    iu = np.triu_indices(N, 1)
+    Jup = model.J[iu]
+    rows = {k: [] for k in ("q", "d", "entropy", "energy", "free_energy", "converged", "sweeps", "residual")}
+    for x in xs:
+        tilted = Ising.__new__(Ising)  # fields change, J is already validated
+        tilted.h = model.h + x * ref
+        tilted.J = model.J
+        tilted.info = {}
+        st = tilted.bp(messages=msg, tol=tol, max_sweeps=max_sweeps, damping=damping,
+                       warn=False, n_threads=nt)
+        msg = st.messages
+        q = float(ref @ st.m) / N
+        E = -float(Jup @ st.C[iu]) - float(model.h @ st.m)
+        s = (-st.free_energy + E - x * N * q) / N
+        rows["q"].append(q)
+        rows["d"].append((1.0 - q) / 2.0)
+        rows["entropy"].append(s)
+        rows["energy"].append(E / N)
+        rows["free_energy"].append(st.free_energy)
+        rows["converged"].append(st.converged)
+        rows["sweeps"].append(st.sweeps)
+        rows["residual"].append(st.residual)
+    arr = {k: np.asarray(v) for k, v in rows.items()}
+    br = Branch(name=name, x=np.asarray(xs, dtype=np.float64), H2=binary_entropy(arr["d"]), **arr)
+    return br, msg
+
+
+def entropy_landscape(
+    model: Ising,
+    reference: Any,
+    xs: Any = None,
+    direction: str = "both",
+    indices: Any = None,
+    tol: float = 1e-6,
+    max_sweeps: int = 5000,
+    damping: float = 0.0,
+    jump_threshold: float = 0.1,
+    n_threads: Optional[int] = None,
+) -> Landscape:
+    """Entropy landscape of ``model`` around ``reference`` (a +-1 configuration, (N,)).
+
+    xs: increasing grid of tilts (default -3..3 step 0.05). direction: "forward" (xs in order),
+    "backward" (reversed), "both" (forward, then back from the end, warm-started: a hysteresis
+    loop) or "outward" (from the x closest to 0 down to xs[0] and, separately, up to xs[-1]).
+    indices: optional index set (slice, integer array or mask) restricting model and reference
+    to one block (e.g. LB / ITER / RB of a layered network; the block's couplings to the rest are
+    dropped, so give it the block's own fit). BP runs to max |dm| <= tol (max_sweeps, damping);
+    points that did not converge are flagged in ``converged`` and warned about.
+    A jump is reported where |d(x_k+1) - d(x_k)| > jump_threshold on a branch.
+    """
+    if not isinstance(model, Ising):
+        raise TypeError("model must be an Ising model")
+    ref = np.asarray(reference)
+    if ref.ndim != 1:
+        raise ValueError(f"reference must be one configuration (N,), got shape {ref.shape}")
+    ref = check_spins(ref[None, :], "reference", model.n)[0].astype(np.float64)
+    if indices is not None:
+        idx = _as_index(indices, model.n)
+        model = model.subset(idx)
+        ref = ref[idx]
+    if xs is None:
+        xs = np.round(np.arange(-3.0, 3.0 + 1e-9, 0.05), 10)
+    xs = as_array(xs, "xs", np.float64, ndim=1)
+    if xs.size > 1 and np.any(np.diff(xs) <= 0):
+        raise ValueError("xs must be strictly increasing")
+    if direction not in ("forward", "backward", "both", "outward"):
+        raise ValueError(f"direction must be 'forward', 'backward', 'both' or 'outward', got {direction!r}")
+    tol = check_float(tol, "tol", 0.0)
+    max_sweeps = check_int(max_sweeps, "max_sweeps", 1)
+    damping = check_float(damping, "damping", 0.0, 0.999)
+    jump_threshold = check_float(jump_threshold, "jump_threshold", 0.0, 1.0, low_open=True)
+    nt = resolve_threads(n_threads)
+    branches: Dict[str, Branch] = {}
+    args = (tol, max_sweeps, damping, nt)
+    if direction in ("forward", "both"):
+        branches["forward"], msg = _sweep(model, ref, xs, "forward", None, *args)
+        if direction == "both":
+            branches["backward"], _ = _sweep(model, ref, xs[::-1], "backward", msg, *args)
+    elif direction == "backward":
+        branches["backward"], _ = _sweep(model, ref, xs[::-1], "backward", None, *args)
+    else:
+        k0 = int(np.argmin(np.abs(xs)))
+        branches["down"], _ = _sweep(model, ref, xs[:k0 + 1][::-1], "down", None, *args)
+        branches["up"], _ = _sweep(model, ref, xs[k0:], "up", None, *args)
+    jumps: List[Dict[str, float]] = []
+    for b in branches.values():
+        dd = np.abs(np.diff(b.d))
+        for k in np.flatnonzero(dd > jump_threshold):
+            jumps.append({"branch": b.name, "x_from": float(b.x[k]), "x_to": float(b.x[k + 1]),
+                          "d_from": float(b.d[k]), "d_to": float(b.d[k + 1]),
+                          "s_from": float(b.entropy[k]), "s_to": float(b.entropy[k + 1])})
+    bad = sum(int((~b.converged).sum()) for b in branches.values())
+    if bad:
+        worst = max(float(b.residual.max()) for b in branches.values())
+        warnings.warn(f"BP did not converge at {bad} tilt value(s) (worst residual {worst:.3g} > "
+                      f"tol {tol:g}); those points are flagged in Branch.converged - try damping",
+                      BPConvergenceWarning, stacklevel=2)
+    return Landscape(branches=branches, jumps=jumps, n=model.n)
