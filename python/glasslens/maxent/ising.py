@@ -65,7 +65,8 @@ def _check_J(J: Any, n: int, name: str = "J", atol: float = 1e-10) -> np.ndarray
 class BPState:
     """Result of belief propagation on an Ising model.
 
-    m: (N,) magnetisations; C: (N, N) ``<s_i s_j>`` (unit diagonal) or None; free_energy:
+    m: (N,) magnetisations; C: (N, N) ``<s_i s_j>`` (unit diagonal) or None, from the pair
+    beliefs of coupled pairs (for J_ij = 0 exactly, BP gives C_ij = m_i m_j); free_energy:
     Bethe ``beta F`` (so ``-free_energy`` approximates ln Z); messages: (N, N) with
     ``messages[i, j] = m_{i->j}`` (reuse them as a warm start); converged, sweeps, residual.
     """
