@@ -36,12 +36,15 @@ def moments(samples: Any) -> Tuple[np.ndarray, np.ndarray]:
     return m, C / M
 
 
+_sample_moments = moments  # the name `moments` is also a keyword argument below
+
+
 def _data_moments(samples: Any, data_moments: Any, name: str = "samples") -> Tuple[np.ndarray, np.ndarray, Optional[int]]:
     if (samples is None) == (data_moments is None):
         raise ValueError(f"give exactly one of {name} and moments=(m, C)")
     if samples is not None:
         X = check_spins(samples, name)
-        m, C = moments(X)
+        m, C = _sample_moments(X)
         return m, C, X.shape[0]
     try:
         m_raw, C_raw = data_moments
@@ -257,7 +260,7 @@ def fit_boltzmann(
         else:
             X = model.sample(mc_samples, method="metropolis", burn_in=mc_burn_in,
                              chains=mc_chains, seed=int(rng.integers(2**63)), n_threads=nt)
-            m_m, C_m = moments(X)
+            m_m, C_m = _sample_moments(X)
         err = moment_error(m_m, C_m, m_d, C_d)
         errors.append(err)
         if t >= start and err < best[0]:
