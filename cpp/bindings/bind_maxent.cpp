@@ -129,7 +129,7 @@ void bind_maxent(py::module_& m) {
       },
       py::arg("samples"), py::arg("P0") = py::none(), py::arg("l2") = 0.0, py::arg("l2_h") = 0.0,
       py::arg("l1") = 0.0, py::arg("max_iter") = 200, py::arg("tol") = 1e-5,
-      py::arg("ftol") = 1e-10, py::arg("history") = 10, py::arg("block") = 32,
+      py::arg("ftol") = 1e-14, py::arg("history") = 10, py::arg("block") = 32,
       py::arg("n_threads") = 0,
       "Per-spin pseudo-likelihood fit (OWL-QN / L-BFGS). Returns (P, info) with P[i, j] = J_ij "
       "(row i, asymmetric), P[i, i] = h_i; info has per-spin f, grad_norm, iters, evals, status.");

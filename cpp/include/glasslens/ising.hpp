@@ -46,7 +46,7 @@ struct PLMOptions {
   double l1 = 0.0;
   int max_iter = 200;
   double tol = 1e-5;    // stop when max |(pseudo-)gradient| <= tol
-  double ftol = 1e-10;  // ... or when the relative decrease of f_i over 5 iterations <= ftol
+  double ftol = 1e-14;  // ... or when an accepted step's predicted decrease <= ftol * max(1, |f_i|)
   int history = 10;     // L-BFGS memory
   int block = 32;       // spins optimised together (lock-step evaluation, one GEMM per round)
   int n_threads = 0;
@@ -78,6 +78,13 @@ void plm_forward_scalar(const float* XcT, int Np, int S, const float* Wt, int B,
 void plm_backward_scalar(const float* XcT, int Np, int S, const float* R, int B, float* Gc);
 void plm_forward_avx2(const float* XcT, int Np, int S, const float* Wt, int B, float* Hc);
 void plm_backward_avx2(const float* XcT, int Np, int S, const float* R, int B, float* Gc);
+// Loss and residual on a chunk, spins in lanes: with t = -2 Sg[s,b] (Hc[s,b] + hb[b]),
+//   loss[b] += Sg^2 softplus(t),  R[s,b] = -2 Sg sigmoid(t),  gh[b] += R[s,b]
+// (Sg = 0 marks padding). float32 exp/log polynomials (Cephes), |rel. error| < 2e-7.
+void plm_loss_scalar(const float* Hc, const float* Sg, const float* hb, int S, int B, float* R,
+                     double* loss, float* gh);
+void plm_loss_avx2(const float* Hc, const float* Sg, const float* hb, int S, int B, float* R,
+                   double* loss, float* gh);
 }  // namespace detail
 
 // ---- belief propagation --------------------------------------------------------------------

@@ -90,7 +90,7 @@ def fit_pseudolikelihood(
     max |gradient| <= tol; then ``J = (J + J^T) / 2`` (symmetrize=True). Constant spins get
     fields bounded only by ``l2_h`` (warned). The returned model's ``info`` holds the asymmetric
     couplings ``J_asym``, per-spin objective ``f``, ``grad_norm``, ``iters``, ``evals`` and
-    ``status`` (0 gradient tolerance, 1 no further decrease (float32 noise floor), 2 max_iter,
+    ``status`` (0 gradient tolerance, 1 negligible predicted decrease, 2 max_iter,
     3 line search failed).
     """
     X = check_spins(samples)
@@ -117,7 +117,7 @@ def fit_pseudolikelihood(
     if not symmetrize:
         raise ValueError("symmetrize=False is not supported by Ising (J must be symmetric); "
                          "read model.info['J_asym'] instead")
-    P, info = _core.plm_fit(X, None, l2, l2_h, l1, max_iter, tol, 1e-10, history, block,
+    P, info = _core.plm_fit(X, None, l2, l2_h, l1, max_iter, tol, 1e-14, history, block,
                             resolve_threads(n_threads))
     h = np.diag(P).copy()
     Ja = P.copy()
