@@ -159,7 +159,7 @@ def test_bp_close_to_exact_for_weak_couplings(rng):
 
 
 def test_bp_deterministic_and_warm_start(rng):
-    model = sk_model(40, beta=0.6, seed=2)
+    model = sk_model(300, beta=0.5, seed=2)  # large enough for BP to use 2 threads
     a = model.bp(n_threads=1)
     b = model.bp(n_threads=3)
     np.testing.assert_array_equal(a.messages, b.messages)

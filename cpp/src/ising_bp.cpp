@@ -39,29 +39,25 @@ BPResult bp_run(const double* h, const double* J, int N, double* msg, const BPOp
   std::vector<double> T(NN), UT(NN), Unew(NN);
   for (std::size_t k = 0; k < NN; ++k) T[k] = std::tanh(J[k]);
   const std::int64_t nblocks = (N + kRowBlock - 1) / kRowBlock;
+  // Threads only pay off for large graphs: a sweep has two barriers, which cost whole time
+  // slices on an oversubscribed machine. Results do not depend on the count.
+  const int nt = std::max(1, std::min(resolve_threads(opt.n_threads), N * N / 40000));
   // u_{i->j} = atanh(tanh J_ij m_{i->j}) stored as Unew[i*N+j]; UT[j*N+i] = u_{i->j}.
-  auto cavity = [&](const double* M) {
-    parallel_for(nblocks, opt.n_threads, [&](std::int64_t b) {
-      const int i0 = static_cast<int>(b) * kRowBlock, i1 = std::min(N, i0 + kRowBlock);
-      for (int i = i0; i < i1; ++i)
-        for (int j = 0; j < N; ++j) {
-          const std::size_t k = static_cast<std::size_t>(i) * N + j;
-          Unew[k] = (i == j) ? 0.0 : std::atanh(clip1(T[k] * M[k]));
-        }
-    });
-    parallel_for(nblocks, opt.n_threads, [&](std::int64_t b) {
+  auto transpose = [&] {
+    parallel_for(nblocks, nt, [&](std::int64_t b) {
       const int j0 = static_cast<int>(b) * kRowBlock, j1 = std::min(N, j0 + kRowBlock);
       for (int i = 0; i < N; ++i)
         for (int j = j0; j < j1; ++j) UT[static_cast<std::size_t>(j) * N + i] = Unew[static_cast<std::size_t>(i) * N + j];
     });
   };
   for (int i = 0; i < N; ++i) msg[static_cast<std::size_t>(i) * N + i] = 0.0;
-  cavity(msg);
+  for (std::size_t k = 0; k < NN; ++k) Unew[k] = std::atanh(clip1(T[k] * msg[k]));
+  transpose();
   BPResult res;
   std::vector<double> rmax(nblocks), rsum(nblocks);
   const double nmsg = static_cast<double>(N) * (N - 1);
   for (int sweep = 1; sweep <= opt.max_sweeps; ++sweep) {
-    parallel_for(nblocks, opt.n_threads, [&](std::int64_t b) {
+    parallel_for(nblocks, nt, [&](std::int64_t b) {
       const int i0 = static_cast<int>(b) * kRowBlock, i1 = std::min(N, i0 + kRowBlock);
       double mx = 0.0, sm = 0.0;
       for (int i = i0; i < i1; ++i) {
@@ -77,7 +73,9 @@ BPResult bp_run(const double* h, const double* J, int N, double* msg, const BPOp
           mx = std::max(mx, d);
           sm += d;
           mi[j] = mn;
+          Unew[static_cast<std::size_t>(i) * N + j] = std::atanh(clip1(T[static_cast<std::size_t>(i) * N + j] * mn));
         }
+        Unew[static_cast<std::size_t>(i) * N + i] = 0.0;
       }
       rmax[b] = mx;
       rsum[b] = sm;
@@ -87,7 +85,7 @@ BPResult bp_run(const double* h, const double* J, int N, double* msg, const BPOp
       mx = std::max(mx, rmax[b]);
       sm += rsum[b];
     }
-    cavity(msg);
+    transpose();
     res.sweeps = sweep;
     res.residual = opt.mean_criterion ? (nmsg > 0 ? sm / nmsg : 0.0) : mx;
     if (!std::isfinite(res.residual)) throw std::runtime_error("bp_run: messages became non-finite");
