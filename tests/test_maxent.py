@@ -13,6 +13,8 @@ from glasslens.maxent import (
     block_slices,
     entropy_landscape,
     sk_model,
+    tap_free_energies,
+    tap_free_energy,
 )
 
 REF = Path("/work/shared/reference/zou-huang-2021")
@@ -237,6 +239,27 @@ def test_shallow_reference_jump():
         assert j["x_to"] == pytest.approx(xj)
         assert j["d_to"] == pytest.approx(dafter, abs=0.01)
         assert j["s_from"] == pytest.approx(sb, abs=0.01) and j["s_to"] == pytest.approx(sa, abs=0.01)
+
+
+def test_tap_free_energies():
+    weak = sk_model(12, beta=0.2, h_std=0.3, seed=3)
+    ex = weak.exact_moments()
+    r = tap_free_energies(weak, n_starts=20, seed=1)
+    assert r["converged"].all() and r["n_states"] == 1
+    # second-order TAP: m and F are exact up to O(beta^3)
+    assert np.max(np.abs(r["m"][0] - ex["m"])) < 5e-3
+    assert r["free_energy"][0] * 12 == pytest.approx(-ex["logZ"], abs=5e-3)
+    # the fixed point is stationary for the TAP free energy
+    m0 = r["m"][0]
+    g = np.array([(tap_free_energy(weak, m0 + 1e-6 * e)[0] - tap_free_energy(weak, m0 - 1e-6 * e)[0]) / 2e-6
+                  for e in np.eye(12)])
+    assert np.max(np.abs(g)) < 1e-3
+    n = 40
+    J = np.full((n, n), 1.5 / n)
+    np.fill_diagonal(J, 0)
+    cw = tap_free_energies(Ising(np.zeros(n), J), n_starts=30, seed=2)
+    assert cw["n_states"] == 2  # +m and -m, same free energy
+    assert np.ptp(cw["free_energy"][cw["converged"]]) < 1e-8
 
 
 # ---- I/O and bad input ----------------------------------------------------------------------------

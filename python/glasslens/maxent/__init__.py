@@ -4,7 +4,8 @@
 * ``Ising``: the model (energy, exact enumeration, Metropolis/Gibbs sampling, belief propagation).
 * Inference: ``fit_pseudolikelihood``, ``fit_boltzmann`` (BP / MC / exact moments),
   ``mean_field_init`` (nMF, TAP); validation: ``compare_moments``, ``planted_recovery``.
-* ``landscape.entropy_landscape``: tilted-BP entropy landscape with hysteresis sweeps.
+* ``landscape.entropy_landscape``: tilted-BP entropy landscape with hysteresis sweeps;
+  ``tap_free_energies``: TAP solutions from random starts (number of states).
 """
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ from .inference import (
     reconstruction_error,
 )
 from .ising import BPConvergenceWarning, BPState, Ising, block_slices, check_spins, sk_model
-from .landscape import Landscape, binary_entropy, entropy_landscape
+from .landscape import (
+    Landscape,
+    binary_entropy,
+    entropy_landscape,
+    tap_free_energies,
+    tap_free_energy,
+)
 
 __all__ = [
     "Ising",
@@ -41,4 +48,6 @@ __all__ = [
     "entropy_landscape",
     "binary_entropy",
     "Landscape",
+    "tap_free_energy",
+    "tap_free_energies",
 ]
