@@ -11,6 +11,7 @@ from glasslens.maxent import (
     Ising,
     binary_entropy,
     block_slices,
+    block_summary,
     entropy_landscape,
     sk_model,
     tap_free_energies,
@@ -260,6 +261,22 @@ def test_tap_free_energies():
     cw = tap_free_energies(Ising(np.zeros(n), J), n_starts=30, seed=2)
     assert cw["n_states"] == 2  # +m and -m, same free energy
     assert np.ptp(cw["free_energy"][cw["converged"]]) < 1e-8
+
+
+def test_block_summary(rng):
+    model = sk_model(10, beta=0.3, seed=4)
+    ex = model.exact_moments()
+    refs = model.sample(2, chains=2, seed=3)
+    s = block_summary(model, ex["m"], ex["C"], references=refs)
+    iu = np.triu_indices(10, 1)
+    assert s["J_std"] == pytest.approx(model.J[iu].std())
+    conn = ex["C"] - np.outer(ex["m"], ex["m"])
+    assert s["mean_abs_conn_C"] == pytest.approx(np.mean(np.abs(conn[iu])))
+    assert 0 < s["s_over_H2_min"] <= s["s_over_H2_max"] <= 1 + 1e-9
+    # a paramagnet (J = 0) sits on the bound
+    para = Ising(np.zeros(6), np.zeros((6, 6)))
+    p = block_summary(para, np.zeros(6), np.eye(6), references=np.ones((1, 6), np.int8))
+    assert p["s_over_H2_min"] == pytest.approx(1.0, abs=1e-9)
 
 
 # ---- I/O and bad input ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from .ising import BPConvergenceWarning, BPState, Ising, block_slices, check_spi
 from .landscape import (
     Landscape,
     binary_entropy,
+    block_summary,
     entropy_landscape,
     tap_free_energies,
     tap_free_energy,
@@ -50,4 +51,5 @@ __all__ = [
     "Landscape",
     "tap_free_energy",
     "tap_free_energies",
+    "block_summary",
 ]

@@ -241,3 +241,42 @@ def tap_free_energies(
         if not any(np.max(np.abs(M[k] - r)) <= distinct_tol for r in reps):
             reps.append(M[k])
     return {"free_energy": F, "m": M, "converged": conv, "n_states": len(reps)}
+
+
+def block_summary(
+    model: Ising,
+    m: Any,
+    C: Any,
+    references: Any = None,
+    xs: Any = None,
+    n_threads: Optional[int] = None,
+) -> Dict[str, float]:
+    """Liquid/solid indicators of one block (its own fit ``model`` and its data moments m (N,),
+    C (N, N) = <s_i s_j>): std of the couplings, mean |connected correlation| (off-diagonal),
+    mean |m| and std of m; with ``references`` ((R, N) +-1), also the range of s(d)/H2(d) of
+    the entropy landscape swept from x = 0 down to xs[0] (default -3, step 0.1) - close to 1
+    means "liquid-like" (nearly as many configurations as at random at every distance)."""
+    if not isinstance(model, Ising):
+        raise TypeError("model must be an Ising model")
+    n = model.n
+    m = as_array(m, "m", np.float64, shape=(n,))
+    C = as_array(C, "C", np.float64, shape=(n, n))
+    iu = np.triu_indices(n, 1)
+    conn = (C - np.outer(m, m))[iu]
+    out = {
+        "n": float(n),
+        "J_std": float(model.J[iu].std()) if iu[0].size else 0.0,
+        "mean_abs_conn_C": float(np.mean(np.abs(conn))) if conn.size else 0.0,
+        "mean_abs_m": float(np.mean(np.abs(m))),
+        "std_m": float(np.std(m)),
+    }
+    if references is not None:
+        R = check_spins(np.atleast_2d(references), "references", n)
+        grid = np.round(np.arange(-3.0, 1e-9, 0.1), 10) if xs is None else xs
+        lo, hi = np.inf, -np.inf
+        for r in R:
+            b = entropy_landscape(model, r, xs=grid, direction="backward",
+                                  n_threads=n_threads).branches["backward"]
+            lo, hi = min(lo, float(np.nanmin(b.ratio))), max(hi, float(np.nanmax(b.ratio)))
+        out["s_over_H2_min"], out["s_over_H2_max"] = lo, hi
+    return out
