@@ -206,6 +206,13 @@ def test_landscape_hysteresis_curie_weiss():
     np.testing.assert_allclose(f.d, 1 - b.d, atol=1e-8)
     assert np.all(f.entropy <= f.H2 + 1e-9) and np.all(b.entropy <= b.H2 + 1e-9)
     assert "jump" in L.summary()
+    # A paramagnet's d(x) = (1 - tanh x) / 2 is steep near 0 on a coarse grid but continuous.
+    para = Ising(np.zeros(5), np.zeros((5, 5)))
+    P = entropy_landscape(para, np.ones(5, np.int8), xs=np.arange(-2, 2.01, 0.5), direction="both")
+    assert np.max(np.abs(np.diff(P.branches["forward"].d))) > 0.2
+    assert not P.has_jump
+    np.testing.assert_allclose(P.branches["forward"].d, (1 - np.tanh(np.arange(-2, 2.01, 0.5))) / 2,
+                               atol=1e-9)
 
 
 def test_landscape_block_indices(rng):

@@ -118,6 +118,7 @@ def entropy_landscape(
     max_sweeps: int = 5000,
     damping: float = 0.0,
     jump_threshold: float = 0.1,
+    jump_ratio: float = 3.0,
     n_threads: Optional[int] = None,
 ) -> Landscape:
     """Entropy landscape of ``model`` around ``reference`` (a +-1 configuration, (N,)).
@@ -129,7 +130,9 @@ def entropy_landscape(
     to one block (e.g. LB / ITER / RB of a layered network; the block's couplings to the rest are
     dropped, so give it the block's own fit). BP runs to max |dm| <= tol (max_sweeps, damping);
     points that did not converge are flagged in ``converged`` and warned about.
-    A jump is reported where |d(x_k+1) - d(x_k)| > jump_threshold on a branch.
+    A jump is reported where |d(x_k+1) - d(x_k)| > jump_threshold on a branch and the step is more
+    than jump_ratio times both neighbouring steps (a steep smooth stretch is not a jump; refine
+    xs to tell them apart where in doubt).
     """
     if not isinstance(model, Ising):
         raise TypeError("model must be an Ising model")
@@ -152,6 +155,7 @@ def entropy_landscape(
     max_sweeps = check_int(max_sweeps, "max_sweeps", 1)
     damping = check_float(damping, "damping", 0.0, 0.999)
     jump_threshold = check_float(jump_threshold, "jump_threshold", 0.0, 1.0, low_open=True)
+    jump_ratio = check_float(jump_ratio, "jump_ratio", 1.0)
     nt = resolve_threads(n_threads)
     branches: Dict[str, Branch] = {}
     args = (tol, max_sweeps, damping, nt)
@@ -169,6 +173,10 @@ def entropy_landscape(
     for b in branches.values():
         dd = np.abs(np.diff(b.d))
         for k in np.flatnonzero(dd > jump_threshold):
+            nb = [dd[k - 1]] if k > 0 else []
+            nb += [dd[k + 1]] if k + 1 < dd.size else []
+            if nb and dd[k] <= jump_ratio * max(nb):
+                continue  # a steep but smooth stretch, not an isolated jump
             jumps.append({"branch": b.name, "x_from": float(b.x[k]), "x_to": float(b.x[k + 1]),
                           "d_from": float(b.d[k]), "d_to": float(b.d[k + 1]),
                           "s_from": float(b.entropy[k]), "s_to": float(b.entropy[k + 1])})
