@@ -144,7 +144,7 @@ def test_boltzmann_exact_matches_likelihood_optimum(data12):
     moments equal the data's; pseudo-likelihood is a consistent estimator of the same model."""
     _, X = data12
     m, C = moments(X)
-    fit = fit_boltzmann(X, method="exact", lr_J=0.2, lr_h=0.2, gamma=0.0, iters=400, keep_after=0,
+    fit = fit_boltzmann(X, moments="exact", lr_J=0.2, lr_h=0.2, gamma=0.0, iters=400, keep_after=0,
                         init="tap")
     ex = fit.exact_moments()
     assert fit.info["best_error"] < 1e-4
@@ -159,7 +159,7 @@ def test_boltzmann_bp_fixed_point_matches_moments():
     so not exact)."""
     true = sk_model(10, beta=0.3, h_std=0.3, seed=3)
     ex = true.exact_moments()
-    fit = fit_boltzmann(moments=(ex["m"], ex["C"]), method="bp", lr_J=0.5, lr_h=0.5, gamma=0.0,
+    fit = fit_boltzmann(data_moments=(ex["m"], ex["C"]), moments="bp", lr_J=0.5, lr_h=0.5, gamma=0.0,
                         iters=300, keep_after=0, bp_tol=1e-12, bp_criterion="max")
     assert fit.info["best_error"] < 1e-8
     st = fit.bp(tol=1e-12)
@@ -168,14 +168,14 @@ def test_boltzmann_bp_fixed_point_matches_moments():
     assert np.corrcoef(fit.J[iu], true.J[iu])[0, 1] > 0.95
     assert reconstruction_error(true, fit)["J_rel"] < 0.4
     # with gamma > 0 and keep_after the lowest-error iterate after keep_after is returned
-    g = fit_boltzmann(moments=(ex["m"], ex["C"]), iters=20, keep_after=10, gamma=1e-4)
+    g = fit_boltzmann(data_moments=(ex["m"], ex["C"]), iters=20, keep_after=10, gamma=1e-4)
     assert g.info["best_iter"] >= 10
     assert g.info["best_error"] == pytest.approx(min(g.info["errors"][10:]))
 
 
 def test_boltzmann_mc_reduces_error(data12):
     _, X = data12
-    fit = fit_boltzmann(X, method="mc", lr_J=0.3, lr_h=0.3, iters=8, keep_after=0, mc_samples=4000,
+    fit = fit_boltzmann(X, moments="mc", lr_J=0.3, lr_h=0.3, iters=8, keep_after=0, mc_samples=4000,
                         seed=1)
     errs = fit.info["errors"]
     assert fit.info["best_error"] == min(errs)
@@ -185,8 +185,8 @@ def test_boltzmann_mc_reduces_error(data12):
 def test_mean_field_weak_coupling():
     true = sk_model(12, beta=0.2, h_std=0.3, seed=3)
     ex = true.exact_moments()
-    tap = mean_field_init(moments=(ex["m"], ex["C"]), method="tap", reg=0.0)
-    nmf = mean_field_init(moments=(ex["m"], ex["C"]), method="nmf", reg=0.0)
+    tap = mean_field_init(data_moments=(ex["m"], ex["C"]), method="tap", reg=0.0)
+    nmf = mean_field_init(data_moments=(ex["m"], ex["C"]), method="nmf", reg=0.0)
     et = reconstruction_error(true, tap)
     en = reconstruction_error(true, nmf)
     assert et["J_rel"] < en["J_rel"]
@@ -228,10 +228,10 @@ def test_bad_samples():
         fit_pseudolikelihood(X, l2=-1.0)
     with pytest.raises(ValueError, match="exactly one"):
         fit_boltzmann()
-    with pytest.raises(ValueError, match="method"):
-        fit_boltzmann(X, method="magic")
+    with pytest.raises(ValueError, match="moments must be"):
+        fit_boltzmann(X, moments="magic")
     with pytest.raises(ValueError, match="symmetric"):
-        fit_boltzmann(moments=(np.zeros(2), np.array([[1.0, 0.5], [0.2, 1.0]])))
+        fit_boltzmann(data_moments=(np.zeros(2), np.array([[1.0, 0.5], [0.2, 1.0]])))
     with pytest.raises(ValueError, match="expected 4"):
         compare_moments(X, X[:, :3])
     with pytest.raises(ValueError):

@@ -41,7 +41,7 @@ _sample_moments = moments  # the name `moments` is also a keyword argument below
 
 def _data_moments(samples: Any, data_moments: Any, name: str = "samples") -> Tuple[np.ndarray, np.ndarray, Optional[int]]:
     if (samples is None) == (data_moments is None):
-        raise ValueError(f"give exactly one of {name} and moments=(m, C)")
+        raise ValueError(f"give exactly one of {name} and data_moments=(m, C)")
     if samples is not None:
         X = check_spins(samples, name)
         m, C = _sample_moments(X)
@@ -49,7 +49,7 @@ def _data_moments(samples: Any, data_moments: Any, name: str = "samples") -> Tup
     try:
         m_raw, C_raw = data_moments
     except Exception as exc:
-        raise TypeError("moments must be a pair (m, C)") from exc
+        raise TypeError("data_moments must be a pair (m, C)") from exc
     m = as_array(m_raw, "m", np.float64, ndim=1)
     n = m.shape[0]
     C = as_array(C_raw, "C", np.float64, shape=(n, n))
@@ -134,11 +134,12 @@ def fit_pseudolikelihood(
 def mean_field_init(
     samples: Any = None,
     method: str = "tap",
-    moments: Any = None,
+    data_moments: Any = None,
     reg: float = 1e-4,
     m_clip: float = 1 - 1e-4,
 ) -> Ising:
-    """Naive mean-field (method="nmf") or TAP ("tap") inversion.
+    """Naive mean-field (method="nmf") or TAP ("tap") inversion of samples (M, N) or of
+    data_moments = (m, C).
 
     nMF: ``J = -(C_conn^{-1})`` off the diagonal, ``h_i = atanh(m_i) - sum_j J_ij m_j``.
     TAP: ``J_ij = -2 A_ij / (1 + sqrt(1 - 8 A_ij m_i m_j))`` with ``A = C_conn^{-1}``,
@@ -150,7 +151,7 @@ def mean_field_init(
         raise ValueError(f"method must be 'nmf' or 'tap', got {method!r}")
     reg = check_float(reg, "reg", 0.0)
     m_clip = check_float(m_clip, "m_clip", 0.0, 1.0, low_open=True)
-    m, C, _ = _data_moments(samples, moments)
+    m, C, _ = _data_moments(samples, data_moments)
     _warn_constant(m, f"mean-field fields clipped via |m| <= {m_clip}")
     N = m.shape[0]
     mc = np.clip(m, -m_clip, m_clip)
@@ -184,8 +185,8 @@ def moment_error(m_model: np.ndarray, C_model: np.ndarray, m_data: np.ndarray, C
 
 def fit_boltzmann(
     samples: Any = None,
-    moments: Any = None,
-    method: str = "bp",
+    moments: str = "bp",
+    data_moments: Any = None,
     lr_J: float = 0.01,
     lr_h: float = 0.3,
     gamma: float = 1e-4,
@@ -205,7 +206,8 @@ def fit_boltzmann(
 ) -> Ising:
     """Boltzmann learning (gradient ascent of the likelihood by moment matching).
 
-    Each iteration computes model moments (method = "bp": loopy BP warm-started from the previous
+    samples: +-1 data (M, N), or give data_moments = (m, C) instead (C = <s_i s_j>).
+    Each iteration computes model moments (moments = "bp": loopy BP warm-started from the previous
     messages, the paper's choice; "mc": Metropolis samples; "exact": enumeration, N <= 20) and
     updates ``J <- J - lr_J ((C_model - C_data) + gamma J)``, ``h <- h - lr_h (m_model - m_data)``.
     Returns the parameters with the lowest error ``sqrt(mean dm^2 + mean_{i!=j} dC^2)`` among
@@ -213,9 +215,10 @@ def fit_boltzmann(
     symmetric J ~ N(0, init_scale^2), h = 0), "tap"/"nmf" (mean field) or an Ising model.
     ``info["errors"]`` holds the error of every iteration.
     """
+    method = moments
     if method not in ("bp", "mc", "exact"):
-        raise ValueError(f"method must be 'bp', 'mc' or 'exact', got {method!r}")
-    m_d, C_d, _ = _data_moments(samples, moments)
+        raise ValueError(f"moments must be 'bp', 'mc' or 'exact', got {method!r}")
+    m_d, C_d, _ = _data_moments(samples, data_moments)
     N = m_d.shape[0]
     lr_J = check_float(lr_J, "lr_J", 0.0)
     lr_h = check_float(lr_h, "lr_h", 0.0)
@@ -225,7 +228,7 @@ def fit_boltzmann(
     seed = check_seed(seed)
     nt = resolve_threads(n_threads)
     if method == "exact" and N > 20:
-        raise ValueError(f"method='exact' needs N <= 20, got N = {N}")
+        raise ValueError(f"moments='exact' needs N <= 20, got N = {N}")
     rng = np.random.default_rng(seed)
     if isinstance(init, Ising):
         if init.n != N:
@@ -237,7 +240,7 @@ def fit_boltzmann(
         J = J + J.T
         h = np.zeros(N)
     elif init in ("tap", "nmf"):
-        mf = mean_field_init(moments=(m_d, C_d), method=init)
+        mf = mean_field_init(data_moments=(m_d, C_d), method=init)
         h, J = mf.h.copy(), mf.J.copy()
     else:
         raise ValueError(f"init must be 'random', 'tap', 'nmf' or an Ising model, got {init!r}")
