@@ -171,13 +171,25 @@ def test_bp_deterministic_and_warm_start(rng):
     assert c.sweeps < a.sweeps
 
 
+def test_bp_auto_damping_rescues_oscillation():
+    model = sk_model(30, beta=1.5, h_std=0.5, seed=1)
+    plain = model.bp(max_sweeps=500, tol=1e-8, warn=False, auto_damping=0.0)
+    assert not plain.converged
+    st = model.bp(max_sweeps=500, tol=1e-8)  # no warning: the damped retry converges
+    assert st.converged and st.sweeps > 500
+    # a damped fixed point is a fixed point of the undamped equations
+    again = model.bp(messages=st.messages, max_sweeps=1, tol=1e-6, auto_damping=0.0)
+    assert again.converged and again.residual < 1e-6
+
+
 def test_bp_nonconvergence_warns():
     model = sk_model(30, beta=3.0, h_std=0.5, seed=4)  # spin-glass phase
     with pytest.warns(BPConvergenceWarning, match="did not converge"):
         st = model.bp(max_sweeps=3, tol=1e-12)
     assert not st.converged and st.residual > 1e-12
-    st2 = model.bp(max_sweeps=3, tol=1e-12, warn=False)
-    assert not st2.converged
+    assert st.sweeps == 6  # 3 undamped + 3 with the automatic damping
+    st2 = model.bp(max_sweeps=3, tol=1e-12, warn=False, auto_damping=0.0)
+    assert not st2.converged and st2.sweeps == 3
 
 
 # ---- landscape ------------------------------------------------------------------------------------

@@ -193,17 +193,21 @@ class Ising:
         damping: float = 0.0,
         with_C: bool = True,
         warn: bool = True,
+        auto_damping: float = 0.5,
         n_threads: Optional[int] = None,
     ) -> BPState:
         """Loopy belief propagation (synchronous sweeps on the dense graph).
 
         Stops when the max (criterion="max") or mean ("mean") absolute message change of a sweep
-        is <= tol, or after max_sweeps (then warns with the residual unless warn=False; retry
-        with damping in (0, 1)). messages: optional (N, N) warm start.
+        is <= tol, or after max_sweeps. Undamped BP that fails is retried once with
+        ``damping = auto_damping`` (0 disables the retry) from its last messages; if that fails
+        too, a BPConvergenceWarning gives the residual (unless warn=False) and ``converged`` is
+        False. messages: optional (N, N) warm start.
         """
         tol = check_float(tol, "tol", 0.0)
         max_sweeps = check_int(max_sweeps, "max_sweeps", 1)
         damping = check_float(damping, "damping", 0.0, 0.999)
+        auto_damping = check_float(auto_damping, "auto_damping", 0.0, 0.999)
         if criterion not in ("max", "mean"):
             raise ValueError(f"criterion must be 'max' or 'mean', got {criterion!r}")
         nt = resolve_threads(n_threads)
@@ -211,10 +215,16 @@ class Ising:
                                                      shape=(self.n, self.n))
         msg, sweeps, res, conv = _core.bp_run(self.h, self.J, msg, max_sweeps, tol,
                                               criterion == "mean", damping, nt)
+        used = damping
+        if not conv and damping == 0.0 and auto_damping > 0.0:
+            used = auto_damping
+            msg, s2, res, conv = _core.bp_run(self.h, self.J, msg, max_sweeps, tol,
+                                              criterion == "mean", auto_damping, nt)
+            sweeps += s2
         if not conv and warn:
             warnings.warn(
-                f"belief propagation did not converge in {max_sweeps} sweeps (residual "
-                f"{res:.3g} > tol {tol:.3g}); try damping > 0 or more sweeps",
+                f"belief propagation did not converge in {sweeps} sweeps (damping {used:g}, "
+                f"residual {res:.3g} > tol {tol:.3g}); try stronger damping or more sweeps",
                 BPConvergenceWarning, stacklevel=2)
         m, C, F = _core.bp_marginals(self.h, self.J, msg, with_C, nt)
         return BPState(m=m, C=C, free_energy=float(F), messages=msg, converged=bool(conv),
