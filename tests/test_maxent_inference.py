@@ -144,7 +144,7 @@ def test_boltzmann_exact_matches_likelihood_optimum(data12):
     moments equal the data's; pseudo-likelihood is a consistent estimator of the same model."""
     _, X = data12
     m, C = moments(X)
-    fit = fit_boltzmann(X, moments="exact", lr_J=0.2, lr_h=0.2, gamma=0.0, iters=400, keep_after=0,
+    fit = fit_boltzmann(X, moments="exact", lr_J=0.2, lr_h=0.2, gamma=0.0, iters=250, keep_after=0,
                         init="tap")
     ex = fit.exact_moments()
     assert fit.info["best_error"] < 1e-4
