@@ -357,3 +357,25 @@ def test_bad_sampler_and_bp_args(rng):
     with pytest.raises(ValueError):
         _core.bp_run(np.zeros(3), np.zeros((3, 2)))
     assert "maxent" in glasslens.__all__
+
+
+@pytest.mark.skipif(not (REF / "bp_ising_under.npz").exists(), reason="reference data absent")
+def test_under_reference_middle_block_closest_to_bound():
+    """Authors' deep-net block fits (under-parametrised): the middle block (ITER) sits closest to
+    the H2 bound (s/H2 ~ 0.95-0.99 vs 0.84-0.94 for LB and RB, docs section 7), with no jump."""
+    z = np.load(REF / "bp_ising_under.npz", allow_pickle=False)
+    blocks = block_slices((20, 15, 15, 10))
+    xs = np.round(np.arange(-3, 1e-9, 0.2), 10)
+    lo, hi = {}, {}
+    for name in ("LB", "ITER", "RB"):
+        model = Ising(z[f"h_{name}"], z[f"J_{name}"])
+        L = entropy_landscape(model, z["ref_l_sigma"][0][blocks[name]], xs=xs, direction="backward",
+                              n_threads=2)
+        b = L.branches["backward"]
+        assert b.converged.all() and not L.has_jump
+        assert np.all(b.entropy <= b.H2 + 1e-9)
+        lo[name], hi[name] = np.nanmin(b.ratio), np.nanmax(b.ratio)
+    assert 0.94 <= lo["ITER"] and hi["ITER"] <= 1.0
+    for outer in ("LB", "RB"):
+        assert 0.80 <= lo[outer] and hi[outer] <= 0.94
+        assert lo["ITER"] > hi[outer]
