@@ -111,8 +111,10 @@ def test_sampler_init_and_rate():
 
 
 # ---- belief propagation ---------------------------------------------------------------------------
-def test_bp_exact_on_tree(rng):
+@pytest.mark.parametrize("hscale", [0.4, 3.0])  # 3.0: polarised rows take the direct tanh path
+def test_bp_exact_on_tree(rng, hscale):
     model = tree_model(rng, 11)
+    model = Ising(model.h * hscale / 0.4, model.J)
     S, p, lz = brute(model)
     st = model.bp(tol=1e-13, max_sweeps=200, n_threads=2)
     assert st.converged
