@@ -209,6 +209,11 @@ def test_landscape_hysteresis_curie_weiss():
     model = Ising(np.zeros(n), J)
     xs = np.round(np.arange(-0.5, 0.5001, 0.05), 10)
     L = entropy_landscape(model, np.ones(n, np.int8), xs=xs, direction="both", tol=1e-10)
+    # the same loop started from the other end with a decreasing grid
+    R = entropy_landscape(model, np.ones(n, np.int8), xs=xs[::-1], direction="both", tol=1e-10)
+    np.testing.assert_allclose(R.branches["forward"].d, L.branches["backward"].d, atol=1e-8)
+    out = entropy_landscape(model, np.ones(n, np.int8), xs=xs[::-1], direction="outward", tol=1e-10)
+    assert out.branches["down"].x[0] == 0.0 and out.branches["up"].x[-1] == 0.5
     fw = [j for j in L.jumps if j["branch"] == "forward"]
     bw = [j for j in L.jumps if j["branch"] == "backward"]
     assert len(fw) == 1 and len(bw) == 1
@@ -352,7 +357,7 @@ def test_bad_sampler_and_bp_args(rng):
     with pytest.raises(ValueError, match="reference"):
         entropy_landscape(model, np.ones((2, 5)))
     with pytest.raises(ValueError, match="increasing"):
-        entropy_landscape(model, np.ones(5), xs=[0.0, -1.0])
+        entropy_landscape(model, np.ones(5), xs=[0.0, -1.0, 0.5])
     with pytest.raises(ValueError, match="expected 5"):
         entropy_landscape(model, np.ones(4))
     # The raw bindings also refuse bad shapes instead of crashing.

@@ -123,9 +123,10 @@ def entropy_landscape(
 ) -> Landscape:
     """Entropy landscape of ``model`` around ``reference`` (a +-1 configuration, (N,)).
 
-    xs: increasing grid of tilts (default -3..3 step 0.05). direction: "forward" (xs in order),
-    "backward" (reversed), "both" (forward, then back from the end, warm-started: a hysteresis
-    loop) or "outward" (from the x closest to 0 down to xs[0] and, separately, up to xs[-1]).
+    xs: monotonic grid of tilts (default -3..3 step 0.05; e.g. 0, -0.05, ..., -3 to start at
+    x = 0). direction: "forward" (xs in the given order), "backward" (reversed), "both" (forward,
+    then back from the end, warm-started: a hysteresis loop) or "outward" (from the x closest to
+    0 down to min(xs) and, separately, up to max(xs)).
     indices: optional index set (slice, integer array or mask) restricting model and reference
     to one block (e.g. LB / ITER / RB of a layered network; the block's couplings to the rest are
     dropped, so give it the block's own fit). BP runs to max |dm| <= tol (max_sweeps, damping);
@@ -147,8 +148,8 @@ def entropy_landscape(
     if xs is None:
         xs = np.round(np.arange(-3.0, 3.0 + 1e-9, 0.05), 10)
     xs = as_array(xs, "xs", np.float64, ndim=1)
-    if xs.size > 1 and np.any(np.diff(xs) <= 0):
-        raise ValueError("xs must be strictly increasing")
+    if xs.size > 1 and not (np.all(np.diff(xs) > 0) or np.all(np.diff(xs) < 0)):
+        raise ValueError("xs must be strictly increasing or strictly decreasing")
     if direction not in ("forward", "backward", "both", "outward"):
         raise ValueError(f"direction must be 'forward', 'backward', 'both' or 'outward', got {direction!r}")
     tol = check_float(tol, "tol", 0.0)
@@ -166,6 +167,7 @@ def entropy_landscape(
     elif direction == "backward":
         branches["backward"], _ = _sweep(model, ref, xs[::-1], "backward", None, *args)
     else:
+        xs = np.sort(xs)
         k0 = int(np.argmin(np.abs(xs)))
         branches["down"], _ = _sweep(model, ref, xs[:k0 + 1][::-1], "down", None, *args)
         branches["up"], _ = _sweep(model, ref, xs[k0:], "up", None, *args)
