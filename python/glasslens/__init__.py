@@ -105,6 +105,10 @@ __all__ += [
     "exact_enumeration", "parallel_tempering",
 ]
 # --- end replicas ---
+# --- maxent ---
+from . import maxent  # noqa: E402
+
+__all__ += ["maxent"]
 
 
 def build_info() -> Dict[str, Any]:
