@@ -202,7 +202,8 @@ void bind_binarynet(py::module_& m) {
 
   m.def(
       "binarynet_sample",
-      [](const carray<float>& theta, std::int64_t n_per, std::uint64_t seed, int n_threads) {
+      [](const carray<float>& theta, std::int64_t n_per, std::uint64_t seed, int n_threads,
+         std::int64_t first_replica) {
         require_ndim(theta, 2, "theta");
         require_finite(theta, "theta");
         if (n_per < 0) throw std::invalid_argument("n_per_network must be >= 0");
@@ -211,13 +212,14 @@ void bind_binarynet(py::module_& m) {
         {
           std::int8_t* po = out.mutable_data();
           py::gil_scoped_release rel;
-          bn::sample_binary(theta.data(), R, P, n_per, seed, po, n_threads);
+          bn::sample_binary(theta.data(), R, P, n_per, seed, po, n_threads, first_replica);
         }
         return out;
       },
       py::arg("theta"), py::arg("n_per_network"), py::arg("seed"), py::arg("n_threads"),
+      py::arg("first_replica") = 0,
       "Binary configurations W ~ Bernoulli(sigmoid(theta)) as +-1 int8, shape (R * n_per, P); "
-      "row r * n_per + k is draw k of network r.");
+      "row r * n_per + k is draw k of network r, keyed by (seed, first_replica + r, k).");
 
   auto eval_doc =
       "Deterministic forward pass (leaky ReLU / sqrt(fan-in)) of K weight configurations "

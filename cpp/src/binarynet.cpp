@@ -455,14 +455,17 @@ void train(const Arch& a, float* theta, float* adam_m, float* adam_v, std::int64
 }
 
 void sample_binary(const float* theta, std::int64_t R, std::int64_t n_weights, std::int64_t n_per,
-                   std::uint64_t seed, std::int8_t* out, int n_threads) {
+                   std::uint64_t seed, std::int8_t* out, int n_threads,
+                   std::int64_t first_replica) {
+  if (first_replica < 0) throw std::invalid_argument("first_replica must be >= 0");
   const std::int64_t P = n_weights;
   std::vector<double> prob(static_cast<std::size_t>(R * P));
   for (std::int64_t j = 0; j < R * P; ++j)
     prob[j] = 1.0 / (1.0 + std::exp(-static_cast<double>(theta[j])));
   parallel_for(R * n_per, n_threads, [&](std::int64_t item) {
     const std::int64_t r = item / n_per, k = item % n_per;
-    Philox rng(seed, static_cast<std::uint64_t>(r), kSample ^ static_cast<std::uint64_t>(k));
+    Philox rng(seed, static_cast<std::uint64_t>(first_replica + r),
+               kSample ^ static_cast<std::uint64_t>(k));
     const double* p = prob.data() + r * P;
     std::int8_t* o = out + item * P;
     for (std::int64_t j = 0; j < P; ++j) o[j] = rng.uniform() < p[j] ? 1 : -1;

@@ -117,9 +117,10 @@ void train(const Arch& a, float* theta, float* adam_m, float* adam_v, std::int64
 
 // Draws n_per configurations W ~ Bernoulli(sigmoid(theta)) (+-1) from each of the R networks;
 // out is ((R * n_per) x n_weights) int8, rows r * n_per + k. Draw k of network r depends only on
-// (seed, r, k).
+// (seed, first_replica + r, k), so a large set can be drawn in chunks of networks.
 void sample_binary(const float* theta, std::int64_t R, std::int64_t n_weights, std::int64_t n_per,
-                   std::uint64_t seed, std::int8_t* out, int n_threads);
+                   std::uint64_t seed, std::int8_t* out, int n_threads,
+                   std::int64_t first_replica = 0);
 
 // Deterministic forward pass of K weight configurations (W: K x n_weights, int8 +-1 or any real
 // float weights) on X (n x d0); acc_out[k] = fraction of correct argmax predictions (ties -> lowest
