@@ -362,3 +362,24 @@ def test_bad_inputs_raise(digits):
         _core.binarynet_train([20, 10], np.zeros((1, 200), np.float32),
                               np.zeros((1, 200), np.float32), np.zeros((1, 200), np.float32),
                               X, y.astype(np.int32), 0, 0, 1, 0, 0.3, 0.9, 0.999, 1e-8, 0.0, 0.1, 1)
+
+
+# ---- random streams ------------------------------------------------------------------------------
+def test_block_parallel_philox_equals_sequential_philox():
+    for seed, stream, sub in [(0, 0, 0), (123, 5, (3 << 56) ^ 7), (2**64 - 1, 2**40 + 3, 2**63)]:
+        a = _core._binarynet_philox_words(seed, stream, sub, 130, True)
+        b = _core._binarynet_philox_words(seed, stream, sub, 130, False)
+        assert np.array_equal(a, b)
+
+
+def test_lr_noise_is_standard_normal():
+    st = pytest.importorskip("scipy.stats")
+    e = np.concatenate([_core.binarynet_step_noise([20, 15, 15, 10], 1, r, s, 200).ravel()
+                        for r in range(3) for s in range(20)])
+    assert abs(e.mean()) < 5 / np.sqrt(e.size)
+    assert abs(e.std() - 1) < 0.005
+    assert st.kstest(e, "norm").pvalue > 1e-3
+    tail = np.mean(np.abs(e) > 3)  # exercised by the ziggurat's slow path
+    assert abs(tail - 2 * st.norm.sf(3)) < 5 * np.sqrt(2 * st.norm.sf(3) / e.size)
+    assert not np.array_equal(_core.binarynet_step_noise([4, 3], 1, 0, 0, 5),
+                              _core.binarynet_step_noise([4, 3], 1, 0, 1, 5))

@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 #include "glasslens/binarynet.hpp"
+#include "glasslens/rng.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;
@@ -86,6 +87,24 @@ void bind_binarynet(py::module_& m) {
       py::arg("widths"), py::arg("seed"), py::arg("replica"), py::arg("step"), py::arg("rows"),
       "The LR-net noise eps of one optimisation step, shape (rows, n_units) float64 (values are "
       "float32-exact).");
+
+  m.def(
+      "_binarynet_philox_words",
+      [](std::uint64_t seed, std::uint64_t stream, std::uint64_t sub, std::int64_t n_blocks,
+         bool bulk) {
+        if (n_blocks < 0) throw std::invalid_argument("n_blocks must be >= 0");
+        carray<std::uint32_t> out(std::vector<py::ssize_t>{4 * n_blocks});
+        std::uint32_t* p = out.mutable_data();
+        if (bulk) {
+          bn::philox_bulk(seed, stream, sub, n_blocks, p);
+        } else {
+          Philox rng(seed, stream, sub);
+          for (std::int64_t i = 0; i < 4 * n_blocks; ++i) p[i] = rng.next_u32();
+        }
+        return out;
+      },
+      py::arg("seed"), py::arg("stream"), py::arg("sub"), py::arg("n_blocks"), py::arg("bulk"),
+      "Testing aid: Philox words from the block-parallel generator (bulk) or the sequential one.");
 
   m.def(
       "binarynet_loss_grad",

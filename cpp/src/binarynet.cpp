@@ -43,32 +43,131 @@ inline T dot8(const T* __restrict a, const T* __restrict b, std::int64_t n) {
   return s;
 }
 
-// Fills `count` standard normals: Box-Muller in float on 24-bit uniforms (|eps| <= 5.77).
-// The uniforms are drawn first (Philox), then transformed in a separate loop.
-void fill_normal(Philox& rng, float* out, std::int64_t count) {
-  constexpr float k2pi = 6.28318530717958647692f;
-  constexpr float inv24 = 1.0f / 16777216.0f;
-  std::int64_t i = 0;
-  for (; i + 2 <= count; i += 2) {
-    const float u1 = static_cast<float>((rng.next_u32() >> 8) + 1u) * inv24;  // (0, 1]
-    const float u2 = static_cast<float>(rng.next_u32() >> 8) * inv24;         // [0, 1)
-    const float r = std::sqrt(-2.0f * std::log(u1));
-    const float t = k2pi * u2;
-    out[i] = r * std::cos(t);
-    out[i + 1] = r * std::sin(t);
+// ---- fast standard normals: block-parallel Philox words + ziggurat ------------------------------
+
+// Words [0, 4 nb) of the stream Philox(seed, stream, sub): identical to calling next_u32() 4 nb
+// times on a fresh Philox(seed, stream, sub), but computed block by block in structure-of-arrays
+// form so that the rounds vectorise.
+void philox_words(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub, std::int64_t nb,
+                  std::uint32_t* out) {
+  constexpr int kChunk = 64;
+  const std::uint32_t key0 = static_cast<std::uint32_t>(seed) ^
+                             (0x9E3779B9u * (static_cast<std::uint32_t>(stream) + 1u));
+  const std::uint32_t key1 = static_cast<std::uint32_t>(seed >> 32) ^
+                             (0xBB67AE85u * (static_cast<std::uint32_t>(stream >> 32) + 1u));
+  const std::uint32_t c2i = static_cast<std::uint32_t>(sub) ^ static_cast<std::uint32_t>(stream);
+  const std::uint32_t c3i =
+      static_cast<std::uint32_t>(sub >> 32) ^ static_cast<std::uint32_t>(stream >> 32);
+  std::uint32_t c0[kChunk], c1[kChunk], c2[kChunk], c3[kChunk];
+  for (std::int64_t s = 0; s < nb; s += kChunk) {
+    const int m = static_cast<int>(std::min<std::int64_t>(kChunk, nb - s));
+    for (int j = 0; j < m; ++j) {
+      const std::uint64_t blk = static_cast<std::uint64_t>(s + j);
+      c0[j] = static_cast<std::uint32_t>(blk);
+      c1[j] = static_cast<std::uint32_t>(blk >> 32);
+      c2[j] = c2i;
+      c3[j] = c3i;
+    }
+    std::uint32_t k0 = key0, k1 = key1;
+    for (int r = 0; r < 10; ++r) {
+      for (int j = 0; j < m; ++j) {
+        const std::uint64_t p0 = static_cast<std::uint64_t>(0xD2511F53u) * c0[j];
+        const std::uint64_t p1 = static_cast<std::uint64_t>(0xCD9E8D57u) * c2[j];
+        const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1[j] ^ k0;
+        const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3[j] ^ k1;
+        c1[j] = static_cast<std::uint32_t>(p1);
+        c3[j] = static_cast<std::uint32_t>(p0);
+        c0[j] = n0;
+        c2[j] = n2;
+      }
+      k0 += 0x9E3779B9u;
+      k1 += 0xBB67AE85u;
+    }
+    std::uint32_t* o = out + 4 * s;
+    for (int j = 0; j < m; ++j) {
+      o[4 * j] = c0[j];
+      o[4 * j + 1] = c1[j];
+      o[4 * j + 2] = c2[j];
+      o[4 * j + 3] = c3[j];
+    }
   }
-  if (i < count) {
-    const float u1 = static_cast<float>((rng.next_u32() >> 8) + 1u) * inv24;
-    const float u2 = static_cast<float>(rng.next_u32() >> 8) * inv24;
-    out[i] = std::sqrt(-2.0f * std::log(u1)) * std::cos(k2pi * u2);
+}
+
+// Ziggurat tables (Marsaglia & Tsang 2000, 128 layers). A 32-bit word gives the layer (low 7
+// bits) and a signed 25-bit abscissa (high bits), so layer and value use disjoint bits.
+struct Ziggurat {
+  std::int64_t kn[128];
+  double wn[128], fn[128];
+  Ziggurat() {
+    const double m1 = 16777216.0;  // 2^24
+    double dn = 3.442619855899, tn = dn;
+    const double vn = 9.91256303526217e-3;
+    const double q = vn / std::exp(-0.5 * dn * dn);
+    kn[0] = static_cast<std::int64_t>((dn / q) * m1);
+    kn[1] = 0;
+    wn[0] = q / m1;
+    wn[127] = dn / m1;
+    fn[0] = 1.0;
+    fn[127] = std::exp(-0.5 * dn * dn);
+    for (int i = 126; i >= 1; --i) {
+      dn = std::sqrt(-2.0 * std::log(vn / dn + std::exp(-0.5 * dn * dn)));
+      kn[i + 1] = static_cast<std::int64_t>((dn / tn) * m1);
+      tn = dn;
+      fn[i] = std::exp(-0.5 * dn * dn);
+      wn[i] = dn / m1;
+    }
+  }
+};
+
+const Ziggurat& zig() {
+  static const Ziggurat z;
+  return z;
+}
+
+// Slow path of the ziggurat (wedges and tail, ~1% of draws); extra randomness from `side`.
+double zig_fix(std::int64_t j, int iz, Philox& side, const Ziggurat& z) {
+  constexpr double r = 3.442619855899;
+  for (;;) {
+    const double x = static_cast<double>(j) * z.wn[iz];
+    if (iz == 0) {
+      double xt, yt;
+      do {
+        xt = -std::log(side.uniform_pos()) / r;
+        yt = -std::log(side.uniform_pos());
+      } while (yt + yt < xt * xt);
+      return j > 0 ? r + xt : -r - xt;
+    }
+    if (z.fn[iz] + side.uniform() * (z.fn[iz - 1] - z.fn[iz]) < std::exp(-0.5 * x * x)) return x;
+    const std::uint32_t u = side.next_u32();
+    iz = static_cast<int>(u & 127u);
+    j = static_cast<std::int64_t>(static_cast<std::int32_t>(u) >> 7);
+    if ((j < 0 ? -j : j) < z.kn[iz]) return static_cast<double>(j) * z.wn[iz];
+  }
+}
+
+// `count` standard normals of the stream (seed, stream, sub): output i is a function of word i
+// of Philox(seed, stream, sub) (plus, on the ziggurat's slow path, of a side stream).
+void fill_normal(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub, float* out,
+                 std::int64_t count, std::vector<std::uint32_t>& words) {
+  const std::int64_t nb = (count + 3) / 4;
+  if (static_cast<std::int64_t>(words.size()) < 4 * nb) words.resize(static_cast<std::size_t>(4 * nb));
+  philox_words(seed, stream, sub, nb, words.data());
+  const Ziggurat& z = zig();
+  Philox side(seed, stream, sub ^ (1ull << 55));
+  for (std::int64_t i = 0; i < count; ++i) {
+    const std::uint32_t u = words[i];
+    const int iz = static_cast<int>(u & 127u);
+    const std::int64_t j = static_cast<std::int64_t>(static_cast<std::int32_t>(u) >> 7);
+    out[i] = ((j < 0 ? -j : j) < z.kn[iz]) ? static_cast<float>(static_cast<double>(j) * z.wn[iz])
+                                           : static_cast<float>(zig_fix(j, iz, side, z));
   }
 }
 
 // Noise of one step, feature-major per layer: layer l's block is (widths[l+1] x rows).
 void gen_step_noise(const Arch& a, std::uint64_t seed, std::int64_t replica, std::int64_t step,
-                    std::int64_t rows, float* eps) {
-  Philox rng(seed, static_cast<std::uint64_t>(replica), kNoise ^ static_cast<std::uint64_t>(step));
-  fill_normal(rng, eps, a.n_units() * rows);
+                    std::int64_t rows, float* eps, std::vector<std::uint32_t>& words) {
+  fill_normal(seed, static_cast<std::uint64_t>(replica), kNoise ^ static_cast<std::uint64_t>(step),
+              eps, a.n_units() * rows, words);
 }
 
 template <class T>
@@ -313,6 +412,11 @@ void evaluate_impl(const Arch& a, const Wt* W, std::int64_t K, const float* X,
 
 }  // namespace
 
+void philox_bulk(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub, std::int64_t n_blocks,
+                 std::uint32_t* out) {
+  philox_words(seed, stream, sub, n_blocks, out);
+}
+
 void TrainConfig::validate() const {
   auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
   if (batch_size < 1) bad("batch_size must be >= 1");
@@ -351,7 +455,8 @@ void step_noise(const Arch& a, std::uint64_t seed, std::int64_t replica, std::in
   a.validate();
   const std::int64_t U = a.n_units();
   std::vector<float> buf(static_cast<std::size_t>(U * rows));
-  gen_step_noise(a, seed, replica, step, rows, buf.data());
+  std::vector<std::uint32_t> words;
+  gen_step_noise(a, seed, replica, step, rows, buf.data(), words);
   // feature-major per layer -> (rows, U)
   std::int64_t col = 0, e = 0;
   for (int l = 0; l < a.n_layers(); ++l) {
@@ -428,6 +533,7 @@ void train(const Arch& a, float* theta, float* adam_m, float* adam_v, std::int64
     std::vector<float> mu(P), var(P), grad(P), eps(static_cast<std::size_t>(a.n_units() * Bmax));
     std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
     std::vector<std::int32_t> yb(static_cast<std::size_t>(Bmax));
+    std::vector<std::uint32_t> words;
     float* th = theta + r * P;
     float* m = adam_m + r * P;
     float* v = adam_v + r * P;
@@ -440,7 +546,7 @@ void train(const Arch& a, float* theta, float* adam_m, float* adam_v, std::int64
         const std::int64_t B = std::min(Bmax, n - first);
         gather_T(X, perm.data(), first, B, d0, w.A[0].data());
         for (std::int64_t j = 0; j < B; ++j) yb[j] = y[perm[first + j]];
-        gen_step_noise(a, seed, r, step, B, eps.data());
+        gen_step_noise(a, seed, r, step, B, eps.data(), words);
         mean_var(th, P, mu.data(), var.data());
         const double loss = lr_batch(a, mu.data(), var.data(), yb.data(), B, eps.data(), cfg.leak,
                                      w, grad.data());

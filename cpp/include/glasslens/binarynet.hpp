@@ -82,8 +82,14 @@ void epoch_permutation(std::uint64_t seed, std::int64_t replica, std::int64_t ep
 
 // The LR-net noise eps used at optimisation step `step` (0-based, counted over all epochs) of
 // replica `replica` for a minibatch of `rows` samples; written as (rows, n_units) row-major.
+// Standard normals by the ziggurat method on block-parallel Philox words.
 void step_noise(const Arch& a, std::uint64_t seed, std::int64_t replica, std::int64_t step,
                 std::int64_t rows, double* eps_out);
+
+// Words [0, 4 n_blocks) of Philox(seed, stream, sub), computed block-parallel (the generator
+// behind the LR-net noise; equal to 4 n_blocks calls of Philox::next_u32()).
+void philox_bulk(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub, std::int64_t n_blocks,
+                 std::uint32_t* out);
 
 // ---- LR-net loss and gradient with fixed noise (reference / testing, double precision) ---------
 
