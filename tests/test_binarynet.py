@@ -383,3 +383,31 @@ def test_lr_noise_is_standard_normal():
     assert abs(tail - 2 * st.norm.sf(3)) < 5 * np.sqrt(2 * st.norm.sf(3) / e.size)
     assert not np.array_equal(_core.binarynet_step_noise([4, 3], 1, 0, 0, 5),
                               _core.binarynet_step_noise([4, 3], 1, 0, 1, 5))
+
+
+def test_gradient_matches_torch_autograd(rng):
+    torch = pytest.importorskip("torch")
+    widths = [6, 5, 4, 3]
+    P = bn.n_weights(widths)
+    n = 13
+    theta = rng.normal(0, 1.5, P)
+    X = rng.normal(size=(n, 6))
+    y = rng.integers(0, 3, n)
+    eps = rng.normal(size=(n, sum(widths[1:])))
+    loss, grad = bn.lr_loss_grad(widths, theta, X, y, eps, l2=1e-3)
+    th = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+    a = torch.tensor(X)
+    E = torch.tensor(eps)
+    pos = col = 0
+    for i in range(3):
+        o, k = widths[i + 1], widths[i]
+        T = th[pos:pos + o * k].reshape(o, k)
+        pos += o * k
+        mu = torch.tanh(T / 2)
+        z = a @ mu.T + torch.sqrt((a * a) @ (1 - mu * mu).T) * E[:, col:col + o]
+        col += o
+        a = torch.nn.functional.leaky_relu(z, 0.1) / np.sqrt(k) if i < 2 else z
+    tl = torch.nn.functional.cross_entropy(a, torch.tensor(y)) + 0.5e-3 * (th * th).sum()
+    tl.backward()
+    assert loss == pytest.approx(tl.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, th.grad.numpy(), rtol=1e-10, atol=1e-13)
