@@ -411,3 +411,27 @@ def test_gradient_matches_torch_autograd(rng):
     tl.backward()
     assert loss == pytest.approx(tl.item(), rel=1e-12)
     np.testing.assert_allclose(grad, th.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_scalar_and_avx2_kernels_agree(digits):
+    if not _core.cpu_has_avx2_fma():
+        pytest.skip("CPU without AVX2/FMA: only the scalar path exists")
+    small = bn.ArrayDataset(digits.X_train[:400], digits.y_train[:400])
+    before = _core.simd_path()
+    out = {}
+    try:
+        for path in ("scalar", "avx2"):
+            _core.set_simd_path(path)
+            ens = gl.train_binary(small, replicas=2, epochs=2, seed=5, n_threads=1)
+            cfg = ens.sample(20, seed=1)
+            acc = bn.evaluate_configurations(cfg, ens.widths, digits.X_test, digits.y_test,
+                                             return_loss=True)
+            noise = _core.binarynet_step_noise([20, 15, 15, 10], 3, 1, 7, 50)
+            out[path] = (ens, acc, noise)
+    finally:
+        _core.set_simd_path(before)
+    (e_s, a_s, n_s), (e_v, a_v, n_v) = out["scalar"], out["avx2"]
+    assert np.array_equal(n_s, n_v)  # integer Philox words: identical noise on both paths
+    np.testing.assert_allclose(e_s.history["train_loss"], e_v.history["train_loss"], rtol=1e-4)
+    np.testing.assert_allclose(e_s.flat(), e_v.flat(), atol=2e-3)
+    np.testing.assert_allclose(a_s[1], a_v[1], rtol=1e-4)

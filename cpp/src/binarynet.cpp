@@ -2,7 +2,7 @@
 //
 // Internally every batch is stored feature-major: an activation matrix of a layer with `w` units
 // over a batch of B samples is (w x B) row-major, so the inner loops run over the batch
-// (contiguous, vectorisable axpy and 8-lane dot products with a fixed summation order).
+// (contiguous; register-blocked kernels in binarynet_gemm.inl, AVX2 copy in binarynet_avx2.cpp).
 #include "glasslens/binarynet.hpp"
 
 #include <algorithm>
@@ -14,8 +14,86 @@
 
 #include "glasslens/parallel.hpp"
 #include "glasslens/rng.hpp"
+#include "glasslens/simd.hpp"
 
 namespace glasslens::binarynet {
+
+namespace k_base {
+#define GLB_VW 4
+#include "binarynet_gemm.inl"
+#undef GLB_VW
+
+// Plain reference loops for double precision (finite-difference checks), same contract.
+template <class T>
+void gemm_nn(int M, int K, long N, const T* A, long sam, long sak, const T* B, T* C) {
+  for (int m = 0; m < M; ++m) {
+    T* c = C + m * N;
+    for (long n = 0; n < N; ++n) c[n] = T(0);
+    for (int k = 0; k < K; ++k) {
+      const T a = A[m * sam + k * sak];
+      const T* b = B + k * N;
+      for (long n = 0; n < N; ++n) c[n] += a * b[n];
+    }
+  }
+}
+template <class T>
+void gemm_nt(int M, int K, long N, const T* A, const T* B, T* C) {
+  for (int m = 0; m < M; ++m)
+    for (int k = 0; k < K; ++k) {
+      T v = 0;
+      for (long n = 0; n < N; ++n) v += A[m * N + n] * B[k * N + n];
+      C[m * K + k] = v;
+    }
+}
+template <class T>
+void leaky_fwd(long n, const T* Z, T leak, T scale, T* An) {
+  for (long k = 0; k < n; ++k) An[k] = (Z[k] > T(0) ? Z[k] : leak * Z[k]) * scale;
+}
+template <class T>
+void leaky_bwd(long n, const T* dA, const T* A, const T* T2, const T* Zp, T leak, T scale, T* Gn) {
+  for (long k = 0; k < n; ++k) Gn[k] = (dA[k] + A[k] * T2[k]) * (Zp[k] > T(0) ? T(1) : leak) * scale;
+}
+template <class T>
+void gv(long n, const T* G, const T* E, const T* V, T* GV) {
+  for (long k = 0; k < n; ++k) GV[k] = V[k] > T(0) ? G[k] * E[k] / V[k] : T(0);
+}
+template <>
+void leaky_fwd<float>(long n, const float* Z, float leak, float scale, float* An) {
+  leaky_fwd_v(n, Z, leak, scale, An);
+}
+template <>
+void leaky_bwd<float>(long n, const float* dA, const float* A, const float* T2, const float* Zp,
+                      float leak, float scale, float* Gn) {
+  leaky_bwd_v(n, dA, A, T2, Zp, leak, scale, Gn);
+}
+template <>
+void gv<float>(long n, const float* G, const float* E, const float* V, float* GV) {
+  gv_v(n, G, E, V, GV);
+}
+template <>
+void gemm_nn<float>(int M, int K, long N, const float* A, long sam, long sak, const float* B,
+                    float* C) {
+  gemm_nn_v(M, K, N, A, sam, sak, B, C);
+}
+template <>
+void gemm_nt<float>(int M, int K, long N, const float* A, const float* B, float* C) {
+  gemm_nt_v(M, K, N, A, B, C);
+}
+}  // namespace k_base
+
+namespace k_avx2 {
+void gemm_nn_f(int M, int K, long N, const float* A, long sam, long sak, const float* B,
+               float* C);
+void gemm_nt_f(int M, int K, long N, const float* A, const float* B, float* C);
+void leaky_fwd_f(long n, const float* Z, float leak, float scale, float* An);
+void leaky_bwd_f(long n, const float* dA, const float* A, const float* T2, const float* Zp,
+                 float leak, float scale, float* Gn);
+void gv_f(long n, const float* G, const float* E, const float* V, float* GV);
+void philox_words_f(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub, std::int64_t nb,
+                    std::uint32_t* out);
+void gather_rows_f(const float* XT, long n, int d, const std::int64_t* idx, long first, long rows,
+                   float* At);
+}  // namespace k_avx2
 
 namespace {
 
@@ -25,72 +103,40 @@ constexpr std::uint64_t kPerm = 2ull << 56;
 constexpr std::uint64_t kNoise = 3ull << 56;
 constexpr std::uint64_t kSample = 4ull << 56;
 
-template <class T>
-inline void axpy(T* __restrict y, T alpha, const T* __restrict x, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
-}
-
-// Dot product with 8 independent accumulators combined in a fixed order (vectorisable without
-// reassociation flags; the result does not depend on alignment or threads).
-template <class T>
-inline T dot8(const T* __restrict a, const T* __restrict b, std::int64_t n) {
-  T acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) acc[k] += a[i + k] * b[i + k];
-  T s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
 // ---- fast standard normals: block-parallel Philox words + ziggurat ------------------------------
 
-// Words [0, 4 nb) of the stream Philox(seed, stream, sub): identical to calling next_u32() 4 nb
-// times on a fresh Philox(seed, stream, sub), but computed block by block in structure-of-arrays
-// form so that the rounds vectorise.
-void philox_words(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub, std::int64_t nb,
-                  std::uint32_t* out) {
-  constexpr int kChunk = 64;
-  const std::uint32_t key0 = static_cast<std::uint32_t>(seed) ^
-                             (0x9E3779B9u * (static_cast<std::uint32_t>(stream) + 1u));
-  const std::uint32_t key1 = static_cast<std::uint32_t>(seed >> 32) ^
-                             (0xBB67AE85u * (static_cast<std::uint32_t>(stream >> 32) + 1u));
-  const std::uint32_t c2i = static_cast<std::uint32_t>(sub) ^ static_cast<std::uint32_t>(stream);
-  const std::uint32_t c3i =
-      static_cast<std::uint32_t>(sub >> 32) ^ static_cast<std::uint32_t>(stream >> 32);
-  std::uint32_t c0[kChunk], c1[kChunk], c2[kChunk], c3[kChunk];
-  for (std::int64_t s = 0; s < nb; s += kChunk) {
-    const int m = static_cast<int>(std::min<std::int64_t>(kChunk, nb - s));
-    for (int j = 0; j < m; ++j) {
-      const std::uint64_t blk = static_cast<std::uint64_t>(s + j);
-      c0[j] = static_cast<std::uint32_t>(blk);
-      c1[j] = static_cast<std::uint32_t>(blk >> 32);
-      c2[j] = c2i;
-      c3[j] = c3i;
-    }
-    std::uint32_t k0 = key0, k1 = key1;
-    for (int r = 0; r < 10; ++r) {
-      for (int j = 0; j < m; ++j) {
-        const std::uint64_t p0 = static_cast<std::uint64_t>(0xD2511F53u) * c0[j];
-        const std::uint64_t p1 = static_cast<std::uint64_t>(0xCD9E8D57u) * c2[j];
-        const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1[j] ^ k0;
-        const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3[j] ^ k1;
-        c1[j] = static_cast<std::uint32_t>(p1);
-        c3[j] = static_cast<std::uint32_t>(p0);
-        c0[j] = n0;
-        c2[j] = n2;
-      }
-      k0 += 0x9E3779B9u;
-      k1 += 0xBB67AE85u;
-    }
-    std::uint32_t* o = out + 4 * s;
-    for (int j = 0; j < m; ++j) {
-      o[4 * j] = c0[j];
-      o[4 * j + 1] = c1[j];
-      o[4 * j + 2] = c2[j];
-      o[4 * j + 3] = c3[j];
-    }
+// The dense kernels of one SIMD path.
+template <class T>
+struct Kernels {
+  void (*nn)(int, int, long, const T*, long, long, const T*, T*) = &k_base::gemm_nn<T>;
+  void (*nt)(int, int, long, const T*, const T*, T*) = &k_base::gemm_nt<T>;
+  void (*leaky_fwd)(long, const T*, T, T, T*) = &k_base::leaky_fwd<T>;
+  void (*leaky_bwd)(long, const T*, const T*, const T*, const T*, T, T, T*) =
+      &k_base::leaky_bwd<T>;
+  void (*gv)(long, const T*, const T*, const T*, T*) = &k_base::gv<T>;
+  void (*philox)(std::uint64_t, std::uint64_t, std::uint64_t, std::int64_t, std::uint32_t*) =
+      &k_base::philox_words_v;
+  void (*gather)(const float*, long, int, const std::int64_t*, long, long, float*) =
+      &k_base::gather_rows_v;
+};
+
+template <class T>
+Kernels<T> kernels() {
+  return Kernels<T>{};
+}
+template <>
+Kernels<float> kernels<float>() {
+  Kernels<float> k;
+  if (simd_path() == SimdPath::avx2) {
+    k.nn = &k_avx2::gemm_nn_f;
+    k.nt = &k_avx2::gemm_nt_f;
+    k.leaky_fwd = &k_avx2::leaky_fwd_f;
+    k.leaky_bwd = &k_avx2::leaky_bwd_f;
+    k.gv = &k_avx2::gv_f;
+    k.philox = &k_avx2::philox_words_f;
+    k.gather = &k_avx2::gather_rows_f;
   }
+  return k;
 }
 
 // Ziggurat tables (Marsaglia & Tsang 2000, 128 layers). A 32-bit word gives the layer (low 7
@@ -98,6 +144,8 @@ void philox_words(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub, s
 struct Ziggurat {
   std::int64_t kn[128];
   double wn[128], fn[128];
+  std::int32_t kn32[128];  // float copies for the vector fast path
+  float wnf[128];
   Ziggurat() {
     const double m1 = 16777216.0;  // 2^24
     double dn = 3.442619855899, tn = dn;
@@ -115,6 +163,10 @@ struct Ziggurat {
       tn = dn;
       fn[i] = std::exp(-0.5 * dn * dn);
       wn[i] = dn / m1;
+    }
+    for (int i = 0; i < 128; ++i) {
+      kn32[i] = static_cast<std::int32_t>(kn[i]);
+      wnf[i] = static_cast<float>(wn[i]);
     }
   }
 };
@@ -146,42 +198,57 @@ double zig_fix(std::int64_t j, int iz, Philox& side, const Ziggurat& z) {
 }
 
 // `count` standard normals of the stream (seed, stream, sub): output i is a function of word i
-// of Philox(seed, stream, sub) (plus, on the ziggurat's slow path, of a side stream).
-void fill_normal(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub, float* out,
-                 std::int64_t count, std::vector<std::uint32_t>& words) {
+// of Philox(seed, stream, sub) (plus, on the ziggurat's slow path, of a side stream consumed in
+// index order). Fast path (~99%): out = j * wn[iz] in float.
+struct NoiseScratch {
+  std::vector<std::uint32_t> words;
+};
+
+void fill_normal(const Kernels<float>& k, std::uint64_t seed, std::uint64_t stream,
+                 std::uint64_t sub, float* out, std::int64_t count, NoiseScratch& sc) {
   const std::int64_t nb = (count + 3) / 4;
-  if (static_cast<std::int64_t>(words.size()) < 4 * nb) words.resize(static_cast<std::size_t>(4 * nb));
-  philox_words(seed, stream, sub, nb, words.data());
+  if (static_cast<std::int64_t>(sc.words.size()) < 4 * nb) sc.words.resize(static_cast<std::size_t>(4 * nb));
+  k.philox(seed, stream, sub, nb, sc.words.data());
   const Ziggurat& z = zig();
   Philox side(seed, stream, sub ^ (1ull << 55));
+  const std::uint32_t* wd = sc.words.data();
   for (std::int64_t i = 0; i < count; ++i) {
-    const std::uint32_t u = words[i];
+    const std::uint32_t u = wd[i];
     const int iz = static_cast<int>(u & 127u);
-    const std::int64_t j = static_cast<std::int64_t>(static_cast<std::int32_t>(u) >> 7);
-    out[i] = ((j < 0 ? -j : j) < z.kn[iz]) ? static_cast<float>(static_cast<double>(j) * z.wn[iz])
-                                           : static_cast<float>(zig_fix(j, iz, side, z));
+    const std::int32_t j = static_cast<std::int32_t>(u) >> 7;
+    if ((j < 0 ? -j : j) < z.kn32[iz])
+      out[i] = static_cast<float>(j) * z.wnf[iz];
+    else
+      out[i] = static_cast<float>(zig_fix(j, iz, side, z));
   }
 }
 
 // Noise of one step, feature-major per layer: layer l's block is (widths[l+1] x rows).
-void gen_step_noise(const Arch& a, std::uint64_t seed, std::int64_t replica, std::int64_t step,
-                    std::int64_t rows, float* eps, std::vector<std::uint32_t>& words) {
-  fill_normal(seed, static_cast<std::uint64_t>(replica), kNoise ^ static_cast<std::uint64_t>(step),
-              eps, a.n_units() * rows, words);
+void gen_step_noise(const Kernels<float>& k, const Arch& a, std::uint64_t seed,
+                    std::int64_t replica, std::int64_t step, std::int64_t rows, float* eps,
+                    NoiseScratch& sc) {
+  fill_normal(k, seed, static_cast<std::uint64_t>(replica),
+              kNoise ^ static_cast<std::uint64_t>(step), eps, a.n_units() * rows, sc);
 }
 
+// mu = tanh(theta / 2) and var = 1 - mu^2 = 1 / cosh^2(theta / 2) from one exponential:
+// with e = exp(-|theta|), |mu| = (1 - e) / (1 + e) and var = 4 e / (1 + e)^2 (no cancellation).
 template <class T>
 void mean_var(const T* theta, std::int64_t P, T* mu, T* var) {
   for (std::int64_t j = 0; j < P; ++j) {
-    const T h = theta[j] * T(0.5);
-    mu[j] = std::tanh(h);
-    const T c = std::cosh(h);
-    var[j] = T(1) / (c * c);
+    const T t = theta[j];
+    const T e = std::exp(-std::fabs(t));
+    const T inv = T(1) / (T(1) + e);
+    const T m = (T(1) - e) * inv;
+    mu[j] = t < T(0) ? -m : m;
+    var[j] = T(4) * e * inv * inv;
   }
 }
 
 template <class T>
 struct Work {
+  Kernels<T> k = kernels<T>();
+  std::vector<T> g1, g2;  // (out x in) gradient pieces
   std::vector<std::vector<T>> A, A2, Z, V;  // per layer
   std::vector<T> G, Gn, GV, dA, T2;
   void reserve(const Arch& a, std::int64_t B) {
@@ -202,15 +269,17 @@ struct Work {
     GV.resize(m);
     dA.resize(m);
     T2.resize(m);
+    g1.resize(static_cast<std::size_t>(a.max_width()) * static_cast<std::size_t>(a.max_width()));
+    g2.resize(g1.size());
   }
 };
 
 // LR-net forward + backward on one batch of B samples whose inputs are already in w.A[0]
 // (d0 x B). eps: feature-major per layer. Returns the mean cross-entropy; gtheta (n_weights)
 // receives d(mean CE)/d(theta).
-template <class T, class E>
+template <class T>
 double lr_batch(const Arch& a, const T* mu, const T* var, const std::int32_t* y, std::int64_t B,
-                const E* eps, double leak, Work<T>& w, T* gtheta) {
+                const T* eps, double leak, Work<T>& w, T* gtheta) {
   const int L = a.n_layers();
   const T lk = static_cast<T>(leak);
   std::vector<std::int64_t> eoff(L);
@@ -230,31 +299,16 @@ double lr_batch(const Arch& a, const T* mu, const T* var, const std::int32_t* y,
     for (std::int64_t k = 0; k < in * B; ++k) A2[k] = A[k] * A[k];
     T* Z = w.Z[l].data();
     T* V = w.V[l].data();
-    const E* el = eps + eoff[l];
-    for (int o = 0; o < out; ++o) {
-      T* m = Z + o * B;
-      T* s = V + o * B;
-      std::fill(m, m + B, T(0));
-      std::fill(s, s + B, T(0));
-      const T* mur = mu + off + static_cast<std::int64_t>(o) * in;
-      const T* varr = var + off + static_cast<std::int64_t>(o) * in;
-      for (int i = 0; i < in; ++i) {
-        axpy(m, mur[i], A + i * B, B);
-        axpy(s, varr[i], A2 + i * B, B);
-      }
-      const E* eo = el + o * B;
-      for (std::int64_t b = 0; b < B; ++b) {
-        s[b] = std::sqrt(s[b]);
-        m[b] += s[b] * static_cast<T>(eo[b]);
-      }
+    const T* el = eps + eoff[l];
+    w.k.nn(out, in, B, mu + off, in, 1, A, Z);
+    w.k.nn(out, in, B, var + off, in, 1, A2, V);
+    for (std::int64_t k = 0; k < out * B; ++k) {
+      V[k] = std::sqrt(V[k]);
+      Z[k] += V[k] * el[k];
     }
     if (l + 1 < L) {
       const T scale = T(1) / std::sqrt(static_cast<T>(in));
-      T* An = w.A[l + 1].data();
-      for (std::int64_t k = 0; k < out * B; ++k) {
-        const T z = Z[k];
-        An[k] = (z > T(0) ? z : lk * z) * scale;
-      }
+      w.k.leaky_fwd(out * B, Z, lk, scale, w.A[l + 1].data());
     }
   }
   // ---- softmax cross-entropy on the logits Z[L-1] (n_out x B)
@@ -287,41 +341,26 @@ double lr_batch(const Arch& a, const T* mu, const T* var, const std::int32_t* y,
     const T* A = w.A[l].data();
     const T* A2 = w.A2[l].data();
     const T* V = w.V[l].data();
-    const E* el = eps + eoff[l];
+    const T* el = eps + eoff[l];
     T* GV = w.GV.data();
     G = w.G.data();
-    for (std::int64_t k = 0; k < out * B; ++k)
-      GV[k] = V[k] > T(0) ? G[k] * static_cast<T>(el[k]) / V[k] : T(0);
-    for (int o = 0; o < out; ++o) {
-      const T* Go = G + o * B;
-      const T* GVo = GV + o * B;
-      for (int i = 0; i < in; ++i) {
-        const std::int64_t j = off + static_cast<std::int64_t>(o) * in + i;
-        const T g1 = dot8(Go, A + i * B, B);
-        const T g2 = dot8(GVo, A2 + i * B, B);
-        gtheta[j] = (g1 - mu[j] * g2) * var[j] * T(0.5);
-      }
+    w.k.gv(out * B, G, el, V, GV);
+    T* g1 = w.g1.data();
+    T* g2 = w.g2.data();
+    w.k.nt(out, in, B, G, A, g1);
+    w.k.nt(out, in, B, GV, A2, g2);
+    for (std::int64_t q = 0; q < static_cast<std::int64_t>(out) * in; ++q) {
+      const std::int64_t j = off + q;
+      gtheta[j] = (g1[q] - mu[j] * g2[q]) * var[j] * T(0.5);
     }
     if (l > 0) {
       T* dA = w.dA.data();
       T* T2 = w.T2.data();
-      std::fill(dA, dA + in * B, T(0));
-      std::fill(T2, T2 + in * B, T(0));
-      for (int o = 0; o < out; ++o) {
-        const T* mur = mu + off + static_cast<std::int64_t>(o) * in;
-        const T* varr = var + off + static_cast<std::int64_t>(o) * in;
-        for (int i = 0; i < in; ++i) {
-          axpy(dA + i * B, mur[i], G + o * B, B);
-          axpy(T2 + i * B, varr[i], GV + o * B, B);
-        }
-      }
+      // dA (in x B) = mu^T G, T2 = var^T GV
+      w.k.nn(in, out, B, mu + off, 1, in, G, dA);
+      w.k.nn(in, out, B, var + off, 1, in, GV, T2);
       const T scale = T(1) / std::sqrt(static_cast<T>(a.widths[l - 1]));
-      const T* Zp = w.Z[l - 1].data();
-      T* Gn = w.Gn.data();
-      for (std::int64_t k = 0; k < in * B; ++k) {
-        const T d = dA[k] + A[k] * T2[k];
-        Gn[k] = d * (Zp[k] > T(0) ? T(1) : lk) * scale;
-      }
+      w.k.leaky_bwd(in * B, dA, A, T2, w.Z[l - 1].data(), lk, scale, w.Gn.data());
       std::swap(w.G, w.Gn);
     }
   }
@@ -339,12 +378,7 @@ void det_forward(const Arch& a, const T* Wf, std::int64_t B, double leak, Work<T
     const std::int64_t off = a.offset(l);
     const T* A = w.A[l].data();
     T* Z = w.Z[l].data();
-    for (int o = 0; o < out; ++o) {
-      T* m = Z + o * B;
-      std::fill(m, m + B, T(0));
-      const T* wr = Wf + off + static_cast<std::int64_t>(o) * in;
-      for (int i = 0; i < in; ++i) axpy(m, wr[i], A + i * B, B);
-    }
+    w.k.nn(out, in, B, Wf + off, in, 1, A, Z);
     if (l + 1 < L) {
       const T scale = T(1) / std::sqrt(static_cast<T>(in));
       T* An = w.A[l + 1].data();
@@ -414,7 +448,7 @@ void evaluate_impl(const Arch& a, const Wt* W, std::int64_t K, const float* X,
 
 void philox_bulk(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub, std::int64_t n_blocks,
                  std::uint32_t* out) {
-  philox_words(seed, stream, sub, n_blocks, out);
+  kernels<float>().philox(seed, stream, sub, n_blocks, out);
 }
 
 void TrainConfig::validate() const {
@@ -455,8 +489,8 @@ void step_noise(const Arch& a, std::uint64_t seed, std::int64_t replica, std::in
   a.validate();
   const std::int64_t U = a.n_units();
   std::vector<float> buf(static_cast<std::size_t>(U * rows));
-  std::vector<std::uint32_t> words;
-  gen_step_noise(a, seed, replica, step, rows, buf.data(), words);
+  NoiseScratch sc;
+  gen_step_noise(kernels<float>(), a, seed, replica, step, rows, buf.data(), sc);
   // feature-major per layer -> (rows, U)
   std::int64_t col = 0, e = 0;
   for (int l = 0; l < a.n_layers(); ++l) {
@@ -527,13 +561,16 @@ void train(const Arch& a, float* theta, float* adam_m, float* adam_v, std::int64
   const std::int64_t n_batches = (n + Bmax - 1) / Bmax;
   const std::int64_t n_ep = epoch_end - epoch_begin;
   const int d0 = a.n_in();
+  std::vector<float> XT(static_cast<std::size_t>(n) * static_cast<std::size_t>(d0));
+  for (std::int64_t i = 0; i < n; ++i)
+    for (int f = 0; f < d0; ++f) XT[f * n + i] = X[i * d0 + f];
   parallel_for(R, n_threads, [&](std::int64_t r) {
     Work<float> w;
     w.reserve(a, Bmax);
     std::vector<float> mu(P), var(P), grad(P), eps(static_cast<std::size_t>(a.n_units() * Bmax));
     std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
     std::vector<std::int32_t> yb(static_cast<std::size_t>(Bmax));
-    std::vector<std::uint32_t> words;
+    NoiseScratch sc;
     float* th = theta + r * P;
     float* m = adam_m + r * P;
     float* v = adam_v + r * P;
@@ -544,9 +581,9 @@ void train(const Arch& a, float* theta, float* adam_m, float* adam_v, std::int64
         const std::int64_t step = ep * n_batches + bi;
         const std::int64_t first = bi * Bmax;
         const std::int64_t B = std::min(Bmax, n - first);
-        gather_T(X, perm.data(), first, B, d0, w.A[0].data());
+        w.k.gather(XT.data(), n, d0, perm.data(), first, B, w.A[0].data());
         for (std::int64_t j = 0; j < B; ++j) yb[j] = y[perm[first + j]];
-        gen_step_noise(a, seed, r, step, B, eps.data(), words);
+        gen_step_noise(w.k, a, seed, r, step, B, eps.data(), sc);
         mean_var(th, P, mu.data(), var.data());
         const double loss = lr_batch(a, mu.data(), var.data(), yb.data(), B, eps.data(), cfg.leak,
                                      w, grad.data());
