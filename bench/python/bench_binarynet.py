@@ -106,6 +106,9 @@ def main() -> None:
     ap.add_argument("--replicas", type=int, default=8)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many timings")
+    ap.add_argument("--quality-epochs", type=int, default=20,
+                    help="epochs of the accuracy comparison (0: skip)")
     ap.add_argument("--out", type=str, default=None)
     args = ap.parse_args()
     import torch
@@ -123,20 +126,25 @@ def main() -> None:
         for nt in args.threads:
             gl.train_binary(bn.ArrayDataset(data.X_train[:400], data.y_train[:400]), hidden=hidden,
                             replicas=2, epochs=1, n_threads=nt)  # warm-up
-            t = time.perf_counter()
-            ens = gl.train_binary(data, hidden=hidden, replicas=R, epochs=E, seed=1, n_threads=nt,
-                                  n_eval=1)
-            dt = time.perf_counter() - t
-            acc = ens.evaluate(data.X_test, data.y_test, n_samples=5, seed=2).mean()
-            res[("glasslens", nt)] = (dt, acc)
             torch.set_num_threads(nt)
-            for mode in ("loop", "batched"):
+            best = {}
+            for _ in range(args.repeat):  # interleaved, best of `repeat` (shared, noisy machine)
                 t = time.perf_counter()
-                te = torch_train(torch, widths, data.X_train, data.y_train, R, E, 200, 0.3, 1e-5,
-                                 seed=1, batched=(mode == "batched"))
+                ens = gl.train_binary(data, hidden=hidden, replicas=R, epochs=E, seed=1,
+                                      n_threads=nt, n_eval=1)
                 dt = time.perf_counter() - t
-                acc = te.evaluate(data.X_test, data.y_test, n_samples=5, seed=2).mean()
-                res[(f"torch-{mode}", nt)] = (dt, acc)
+                if dt < best.get("glasslens", (np.inf,))[0]:
+                    best["glasslens"] = (dt, ens)
+                for mode in ("loop", "batched"):
+                    t = time.perf_counter()
+                    te = torch_train(torch, widths, data.X_train, data.y_train, R, E, 200, 0.3,
+                                     1e-5, seed=1, batched=(mode == "batched"))
+                    dt = time.perf_counter() - t
+                    if dt < best.get(f"torch-{mode}", (np.inf,))[0]:
+                        best[f"torch-{mode}"] = (dt, te)
+            for name, (dt, e) in best.items():
+                acc = e.evaluate(data.X_test, data.y_test, n_samples=5, seed=2).mean()
+                res[(name, nt)] = (dt, acc)
         for nt in args.threads:
             g_dt, g_acc = res[("glasslens", nt)]
             for peer in ("torch-loop", "torch-batched"):
@@ -150,6 +158,25 @@ def main() -> None:
     for (w, nt, peer, p_dt, p_tp, p_acc, g_dt, g_tp, g_acc, ratio) in rows:
         lines.append(f"| {'-'.join(map(str, w))} | {nt} | {peer} | {p_dt:.3f} | {p_tp:,.0f} | "
                      f"{p_acc:.3f} | {g_dt:.3f} | {g_tp:,.0f} | {g_acc:.3f} | **{ratio:.1f}x** |")
+    if args.quality_epochs > 0:
+        Q = args.quality_epochs
+        lines += ["", f"Accuracy after {Q} epochs (deep net, {R} replicas each, mean +- std over "
+                      "replicas of the mean test accuracy of 20 binary draws):", "",
+                  "| implementation | binary test acc | mean-field test acc | time (s) |",
+                  "|---|---|---|---|"]
+        torch.set_num_threads(1)
+        t = time.perf_counter()
+        ens = gl.train_binary(data, hidden=(15, 15), replicas=R, epochs=Q, seed=3, n_threads=1)
+        g_dt = time.perf_counter() - t
+        t = time.perf_counter()
+        te = torch_train(torch, [20, 15, 15, 10], data.X_train, data.y_train, R, Q, 200, 0.3, 1e-5,
+                         seed=3, batched=True)
+        t_dt = time.perf_counter() - t
+        for name, e, dt in (("glasslens", ens, g_dt), ("torch-batched", te, t_dt)):
+            acc = e.evaluate(data.X_test, data.y_test, n_samples=20, seed=4).mean(axis=1)
+            mf = e.evaluate_mean_field(data.X_test, data.y_test)
+            lines.append(f"| {name} | {acc.mean():.3f} +- {acc.std():.3f} | "
+                         f"{mf.mean():.3f} +- {mf.std():.3f} | {dt:.2f} |")
     table = "\n".join(lines)
     print(table)
     env = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible, "
