@@ -25,6 +25,11 @@ __all__ = [
     "__version__",
 ]
 
+# --- maxent ---
+from . import maxent  # noqa: E402
+
+__all__ += ["maxent"]
+
 
 def build_info() -> Dict[str, Any]:
     """Version, compiler, OpenMP on/off, SIMD path in use and default thread count."""
