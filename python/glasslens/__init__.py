@@ -121,3 +121,28 @@ def build_info() -> Dict[str, Any]:
         "cpu_has_avx2_fma": bool(_core.cpu_has_avx2_fma()),
         "default_threads": resolve_threads(None),
     }
+
+
+# --- binarynet ---
+from .binarynet import (  # noqa: E402
+    BinaryEnsemble,
+    BinaryNet,
+    BinarySamples,
+    PaperPreset,
+    block_indices,
+    paper_preset,
+    sample_configurations,
+    train_binary,
+)
+
+__all__ += [
+    "BinaryEnsemble",
+    "BinaryNet",
+    "BinarySamples",
+    "PaperPreset",
+    "block_indices",
+    "paper_preset",
+    "sample_configurations",
+    "train_binary",
+]
+# --- end binarynet ---
