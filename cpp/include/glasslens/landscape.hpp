@@ -1,0 +1,100 @@
+// Perturbation probes and random walks in the parameter space of an MLP (Protocol 1).
+//
+// Parameter layout: see mlp.hpp (theta = [W0 row-major (d1 x d0), b0, W1, b1, ...]).
+// Directions u_k are generated from Philox(seed, k, 0) and never stored as K full copies: each
+// work item materialises one perturbed vector at a time in a thread-local buffer. Every result
+// is bit-identical for any thread count (work items are serial and written to fixed slots).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "glasslens/mlp.hpp"
+
+namespace glasslens::landscape {
+
+enum class DirKind : int { gaussian = 0, rademacher = 1 };
+// none: raw direction; global: ||u|| = ||theta||; layer: ||u_l|| = ||theta_l|| per layer;
+// filter: per hidden/output unit j of every layer (row j of W_l, Li et al. 2018).
+enum class Norm : int { none = 0, global = 1, layer = 2, filter = 3 };
+// include: bias b_l[j] belongs to unit j's filter (and to layer l's block) and is normalised with
+// it; zero: bias entries of u are set to 0 (Goldstein's `biasbn` ignore option) and the norms
+// are taken over the weights only.
+enum class BiasMode : int { include = 0, zero = 1 };
+// additive: theta + r u; multiplicative: theta * (1 + r u) (elementwise).
+enum class PertMode : int { additive = 0, multiplicative = 1 };
+
+// The direction u_k (n_params floats written to u). Deterministic in (seed, k).
+void make_direction(const nn::Shape& s, const float* theta, std::uint64_t seed, std::int64_t k,
+                    DirKind kind, Norm norm, BiasMode bias, float* u);
+
+// Mean loss / accuracy of theta perturbed along K directions at R radii on (X, y): outputs are
+// K x R (row-major). Work items are (direction, block of radii).
+void perturbed_eval(const nn::Shape& s, const float* theta, std::uint64_t seed, std::int64_t K,
+                    const double* radii, std::int64_t R, DirKind kind, Norm norm, BiasMode bias,
+                    PertMode mode, const float* X, const std::int32_t* y, std::int64_t n,
+                    double* loss_out, double* acc_out, int n_threads);
+
+// Mean loss / accuracy of theta0 + sum_j coeffs[g, j] * D[j] for g < G (D: m x n_params,
+// coeffs: G x m). Used for 1-D and 2-D slices.
+void affine_eval(const nn::Shape& s, const float* theta0, const float* D, int m,
+                 const double* coeffs, std::int64_t G, const float* X, const std::int32_t* y,
+                 std::int64_t n, double* loss_out, double* acc_out, int n_threads);
+
+// Full (serial) mean loss and accuracy of one parameter vector; the reference used by the walk
+// refresh.
+double full_loss(const nn::Shape& s, const float* theta, const float* X, const std::int32_t* y,
+                 std::int64_t n, double* acc);
+
+// Dense layer kernel: Z[r, c] = b[c] + sum_i A[r, i] * WT[i, c] for r < n, c < dpad (dpad a
+// multiple of 8; WT is din x dpad, row stride dpad; A has row stride lda; Z row stride dpad);
+// ReLU applied when relu is true. b may be null (zero). Dispatches on simd_path().
+void dense_layer(const float* A, std::int64_t lda, std::int64_t n, int din, const float* WT,
+                 const float* b, int dpad, float* Z, bool relu);
+namespace detail {
+void dense_layer_scalar(const float* A, std::int64_t lda, std::int64_t n, int din,
+                        const float* WT, const float* b, int dpad, float* Z, bool relu);
+void dense_layer_avx2(const float* A, std::int64_t lda, std::int64_t n, int din, const float* WT,
+                      const float* b, int dpad, float* Z, bool relu);
+}  // namespace detail
+
+// ---- random walks ------------------------------------------------------------------------------
+enum class WalkMode : int { free_walk = 0, threshold = 1, metropolis = 2 };
+// dense: all parameters move; weight: one parameter (weight or bias) chosen uniformly;
+// unit: one hidden unit's incoming weights, bias and outgoing weights.
+enum class MoveKind : int { dense = 0, weight = 1, unit = 2 };
+
+struct WalkParams {
+  std::int64_t steps = 1000;
+  double sigma = 1e-3;              // per-coordinate standard deviation of a move
+  WalkMode mode = WalkMode::free_walk;
+  double threshold = 0.0;           // threshold mode: level on the train loss (or error)
+  bool threshold_on_error = false;
+  double temperature = 1.0;         // metropolis mode
+  MoveKind move = MoveKind::dense;
+  std::int64_t walkers = 1;
+  std::int64_t record_every = 10;
+  std::uint64_t seed = 0;
+  std::int64_t refresh_every = 1000;  // sparse moves: full recomputation every this many steps
+                                      // (0 = never)
+  bool eval_test = true;
+  bool store_theta = false;           // keep theta at every record (walkers x records x P)
+};
+
+struct WalkOutput {
+  std::int64_t n_records = 0;
+  std::vector<std::int64_t> step;                     // n_records
+  // walkers x n_records
+  std::vector<double> dist, overlap, train_loss, train_acc, test_loss, test_acc, accept;
+  std::vector<float> final_theta;                     // walkers x P
+  std::vector<float> thetas;                          // walkers x n_records x P (store_theta)
+  std::vector<double> max_drift;                      // walkers: largest |incremental - full|
+                                                      // train-loss gap seen at a refresh
+  std::vector<std::int64_t> n_accepted;               // walkers
+};
+
+void random_walk(const nn::Shape& s, const float* theta0, const float* Xtr,
+                 const std::int32_t* ytr, std::int64_t ntr, const float* Xte,
+                 const std::int32_t* yte, std::int64_t nte, const WalkParams& p, WalkOutput& out,
+                 int n_threads);
+
+}  // namespace glasslens::landscape

@@ -1,0 +1,693 @@
+// Perturbed evaluation engine and random walks (Protocol 1). See landscape.hpp.
+#include "glasslens/landscape.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "glasslens/parallel.hpp"
+#include "glasslens/rng.hpp"
+
+namespace glasslens::landscape {
+using nn::Shape;
+
+namespace {
+
+constexpr std::int64_t kTile = 128;  // samples per forward tile
+
+inline int round8(int v) { return (v + 7) / 8 * 8; }
+
+// Transposed, padded layout of a network used by the dense-layer kernel:
+// per layer WT (d_in x dpad) then b (dpad); padding entries stay zero.
+struct Packing {
+  std::vector<int> dpad;
+  std::vector<std::int64_t> wt_off, b_off;
+  std::int64_t size = 0;
+  int max_pad = 0;
+  explicit Packing(const Shape& s) {
+    const int L = s.n_layers();
+    std::int64_t pos = 0;
+    for (int l = 0; l < L; ++l) {
+      const int dp = round8(s.widths[l + 1]);
+      dpad.push_back(dp);
+      wt_off.push_back(pos);
+      pos += static_cast<std::int64_t>(s.widths[l]) * dp;
+      b_off.push_back(pos);
+      pos += dp;
+      max_pad = std::max(max_pad, dp);
+    }
+    size = pos;
+  }
+};
+
+// Writes f(p) for every parameter p into its packed slot (bias slots of a bias-free network
+// stay zero). f(p) must be a pure function of p.
+template <class F>
+void pack_with(const Shape& s, const Packing& pk, float* buf, F&& f) {
+  const int L = s.n_layers();
+  for (int l = 0; l < L; ++l) {
+    const int din = s.widths[l], dout = s.widths[l + 1], dp = pk.dpad[l];
+    const std::int64_t wo = s.w_offset(l);
+    float* wt = buf + pk.wt_off[l];
+    for (int j = 0; j < dout; ++j) {
+      const std::int64_t row = wo + static_cast<std::int64_t>(j) * din;
+      for (int i = 0; i < din; ++i) wt[static_cast<std::int64_t>(i) * dp + j] = f(row + i);
+    }
+    if (s.bias) {
+      const std::int64_t bo = s.b_offset(l);
+      for (int j = 0; j < dout; ++j) buf[pk.b_off[l] + j] = f(bo + j);
+    }
+  }
+}
+
+// Cross-entropy of one logit row and whether its argmax (ties -> lowest index) equals y.
+inline float sample_loss(const float* z, int C, int y, bool& correct) {
+  float m = z[0];
+  int am = 0;
+  for (int c = 1; c < C; ++c)
+    if (z[c] > m) {
+      m = z[c];
+      am = c;
+    }
+  float s = 0.0f;
+  for (int c = 0; c < C; ++c) s += std::exp(z[c] - m);
+  correct = (am == y);
+  return std::log(s) + m - z[y];
+}
+
+struct FwdBuffers {
+  std::vector<float> a, b;
+  void reserve(const Packing& pk) {
+    const std::size_t need = static_cast<std::size_t>(kTile) * pk.max_pad;
+    if (a.size() < need) a.assign(need, 0.0f);
+    if (b.size() < need) b.assign(need, 0.0f);
+  }
+};
+
+// Sum of per-sample losses (double, in sample order) and number of correct predictions.
+double packed_loss_sum(const Shape& s, const Packing& pk, const float* buf, const float* X,
+                       const std::int32_t* y, std::int64_t n, std::int64_t& n_correct,
+                       FwdBuffers& fb) {
+  fb.reserve(pk);
+  const int L = s.n_layers(), C = s.n_out(), d0 = s.n_in();
+  double total = 0.0;
+  std::int64_t corr = 0;
+  for (std::int64_t t0 = 0; t0 < n; t0 += kTile) {
+    const std::int64_t rows = std::min(kTile, n - t0);
+    const float* A = X + t0 * d0;
+    std::int64_t lda = d0;
+    for (int l = 0; l < L; ++l) {
+      float* Z = (l % 2 == 0) ? fb.a.data() : fb.b.data();
+      dense_layer(A, lda, rows, s.widths[l], buf + pk.wt_off[l], buf + pk.b_off[l], pk.dpad[l], Z,
+                  l < L - 1);
+      A = Z;
+      lda = pk.dpad[l];
+    }
+    for (std::int64_t r = 0; r < rows; ++r) {
+      bool ok;
+      total += sample_loss(A + r * lda, C, y[t0 + r], ok);
+      corr += ok ? 1 : 0;
+    }
+  }
+  n_correct = corr;
+  return total;
+}
+
+}  // namespace
+
+// ---- directions ------------------------------------------------------------------------------
+
+void make_direction(const Shape& s, const float* theta, std::uint64_t seed, std::int64_t k,
+                    DirKind kind, Norm norm, BiasMode bias, float* u) {
+  const std::int64_t P = s.n_params();
+  Philox g(seed, static_cast<std::uint64_t>(k), 0);
+  if (kind == DirKind::gaussian) {
+    for (std::int64_t p = 0; p < P; ++p) u[p] = static_cast<float>(g.normal());
+  } else {
+    for (std::int64_t p = 0; p < P; p += 32) {
+      const std::uint32_t w = g.next_u32();
+      const std::int64_t e = std::min<std::int64_t>(32, P - p);
+      for (std::int64_t b = 0; b < e; ++b) u[p + b] = ((w >> b) & 1u) ? 1.0f : -1.0f;
+    }
+  }
+  const int L = s.n_layers();
+  if (bias == BiasMode::zero && s.bias)
+    for (int l = 0; l < L; ++l)
+      std::fill(u + s.b_offset(l), u + s.b_offset(l) + s.widths[l + 1], 0.0f);
+  if (norm == Norm::none) return;
+
+  // Scale the entries of one group (given as a list of [begin, end) ranges, in order).
+  auto scale_group = [&](std::initializer_list<std::pair<std::int64_t, std::int64_t>> ranges) {
+    double nt = 0.0, nu = 0.0;
+    for (auto& r : ranges)
+      for (std::int64_t p = r.first; p < r.second; ++p) {
+        nt += static_cast<double>(theta[p]) * theta[p];
+        nu += static_cast<double>(u[p]) * u[p];
+      }
+    const float f = nu > 0.0 ? static_cast<float>(std::sqrt(nt) / std::sqrt(nu)) : 0.0f;
+    for (auto& r : ranges)
+      for (std::int64_t p = r.first; p < r.second; ++p) u[p] *= f;
+  };
+  const bool incl = s.bias && bias == BiasMode::include;
+  if (norm == Norm::global) {
+    double nt = 0.0, nu = 0.0;
+    for (int l = 0; l < L; ++l) {
+      const std::int64_t wo = s.w_offset(l), nw = static_cast<std::int64_t>(s.widths[l + 1]) * s.widths[l];
+      const std::int64_t end = wo + nw + (incl ? s.widths[l + 1] : 0);
+      for (std::int64_t p = wo; p < end; ++p) {
+        nt += static_cast<double>(theta[p]) * theta[p];
+        nu += static_cast<double>(u[p]) * u[p];
+      }
+    }
+    const float f = nu > 0.0 ? static_cast<float>(std::sqrt(nt) / std::sqrt(nu)) : 0.0f;
+    for (std::int64_t p = 0; p < P; ++p) u[p] *= f;
+    return;
+  }
+  for (int l = 0; l < L; ++l) {
+    const int din = s.widths[l], dout = s.widths[l + 1];
+    const std::int64_t wo = s.w_offset(l), nw = static_cast<std::int64_t>(dout) * din;
+    const std::int64_t bo = s.bias ? s.b_offset(l) : 0;
+    if (norm == Norm::layer) {
+      if (incl)
+        scale_group({{wo, wo + nw}, {bo, bo + dout}});
+      else
+        scale_group({{wo, wo + nw}});
+    } else {  // filter
+      for (int j = 0; j < dout; ++j) {
+        const std::int64_t r0 = wo + static_cast<std::int64_t>(j) * din;
+        if (incl)
+          scale_group({{r0, r0 + din}, {bo + j, bo + j + 1}});
+        else
+          scale_group({{r0, r0 + din}});
+      }
+    }
+  }
+}
+
+// ---- batched evaluation -----------------------------------------------------------------------
+
+double full_loss(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
+                 std::int64_t n, double* acc) {
+  Packing pk(s);
+  std::vector<float> buf(pk.size, 0.0f);
+  pack_with(s, pk, buf.data(), [&](std::int64_t p) { return theta[p]; });
+  FwdBuffers fb;
+  std::int64_t corr = 0;
+  const double tot = packed_loss_sum(s, pk, buf.data(), X, y, n, corr, fb);
+  if (acc) *acc = static_cast<double>(corr) / static_cast<double>(n);
+  return tot / static_cast<double>(n);
+}
+
+void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std::int64_t K,
+                    const double* radii, std::int64_t R, DirKind kind, Norm norm, BiasMode bias,
+                    PertMode mode, const float* X, const std::int32_t* y, std::int64_t n,
+                    double* loss_out, double* acc_out, int n_threads) {
+  if (K <= 0 || R <= 0 || n <= 0) throw std::invalid_argument("K, R and n must be positive");
+  const int nt = resolve_threads(n_threads);
+  // Radii are grouped in blocks so that there are enough items for the threads; the grouping
+  // only decides which values share a generated direction, never the values themselves.
+  std::int64_t blocks = std::min<std::int64_t>(R, std::max<std::int64_t>(1, (4 * nt + K - 1) / K));
+  const std::int64_t rb = (R + blocks - 1) / blocks;
+  blocks = (R + rb - 1) / rb;
+  const std::int64_t P = s.n_params();
+  Packing pk(s);
+  parallel_for(K * blocks, nt, [&](std::int64_t item) {
+    const std::int64_t k = item / blocks, r0 = (item % blocks) * rb;
+    const std::int64_t r1 = std::min(R, r0 + rb);
+    std::vector<float> u(P), buf(pk.size, 0.0f);
+    FwdBuffers fb;
+    make_direction(s, theta, seed, k, kind, norm, bias, u.data());
+    for (std::int64_t ri = r0; ri < r1; ++ri) {
+      const float r = static_cast<float>(radii[ri]);
+      if (mode == PertMode::additive)
+        pack_with(s, pk, buf.data(), [&](std::int64_t p) { return theta[p] + r * u[p]; });
+      else
+        pack_with(s, pk, buf.data(),
+                  [&](std::int64_t p) { return theta[p] * (1.0f + r * u[p]); });
+      std::int64_t corr = 0;
+      const double tot = packed_loss_sum(s, pk, buf.data(), X, y, n, corr, fb);
+      loss_out[k * R + ri] = tot / static_cast<double>(n);
+      if (acc_out) acc_out[k * R + ri] = static_cast<double>(corr) / static_cast<double>(n);
+    }
+  });
+}
+
+void affine_eval(const Shape& s, const float* theta0, const float* D, int m,
+                 const double* coeffs, std::int64_t G, const float* X, const std::int32_t* y,
+                 std::int64_t n, double* loss_out, double* acc_out, int n_threads) {
+  if (G <= 0 || n <= 0 || m < 0) throw std::invalid_argument("G and n must be positive");
+  const std::int64_t P = s.n_params();
+  Packing pk(s);
+  parallel_for(G, n_threads, [&](std::int64_t g) {
+    std::vector<float> buf(pk.size, 0.0f), v(theta0, theta0 + P);
+    for (int j = 0; j < m; ++j) {
+      const float c = static_cast<float>(coeffs[g * m + j]);
+      const float* d = D + static_cast<std::int64_t>(j) * P;
+      for (std::int64_t p = 0; p < P; ++p) v[p] = v[p] + c * d[p];
+    }
+    pack_with(s, pk, buf.data(), [&](std::int64_t p) { return v[p]; });
+    FwdBuffers fb;
+    std::int64_t corr = 0;
+    const double tot = packed_loss_sum(s, pk, buf.data(), X, y, n, corr, fb);
+    loss_out[g] = tot / static_cast<double>(n);
+    if (acc_out) acc_out[g] = static_cast<double>(corr) / static_cast<double>(n);
+  });
+}
+
+// ---- random walks ----------------------------------------------------------------------------
+namespace {
+
+// Stored forward state of one network on the train set, updated incrementally by sparse moves.
+// Hidden pre-activations are stored unit-major (Z[l][j * n + s], l = 1..L-1), logits sample-major
+// (n x C), per-sample losses and correctness flags, and their sums.
+struct IncState {
+  const Shape& s;
+  const float* XT;  // d0 x n (unit-major copy of X)
+  const std::int32_t* y;
+  std::int64_t n;
+  int L, C;
+  std::vector<std::vector<float>> Z;  // index 1..L-1
+  std::vector<float> logits, lossv;
+  std::vector<unsigned char> corr;
+  double total = 0.0;
+  std::int64_t ncorr = 0;
+
+  // proposal scratch
+  std::vector<float> dz, colnew, block;
+  std::vector<std::int64_t> touched;
+  std::vector<float> newloss;
+  std::vector<unsigned char> newcorr;
+  std::vector<float> tmp_a, tmp_b;
+  double dtotal = 0.0;
+  std::int64_t dcorr = 0;
+  int pm = 0, pj = 0, down = 0;  // layer/unit of the proposal, floats per touched sample
+
+  IncState(const Shape& sh, const float* xt, const std::int32_t* yy, std::int64_t nn)
+      : s(sh), XT(xt), y(yy), n(nn), L(sh.n_layers()), C(sh.n_out()) {
+    Z.resize(L);
+    for (int l = 1; l < L; ++l) Z[l].assign(static_cast<std::size_t>(s.widths[l]) * n, 0.0f);
+    logits.assign(static_cast<std::size_t>(n) * C, 0.0f);
+    lossv.assign(n, 0.0f);
+    corr.assign(n, 0);
+    dz.assign(n, 0.0f);
+    colnew.assign(n, 0.0f);
+    tmp_a.assign(s.max_width(), 0.0f);
+    tmp_b.assign(s.max_width(), 0.0f);
+  }
+
+  float act(int l, int i, std::int64_t smp) const {
+    if (l == 0) return XT[static_cast<std::int64_t>(i) * n + smp];
+    const float z = Z[l][static_cast<std::int64_t>(i) * n + smp];
+    return z > 0.0f ? z : 0.0f;
+  }
+
+  // Full recomputation from theta (same kernel and summation order as full_loss).
+  void refresh(const float* theta, const float* X) {
+    Packing pk(s);
+    std::vector<float> buf(pk.size, 0.0f);
+    pack_with(s, pk, buf.data(), [&](std::int64_t p) { return theta[p]; });
+    std::vector<float> a(static_cast<std::size_t>(kTile) * pk.max_pad),
+        b(static_cast<std::size_t>(kTile) * pk.max_pad);
+    const int d0 = s.n_in();
+    double tot = 0.0;
+    std::int64_t cr = 0;
+    for (std::int64_t t0 = 0; t0 < n; t0 += kTile) {
+      const std::int64_t rows = std::min(kTile, n - t0);
+      const float* A = X + t0 * d0;
+      std::int64_t lda = d0;
+      for (int l = 0; l < L; ++l) {
+        float* Zb = (l % 2 == 0) ? a.data() : b.data();
+        const int dp = pk.dpad[l], dout = s.widths[l + 1];
+        dense_layer(A, lda, rows, s.widths[l], buf.data() + pk.wt_off[l], buf.data() + pk.b_off[l],
+                    dp, Zb, false);
+        if (l < L - 1) {
+          float* dst = Z[l + 1].data();
+          for (std::int64_t r = 0; r < rows; ++r)
+            for (int j = 0; j < dout; ++j) {
+              float& z = Zb[r * dp + j];
+              dst[static_cast<std::int64_t>(j) * n + t0 + r] = z;
+              z = z > 0.0f ? z : 0.0f;
+            }
+        } else {
+          for (std::int64_t r = 0; r < rows; ++r)
+            std::memcpy(&logits[(t0 + r) * C], Zb + r * dp, sizeof(float) * C);
+        }
+        A = Zb;
+        lda = dp;
+      }
+      for (std::int64_t r = 0; r < rows; ++r) {
+        bool ok;
+        const float lv = sample_loss(A + r * lda, C, y[t0 + r], ok);
+        lossv[t0 + r] = lv;
+        corr[t0 + r] = ok ? 1 : 0;
+        tot += lv;
+        cr += ok ? 1 : 0;
+      }
+    }
+    total = tot;
+    ncorr = cr;
+  }
+
+  // Forward one sample from post-activation h of layer l0 (l0 >= 1) through layers l0..L-1,
+  // writing pre-activations of layers l0+1..L into out (consecutive blocks).
+  void forward_tail(const float* theta, int l0, const float* h, float* out) {
+    const float* in = h;
+    float* o = out;
+    for (int l = l0; l < L; ++l) {
+      const int din = s.widths[l], dout = s.widths[l + 1];
+      const float* W = theta + s.w_offset(l);
+      for (int c = 0; c < dout; ++c) {
+        float acc = s.bias ? theta[s.b_offset(l) + c] : 0.0f;
+        const float* w = W + static_cast<std::int64_t>(c) * din;
+        for (int i = 0; i < din; ++i) acc += w[i] * in[i];
+        o[c] = acc;
+      }
+      if (l < L - 1) {
+        float* hb = (in == tmp_a.data()) ? tmp_b.data() : tmp_a.data();
+        for (int c = 0; c < dout; ++c) hb[c] = o[c] > 0.0f ? o[c] : 0.0f;
+        in = hb;
+      }
+      o += dout;
+    }
+  }
+
+  // Evaluate the proposal "z_m[j, :] += dz" (and, when wout_old/dwout are given, the outgoing
+  // column W_m[:, j] changes from wout_old to wout_old + dwout). theta_new must already hold the
+  // proposed parameters for layers > m (unchanged by any sparse move).
+  void propose(int m, int j, const float* theta, const float* wout_old, const float* dwout) {
+    pm = m;
+    pj = j;
+    touched.clear();
+    newloss.clear();
+    newcorr.clear();
+    dtotal = 0.0;
+    dcorr = 0;
+    if (m == L) {
+      down = C;
+      block.resize(static_cast<std::size_t>(n) * C);
+      for (std::int64_t smp = 0; smp < n; ++smp) {
+        if (dz[smp] == 0.0f) continue;
+        float* row = block.data() + touched.size() * C;
+        std::memcpy(row, &logits[smp * C], sizeof(float) * C);
+        row[j] = row[j] + dz[smp];
+        bool ok;
+        const float lv = sample_loss(row, C, y[smp], ok);
+        dtotal += static_cast<double>(lv) - lossv[smp];
+        dcorr += static_cast<int>(ok) - static_cast<int>(corr[smp]);
+        touched.push_back(smp);
+        newloss.push_back(lv);
+        newcorr.push_back(ok ? 1 : 0);
+      }
+      return;
+    }
+    // hidden layer m: new pre-activation column, then the samples whose output changes
+    const int dn = s.widths[m + 1];
+    down = 0;
+    for (int l = m + 1; l <= L; ++l) down += s.widths[l];
+    if (block.size() < static_cast<std::size_t>(down) * n) block.resize(static_cast<std::size_t>(down) * n);
+    const float* zc = Z[m].data() + static_cast<std::int64_t>(j) * n;
+    std::vector<float>& next = (m + 1 == L) ? logits : Z[m + 1];
+    for (std::int64_t smp = 0; smp < n; ++smp) {
+      const float zo = zc[smp], zn = zo + dz[smp];
+      colnew[smp] = zn;
+      const float ho = zo > 0.0f ? zo : 0.0f, hn = zn > 0.0f ? zn : 0.0f;
+      const float dh = hn - ho;
+      if (dh == 0.0f && (dwout == nullptr || hn == 0.0f)) continue;
+      float* out = block.data() + touched.size() * down;
+      // new pre-activations of layer m+1 for this sample
+      for (int c = 0; c < dn; ++c) {
+        const float old = (m + 1 == L) ? next[smp * C + c] : next[static_cast<std::int64_t>(c) * n + smp];
+        float v = old + wout_old[c] * dh;
+        if (dwout) v = v + dwout[c] * hn;
+        out[c] = v;
+      }
+      const float* lrow = out;
+      if (m + 1 < L) {
+        // forward_tail ping-pongs between tmp_a and tmp_b; the input starts in tmp_b
+        for (int c = 0; c < dn; ++c) tmp_b[c] = out[c] > 0.0f ? out[c] : 0.0f;
+        forward_tail(theta, m + 1, tmp_b.data(), out + dn);
+        lrow = out + down - C;
+      }
+      bool ok;
+      const float lv = sample_loss(lrow, C, y[smp], ok);
+      dtotal += static_cast<double>(lv) - lossv[smp];
+      dcorr += static_cast<int>(ok) - static_cast<int>(corr[smp]);
+      touched.push_back(smp);
+      newloss.push_back(lv);
+      newcorr.push_back(ok ? 1 : 0);
+    }
+  }
+
+  void commit() {
+    if (pm == L) {
+      for (std::size_t t = 0; t < touched.size(); ++t) {
+        const std::int64_t smp = touched[t];
+        logits[smp * C + pj] = block[t * C + pj];
+      }
+    } else {
+      std::memcpy(Z[pm].data() + static_cast<std::int64_t>(pj) * n, colnew.data(), sizeof(float) * n);
+      for (std::size_t t = 0; t < touched.size(); ++t) {
+        const std::int64_t smp = touched[t];
+        const float* out = block.data() + t * down;
+        int off = 0;
+        for (int l = pm + 1; l <= L; ++l) {
+          const int d = s.widths[l];
+          if (l == L) {
+            std::memcpy(&logits[smp * C], out + off, sizeof(float) * C);
+          } else {
+            float* zl = Z[l].data();
+            for (int c = 0; c < d; ++c) zl[static_cast<std::int64_t>(c) * n + smp] = out[off + c];
+          }
+          off += d;
+        }
+      }
+    }
+    for (std::size_t t = 0; t < touched.size(); ++t) {
+      lossv[touched[t]] = newloss[t];
+      corr[touched[t]] = newcorr[t];
+    }
+    total += dtotal;
+    ncorr += dcorr;
+  }
+};
+
+}  // namespace
+
+void random_walk(const Shape& s, const float* theta0, const float* Xtr, const std::int32_t* ytr,
+                 std::int64_t ntr, const float* Xte, const std::int32_t* yte, std::int64_t nte,
+                 const WalkParams& p, WalkOutput& out, int n_threads) {
+  if (p.steps < 0 || p.walkers < 1 || p.record_every < 1 || ntr < 1)
+    throw std::invalid_argument("random_walk: bad steps / walkers / record_every / data size");
+  if (p.mode == WalkMode::metropolis && !(p.temperature > 0.0))
+    throw std::invalid_argument("random_walk: temperature must be > 0 in metropolis mode");
+  const int L = s.n_layers();
+  const std::int64_t P = s.n_params();
+  if (p.move == MoveKind::unit && L < 2)
+    throw std::invalid_argument("random_walk: move='unit' needs at least one hidden layer");
+  if (P >= (std::int64_t(1) << 32)) throw std::invalid_argument("random_walk: too many parameters");
+  const bool sparse = p.move != MoveKind::dense;
+  const bool have_test = p.eval_test && Xte != nullptr && nte > 0;
+  const std::int64_t W = p.walkers, NR = p.steps / p.record_every + 1;
+  out.n_records = NR;
+  out.step.resize(NR);
+  for (std::int64_t r = 0; r < NR; ++r) out.step[r] = r * p.record_every;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (auto* v : {&out.dist, &out.overlap, &out.train_loss, &out.train_acc, &out.test_loss,
+                  &out.test_acc, &out.accept})
+    v->assign(static_cast<std::size_t>(W * NR), nan);
+  out.final_theta.assign(static_cast<std::size_t>(W * P), 0.0f);
+  out.thetas.assign(p.store_theta ? static_cast<std::size_t>(W * NR * P) : 0, 0.0f);
+  out.max_drift.assign(W, 0.0);
+  out.n_accepted.assign(W, 0);
+
+  double n0 = 0.0;
+  for (std::int64_t q = 0; q < P; ++q) n0 += static_cast<double>(theta0[q]) * theta0[q];
+  n0 = std::sqrt(n0);
+
+  std::vector<float> XT;
+  if (sparse) {
+    const int d0 = s.n_in();
+    XT.resize(static_cast<std::size_t>(d0) * ntr);
+    for (std::int64_t smp = 0; smp < ntr; ++smp)
+      for (int i = 0; i < d0; ++i) XT[static_cast<std::int64_t>(i) * ntr + smp] = Xtr[smp * d0 + i];
+  }
+  // hidden units for move='unit': (layer, index) by flat index
+  std::int64_t H = 0;
+  for (int l = 1; l < L; ++l) H += s.widths[l];
+
+  parallel_for(W, n_threads, [&](std::int64_t w) {
+    Philox g(p.seed, static_cast<std::uint64_t>(w), 1);
+    std::vector<float> theta(theta0, theta0 + P), prop;
+    double cur_loss = 0.0, cur_acc = 0.0;
+    IncState* st = nullptr;
+    std::unique_ptr<IncState> holder;
+    Packing pk(s);
+    std::vector<float> buf;
+    FwdBuffers fb;
+    if (sparse) {
+      holder.reset(new IncState(s, XT.data(), ytr, ntr));
+      st = holder.get();
+      st->refresh(theta.data(), Xtr);
+    } else {
+      prop.resize(P);
+      buf.assign(pk.size, 0.0f);
+      cur_loss = full_loss(s, theta.data(), Xtr, ytr, ntr, &cur_acc);
+    }
+    auto loss_now = [&] { return sparse ? st->total / ntr : cur_loss; };
+    auto acc_now = [&] { return sparse ? static_cast<double>(st->ncorr) / ntr : cur_acc; };
+    std::int64_t acc_window = 0, win_steps = 0;
+    auto record = [&](std::int64_t r) {
+      const std::int64_t o = w * NR + r;
+      double dd = 0.0, dot = 0.0, nt2 = 0.0;
+      for (std::int64_t q = 0; q < P; ++q) {
+        const double a = theta[q], b = theta0[q];
+        dd += (a - b) * (a - b);
+        dot += a * b;
+        nt2 += a * a;
+      }
+      out.dist[o] = n0 > 0 ? std::sqrt(dd) / n0 : std::sqrt(dd);
+      out.overlap[o] = (n0 > 0 && nt2 > 0) ? dot / (n0 * std::sqrt(nt2)) : nan;
+      out.train_loss[o] = loss_now();
+      out.train_acc[o] = acc_now();
+      if (have_test) {
+        double a;
+        out.test_loss[o] = full_loss(s, theta.data(), Xte, yte, nte, &a);
+        out.test_acc[o] = a;
+      }
+      out.accept[o] = win_steps > 0 ? static_cast<double>(acc_window) / win_steps : nan;
+      acc_window = 0;
+      win_steps = 0;
+      if (p.store_theta)
+        std::copy(theta.begin(), theta.end(), out.thetas.begin() + o * P);
+    };
+    auto accept = [&](double new_loss, double new_acc) {
+      switch (p.mode) {
+        case WalkMode::free_walk:
+          return true;
+        case WalkMode::threshold:
+          return p.threshold_on_error ? (1.0 - new_acc) <= p.threshold : new_loss <= p.threshold;
+        case WalkMode::metropolis: {
+          const double dl = new_loss - loss_now();
+          if (dl <= 0.0) return true;
+          return g.uniform() < std::exp(-dl / p.temperature);
+        }
+      }
+      return false;
+    };
+    record(0);
+    std::vector<float> din, dout, wcol;
+    for (std::int64_t t = 1; t <= p.steps; ++t) {
+      bool ok = false;
+      if (!sparse) {
+        for (std::int64_t q = 0; q < P; ++q)
+          prop[q] = theta[q] + static_cast<float>(p.sigma * g.normal());
+        pack_with(s, pk, buf.data(), [&](std::int64_t q) { return prop[q]; });
+        std::int64_t corr = 0;
+        const double nl = packed_loss_sum(s, pk, buf.data(), Xtr, ytr, ntr, corr, fb) / ntr;
+        const double na = static_cast<double>(corr) / ntr;
+        ok = accept(nl, na);
+        if (ok) {
+          theta.swap(prop);
+          cur_loss = nl;
+          cur_acc = na;
+        }
+      } else if (p.move == MoveKind::weight) {
+        const std::int64_t q = g.below(static_cast<std::uint32_t>(P));
+        const float dw = static_cast<float>(p.sigma * g.normal());
+        int l = 0;
+        while (l + 1 < L && q >= s.w_offset(l + 1)) ++l;
+        const int dinl = s.widths[l], doutl = s.widths[l + 1];
+        const std::int64_t off = q - s.w_offset(l);
+        const std::int64_t nw = static_cast<std::int64_t>(doutl) * dinl;
+        int j;
+        if (off < nw) {
+          j = static_cast<int>(off / dinl);
+          const int i = static_cast<int>(off % dinl);
+          if (l == 0) {
+            const float* x = st->XT + static_cast<std::int64_t>(i) * ntr;
+            for (std::int64_t smp = 0; smp < ntr; ++smp) st->dz[smp] = dw * x[smp];
+          } else {
+            const float* z = st->Z[l].data() + static_cast<std::int64_t>(i) * ntr;
+            for (std::int64_t smp = 0; smp < ntr; ++smp)
+              st->dz[smp] = dw * (z[smp] > 0.0f ? z[smp] : 0.0f);
+          }
+        } else {
+          j = static_cast<int>(off - nw);
+          std::fill(st->dz.begin(), st->dz.end(), dw);
+        }
+        const int m = l + 1;
+        if (m < L) {
+          // outgoing column of unit j in layer m (unchanged by this move)
+          const int dn = s.widths[m + 1];
+          wcol.resize(dn);
+          for (int c = 0; c < dn; ++c) wcol[c] = theta[s.w_offset(m) + static_cast<std::int64_t>(c) * s.widths[m] + j];
+        }
+        st->propose(m, j, theta.data(), m < L ? wcol.data() : nullptr, nullptr);
+        ok = accept((st->total + st->dtotal) / ntr, static_cast<double>(st->ncorr + st->dcorr) / ntr);
+        if (ok) {
+          st->commit();
+          theta[q] = theta[q] + dw;
+        }
+      } else {  // unit
+        std::int64_t u = g.below(static_cast<std::uint32_t>(H));
+        int m = 1;
+        while (u >= s.widths[m]) {
+          u -= s.widths[m];
+          ++m;
+        }
+        const int j = static_cast<int>(u);
+        const int dprev = s.widths[m - 1], dn = s.widths[m + 1];
+        din.resize(dprev);
+        dout.resize(dn);
+        wcol.resize(dn);
+        for (int i = 0; i < dprev; ++i) din[i] = static_cast<float>(p.sigma * g.normal());
+        const float db = s.bias ? static_cast<float>(p.sigma * g.normal()) : 0.0f;
+        for (int c = 0; c < dn; ++c) dout[c] = static_cast<float>(p.sigma * g.normal());
+        for (int c = 0; c < dn; ++c)
+          wcol[c] = theta[s.w_offset(m) + static_cast<std::int64_t>(c) * s.widths[m] + j];
+        std::fill(st->dz.begin(), st->dz.end(), db);
+        for (int i = 0; i < dprev; ++i) {
+          const float di = din[i];
+          if (m == 1) {
+            const float* x = st->XT + static_cast<std::int64_t>(i) * ntr;
+            for (std::int64_t smp = 0; smp < ntr; ++smp) st->dz[smp] += di * x[smp];
+          } else {
+            const float* z = st->Z[m - 1].data() + static_cast<std::int64_t>(i) * ntr;
+            for (std::int64_t smp = 0; smp < ntr; ++smp)
+              st->dz[smp] += di * (z[smp] > 0.0f ? z[smp] : 0.0f);
+          }
+        }
+        st->propose(m, j, theta.data(), wcol.data(), dout.data());
+        ok = accept((st->total + st->dtotal) / ntr, static_cast<double>(st->ncorr + st->dcorr) / ntr);
+        if (ok) {
+          st->commit();
+          const std::int64_t wo = s.w_offset(m - 1) + static_cast<std::int64_t>(j) * dprev;
+          for (int i = 0; i < dprev; ++i) theta[wo + i] = theta[wo + i] + din[i];
+          if (s.bias) theta[s.b_offset(m - 1) + j] = theta[s.b_offset(m - 1) + j] + db;
+          for (int c = 0; c < dn; ++c) {
+            float& v = theta[s.w_offset(m) + static_cast<std::int64_t>(c) * s.widths[m] + j];
+            v = v + dout[c];
+          }
+        }
+      }
+      if (ok) {
+        ++acc_window;
+        ++out.n_accepted[w];
+      }
+      ++win_steps;
+      if (sparse && p.refresh_every > 0 && t % p.refresh_every == 0) {
+        const double before = st->total / ntr;
+        st->refresh(theta.data(), Xtr);
+        out.max_drift[w] = std::max(out.max_drift[w], std::fabs(before - st->total / ntr));
+      }
+      if (t % p.record_every == 0) record(t / p.record_every);
+    }
+    std::copy(theta.begin(), theta.end(), out.final_theta.begin() + w * P);
+  });
+}
+
+}  // namespace glasslens::landscape
