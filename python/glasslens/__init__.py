@@ -36,3 +36,13 @@ def build_info() -> Dict[str, Any]:
         "cpu_has_avx2_fma": bool(_core.cpu_has_avx2_fma()),
         "default_threads": resolve_threads(None),
     }
+
+
+# --- landscape ---
+from . import landscape, walks  # noqa: E402
+from .landscape import line, perturbation_direction, plane, profile  # noqa: E402
+from .walks import WalkResult, autocorrelation, correlation_length, random_walk  # noqa: E402
+
+__all__ += ["landscape", "walks", "line", "perturbation_direction", "plane", "profile",
+            "WalkResult", "autocorrelation", "correlation_length", "random_walk"]
+# --- end landscape ---
