@@ -64,29 +64,29 @@ void pack_with(const Shape& s, const Packing& pk, float* buf, F&& f) {
   }
 }
 
-// Cross-entropy of one logit row and whether its argmax (ties -> lowest index) equals y.
-inline float sample_loss(const float* z, int C, int y, bool& correct) {
-  float m = z[0];
-  int am = 0;
-  for (int c = 1; c < C; ++c)
-    if (z[c] > m) {
-      m = z[c];
-      am = c;
-    }
-  float s = 0.0f;
-  for (int c = 0; c < C; ++c) s += std::exp(z[c] - m);
-  correct = (am == y);
-  return std::log(s) + m - z[y];
-}
-
 struct FwdBuffers {
-  std::vector<float> a, b;
+  std::vector<float> a, b, lt;
+  std::vector<unsigned char> ct;
   void reserve(const Packing& pk) {
     const std::size_t need = static_cast<std::size_t>(kTile) * pk.max_pad;
     if (a.size() < need) a.assign(need, 0.0f);
     if (b.size() < need) b.assign(need, 0.0f);
+    if (lt.size() < static_cast<std::size_t>(kTile)) {
+      lt.assign(kTile, 0.0f);
+      ct.assign(kTile, 0);
+    }
   }
 };
+
+// Adds the losses of a tile (computed by rows_loss) to total in row order.
+inline void tile_loss(const float* Z, std::int64_t ldz, std::int64_t rows, int C,
+                      const std::int32_t* y, FwdBuffers& fb, double& total, std::int64_t& corr) {
+  rows_loss(Z, ldz, rows, C, y, fb.lt.data(), fb.ct.data());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    total += fb.lt[r];
+    corr += fb.ct[r];
+  }
+}
 
 // Sum of per-sample losses (double, in sample order) and number of correct predictions.
 double packed_loss_sum(const Shape& s, const Packing& pk, const float* buf, const float* X,
@@ -107,11 +107,7 @@ double packed_loss_sum(const Shape& s, const Packing& pk, const float* buf, cons
       A = Z;
       lda = pk.dpad[l];
     }
-    for (std::int64_t r = 0; r < rows; ++r) {
-      bool ok;
-      total += sample_loss(A + r * lda, C, y[t0 + r], ok);
-      corr += ok ? 1 : 0;
-    }
+    tile_loss(A, lda, rows, C, y + t0, fb, total, corr);
   }
   n_correct = corr;
   return total;
@@ -202,6 +198,10 @@ double full_loss(const Shape& s, const float* theta, const float* X, const std::
   return tot / static_cast<double>(n);
 }
 
+// The first layer is evaluated by linearity: z1 = (W0 + r U0) x + (b0 + r ub0)
+// = Z0 + r * (U0 x + ub0), with Z0 = W0 x + b0 computed once per call and U0 x once per direction
+// (multiplicative mode uses the effective direction theta * u). Layers above the first are
+// materialised per radius in the worker's buffer. At r = 0 the result equals full_loss exactly.
 void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std::int64_t K,
                     const double* radii, std::int64_t R, DirKind kind, Norm norm, BiasMode bias,
                     PertMode mode, const float* X, const std::int32_t* y, std::int64_t n,
@@ -214,24 +214,95 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
   const std::int64_t rb = (R + blocks - 1) / blocks;
   blocks = (R + rb - 1) / rb;
   const std::int64_t P = s.n_params();
+  const int L = s.n_layers(), C = s.n_out(), d0 = s.n_in();
   Packing pk(s);
+  const int dp0 = pk.dpad[0];
+  const std::int64_t first = L > 1 ? pk.wt_off[1] : pk.size;
+  // packed base network (layer 0 used for Z0)
+  std::vector<float> base(pk.size, 0.0f);
+  pack_with(s, pk, base.data(), [&](std::int64_t p) { return theta[p]; });
+  const std::int64_t ntiles = (n + kTile - 1) / kTile;
+  std::vector<float> Z0(static_cast<std::size_t>(n) * dp0);
+  parallel_for(ntiles, nt, [&](std::int64_t t) {
+    const std::int64_t t0 = t * kTile, rows = std::min(kTile, n - t0);
+    dense_layer(X + t0 * d0, d0, rows, d0, base.data() + pk.wt_off[0], base.data() + pk.b_off[0],
+                dp0, Z0.data() + t0 * dp0, false);
+  });
+  const std::int64_t rest = pk.size - first;  // packed size of layers >= 1
   parallel_for(K * blocks, nt, [&](std::int64_t item) {
     const std::int64_t k = item / blocks, r0 = (item % blocks) * rb;
-    const std::int64_t r1 = std::min(R, r0 + rb);
-    std::vector<float> u(P), buf(pk.size, 0.0f);
+    const std::int64_t r1 = std::min(R, r0 + rb), nr = r1 - r0;
+    std::vector<float> u(P), u0(pk.wt_off[0] + static_cast<std::int64_t>(d0) * dp0 + dp0, 0.0f);
+    std::vector<float> bufs(static_cast<std::size_t>(nr) * rest, 0.0f);
+    std::vector<float> zu(static_cast<std::size_t>(kTile) * dp0);
+    std::vector<double> tot(nr, 0.0);
+    std::vector<std::int64_t> corr(nr, 0);
     FwdBuffers fb;
+    fb.reserve(pk);
     make_direction(s, theta, seed, k, kind, norm, bias, u.data());
-    for (std::int64_t ri = r0; ri < r1; ++ri) {
-      const float r = static_cast<float>(radii[ri]);
-      if (mode == PertMode::additive)
-        pack_with(s, pk, buf.data(), [&](std::int64_t p) { return theta[p] + r * u[p]; });
-      else
-        pack_with(s, pk, buf.data(),
-                  [&](std::int64_t p) { return theta[p] * (1.0f + r * u[p]); });
-      std::int64_t corr = 0;
-      const double tot = packed_loss_sum(s, pk, buf.data(), X, y, n, corr, fb);
-      loss_out[k * R + ri] = tot / static_cast<double>(n);
-      if (acc_out) acc_out[k * R + ri] = static_cast<double>(corr) / static_cast<double>(n);
+    const bool mult = mode == PertMode::multiplicative;
+    // layer-0 block of the effective direction (u, or theta * u)
+    {
+      float* wt = u0.data();
+      const std::int64_t wo = s.w_offset(0);
+      const int dout = s.widths[1];
+      for (int j = 0; j < dout; ++j)
+        for (int i = 0; i < d0; ++i) {
+          const std::int64_t q = wo + static_cast<std::int64_t>(j) * d0 + i;
+          wt[static_cast<std::int64_t>(i) * dp0 + j] = mult ? theta[q] * u[q] : u[q];
+        }
+      if (s.bias)
+        for (int j = 0; j < dout; ++j) {
+          const std::int64_t q = s.b_offset(0) + j;
+          wt[static_cast<std::int64_t>(d0) * dp0 + j] = mult ? theta[q] * u[q] : u[q];
+        }
+    }
+    // layers >= 1, materialised per radius (pack_with writes every slot of every layer; the
+    // layer-0 slots are discarded by writing into a scratch vector first)
+    if (L > 1) {
+      std::vector<float> full(pk.size, 0.0f);
+      for (std::int64_t ri = 0; ri < nr; ++ri) {
+        const float r = static_cast<float>(radii[r0 + ri]);
+        if (!mult)
+          pack_with(s, pk, full.data(), [&](std::int64_t p) { return theta[p] + r * u[p]; });
+        else
+          pack_with(s, pk, full.data(), [&](std::int64_t p) { return theta[p] * (1.0f + r * u[p]); });
+        std::copy(full.begin() + first, full.end(), bufs.begin() + ri * rest);
+      }
+    }
+    for (std::int64_t t0 = 0; t0 < n; t0 += kTile) {
+      const std::int64_t rows = std::min(kTile, n - t0);
+      dense_layer(X + t0 * d0, d0, rows, d0, u0.data(), u0.data() + static_cast<std::int64_t>(d0) * dp0,
+                  dp0, zu.data(), false);
+      const float* z0 = Z0.data() + t0 * dp0;
+      for (std::int64_t ri = 0; ri < nr; ++ri) {
+        const float r = static_cast<float>(radii[r0 + ri]);
+        float* A = fb.a.data();
+        const std::int64_t cnt = rows * dp0;
+        if (L > 1) {
+          for (std::int64_t q = 0; q < cnt; ++q) {
+            const float v = z0[q] + r * zu[q];
+            A[q] = v > 0.0f ? v : 0.0f;
+          }
+        } else {
+          for (std::int64_t q = 0; q < cnt; ++q) A[q] = z0[q] + r * zu[q];
+        }
+        std::int64_t lda = dp0;
+        const float* buf = bufs.data() + ri * rest;  // layers >= 1, offsets shifted by first
+        const float* in = A;
+        for (int l = 1; l < L; ++l) {
+          float* Z = (l % 2 == 1) ? fb.b.data() : fb.a.data();
+          dense_layer(in, lda, rows, s.widths[l], buf + (pk.wt_off[l] - first),
+                      buf + (pk.b_off[l] - first), pk.dpad[l], Z, l < L - 1);
+          in = Z;
+          lda = pk.dpad[l];
+        }
+        tile_loss(in, lda, rows, C, y + t0, fb, tot[ri], corr[ri]);
+      }
+    }
+    for (std::int64_t ri = 0; ri < nr; ++ri) {
+      loss_out[k * R + r0 + ri] = tot[ri] / static_cast<double>(n);
+      if (acc_out) acc_out[k * R + r0 + ri] = static_cast<double>(corr[ri]) / static_cast<double>(n);
     }
   });
 }
@@ -281,6 +352,8 @@ struct IncState {
   std::vector<std::int64_t> touched;
   std::vector<float> newloss;
   std::vector<unsigned char> newcorr;
+  std::vector<std::int32_t> ytmp;
+  std::vector<float> lsoa;  // C x n: new logits of touched samples, class-major
   std::vector<float> tmp_a, tmp_b;
   double dtotal = 0.0;
   std::int64_t dcorr = 0;
@@ -295,6 +368,8 @@ struct IncState {
     corr.assign(n, 0);
     dz.assign(n, 0.0f);
     colnew.assign(n, 0.0f);
+    lsoa.assign(static_cast<std::size_t>(n) * C, 0.0f);
+    touched.reserve(n);
     tmp_a.assign(s.max_width(), 0.0f);
     tmp_b.assign(s.max_width(), 0.0f);
   }
@@ -339,13 +414,10 @@ struct IncState {
         A = Zb;
         lda = dp;
       }
+      rows_loss(A, lda, rows, C, y + t0, lossv.data() + t0, corr.data() + t0);
       for (std::int64_t r = 0; r < rows; ++r) {
-        bool ok;
-        const float lv = sample_loss(A + r * lda, C, y[t0 + r], ok);
-        lossv[t0 + r] = lv;
-        corr[t0 + r] = ok ? 1 : 0;
-        tot += lv;
-        cr += ok ? 1 : 0;
+        tot += lossv[t0 + r];
+        cr += corr[t0 + r];
       }
     }
     total = tot;
@@ -382,91 +454,115 @@ struct IncState {
     pm = m;
     pj = j;
     touched.clear();
-    newloss.clear();
-    newcorr.clear();
     dtotal = 0.0;
     dcorr = 0;
-    if (m == L) {
-      down = C;
-      block.resize(static_cast<std::size_t>(n) * C);
-      for (std::int64_t smp = 0; smp < n; ++smp) {
-        if (dz[smp] == 0.0f) continue;
-        float* row = block.data() + touched.size() * C;
-        std::memcpy(row, &logits[smp * C], sizeof(float) * C);
-        row[j] = row[j] + dz[smp];
-        bool ok;
-        const float lv = sample_loss(row, C, y[smp], ok);
-        dtotal += static_cast<double>(lv) - lossv[smp];
-        dcorr += static_cast<int>(ok) - static_cast<int>(corr[smp]);
-        touched.push_back(smp);
-        newloss.push_back(lv);
-        newcorr.push_back(ok ? 1 : 0);
-      }
+    float* ls = lsoa.data();
+    if (m == L) {  // an output unit's pre-activation (logit j) changes
+      for (std::int64_t smp = 0; smp < n; ++smp)
+        if (dz[smp] != 0.0f) touched.push_back(smp);
+      const std::int64_t T = static_cast<std::int64_t>(touched.size());
+      for (int c = 0; c < C; ++c)
+        for (std::int64_t t = 0; t < T; ++t) ls[c * n + t] = logits[touched[t] * C + c];
+      for (std::int64_t t = 0; t < T; ++t) ls[j * n + t] = ls[j * n + t] + dz[touched[t]];
+      finish_proposal();
       return;
     }
-    // hidden layer m: new pre-activation column, then the samples whose output changes
-    const int dn = s.widths[m + 1];
-    down = 0;
-    for (int l = m + 1; l <= L; ++l) down += s.widths[l];
-    if (block.size() < static_cast<std::size_t>(down) * n) block.resize(static_cast<std::size_t>(down) * n);
+    // hidden unit j of layer m: new pre-activation column; dz becomes the change of its ReLU
+    // output; only samples whose output changes are touched
     const float* zc = Z[m].data() + static_cast<std::int64_t>(j) * n;
-    std::vector<float>& next = (m + 1 == L) ? logits : Z[m + 1];
+    float* dh = dz.data();
     for (std::int64_t smp = 0; smp < n; ++smp) {
       const float zo = zc[smp], zn = zo + dz[smp];
       colnew[smp] = zn;
-      const float ho = zo > 0.0f ? zo : 0.0f, hn = zn > 0.0f ? zn : 0.0f;
-      const float dh = hn - ho;
-      if (dh == 0.0f && (dwout == nullptr || hn == 0.0f)) continue;
-      float* out = block.data() + touched.size() * down;
-      // new pre-activations of layer m+1 for this sample
-      for (int c = 0; c < dn; ++c) {
-        const float old = (m + 1 == L) ? next[smp * C + c] : next[static_cast<std::int64_t>(c) * n + smp];
-        float v = old + wout_old[c] * dh;
-        if (dwout) v = v + dwout[c] * hn;
-        out[c] = v;
+      dh[smp] = (zn > 0.0f ? zn : 0.0f) - (zo > 0.0f ? zo : 0.0f);
+    }
+    if (dwout) {
+      for (std::int64_t smp = 0; smp < n; ++smp)
+        if (dh[smp] != 0.0f || colnew[smp] > 0.0f) touched.push_back(smp);
+    } else {
+      for (std::int64_t smp = 0; smp < n; ++smp)
+        if (dh[smp] != 0.0f) touched.push_back(smp);
+    }
+    const std::int64_t T = static_cast<std::int64_t>(touched.size());
+    const int dn = s.widths[m + 1];
+    if (m + 1 == L) {
+      for (int c = 0; c < C; ++c) {
+        const float w = wout_old[c], dw = dwout ? dwout[c] : 0.0f;
+        float* o = ls + c * n;
+        for (std::int64_t t = 0; t < T; ++t) {
+          const std::int64_t smp = touched[t];
+          float v = logits[smp * C + c] + w * dh[smp];
+          if (dwout) {
+            const float hn = colnew[smp] > 0.0f ? colnew[smp] : 0.0f;
+            v = v + dw * hn;
+          }
+          o[t] = v;
+        }
       }
-      const float* lrow = out;
-      if (m + 1 < L) {
+    } else {
+      down = 0;
+      for (int l = m + 1; l <= L; ++l) down += s.widths[l];
+      if (block.size() < static_cast<std::size_t>(down) * n) block.resize(static_cast<std::size_t>(down) * n);
+      const std::vector<float>& next = Z[m + 1];
+      for (std::int64_t t = 0; t < T; ++t) {
+        const std::int64_t smp = touched[t];
+        const float hn = colnew[smp] > 0.0f ? colnew[smp] : 0.0f;
+        float* out = block.data() + t * down;
+        for (int c = 0; c < dn; ++c) {
+          float v = next[static_cast<std::int64_t>(c) * n + smp] + wout_old[c] * dh[smp];
+          if (dwout) v = v + dwout[c] * hn;
+          out[c] = v;
+        }
         // forward_tail ping-pongs between tmp_a and tmp_b; the input starts in tmp_b
         for (int c = 0; c < dn; ++c) tmp_b[c] = out[c] > 0.0f ? out[c] : 0.0f;
         forward_tail(theta, m + 1, tmp_b.data(), out + dn);
-        lrow = out + down - C;
+        const float* lg = out + down - C;
+        for (int c = 0; c < C; ++c) ls[c * n + t] = lg[c];
       }
-      bool ok;
-      const float lv = sample_loss(lrow, C, y[smp], ok);
-      dtotal += static_cast<double>(lv) - lossv[smp];
-      dcorr += static_cast<int>(ok) - static_cast<int>(corr[smp]);
-      touched.push_back(smp);
-      newloss.push_back(lv);
-      newcorr.push_back(ok ? 1 : 0);
+    }
+    finish_proposal();
+  }
+
+  // Losses of the touched samples' new logits (class-major in lsoa).
+  void finish_proposal() {
+    const std::size_t T = touched.size();
+    ytmp.resize(T);
+    newloss.resize(T);
+    newcorr.resize(T);
+    for (std::size_t t = 0; t < T; ++t) ytmp[t] = y[touched[t]];
+    if (T) cols_loss(lsoa.data(), n, static_cast<std::int64_t>(T), C, ytmp.data(), newloss.data(),
+                     newcorr.data());
+    for (std::size_t t = 0; t < T; ++t) {
+      dtotal += static_cast<double>(newloss[t]) - lossv[touched[t]];
+      dcorr += static_cast<int>(newcorr[t]) - static_cast<int>(corr[touched[t]]);
     }
   }
 
   void commit() {
+    const std::size_t T = touched.size();
     if (pm == L) {
-      for (std::size_t t = 0; t < touched.size(); ++t) {
-        const std::int64_t smp = touched[t];
-        logits[smp * C + pj] = block[t * C + pj];
-      }
+      for (std::size_t t = 0; t < T; ++t) logits[touched[t] * C + pj] = lsoa[pj * n + t];
     } else {
       std::memcpy(Z[pm].data() + static_cast<std::int64_t>(pj) * n, colnew.data(), sizeof(float) * n);
-      for (std::size_t t = 0; t < touched.size(); ++t) {
+      for (std::size_t t = 0; t < T; ++t) {
         const std::int64_t smp = touched[t];
-        const float* out = block.data() + t * down;
-        int off = 0;
-        for (int l = pm + 1; l <= L; ++l) {
-          const int d = s.widths[l];
-          if (l == L) {
-            std::memcpy(&logits[smp * C], out + off, sizeof(float) * C);
-          } else {
+        for (int c = 0; c < C; ++c) logits[smp * C + c] = lsoa[c * n + t];
+      }
+      if (pm + 1 < L) {  // intermediate layers from the per-sample blocks
+        for (std::size_t t = 0; t < T; ++t) {
+          const std::int64_t smp = touched[t];
+          const float* out = block.data() + t * down;
+          int off = 0;
+          for (int l = pm + 1; l < L; ++l) {
+            const int d = s.widths[l];
             float* zl = Z[l].data();
             for (int c = 0; c < d; ++c) zl[static_cast<std::int64_t>(c) * n + smp] = out[off + c];
+            off += d;
           }
-          off += d;
         }
       }
     }
-    for (std::size_t t = 0; t < touched.size(); ++t) {
+    for (std::size_t t = 0; t < T; ++t) {
       lossv[touched[t]] = newloss[t];
       corr[touched[t]] = newcorr[t];
     }

@@ -50,7 +50,26 @@ double full_loss(const nn::Shape& s, const float* theta, const float* X, const s
 // ReLU applied when relu is true. b may be null (zero). Dispatches on simd_path().
 void dense_layer(const float* A, std::int64_t lda, std::int64_t n, int din, const float* WT,
                  const float* b, int dpad, float* Z, bool relu);
+// Cross-entropy of `rows` logit rows (row stride ldz, C classes) with labels y[r]: writes the
+// per-row loss and whether the argmax (ties -> lowest index) equals the label. Dispatches on
+// simd_path() (the AVX2 path uses a polynomial expf accurate to a few ulp).
+void rows_loss(const float* Z, std::int64_t ldz, std::int64_t rows, int C, const std::int32_t* y,
+               float* loss, unsigned char* correct);
+
+// The same on class-major storage: logit (row r, class c) at Zc[c * ldc + r]. Per-row results
+// are bit-identical to rows_loss on the same values.
+void cols_loss(const float* Zc, std::int64_t ldc, std::int64_t rows, int C, const std::int32_t* y,
+               float* loss, unsigned char* correct);
+
 namespace detail {
+void cols_loss_scalar(const float* Zc, std::int64_t ldc, std::int64_t rows, int C,
+                      const std::int32_t* y, float* loss, unsigned char* correct);
+void cols_loss_avx2(const float* Zc, std::int64_t ldc, std::int64_t rows, int C,
+                    const std::int32_t* y, float* loss, unsigned char* correct);
+void rows_loss_scalar(const float* Z, std::int64_t ldz, std::int64_t rows, int C,
+                      const std::int32_t* y, float* loss, unsigned char* correct);
+void rows_loss_avx2(const float* Z, std::int64_t ldz, std::int64_t rows, int C,
+                    const std::int32_t* y, float* loss, unsigned char* correct);
 void dense_layer_scalar(const float* A, std::int64_t lda, std::int64_t n, int din,
                         const float* WT, const float* b, int dpad, float* Z, bool relu);
 void dense_layer_avx2(const float* A, std::int64_t lda, std::int64_t n, int din, const float* WT,
