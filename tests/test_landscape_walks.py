@@ -227,3 +227,36 @@ def test_bad_inputs(setup):
                        refresh_every=0)
     ref = np_loss(lin.widths, True, w.final_theta[1], data.X_train, data.y_train)
     assert w.train_loss[1, -1] == pytest.approx(ref, rel=1e-5)
+
+
+def test_simd_paths_agree_on_walks(setup):
+    from glasslens import _core
+    data, net, deep = setup
+    if not _core.cpu_has_avx2_fma():
+        pytest.skip("CPU lacks AVX2/FMA")
+    before = _core.simd_path()
+    out = {}
+    try:
+        for path in ("scalar", "avx2"):
+            _core.set_simd_path(path)
+            out[path] = [gl.random_walk(n, data, 500, 0.2, move=mv, walkers=2, record_every=50,
+                                        refresh_every=0)
+                         for n in (net, deep) for mv in ("weight", "unit")]
+    finally:
+        _core.set_simd_path(before)
+    for a, b in zip(out["scalar"], out["avx2"]):
+        assert np.array_equal(a.final_theta, b.final_theta)  # free walk: same moves
+        np.testing.assert_allclose(a.train_loss, b.train_loss, rtol=1e-5)
+        np.testing.assert_allclose(a.test_loss, b.test_loss, rtol=1e-5)
+
+
+def test_extreme_logits(setup):
+    data, net, _ = setup
+    big = gl.MLP([W * 300 for W in net.weights], [b * 300 for b in net.biases])
+    ref = np_loss(big.widths, True, big.flat(), data.X_train, data.y_train)
+    l, _ = network_loss(big, data.X_train, data.y_train)
+    assert np.isfinite(l) and l == pytest.approx(ref, rel=1e-4)
+    w = gl.random_walk(big, data, 300, 0.05, move="weight", walkers=1, record_every=300,
+                       refresh_every=0)
+    assert w.train_loss[0, -1] == pytest.approx(
+        np_loss(big.widths, True, w.final_theta[0], data.X_train, data.y_train), rel=1e-4)
