@@ -13,6 +13,11 @@ from . import _core
 from ._threads import resolve_threads, set_threads
 from .network import MLP, Ensemble, n_params
 
+# --- nn ---
+from . import evaluation, training
+from .evaluation import evaluate, loss_and_grad
+from .training import train_ensemble
+
 __version__: str = _core.__version__
 
 __all__ = [
@@ -23,6 +28,10 @@ __all__ = [
     "set_threads",
     "resolve_threads",
     "__version__",
+    # --- nn ---
+    "evaluate",
+    "loss_and_grad",
+    "train_ensemble",
 ]
 
 
