@@ -175,7 +175,7 @@ def test_simd_paths_agree(setup):
     data, _ = setup
     if not _core.cpu_has_avx2_fma():
         pytest.skip("CPU lacks AVX2/FMA")
-    # width 40 exercises the 16- and 8-wide column blocks and a row tail (n = 257)
+    # n = 257 rows exercises the 8-row blocks and the padded tail of the loss kernel
     net = gl.MLP.init([12, 40, 4], seed=2, scheme="pytorch")
     before = _core.simd_path()
     try:

@@ -260,3 +260,20 @@ def test_extreme_logits(setup):
                        refresh_every=0)
     assert w.train_loss[0, -1] == pytest.approx(
         np_loss(big.widths, True, w.final_theta[0], data.X_train, data.y_train), rel=1e-4)
+
+
+def test_quench_from_walk_points(setup):
+    data, net, _ = setup
+    w = gl.random_walk(net, data, 40, 0.5, walkers=2, record_every=10,
+                       quench={"epochs": 3, "lr": 0.05, "batch_size": 32, "every": 2})
+    q = w.quench
+    assert q["record"].tolist() == [2, 4, 2, 4] and q["walker"].tolist() == [0, 0, 1, 1]
+    assert q["step"].tolist() == [20, 40, 20, 40]
+    ens = q["minima"]
+    assert ens.n_replicas == 4 and ens.widths == net.widths
+    # SGD from the walk points lowers the train loss below that of the start points
+    start = np.array([w.train_loss[wk, r] for wk, r in zip(q["walker"], q["record"])])
+    assert np.all(q["train_loss"] < start)
+    for i in range(4):
+        l, _ = network_loss(ens[i], data.X_train, data.y_train)
+        assert l == pytest.approx(q["train_loss"][i], rel=1e-4)

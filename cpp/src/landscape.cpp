@@ -21,47 +21,34 @@ constexpr std::int64_t kTile = 128;  // samples per forward tile
 
 inline int round8(int v) { return (v + 7) / 8 * 8; }
 
-// Transposed, padded layout of a network used by the dense-layer kernel:
-// per layer WT (d_in x dpad) then b (dpad); padding entries stay zero.
+// Layout of the parameter buffers the forward kernels read: the flat theta layout itself
+// (W_l row-major dout x din, then b_l); dpad[l] is the activation row stride of layer l's output.
 struct Packing {
   std::vector<int> dpad;
-  std::vector<std::int64_t> wt_off, b_off;
+  std::vector<std::int64_t> wt_off, b_off;  // b_off = -1 without biases
   std::int64_t size = 0;
   int max_pad = 0;
   explicit Packing(const Shape& s) {
     const int L = s.n_layers();
-    std::int64_t pos = 0;
     for (int l = 0; l < L; ++l) {
-      const int dp = round8(s.widths[l + 1]);
-      dpad.push_back(dp);
-      wt_off.push_back(pos);
-      pos += static_cast<std::int64_t>(s.widths[l]) * dp;
-      b_off.push_back(pos);
-      pos += dp;
-      max_pad = std::max(max_pad, dp);
+      dpad.push_back(s.widths[l + 1]);
+      wt_off.push_back(s.w_offset(l));
+      b_off.push_back(s.bias ? s.b_offset(l) : -1);
+      max_pad = std::max(max_pad, s.widths[l + 1]);
     }
-    size = pos;
+    size = s.n_params();
+  }
+  // Bias pointer of layer l in a buffer whose element 0 is packed offset `shift` (or null).
+  const float* bias(const float* buf, int l, std::int64_t shift = 0) const {
+    return b_off[l] < 0 ? nullptr : buf + (b_off[l] - shift);
   }
 };
 
-// Writes f(p) for every parameter p into its packed slot (bias slots of a bias-free network
-// stay zero). f(p) must be a pure function of p.
+// Writes f(p) for every parameter p into buf. f(p) must be a pure function of p.
 template <class F>
 void pack_with(const Shape& s, const Packing& pk, float* buf, F&& f) {
-  const int L = s.n_layers();
-  for (int l = 0; l < L; ++l) {
-    const int din = s.widths[l], dout = s.widths[l + 1], dp = pk.dpad[l];
-    const std::int64_t wo = s.w_offset(l);
-    float* wt = buf + pk.wt_off[l];
-    for (int j = 0; j < dout; ++j) {
-      const std::int64_t row = wo + static_cast<std::int64_t>(j) * din;
-      for (int i = 0; i < din; ++i) wt[static_cast<std::int64_t>(i) * dp + j] = f(row + i);
-    }
-    if (s.bias) {
-      const std::int64_t bo = s.b_offset(l);
-      for (int j = 0; j < dout; ++j) buf[pk.b_off[l] + j] = f(bo + j);
-    }
-  }
+  (void)s;
+  for (std::int64_t p = 0; p < pk.size; ++p) buf[p] = f(p);
 }
 
 struct FwdBuffers {
@@ -102,7 +89,7 @@ double packed_loss_sum(const Shape& s, const Packing& pk, const float* buf, cons
     std::int64_t lda = d0;
     for (int l = 0; l < L; ++l) {
       float* Z = (l % 2 == 0) ? fb.a.data() : fb.b.data();
-      dense_layer(A, lda, rows, s.widths[l], buf + pk.wt_off[l], buf + pk.b_off[l], pk.dpad[l], Z,
+      dense_layer(A, lda, rows, s.widths[l], buf + pk.wt_off[l], pk.bias(buf, l), pk.dpad[l], Z,
                   l < L - 1);
       A = Z;
       lda = pk.dpad[l];
@@ -217,7 +204,7 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
   const int L = s.n_layers(), C = s.n_out(), d0 = s.n_in();
   Packing pk(s);
   const int dp0 = pk.dpad[0];
-  const std::int64_t first = L > 1 ? pk.wt_off[1] : pk.size;
+  const std::int64_t first = L > 1 ? pk.wt_off[1] : pk.size;  // size of the [W0, b0] block
   // packed base network (layer 0 used for Z0)
   std::vector<float> base(pk.size, 0.0f);
   pack_with(s, pk, base.data(), [&](std::int64_t p) { return theta[p]; });
@@ -225,14 +212,14 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
   std::vector<float> Z0(static_cast<std::size_t>(n) * dp0);
   parallel_for(ntiles, nt, [&](std::int64_t t) {
     const std::int64_t t0 = t * kTile, rows = std::min(kTile, n - t0);
-    dense_layer(X + t0 * d0, d0, rows, d0, base.data() + pk.wt_off[0], base.data() + pk.b_off[0],
+    dense_layer(X + t0 * d0, d0, rows, d0, base.data() + pk.wt_off[0], pk.bias(base.data(), 0),
                 dp0, Z0.data() + t0 * dp0, false);
   });
   const std::int64_t rest = pk.size - first;  // packed size of layers >= 1
   parallel_for(K * blocks, nt, [&](std::int64_t item) {
     const std::int64_t k = item / blocks, r0 = (item % blocks) * rb;
     const std::int64_t r1 = std::min(R, r0 + rb), nr = r1 - r0;
-    std::vector<float> u(P), u0(pk.wt_off[0] + static_cast<std::int64_t>(d0) * dp0 + dp0, 0.0f);
+    std::vector<float> u(P), u0(first, 0.0f);
     std::vector<float> bufs(static_cast<std::size_t>(nr) * rest, 0.0f);
     std::vector<float> zu(static_cast<std::size_t>(kTile) * dp0);
     std::vector<double> tot(nr, 0.0);
@@ -241,22 +228,8 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
     fb.reserve(pk);
     make_direction(s, theta, seed, k, kind, norm, bias, u.data());
     const bool mult = mode == PertMode::multiplicative;
-    // layer-0 block of the effective direction (u, or theta * u)
-    {
-      float* wt = u0.data();
-      const std::int64_t wo = s.w_offset(0);
-      const int dout = s.widths[1];
-      for (int j = 0; j < dout; ++j)
-        for (int i = 0; i < d0; ++i) {
-          const std::int64_t q = wo + static_cast<std::int64_t>(j) * d0 + i;
-          wt[static_cast<std::int64_t>(i) * dp0 + j] = mult ? theta[q] * u[q] : u[q];
-        }
-      if (s.bias)
-        for (int j = 0; j < dout; ++j) {
-          const std::int64_t q = s.b_offset(0) + j;
-          wt[static_cast<std::int64_t>(d0) * dp0 + j] = mult ? theta[q] * u[q] : u[q];
-        }
-    }
+    // layer-0 block [W0, b0] of the effective direction (u, or theta * u)
+    for (std::int64_t q = 0; q < first; ++q) u0[q] = mult ? theta[q] * u[q] : u[q];
     // layers >= 1, materialised per radius (pack_with writes every slot of every layer; the
     // layer-0 slots are discarded by writing into a scratch vector first)
     if (L > 1) {
@@ -272,8 +245,8 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
     }
     for (std::int64_t t0 = 0; t0 < n; t0 += kTile) {
       const std::int64_t rows = std::min(kTile, n - t0);
-      dense_layer(X + t0 * d0, d0, rows, d0, u0.data(), u0.data() + static_cast<std::int64_t>(d0) * dp0,
-                  dp0, zu.data(), false);
+      dense_layer(X + t0 * d0, d0, rows, d0, u0.data(), pk.bias(u0.data(), 0), dp0, zu.data(),
+                  false);
       const float* z0 = Z0.data() + t0 * dp0;
       for (std::int64_t ri = 0; ri < nr; ++ri) {
         const float r = static_cast<float>(radii[r0 + ri]);
@@ -293,7 +266,7 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
         for (int l = 1; l < L; ++l) {
           float* Z = (l % 2 == 1) ? fb.b.data() : fb.a.data();
           dense_layer(in, lda, rows, s.widths[l], buf + (pk.wt_off[l] - first),
-                      buf + (pk.b_off[l] - first), pk.dpad[l], Z, l < L - 1);
+                      pk.bias(buf, l, first), pk.dpad[l], Z, l < L - 1);
           in = Z;
           lda = pk.dpad[l];
         }
@@ -397,7 +370,7 @@ struct IncState {
       for (int l = 0; l < L; ++l) {
         float* Zb = (l % 2 == 0) ? a.data() : b.data();
         const int dp = pk.dpad[l], dout = s.widths[l + 1];
-        dense_layer(A, lda, rows, s.widths[l], buf.data() + pk.wt_off[l], buf.data() + pk.b_off[l],
+        dense_layer(A, lda, rows, s.widths[l], buf.data() + pk.wt_off[l], pk.bias(buf.data(), l),
                     dp, Zb, false);
         if (l < L - 1) {
           float* dst = Z[l + 1].data();

@@ -216,9 +216,11 @@ def random_walk(
     seed : walker w uses the Philox stream (seed, w)
     refresh_every : sparse moves: recompute the stored state from theta every this many steps
         (0 = never; the drift is then unbounded but small)
-    quench : optional dict ``{"epochs": int, "lr": float, "batch_size": int, "every": int}``:
-        runs SGD (``glasslens.train_ensemble``) from every ``every``-th recorded point of every
-        walker and stores the minima in ``result.quench``
+    quench : optional dict ``{"epochs": int (default 5), "lr": float, "batch_size": int,
+        "momentum": float, "seed": int, "every": int}``: runs SGD (``glasslens.train_ensemble``,
+        family 'order') from every ``every``-th recorded point (default: the last) of every
+        walker; ``result.quench`` holds 'walker', 'record', 'step' (arrays, one entry per start
+        point), 'minima' (an Ensemble) and its final 'train_loss', 'test_loss'.
     eval_test : evaluate the test set at each record (a full forward pass per record)
     keep_points : keep theta at every record in ``result.thetas`` ``(W, n_records, N)``
     delta : loss rise defining the escape distance
@@ -278,6 +280,7 @@ def random_walk(
             raise ValueError(f"quench has unknown keys {sorted(unknown)}")
         quench_cfg = dict(quench)
         check_int(quench_cfg.setdefault("every", max(1, n_rec - 1)), "quench['every']", 1)
+        check_int(quench_cfg.setdefault("epochs", 5), "quench['epochs']", 0)
     nt = resolve_threads(n_threads)
     out = _core.landscape_random_walk(
         net.widths, net.has_bias, theta, d.X_train, d.y_train,
@@ -298,14 +301,16 @@ def random_walk(
                   "temperature": temperature})
     if quench_cfg is not None:
         res.quench = _quench(net, d, out["thetas"], quench_cfg, nt)
+        res.quench["step"] = res.step[res.quench["record"]]
     return res
 
 
 def _quench(net: MLP, d: _Data, thetas: np.ndarray, cfg: Dict[str, Any], nt: int) -> Dict[str, Any]:
-    try:
-        from . import train_ensemble  # type: ignore[attr-defined]
-    except ImportError as exc:  # pragma: no cover - depends on the nn branch being merged
-        raise RuntimeError("quench needs glasslens.train_ensemble (the training engine)") from exc
+    """SGD (glasslens.train_ensemble) from every ``every``-th record of every walker."""
+    from types import SimpleNamespace
+
+    from .training import train_ensemble
+
     every = int(cfg["every"])
     W, NR, P = thetas.shape
     idx = np.arange(every, NR, every) if NR > 1 else np.array([0])
@@ -313,7 +318,15 @@ def _quench(net: MLP, d: _Data, thetas: np.ndarray, cfg: Dict[str, Any], nt: int
         idx = np.array([NR - 1])
     starts = thetas[:, idx, :].reshape(-1, P)
     init = Ensemble.from_flat(net.widths, starts, net.has_bias)
+    ds = SimpleNamespace(X_train=d.X_train, y_train=d.y_train,
+                         X_test=d.X_test if d.has_test else d.X_train[:1],
+                         y_test=d.y_test if d.has_test else d.y_train[:1],
+                         n_classes=net.widths[-1])
     kw = {k: cfg[k] for k in ("epochs", "lr", "batch_size", "momentum", "seed") if k in cfg}
-    ens = train_ensemble(d, init=init, n_threads=nt, **kw)
-    return {"record_index": idx, "walker": np.repeat(np.arange(W), idx.size),
-            "start_record": np.tile(idx, W), "minima": ens}
+    kw.setdefault("epochs", 5)
+    ens = train_ensemble(ds, hidden=tuple(net.widths[1:-1]), replicas=starts.shape[0],
+                         family="order", bias=net.has_bias, init=init, n_threads=nt, **kw)
+    return {"walker": np.repeat(np.arange(W), idx.size), "record": np.tile(idx, W),
+            "minima": ens,
+            "train_loss": np.asarray(ens.metrics.get("train_loss")),
+            "test_loss": np.asarray(ens.metrics.get("test_loss"))}

@@ -45,11 +45,11 @@ void affine_eval(const nn::Shape& s, const float* theta0, const float* D, int m,
 double full_loss(const nn::Shape& s, const float* theta, const float* X, const std::int32_t* y,
                  std::int64_t n, double* acc);
 
-// Dense layer kernel: Z[r, c] = b[c] + sum_i A[r, i] * WT[i, c] for r < n, c < dpad (dpad a
-// multiple of 8; WT is din x dpad, row stride dpad; A has row stride lda; Z row stride dpad);
-// ReLU applied when relu is true. b may be null (zero). Dispatches on simd_path().
-void dense_layer(const float* A, std::int64_t lda, std::int64_t n, int din, const float* WT,
-                 const float* b, int dpad, float* Z, bool relu);
+// Dense layer: Z[r, c] = b[c] + sum_i A[r, i] * W[c, i] for r < n, c < dout (W row-major
+// dout x din as in theta; A row stride lda; Z row stride dout); ReLU when relu is true; b may be
+// null. Uses the nn helper's GEMM (gemm::gemm_nt; each row of Z depends only on its row of A).
+void dense_layer(const float* A, std::int64_t lda, std::int64_t n, int din, const float* W,
+                 const float* b, int dout, float* Z, bool relu);
 // Cross-entropy of `rows` logit rows (row stride ldz, C classes) with labels y[r]: writes the
 // per-row loss and whether the argmax (ties -> lowest index) equals the label. Dispatches on
 // simd_path() (the AVX2 path uses a polynomial expf accurate to a few ulp).
@@ -70,10 +70,6 @@ void rows_loss_scalar(const float* Z, std::int64_t ldz, std::int64_t rows, int C
                       const std::int32_t* y, float* loss, unsigned char* correct);
 void rows_loss_avx2(const float* Z, std::int64_t ldz, std::int64_t rows, int C,
                     const std::int32_t* y, float* loss, unsigned char* correct);
-void dense_layer_scalar(const float* A, std::int64_t lda, std::int64_t n, int din,
-                        const float* WT, const float* b, int dpad, float* Z, bool relu);
-void dense_layer_avx2(const float* A, std::int64_t lda, std::int64_t n, int din, const float* WT,
-                      const float* b, int dpad, float* Z, bool relu);
 }  // namespace detail
 
 // ---- random walks ------------------------------------------------------------------------------
