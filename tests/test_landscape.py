@@ -36,11 +36,12 @@ def setup():
     nets = {
         "bias": gl.MLP.init([12, 9, 7, 4], seed=3, scheme="pytorch"),
         "nobias": gl.MLP.init([12, 10, 4], seed=4, bias=False),
+        "linear": gl.MLP.init([12, 4], seed=5, scheme="pytorch"),
     }
     return data, nets
 
 
-@pytest.mark.parametrize("netname", ["bias", "nobias"])
+@pytest.mark.parametrize("netname", ["bias", "nobias", "linear"])
 @pytest.mark.parametrize("kind", ["gaussian", "rademacher"])
 @pytest.mark.parametrize("norm", ["none", "global", "layer", "filter"])
 def test_perturbed_losses_match_numpy(setup, netname, kind, norm):
@@ -62,16 +63,17 @@ def test_perturbed_losses_match_numpy(setup, netname, kind, norm):
             assert res.test_loss[k, i] == pytest.approx(Lt, rel=2e-5, abs=1e-6)
 
 
-def test_multiplicative_matches_numpy(setup):
+@pytest.mark.parametrize("netname", ["bias", "nobias", "linear"])
+def test_multiplicative_matches_numpy(setup, netname):
     data, nets = setup
-    net = nets["bias"]
+    net = nets[netname]
     res = gl.profile(net, data, [0.0, 0.2, 1.0], directions=2, mode="multiplicative", seed=5)
     theta = net.flat()
     for k in range(2):
         u = gl.perturbation_direction(net, 5, k, "gaussian", "none")
         for i, r in enumerate([0.0, 0.2, 1.0]):
             v = theta * (np.float32(1) + np.float32(r) * u)
-            L, _ = np_loss(net.widths, True, v, data.X_train, data.y_train)
+            L, _ = np_loss(net.widths, net.has_bias, v, data.X_train, data.y_train)
             assert res.train_loss[k, i] == pytest.approx(L, rel=2e-5)
 
 
@@ -82,6 +84,7 @@ def test_zero_radius_is_unperturbed(setup):
         l0, a0 = network_loss(net, data.X_train, data.y_train)
         assert np.all(res.train_loss == l0) and np.all(res.train_acc == a0)
         assert res.loss0 == l0
+        assert res.test_loss0 == network_loss(net, data.X_test, data.y_test)[0]
         ref = np_loss(net.widths, net.has_bias, net.flat(), data.X_train, data.y_train)
         assert l0 == pytest.approx(ref[0], rel=1e-5)
         assert np.all(res.summary("train_loss")["std"] == 0)

@@ -43,42 +43,48 @@ def filter_normalise_np(net, u):
     return out
 
 
-def numpy_profile(net, X, y, K, r, seed=0):
+def numpy_profile(net, X, y, K, radii, seed=0):
     rng = np.random.default_rng(seed)
-    losses = np.empty(K)
+    losses = np.empty((K, len(radii)))
     for k in range(K):
         u = [(rng.standard_normal(W.shape, dtype=np.float32),
               rng.standard_normal(b.shape, dtype=np.float32)) for W, b in zip(net.weights, net.biases)]
         u = filter_normalise_np(net, u)
-        h = X
-        for i, (W, b) in enumerate(zip(net.weights, net.biases)):
-            h = h @ (W + r * u[i][0]).T + (b + r * u[i][1])
-            if i < len(net.weights) - 1:
-                np.maximum(h, 0, out=h)
-        m = h.max(1, keepdims=True)
-        lse = np.log(np.exp(h - m).sum(1)) + m[:, 0]
-        losses[k] = np.mean(lse - h[np.arange(len(y)), y])
+        for j, r in enumerate(radii):
+            r = np.float32(r)
+            h = X
+            for i, (W, b) in enumerate(zip(net.weights, net.biases)):
+                h = h @ (W + r * u[i][0]).T + (b + r * u[i][1])
+                if i < len(net.weights) - 1:
+                    np.maximum(h, 0, out=h)
+            m = h.max(1, keepdims=True)
+            lse = np.log(np.exp(h - m).sum(1)) + m[:, 0]
+            losses[k, j] = np.mean(lse - h[np.arange(len(y)), y])
     return losses
 
 
-def torch_profile(model, X, y, K, r, seed=0):
+def torch_profile(model, X, y, K, radii, seed=0):
     import torch
     g = torch.Generator().manual_seed(seed)
-    losses = np.empty(K)
+    losses = np.empty((K, len(radii)))
     params = [p.detach().clone() for p in model.parameters()]
     lossf = torch.nn.CrossEntropyLoss()
     with torch.no_grad():
         for k in range(K):
             # loss-landscapes style: a random direction per parameter tensor, filter-normalised
             plist = list(model.parameters())
+            dirs = []
             for i in range(0, len(plist), 2):
                 W0, b0 = params[i], params[i + 1]
                 dW = torch.randn(W0.shape, generator=g)
                 db = torch.randn(b0.shape, generator=g)
                 f = torch.sqrt((W0 ** 2).sum(1) + b0 ** 2) / torch.sqrt((dW ** 2).sum(1) + db ** 2)
-                plist[i].copy_(W0 + r * dW * f[:, None])
-                plist[i + 1].copy_(b0 + r * db * f)
-            losses[k] = float(lossf(model(X), y))
+                dirs.append((dW * f[:, None], db * f))
+            for j, r in enumerate(radii):
+                for i in range(0, len(plist), 2):
+                    plist[i].copy_(params[i] + r * dirs[i // 2][0])
+                    plist[i + 1].copy_(params[i + 1] + r * dirs[i // 2][1])
+                losses[k, j] = float(lossf(model(X), y))
         for p, p0 in zip(model.parameters(), params):
             p.copy_(p0)
     return losses
@@ -109,26 +115,31 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     rows = []
     info = gl.build_info()
-    cases = [("A", [784, 128, 10], 10_000, 32), ("B", [64, 32, 10], 1_000, 2000)]
+    cases = [("A", [784, 128, 10], 10_000, 32, [0.3]),
+             ("A'", [784, 128, 10], 10_000, 32, list(np.linspace(0.1, 1.0, 8))),
+             ("B", [64, 32, 10], 1_000, 2000, [0.3])]
     if a.quick:
-        cases = [("A", [784, 128, 10], 2_000, 8), ("B", [64, 32, 10], 1_000, 200)]
-    for name, widths, n, K in cases:
+        cases = [("A", [784, 128, 10], 2_000, 8, [0.3]),
+                 ("A'", [784, 128, 10], 2_000, 8, list(np.linspace(0.1, 1.0, 8))),
+                 ("B", [64, 32, 10], 1_000, 200, [0.3])]
+    for name, widths, n, K, radii in cases:
         X = rng.standard_normal((n, widths[0]), dtype=np.float32)
         y = rng.integers(0, widths[-1], n)
         net = gl.MLP.init(widths, seed=1, scheme="pytorch")
         data = (X, y)
-        r = 0.3
-        t_gl, res = timeit(lambda: gl.profile(net, data, [r], directions=K, n_threads=nt), 2)
-        t_np, lnp = timeit(lambda: numpy_profile(net, X, y, K, np.float32(r)), 1)
+        t_gl, res = timeit(lambda: gl.profile(net, data, radii, directions=K, n_threads=nt), 2)
+        t_np, lnp = timeit(lambda: numpy_profile(net, X, y, K, radii), 1)
         # sanity: same distribution of perturbed losses (different random streams)
         assert abs(np.mean(lnp) - res.train_loss.mean()) < 0.2 * abs(np.mean(lnp)) + 0.05
-        row = {"case": f"{name}: K={K} perturbations, {'-'.join(map(str, widths))}, n={n}",
+        R = len(radii)
+        what = f"K={K} directions x {R} radii" if R > 1 else f"K={K} perturbations"
+        row = {"case": f"{name}: {what}, {'-'.join(map(str, widths))}, n={n}",
                "glasslens_s": t_gl, "numpy_s": t_np}
         if have_torch:
             Xt = torch.from_numpy(X)
             yt = torch.from_numpy(y.astype(np.int64))
             model = net.to_torch()
-            t_to, lto = timeit(lambda: torch_profile(model, Xt, yt, K, r), 1)
+            t_to, lto = timeit(lambda: torch_profile(model, Xt, yt, K, radii), 1)
             row["torch_s"] = t_to
         rows.append(row)
         print(row, flush=True)

@@ -114,16 +114,19 @@ void bind_landscape(py::module_& m) {
         const float* xp = X.data();
         const std::int32_t* yp = y.data();
         const std::int64_t n = X.shape(0);
+        double l0 = 0.0, a0 = 0.0;
         {
           py::gil_scoped_release rel;
-          ls::perturbed_eval(s, tp, seed, K, rp, R, dk, nm, bm, md, xp, yp, n, lp, ap, n_threads);
+          ls::perturbed_eval(s, tp, seed, K, rp, R, dk, nm, bm, md, xp, yp, n, lp, ap, n_threads,
+                             &l0, &a0);
         }
-        return py::make_tuple(loss, acc);
+        return py::make_tuple(loss, acc, l0, a0);
       },
       py::arg("widths"), py::arg("bias"), py::arg("theta"), py::arg("seed"), py::arg("K"),
       py::arg("radii"), py::arg("kind"), py::arg("normalization"), py::arg("bias_mode"),
       py::arg("mode"), py::arg("X"), py::arg("y"), py::arg("n_threads"),
-      "Mean loss and accuracy (K x R) of K perturbed copies at R radii.");
+      "Mean loss and accuracy (K x R) of K perturbed copies at R radii, and the unperturbed "
+      "mean loss and accuracy: (loss, acc, loss0, acc0).");
 
   m.def(
       "landscape_affine_eval",

@@ -192,7 +192,8 @@ double full_loss(const Shape& s, const float* theta, const float* X, const std::
 void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std::int64_t K,
                     const double* radii, std::int64_t R, DirKind kind, Norm norm, BiasMode bias,
                     PertMode mode, const float* X, const std::int32_t* y, std::int64_t n,
-                    double* loss_out, double* acc_out, int n_threads) {
+                    double* loss_out, double* acc_out, int n_threads, double* base_loss,
+                    double* base_acc) {
   if (K <= 0 || R <= 0 || n <= 0) throw std::invalid_argument("K, R and n must be positive");
   const int nt = resolve_threads(n_threads);
   // Radii are grouped in blocks so that there are enough items for the threads; the grouping
@@ -216,6 +217,33 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
                 dp0, Z0.data() + t0 * dp0, false);
   });
   const std::int64_t rest = pk.size - first;  // packed size of layers >= 1
+  if (base_loss) {  // the unperturbed network from Z0 (same operations as full_loss)
+    FwdBuffers fb;
+    fb.reserve(pk);
+    double tot = 0.0;
+    std::int64_t corr = 0;
+    for (std::int64_t t0 = 0; t0 < n; t0 += kTile) {
+      const std::int64_t rows = std::min(kTile, n - t0);
+      const float* z0 = Z0.data() + t0 * dp0;
+      const float* in = z0;
+      std::int64_t lda = dp0;
+      if (L > 1) {
+        float* A = fb.a.data();
+        for (std::int64_t q = 0; q < rows * dp0; ++q) A[q] = z0[q] > 0.0f ? z0[q] : 0.0f;
+        in = A;
+      }
+      for (int l = 1; l < L; ++l) {
+        float* Z = (l % 2 == 1) ? fb.b.data() : fb.a.data();
+        dense_layer(in, lda, rows, s.widths[l], base.data() + pk.wt_off[l], pk.bias(base.data(), l),
+                    pk.dpad[l], Z, l < L - 1);
+        in = Z;
+        lda = pk.dpad[l];
+      }
+      tile_loss(in, lda, rows, C, y + t0, fb, tot, corr);
+    }
+    *base_loss = tot / static_cast<double>(n);
+    if (base_acc) *base_acc = static_cast<double>(corr) / static_cast<double>(n);
+  }
   parallel_for(K * blocks, nt, [&](std::int64_t item) {
     const std::int64_t k = item / blocks, r0 = (item % blocks) * rb;
     const std::int64_t r1 = std::min(R, r0 + rb), nr = r1 - r0;

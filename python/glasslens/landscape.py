@@ -282,13 +282,11 @@ def profile(
     nt = resolve_threads(n_threads)
     theta = net.flat()
     args = (net.widths, net.has_bias, theta, seed, K, r, kind, normalization, bias_mode, mode)
-    trl, tra = _core.landscape_perturbed_eval(*args, d.X_train, d.y_train, nt)
-    l0, a0 = _core.landscape_full_loss(net.widths, net.has_bias, theta, d.X_train, d.y_train)
+    trl, tra, l0, a0 = _core.landscape_perturbed_eval(*args, d.X_train, d.y_train, nt)
     tel = tea = None
     tl0 = ta0 = None
     if d.has_test:
-        tel, tea = _core.landscape_perturbed_eval(*args, d.X_test, d.y_test, nt)
-        tl0, ta0 = _core.landscape_full_loss(net.widths, net.has_bias, theta, d.X_test, d.y_test)
+        tel, tea, tl0, ta0 = _core.landscape_perturbed_eval(*args, d.X_test, d.y_test, nt)
     return ProfileResult(
         radii=r, train_loss=trl, train_acc=tra, test_loss=tel, test_acc=tea, loss0=float(l0),
         acc0=float(a0), test_loss0=None if tl0 is None else float(tl0),

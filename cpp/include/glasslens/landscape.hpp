@@ -28,11 +28,13 @@ void make_direction(const nn::Shape& s, const float* theta, std::uint64_t seed, 
                     DirKind kind, Norm norm, BiasMode bias, float* u);
 
 // Mean loss / accuracy of theta perturbed along K directions at R radii on (X, y): outputs are
-// K x R (row-major). Work items are (direction, block of radii).
+// K x R (row-major). Work items are (direction, block of radii). When base_loss is not null it
+// receives the unperturbed mean loss (and base_acc the accuracy), equal to full_loss exactly.
 void perturbed_eval(const nn::Shape& s, const float* theta, std::uint64_t seed, std::int64_t K,
                     const double* radii, std::int64_t R, DirKind kind, Norm norm, BiasMode bias,
                     PertMode mode, const float* X, const std::int32_t* y, std::int64_t n,
-                    double* loss_out, double* acc_out, int n_threads);
+                    double* loss_out, double* acc_out, int n_threads,
+                    double* base_loss = nullptr, double* base_acc = nullptr);
 
 // Mean loss / accuracy of theta0 + sum_j coeffs[g, j] * D[j] for g < G (D: m x n_params,
 // coeffs: G x m). Used for 1-D and 2-D slices.
