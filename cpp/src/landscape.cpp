@@ -198,14 +198,16 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
   const int nt = resolve_threads(n_threads);
   // Radii are grouped in blocks so that there are enough items for the threads; the grouping
   // only decides which values share a generated direction, never the values themselves.
-  std::int64_t blocks = std::min<std::int64_t>(R, std::max<std::int64_t>(1, (4 * nt + K - 1) / K));
-  const std::int64_t rb = (R + blocks - 1) / blocks;
-  blocks = (R + rb - 1) / rb;
   const std::int64_t P = s.n_params();
   const int L = s.n_layers(), C = s.n_out(), d0 = s.n_in();
   Packing pk(s);
   const int dp0 = pk.dpad[0];
   const std::int64_t first = L > 1 ? pk.wt_off[1] : pk.size;  // size of the [W0, b0] block
+  std::int64_t blocks = std::min<std::int64_t>(R, std::max<std::int64_t>(1, (4 * nt + K - 1) / K));
+  std::int64_t rb = (R + blocks - 1) / blocks;
+  // a worker keeps the layers >= 1 of its rb perturbed networks: cap that at ~16M floats
+  rb = std::max<std::int64_t>(1, std::min<std::int64_t>(rb, (std::int64_t(1) << 24) / std::max<std::int64_t>(1, pk.size - first)));
+  blocks = (R + rb - 1) / rb;
   // packed base network (layer 0 used for Z0)
   std::vector<float> base(pk.size, 0.0f);
   pack_with(s, pk, base.data(), [&](std::int64_t p) { return theta[p]; });
