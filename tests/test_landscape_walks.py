@@ -277,3 +277,32 @@ def test_quench_from_walk_points(setup):
     for i in range(4):
         l, _ = network_loss(ens[i], data.X_train, data.y_train)
         assert l == pytest.approx(q["train_loss"][i], rel=1e-4)
+
+
+def test_layer_step_scale(setup):
+    from glasslens.network import layer_slices
+
+    data, net, deep = setup
+    th = deep.flat().astype(np.float64)
+    w = gl.random_walk(deep, data, 300, 0.01, move="dense", walkers=32, record_every=30,
+                       step_scale="layer", eval_test=False)
+    sl = layer_slices(deep.widths)
+    want = [0.01 * np.linalg.norm(np.concatenate([th[v] for v in s.values()]))
+            / np.sqrt(sum(v.stop - v.start for v in s.values())) for s in sl]
+    np.testing.assert_allclose(w.layer_sigma, want, rtol=1e-12)
+    # E ||theta_t - theta0||^2 = t eta^2 ||theta0||^2 for per-layer scaling too
+    np.testing.assert_allclose(w.msd[1:], w.step[1:] * 0.01 ** 2 * (th @ th), rtol=0.1)
+    # per-layer displacement follows each layer's own sigma (sparse single-weight moves)
+    s = gl.random_walk(deep, data, 3000, 0.05, move="weight", walkers=16, record_every=3000,
+                       step_scale="layer", eval_test=False, refresh_every=0)
+    d = s.final_theta.astype(np.float64) - th
+    for li, sls in enumerate(sl):
+        idx = np.concatenate([np.arange(v.start, v.stop) for v in sls.values()])
+        # each step moves a uniformly chosen coordinate: E sum_layer d^2 = steps * N_l/N * s_l^2
+        expect = 3000 * idx.size / th.size * s.layer_sigma[li] ** 2
+        assert np.mean(np.sum(d[:, idx] ** 2, axis=1)) == pytest.approx(expect, rel=0.35)
+    # unit moves with per-layer sigmas stay consistent with a full recomputation
+    u = gl.random_walk(deep, data, 200, 0.1, move="unit", walkers=2, record_every=200,
+                       step_scale="layer", refresh_every=0, eval_test=False)
+    assert u.train_loss[0, -1] == pytest.approx(
+        np_loss(deep.widths, True, u.final_theta[0], data.X_train, data.y_train), rel=1e-4)

@@ -189,7 +189,7 @@ void bind_landscape(py::module_& m) {
          double sigma, const std::string& mode, double threshold, bool threshold_on_error,
          double temperature, const std::string& move, std::int64_t walkers,
          std::int64_t record_every, std::uint64_t seed, std::int64_t refresh_every,
-         bool store_theta, int n_threads) {
+         bool store_theta, int n_threads, py::object layer_sigma) {
         const auto s = make_shape(widths, bias);
         check_theta(theta0, s, "theta0");
         check_data(Xtr, ytr, s, "X_train", "y_train");
@@ -205,6 +205,14 @@ void bind_landscape(py::module_& m) {
         p.steps = steps;
         if (!(sigma >= 0.0) || !std::isfinite(sigma)) throw std::invalid_argument("sigma must be finite and >= 0");
         p.sigma = sigma;
+        if (!layer_sigma.is_none()) {
+          p.layer_sigma = layer_sigma.cast<std::vector<double>>();
+          if (static_cast<int>(p.layer_sigma.size()) != s.n_layers())
+            throw std::invalid_argument("layer_sigma needs one entry per layer");
+          for (double v : p.layer_sigma)
+            if (!(v >= 0.0) || !std::isfinite(v))
+              throw std::invalid_argument("layer_sigma entries must be finite and >= 0");
+        }
         if (mode == "free") p.mode = ls::WalkMode::free_walk;
         else if (mode == "threshold") p.mode = ls::WalkMode::threshold;
         else if (mode == "metropolis") p.mode = ls::WalkMode::metropolis;
@@ -274,5 +282,6 @@ void bind_landscape(py::module_& m) {
       py::arg("sigma"), py::arg("mode"), py::arg("threshold"), py::arg("threshold_on_error"),
       py::arg("temperature"), py::arg("move"), py::arg("walkers"), py::arg("record_every"),
       py::arg("seed"), py::arg("refresh_every"), py::arg("store_theta"), py::arg("n_threads"),
+      py::arg("layer_sigma") = py::none(),
       "Random walks from theta0 (see glasslens.walks.random_walk); returns a dict of arrays.");
 }

@@ -17,7 +17,7 @@ using nn::Shape;
 
 namespace {
 
-constexpr std::int64_t kTile = 128;  // samples per forward tile
+constexpr std::int64_t kTile = 480;  // samples per forward tile (2 GEMM m-blocks)
 
 inline int round8(int v) { return (v + 7) / 8 * 8; }
 
@@ -589,6 +589,9 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
     throw std::invalid_argument("random_walk: move='unit' needs at least one hidden layer");
   if (P >= (std::int64_t(1) << 32)) throw std::invalid_argument("random_walk: too many parameters");
   const bool sparse = p.move != MoveKind::dense;
+  if (!p.layer_sigma.empty() && static_cast<int>(p.layer_sigma.size()) != L)
+    throw std::invalid_argument("random_walk: layer_sigma needs one entry per layer");
+  auto sig = [&](int l) { return p.layer_sigma.empty() ? p.sigma : p.layer_sigma[l]; };
   const bool have_test = p.eval_test && Xte != nullptr && nte > 0;
   const std::int64_t W = p.walkers, NR = p.steps / p.record_every + 1;
   out.n_records = NR;
@@ -633,7 +636,6 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
       st->refresh(theta.data(), Xtr);
     } else {
       prop.resize(P);
-      buf.assign(pk.size, 0.0f);
       cur_loss = full_loss(s, theta.data(), Xtr, ytr, ntr, &cur_acc);
     }
     auto loss_now = [&] { return sparse ? st->total / ntr : cur_loss; };
@@ -682,11 +684,14 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
     for (std::int64_t t = 1; t <= p.steps; ++t) {
       bool ok = false;
       if (!sparse) {
-        for (std::int64_t q = 0; q < P; ++q)
-          prop[q] = theta[q] + static_cast<float>(p.sigma * g.normal());
-        pack_with(s, pk, buf.data(), [&](std::int64_t q) { return prop[q]; });
+        for (int l = 0; l < L; ++l) {
+          const double sl = sig(l);
+          const std::int64_t q1 = l + 1 < L ? s.w_offset(l + 1) : P;
+          for (std::int64_t q = s.w_offset(l); q < q1; ++q)
+            prop[q] = theta[q] + static_cast<float>(sl * g.normal());
+        }
         std::int64_t corr = 0;
-        const double nl = packed_loss_sum(s, pk, buf.data(), Xtr, ytr, ntr, corr, fb) / ntr;
+        const double nl = packed_loss_sum(s, pk, prop.data(), Xtr, ytr, ntr, corr, fb) / ntr;
         const double na = static_cast<double>(corr) / ntr;
         ok = accept(nl, na);
         if (ok) {
@@ -696,9 +701,9 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
         }
       } else if (p.move == MoveKind::weight) {
         const std::int64_t q = g.below(static_cast<std::uint32_t>(P));
-        const float dw = static_cast<float>(p.sigma * g.normal());
         int l = 0;
         while (l + 1 < L && q >= s.w_offset(l + 1)) ++l;
+        const float dw = static_cast<float>(sig(l) * g.normal());
         const int dinl = s.widths[l], doutl = s.widths[l + 1];
         const std::int64_t off = q - s.w_offset(l);
         const std::int64_t nw = static_cast<std::int64_t>(doutl) * dinl;
@@ -743,9 +748,10 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
         din.resize(dprev);
         dout.resize(dn);
         wcol.resize(dn);
-        for (int i = 0; i < dprev; ++i) din[i] = static_cast<float>(p.sigma * g.normal());
-        const float db = s.bias ? static_cast<float>(p.sigma * g.normal()) : 0.0f;
-        for (int c = 0; c < dn; ++c) dout[c] = static_cast<float>(p.sigma * g.normal());
+        const double s_in = sig(m - 1), s_out = sig(m);
+        for (int i = 0; i < dprev; ++i) din[i] = static_cast<float>(s_in * g.normal());
+        const float db = s.bias ? static_cast<float>(s_in * g.normal()) : 0.0f;
+        for (int c = 0; c < dn; ++c) dout[c] = static_cast<float>(s_out * g.normal());
         for (int c = 0; c < dn; ++c)
           wcol[c] = theta[s.w_offset(m) + static_cast<std::int64_t>(c) * s.widths[m] + j];
         std::fill(st->dz.begin(), st->dz.end(), db);

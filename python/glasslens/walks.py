@@ -19,7 +19,11 @@ Float rounding makes the stored state drift slowly; it is recomputed from theta 
 ``refresh_every`` steps (``max_drift`` reports the largest gap seen at a refresh).
 
 Step size: ``sigma = step_size * ||theta0|| / sqrt(N)`` (``step_scale='relative'``, the
-protocol's eta) or ``sigma = step_size`` (``step_scale='absolute'``).
+protocol's eta), ``sigma = step_size`` (``step_scale='absolute'``), or per layer
+``sigma_l = step_size * ||theta0_l|| / sqrt(N_l)`` for the coordinates of layer l's block
+``[W_l, b_l]`` (``step_scale='layer'``, the protocol's per-layer variant). In every case a
+dense step has ``E ||d theta||^2 = sum_l N_l sigma_l^2`` (``= step_size^2 ||theta0||^2`` for
+'relative' and 'layer').
 
 Acceptance (``mode``): ``"free"`` accepts every move; ``"threshold"`` accepts a move iff the
 new mean train loss (or error, ``threshold_on='error'``) is ``<= threshold``; ``"metropolis"``
@@ -117,6 +121,7 @@ class WalkResult:
     delta: float
     widths: list
     bias: bool
+    layer_sigma: Optional[np.ndarray] = None  # step_scale='layer': sigma per layer
     thetas: Optional[np.ndarray] = None
     quench: Optional[Dict[str, Any]] = None
     settings: Dict[str, Any] = field(default_factory=dict)
@@ -205,7 +210,8 @@ def random_walk(
     net : MLP (start point theta0)
     data : dataset object with ``X_train``, ``y_train`` (and optionally ``X_test``, ``y_test``)
     steps : number of proposed moves per walker
-    step_size : eta (relative, see module docstring) or sigma (``step_scale='absolute'``)
+    step_size : eta (``step_scale='relative'`` or ``'layer'``, see the module docstring) or
+        sigma (``step_scale='absolute'``)
     mode : 'free', 'threshold' (needs ``threshold``) or 'metropolis' (needs ``temperature > 0``)
     threshold : level on the mean train loss (``threshold_on='loss'``) or on the train error
         (``'error'``, a fraction in [0, 1]); the start point must satisfy it
@@ -235,7 +241,7 @@ def random_walk(
     mode = _choice(mode, "mode", ("free", "threshold", "metropolis"))
     move = _choice(move, "move", ("dense", "weight", "unit"))
     threshold_on = _choice(threshold_on, "threshold_on", ("loss", "error"))
-    step_scale = _choice(step_scale, "step_scale", ("relative", "absolute"))
+    step_scale = _choice(step_scale, "step_scale", ("relative", "absolute", "layer"))
     W = check_int(walkers, "walkers", 1, 1_000_000)
     rec = check_int(record_every, "record_every", 1)
     refresh = check_int(refresh_every, "refresh_every", 0)
@@ -248,6 +254,16 @@ def random_walk(
     N = theta.size
     n0 = float(np.linalg.norm(theta.astype(np.float64)))
     sigma = eta * n0 / np.sqrt(N) if step_scale == "relative" else eta
+    layer_sigma = None
+    if step_scale == "layer":
+        from .network import layer_slices
+
+        layer_sigma = []
+        t64 = theta.astype(np.float64)
+        for sl in layer_slices(net.widths, net.has_bias):
+            block = np.concatenate([t64[v] for v in sl.values()])
+            layer_sigma.append(eta * float(np.linalg.norm(block)) / np.sqrt(block.size))
+        sigma = float("nan")
     thr = 0.0
     T = 1.0
     if mode == "threshold":
@@ -286,14 +302,16 @@ def random_walk(
         net.widths, net.has_bias, theta, d.X_train, d.y_train,
         d.X_test if (eval_test and d.has_test) else None,
         d.y_test if (eval_test and d.has_test) else None,
-        steps, float(sigma), mode, float(thr), threshold_on == "error", float(T), move, W, rec,
-        seed, refresh, bool(keep_points or quench_cfg is not None), nt)
+        steps, float(sigma) if layer_sigma is None else 0.0, mode, float(thr),
+        threshold_on == "error", float(T), move, W, rec, seed, refresh,
+        bool(keep_points or quench_cfg is not None), nt, layer_sigma)
     res = WalkResult(
         step=out["step"], distance=out["distance"], overlap=out["overlap"],
         train_loss=out["train_loss"], train_acc=out["train_acc"], test_loss=out["test_loss"],
         test_acc=out["test_acc"], acceptance=out["acceptance"], final_theta=out["final_theta"],
         n_accepted=out["n_accepted"], max_drift=out["max_drift"], theta0_norm=n0,
         sigma=float(sigma), delta=delta, widths=net.widths, bias=net.has_bias,
+        layer_sigma=None if layer_sigma is None else np.asarray(layer_sigma),
         thetas=out.get("thetas") if keep_points else None,
         settings={"steps": steps, "step_size": eta, "step_scale": step_scale, "mode": mode,
                   "move": move, "walkers": W, "record_every": rec, "seed": seed,

@@ -83,6 +83,8 @@ enum class MoveKind : int { dense = 0, weight = 1, unit = 2 };
 struct WalkParams {
   std::int64_t steps = 1000;
   double sigma = 1e-3;              // per-coordinate standard deviation of a move
+  std::vector<double> layer_sigma;  // if not empty: sigma of the coordinates of layer l's
+                                    // block [W_l, b_l] (overrides sigma)
   WalkMode mode = WalkMode::free_walk;
   double threshold = 0.0;           // threshold mode: level on the train loss (or error)
   bool threshold_on_error = false;
