@@ -209,6 +209,10 @@ def test_bad_inputs(setup):
         gl.random_walk(net, data, -5)
     with pytest.raises(ValueError, match="record_every"):
         gl.random_walk(net, data, 10, record_every=0)
+    with pytest.raises(ValueError, match="record_every"):
+        gl.random_walk(net, data, 10**12, walkers=4)
+    with pytest.raises(ValueError, match="step_scale"):
+        gl.random_walk(net, data, 10, step_scale="unit")
     with pytest.raises(ValueError, match="move"):
         gl.random_walk(net, data, 10, move="layer")
     with pytest.raises(ValueError, match="hidden"):

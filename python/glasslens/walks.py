@@ -284,6 +284,9 @@ def random_walk(
     elif temperature is not None:
         raise ValueError(f"temperature is only used with mode='metropolis' (mode={mode!r})")
     n_rec = steps // rec + 1
+    if W * n_rec > 200_000_000:
+        raise ValueError(f"walkers x records = {W} x {n_rec} is too large to store; raise "
+                         f"record_every (now {rec})")
     if keep_points and W * n_rec * N > 2_000_000_000 // 4:
         raise ValueError("keep_points would store more than 2 GB of parameters; raise "
                          "record_every or lower walkers")
