@@ -109,7 +109,19 @@ void make_direction(const Shape& s, const float* theta, std::uint64_t seed, std:
   const std::int64_t P = s.n_params();
   Philox g(seed, static_cast<std::uint64_t>(k), 0);
   if (kind == DirKind::gaussian) {
-    for (std::int64_t p = 0; p < P; ++p) u[p] = static_cast<float>(g.normal());
+    // Box-Muller in single precision from 24-bit uniforms (two u32 per pair of normals; the
+    // tails are cut at |z| = sqrt(2 ln 2^24) = 5.77, probability 8e-9).
+    constexpr float kInv24 = 1.0f / 16777216.0f;
+    constexpr float kTwoPi = 6.28318530717958648f;
+    for (std::int64_t p = 0; p < P; p += 2) {
+      const std::uint32_t w1 = g.next_u32(), w2 = g.next_u32();
+      const float u1 = static_cast<float>((w1 >> 8) + 1u) * kInv24;  // (0, 1]
+      const float u2 = static_cast<float>(w2 >> 8) * kInv24;          // [0, 1)
+      const float r = std::sqrt(-2.0f * std::log(u1));
+      const float t = kTwoPi * u2;
+      u[p] = r * std::cos(t);
+      if (p + 1 < P) u[p + 1] = r * std::sin(t);
+    }
   } else {
     for (std::int64_t p = 0; p < P; p += 32) {
       const std::uint32_t w = g.next_u32();
