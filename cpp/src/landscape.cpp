@@ -640,7 +640,6 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
     IncState* st = nullptr;
     std::unique_ptr<IncState> holder;
     Packing pk(s);
-    std::vector<float> buf;
     FwdBuffers fb;
     if (sparse) {
       holder.reset(new IncState(s, XT.data(), ytr, ntr));
