@@ -7,8 +7,13 @@
 * :func:`line` and :func:`plane` - 1-D and 2-D slices through parameter space.
 
 Directions are generated inside the C++ kernel from a counter-based generator keyed by
-``(seed, k)`` and never stored as K full copies. All results are bit-identical for any
-``n_threads``.
+``(seed, k)`` (Philox4x32-10; Gaussian entries by single-precision Box-Muller, tails cut at
+|z| = 5.77; Rademacher entries from single bits) and never stored as K full copies: each work
+item (a direction and a block of radii) builds its perturbed layers in its own buffer. The
+first layer is evaluated by linearity, ``(W0 + r U0) x + b0 + r u_b0 = Z0 + r (U0 x + u_b0)``
+with ``Z0`` shared by all directions and ``U0 x`` by all radii of a direction, so a profile
+over R radii costs about one first-layer product per direction instead of R. All results are
+bit-identical for any ``n_threads``; at r = 0 they equal the unperturbed network exactly.
 
 Normalisations (``normalization``):
 
