@@ -210,6 +210,15 @@ def test_basin_radius(setup):
     assert m[i - 1] + t * (m[i] - m[i - 1]) == pytest.approx(lvl)
     # never exceeded -> NaN
     assert np.isnan(gl.profile(net, data, [0.0, 1e-6], directions=2, delta=5.0).basin_radius)
+    # accuracy criterion on a hand-made result: mean acc 0.9, 0.85, 0.7 at r = 0, 1, 2 -> the
+    # error crosses 0.1 + 0.1 between r = 1 (0.15) and r = 2 (0.3), at r = 1 + 0.05 / 0.15
+    acc = np.array([[0.9, 0.8, 0.6], [0.9, 0.9, 0.8]])
+    syn = gl.landscape.ProfileResult(np.array([0.0, 1.0, 2.0]), acc * 0, acc, None, None, 0.0,
+                                     0.9, None, None, 0.1, (0.5,))
+    assert syn.basin_radius_error(0.1) == pytest.approx(1 + 0.05 / 0.15)
+    assert np.isnan(syn.basin_radius_error(0.5))
+    with pytest.raises(ValueError, match="drop"):
+        res.basin_radius_error(0)
     pr = res.basin_radius_per_direction
     assert pr.shape == (8,)
     s = res.summary("test_error")

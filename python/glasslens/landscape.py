@@ -199,6 +199,13 @@ class ProfileResult:
         return _first_crossing(self.radii, self.mean_train_loss, self.loss0 + self.delta, 0.0,
                                self.loss0)
 
+    def basin_radius_error(self, drop: float = 0.01) -> float:
+        """Radius where the mean train accuracy first falls more than ``drop`` below ``acc0``
+        (the protocol's alternative criterion, default one point), interpolated; NaN if never."""
+        drop = check_float(drop, "drop", 0.0, low_open=True)
+        err = 1.0 - self.train_acc.mean(axis=0)
+        return _first_crossing(self.radii, err, (1.0 - self.acc0) + drop, 0.0, 1.0 - self.acc0)
+
     @property
     def basin_radius_per_direction(self) -> np.ndarray:
         """Basin radius of each direction's curve, ``(K,)`` (NaN where never exceeded)."""
