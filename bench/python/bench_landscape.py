@@ -7,7 +7,7 @@ Cases (issue 3):
   B. K=2000 perturbations of 64-32-10 on 1,000 samples
   C. 100,000 single-weight walk steps on 784-128-10 with 10,000 samples, against
      re-evaluating the network after every step (peer time = measured full forward x steps)
-Peers do the same work (generate a direction, filter-normalise it, build the perturbed
+Every time is the best of 2 runs (case C: of 2 x 5 full passes). Peers do the same work (generate a direction, filter-normalise it, build the perturbed
 weights, forward, mean cross-entropy) one perturbation at a time, like loss-landscapes /
 Goldstein's scripts, with the same thread count. Data are synthetic (Gaussian inputs).
 """
@@ -128,7 +128,7 @@ def main(argv=None):
         net = gl.MLP.init(widths, seed=1, scheme="pytorch")
         data = (X, y)
         t_gl, res = timeit(lambda: gl.profile(net, data, radii, directions=K, n_threads=nt), 2)
-        t_np, lnp = timeit(lambda: numpy_profile(net, X, y, K, radii), 1)
+        t_np, lnp = timeit(lambda: numpy_profile(net, X, y, K, radii), 2)
         # sanity: same distribution of perturbed losses (different random streams)
         assert abs(np.mean(lnp) - res.train_loss.mean()) < 0.2 * abs(np.mean(lnp)) + 0.05
         R = len(radii)
@@ -139,7 +139,7 @@ def main(argv=None):
             Xt = torch.from_numpy(X)
             yt = torch.from_numpy(y.astype(np.int64))
             model = net.to_torch()
-            t_to, lto = timeit(lambda: torch_profile(model, Xt, yt, K, radii), 1)
+            t_to, lto = timeit(lambda: torch_profile(model, Xt, yt, K, radii), 2)
             row["torch_s"] = t_to
         rows.append(row)
         print(row, flush=True)
