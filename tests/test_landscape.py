@@ -174,6 +174,22 @@ def test_determinism_across_threads(setup):
     assert np.array_equal(p1.train_loss, p3.train_loss)
 
 
+def test_first_layer_recomputed_per_tile_gives_same_values(setup):
+    data, nets = setup
+    big_data = SimpleNamespace(X_train=np.tile(data.X_train, (3, 1)),
+                               y_train=np.tile(data.y_train, 3), X_test=data.X_test,
+                               y_test=data.y_test)  # 771 rows: several tiles
+    for net in nets.values():
+        a = gl.profile(net, big_data, [0.0, 0.3, 1.0], directions=3, n_threads=2)
+        old = _core._landscape_z0_limit(0)
+        try:
+            b = gl.profile(net, big_data, [0.0, 0.3, 1.0], directions=3, n_threads=2)
+        finally:
+            _core._landscape_z0_limit(old)
+        assert np.array_equal(a.train_loss, b.train_loss) and a.loss0 == b.loss0
+        assert np.array_equal(a.test_acc, b.test_acc)
+
+
 def test_simd_paths_agree(setup):
     data, _ = setup
     if not _core.cpu_has_avx2_fma():

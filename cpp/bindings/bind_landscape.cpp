@@ -129,6 +129,17 @@ void bind_landscape(py::module_& m) {
       "mean loss and accuracy: (loss, acc, loss0, acc0).");
 
   m.def(
+      "_landscape_z0_limit",
+      [](std::int64_t floats) {
+        const std::int64_t old = ls::z0_limit();
+        if (floats >= 0) ls::set_z0_limit(floats);
+        return old;
+      },
+      py::arg("floats"),
+      "Testing hook: set the size (floats) up to which perturbed_eval keeps the shared "
+      "first-layer product (negative: leave unchanged); returns the previous value.");
+
+  m.def(
       "landscape_affine_eval",
       [](const std::vector<int>& widths, bool bias, carray<float> theta0, carray<float> D,
          carray<double> coeffs, carray<float> X, carray<std::int32_t> y, int n_threads) {

@@ -2,6 +2,7 @@
 #include "glasslens/landscape.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -185,6 +186,14 @@ void make_direction(const Shape& s, const float* theta, std::uint64_t seed, std:
 
 // ---- batched evaluation -----------------------------------------------------------------------
 
+namespace {
+std::atomic<std::int64_t> g_z0_limit{std::int64_t(1) << 26};
+}  // namespace
+std::int64_t z0_limit() noexcept { return g_z0_limit.load(std::memory_order_relaxed); }
+void set_z0_limit(std::int64_t floats) noexcept {
+  g_z0_limit.store(floats, std::memory_order_relaxed);
+}
+
 double full_loss(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
                  std::int64_t n, double* acc) {
   Packing pk(s);
@@ -224,21 +233,30 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
   std::vector<float> base(pk.size, 0.0f);
   pack_with(s, pk, base.data(), [&](std::int64_t p) { return theta[p]; });
   const std::int64_t ntiles = (n + kTile - 1) / kTile;
-  std::vector<float> Z0(static_cast<std::size_t>(n) * dp0);
-  parallel_for(ntiles, nt, [&](std::int64_t t) {
-    const std::int64_t t0 = t * kTile, rows = std::min(kTile, n - t0);
+  // Z0 is kept for all samples unless that would exceed 2^26 floats (256 MB); then every work
+  // item recomputes its tile of Z0 (same values, one more product per tile).
+  const bool keep_z0 = static_cast<double>(n) * dp0 <= static_cast<double>(z0_limit());
+  std::vector<float> Z0(keep_z0 ? static_cast<std::size_t>(n) * dp0 : 0);
+  auto z0_tile = [&](std::int64_t t0, std::int64_t rows, float* dst) {
     dense_layer(X + t0 * d0, d0, rows, d0, base.data() + pk.wt_off[0], pk.bias(base.data(), 0),
-                dp0, Z0.data() + t0 * dp0, false);
-  });
+                dp0, dst, false);
+  };
+  if (keep_z0)
+    parallel_for(ntiles, nt, [&](std::int64_t t) {
+      const std::int64_t t0 = t * kTile;
+      z0_tile(t0, std::min(kTile, n - t0), Z0.data() + t0 * dp0);
+    });
   const std::int64_t rest = pk.size - first;  // packed size of layers >= 1
   if (base_loss) {  // the unperturbed network from Z0 (same operations as full_loss)
     FwdBuffers fb;
     fb.reserve(pk);
     double tot = 0.0;
     std::int64_t corr = 0;
+    std::vector<float> z0b(keep_z0 ? 0 : static_cast<std::size_t>(kTile) * dp0);
     for (std::int64_t t0 = 0; t0 < n; t0 += kTile) {
       const std::int64_t rows = std::min(kTile, n - t0);
-      const float* z0 = Z0.data() + t0 * dp0;
+      if (!keep_z0) z0_tile(t0, rows, z0b.data());
+      const float* z0 = keep_z0 ? Z0.data() + t0 * dp0 : z0b.data();
       const float* in = z0;
       std::int64_t lda = dp0;
       if (L > 1) {
@@ -264,6 +282,7 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
     std::vector<float> u(P), u0(first, 0.0f);
     std::vector<float> bufs(static_cast<std::size_t>(nr) * rest, 0.0f);
     std::vector<float> zu(static_cast<std::size_t>(kTile) * dp0);
+    std::vector<float> z0b(keep_z0 ? 0 : static_cast<std::size_t>(kTile) * dp0);
     std::vector<double> tot(nr, 0.0);
     std::vector<std::int64_t> corr(nr, 0);
     FwdBuffers fb;
@@ -289,7 +308,8 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
       const std::int64_t rows = std::min(kTile, n - t0);
       dense_layer(X + t0 * d0, d0, rows, d0, u0.data(), pk.bias(u0.data(), 0), dp0, zu.data(),
                   false);
-      const float* z0 = Z0.data() + t0 * dp0;
+      if (!keep_z0) z0_tile(t0, rows, z0b.data());
+      const float* z0 = keep_z0 ? Z0.data() + t0 * dp0 : z0b.data();
       for (std::int64_t ri = 0; ri < nr; ++ri) {
         const float r = static_cast<float>(radii[r0 + ri]);
         float* A = fb.a.data();

@@ -36,6 +36,11 @@ void perturbed_eval(const nn::Shape& s, const float* theta, std::uint64_t seed, 
                     double* loss_out, double* acc_out, int n_threads,
                     double* base_loss = nullptr, double* base_acc = nullptr);
 
+// perturbed_eval keeps the first-layer product W0 x + b0 of all samples when it has at most
+// this many floats (default 2^26), otherwise recomputes it per tile (same values). Tests lower it.
+std::int64_t z0_limit() noexcept;
+void set_z0_limit(std::int64_t floats) noexcept;
+
 // Mean loss / accuracy of theta0 + sum_j coeffs[g, j] * D[j] for g < G (D: m x n_params,
 // coeffs: G x m). Used for 1-D and 2-D slices.
 void affine_eval(const nn::Shape& s, const float* theta0, const float* D, int m,
