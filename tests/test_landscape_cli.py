@@ -102,3 +102,18 @@ def test_report_section(small):
     assert len(figures) == 3
     assert d["profile"]["loss0"] == gl.landscape.network_loss(net, data.X_train, data.y_train)[0]
     assert d["walk_settings"]["steps"] == 40
+
+
+def test_cli_with_named_dataset(tmp_path):
+    datasets = pytest.importorskip("glasslens.datasets")
+    ds = datasets.load("digits", n_train=200, n_test=100, classes=[0, 1, 2], seed=0)
+    net = gl.MLP.init([ds.X_train.shape[1], 8, 3], seed=0)
+    net.save(tmp_path / "net.npz")
+    ap = _parser()
+    a = ap.parse_args(["profile", str(tmp_path / "net.npz"), "--dataset", "digits",
+                       "--n-train", "200", "--n-test", "100", "--classes", "0,1,2",
+                       "--radii", "0,0.5", "--directions", "2", "-o", str(tmp_path / "p.npz")])
+    assert a.func(a) == 0
+    z = np.load(tmp_path / "p.npz", allow_pickle=False)
+    l0, _ = gl.landscape.network_loss(net, ds.X_train, ds.y_train)
+    assert z["train_loss"][0, 0] == l0

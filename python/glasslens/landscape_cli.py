@@ -44,6 +44,13 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _int_list(text: str) -> list:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}") from None
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="network file (.npz from MLP.save or Ensemble.save)")
     p.add_argument("--replica", type=int, default=0,
@@ -54,7 +61,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-train", type=int, default=None)
     p.add_argument("--n-test", type=int, default=None)
     p.add_argument("--pca", type=int, default=None)
-    p.add_argument("--classes", default=None)
+    p.add_argument("--classes", type=_int_list, default=None,
+                   help="original labels to keep, e.g. 0,1,7")
     p.add_argument("--data-path", default=None)
     p.add_argument("--data-seed", type=int, default=0, help="seed of the dataset subsampling")
     p.add_argument("--seed", type=int, default=0, help="seed of the directions / walks")
