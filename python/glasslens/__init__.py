@@ -146,3 +146,11 @@ __all__ += [
     "train_binary",
 ]
 # --- end binarynet ---
+# --- landscape ---
+from . import landscape, walks  # noqa: E402
+from .landscape import line, perturbation_direction, plane, profile  # noqa: E402
+from .walks import WalkResult, autocorrelation, correlation_length, random_walk  # noqa: E402
+
+__all__ += ["landscape", "walks", "line", "perturbation_direction", "plane", "profile",
+            "WalkResult", "autocorrelation", "correlation_length", "random_walk"]
+# --- end landscape ---

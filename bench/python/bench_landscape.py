@@ -1,0 +1,218 @@
+"""Benchmark: glasslens perturbation probes and sparse random walks vs numpy and PyTorch loops.
+
+Run: PYTHONPATH=python /work/venv/bin/python bench/python/bench_landscape.py [--quick] [--threads N]
+
+Cases (issue 3):
+  A. K=32 filter-normalised Gaussian perturbations of 784-128-10 on 10,000 samples
+  B. K=2000 perturbations of 64-32-10 on 1,000 samples
+  C. 100,000 single-weight walk steps on 784-128-10 with 10,000 samples, against
+     re-evaluating the network after every step (peer time = measured full forward x steps)
+Every time is the best of 2 runs (case C: of 2 x 5 full passes). Peers do the same work (generate a direction, filter-normalise it, build the perturbed
+weights, forward, mean cross-entropy) one perturbation at a time, like loss-landscapes /
+Goldstein's scripts, with the same thread count. Data are synthetic (Gaussian inputs).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+import glasslens as gl
+
+
+def timeit(f, repeat=1):
+    best = np.inf
+    out = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = f()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def filter_normalise_np(net, u):
+    out = []
+    for W, b, (dW, db) in zip(net.weights, net.biases, u):
+        nW = np.sqrt((W.astype(np.float64) ** 2).sum(1) + b.astype(np.float64) ** 2)
+        nU = np.sqrt((dW.astype(np.float64) ** 2).sum(1) + db.astype(np.float64) ** 2)
+        f = (nW / nU).astype(np.float32)
+        out.append((dW * f[:, None], db * f))
+    return out
+
+
+def numpy_profile(net, X, y, K, radii, seed=0):
+    rng = np.random.default_rng(seed)
+    losses = np.empty((K, len(radii)))
+    for k in range(K):
+        u = [(rng.standard_normal(W.shape, dtype=np.float32),
+              rng.standard_normal(b.shape, dtype=np.float32)) for W, b in zip(net.weights, net.biases)]
+        u = filter_normalise_np(net, u)
+        for j, r in enumerate(radii):
+            r = np.float32(r)
+            h = X
+            for i, (W, b) in enumerate(zip(net.weights, net.biases)):
+                h = h @ (W + r * u[i][0]).T + (b + r * u[i][1])
+                if i < len(net.weights) - 1:
+                    np.maximum(h, 0, out=h)
+            m = h.max(1, keepdims=True)
+            lse = np.log(np.exp(h - m).sum(1)) + m[:, 0]
+            losses[k, j] = np.mean(lse - h[np.arange(len(y)), y])
+    return losses
+
+
+def torch_profile(model, X, y, K, radii, seed=0):
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    losses = np.empty((K, len(radii)))
+    params = [p.detach().clone() for p in model.parameters()]
+    lossf = torch.nn.CrossEntropyLoss()
+    with torch.no_grad():
+        for k in range(K):
+            # loss-landscapes style: a random direction per parameter tensor, filter-normalised
+            plist = list(model.parameters())
+            dirs = []
+            for i in range(0, len(plist), 2):
+                W0, b0 = params[i], params[i + 1]
+                dW = torch.randn(W0.shape, generator=g)
+                db = torch.randn(b0.shape, generator=g)
+                f = torch.sqrt((W0 ** 2).sum(1) + b0 ** 2) / torch.sqrt((dW ** 2).sum(1) + db ** 2)
+                dirs.append((dW * f[:, None], db * f))
+            for j, r in enumerate(radii):
+                for i in range(0, len(plist), 2):
+                    plist[i].copy_(params[i] + r * dirs[i // 2][0])
+                    plist[i + 1].copy_(params[i + 1] + r * dirs[i // 2][1])
+                losses[k, j] = float(lossf(model(X), y))
+        for p, p0 in zip(model.parameters(), params):
+            p.copy_(p0)
+    return losses
+
+
+def fmt(x):
+    return f"{x:.3g}"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--out", default=None, help="also write the Markdown table to this file")
+    a = ap.parse_args(argv)
+    nt = a.threads
+    try:
+        import torch
+        torch.set_num_threads(nt)
+        have_torch = True
+    except ImportError:  # pragma: no cover
+        have_torch = False
+    try:
+        from threadpoolctl import threadpool_limits
+        limiter = threadpool_limits(limits=nt)
+    except Exception:  # pragma: no cover
+        limiter = None
+    rng = np.random.default_rng(0)
+    rows = []
+    info = gl.build_info()
+    cases = [("A", [784, 128, 10], 10_000, 32, [0.3]),
+             ("A'", [784, 128, 10], 10_000, 32, list(np.linspace(0.1, 1.0, 8))),
+             ("B", [64, 32, 10], 1_000, 2000, [0.3])]
+    if a.quick:
+        cases = [("A", [784, 128, 10], 2_000, 8, [0.3]),
+                 ("A'", [784, 128, 10], 2_000, 8, list(np.linspace(0.1, 1.0, 8))),
+                 ("B", [64, 32, 10], 1_000, 200, [0.3])]
+    for name, widths, n, K, radii in cases:
+        X = rng.standard_normal((n, widths[0]), dtype=np.float32)
+        y = rng.integers(0, widths[-1], n)
+        net = gl.MLP.init(widths, seed=1, scheme="pytorch")
+        data = (X, y)
+        t_gl, res = timeit(lambda: gl.profile(net, data, radii, directions=K, n_threads=nt), 2)
+        t_np, lnp = timeit(lambda: numpy_profile(net, X, y, K, radii), 2)
+        # sanity: same distribution of perturbed losses (different random streams)
+        assert abs(np.mean(lnp) - res.train_loss.mean()) < 0.2 * abs(np.mean(lnp)) + 0.05
+        R = len(radii)
+        what = f"K={K} directions x {R} radii" if R > 1 else f"K={K} perturbations"
+        row = {"case": f"{name}: {what}, {'-'.join(map(str, widths))}, n={n}",
+               "glasslens_s": t_gl, "numpy_s": t_np}
+        if have_torch:
+            Xt = torch.from_numpy(X)
+            yt = torch.from_numpy(y.astype(np.int64))
+            model = net.to_torch()
+            t_to, lto = timeit(lambda: torch_profile(model, Xt, yt, K, radii), 2)
+            row["torch_s"] = t_to
+        rows.append(row)
+        print(row, flush=True)
+
+    # C. single-weight walk steps vs a full forward per step
+    widths, n = [784, 128, 10], 10_000
+    steps = 100_000 if not a.quick else 20_000
+    X = rng.standard_normal((n, widths[0]), dtype=np.float32)
+    y = rng.integers(0, 10, n)
+    net = gl.MLP.init(widths, seed=1, scheme="pytorch")
+    t_walk, w = timeit(lambda: gl.random_walk(net, (X, y), steps, 0.01, move="weight",
+                                              walkers=1, record_every=steps,
+                                              refresh_every=10_000, eval_test=False,
+                                              n_threads=nt), 1)
+    # re-evaluation peers: time a few full forward passes, extrapolate to `steps`
+    reps = 5
+    t_full_gl, _ = timeit(lambda: [gl.landscape.network_loss(net, X, y) for _ in range(reps)], 2)
+    th = net.flat()
+
+    def np_forward():
+        h = np.maximum(X @ net.weights[0].T + net.biases[0], 0) @ net.weights[1].T + net.biases[1]
+        m = h.max(1, keepdims=True)
+        return np.mean(np.log(np.exp(h - m).sum(1)) + m[:, 0] - h[np.arange(n), y])
+
+    t_full_np, _ = timeit(lambda: [np_forward() for _ in range(reps)], 2)
+    row = {"case": f"C: {steps:,} single-weight walk steps, 784-128-10, n={n}",
+           "glasslens_s": t_walk, "numpy_s": t_full_np / reps * steps,
+           "glasslens_full_s": t_full_gl / reps * steps}
+    if have_torch:
+        model = net.to_torch()
+        Xt = torch.from_numpy(X)
+        yt = torch.from_numpy(y.astype(np.int64))
+        lossf = torch.nn.CrossEntropyLoss()
+
+        def to_forward():
+            with torch.no_grad():
+                return float(lossf(model(Xt), yt))
+
+        t_full_to, _ = timeit(lambda: [to_forward() for _ in range(reps)], 2)
+        row["torch_s"] = t_full_to / reps * steps
+    rows.append(row)
+    print(row, flush=True)
+    print(f"walk max drift at refresh: {w.max_drift.max():.2e}; final |dL| vs full: "
+          f"{abs(w.train_loss[0, -1] - gl.landscape.network_loss(gl.MLP.from_flat(widths, w.final_theta[0]), X, y)[0]):.2e}")
+
+    lines = [
+        f"threads: {nt}; simd: {info['simd_path']}; compiler: {info['compiler']}; "
+        f"torch {'yes' if have_torch else 'no'}",
+        "",
+        "| case | glasslens (s) | numpy (s) | torch (s) | vs numpy | vs torch |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r_ in rows:
+        tt = r_.get("torch_s")
+        lines.append(
+            f"| {r_['case']} | {fmt(r_['glasslens_s'])} | {fmt(r_['numpy_s'])} | "
+            f"{fmt(tt) if tt else '-'} | {r_['numpy_s'] / r_['glasslens_s']:.1f}x | "
+            f"{(tt / r_['glasslens_s']) if tt else float('nan'):.1f}x |")
+    c = rows[-1]
+    lines += ["", f"Case C peers: measured time of one full forward pass x {steps:,} steps "
+              f"(numpy {fmt(c['numpy_s'] / steps * 1e3)} ms/pass, glasslens' own full pass "
+              f"{fmt(c['glasslens_full_s'] / steps * 1e3)} ms/pass -> "
+              f"{c['glasslens_full_s'] / c['glasslens_s']:.1f}x for incremental vs full in "
+              f"glasslens itself). Walk: {steps / c['glasslens_s']:,.0f} moves/s."]
+    table = "\n".join(lines)
+    print(table)
+    if a.out:
+        with open(a.out, "w") as fh:
+            fh.write(table + "\n")
+    if limiter is not None:
+        limiter.unregister() if hasattr(limiter, "unregister") else None
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
