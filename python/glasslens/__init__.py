@@ -13,6 +13,10 @@ from . import _core
 from ._threads import resolve_threads, set_threads
 from .network import MLP, Ensemble, n_params
 
+# --- datacli ---
+from . import datasets
+from .datasets import Dataset, load_dataset
+
 __version__: str = _core.__version__
 
 __all__ = [
@@ -23,6 +27,10 @@ __all__ = [
     "set_threads",
     "resolve_threads",
     "__version__",
+    # --- datacli ---
+    "datasets",
+    "Dataset",
+    "load_dataset",
 ]
 
 
