@@ -1,5 +1,338 @@
+// Bindings of the MLP engine: fused evaluation, loss/gradient, logits, replica training and the
+// GEMM layer (for tests). Validation happens here, before the GIL is released.
+#include <limits>
+#include <sstream>
+#include <vector>
+
 #include "common.hpp"
+#include "glasslens/gemm.hpp"
+#include "glasslens/mlp.hpp"
+#include "glasslens/train.hpp"
 
 namespace py = pybind11;
+using namespace glasslens;
+using glasslens::bind::carray;
+using glasslens::bind::require_dim;
+using glasslens::bind::require_ndim;
+using i64 = std::int64_t;
 
-void bind_nn(py::module_& m) { (void)m; }
+namespace {
+
+nn::Shape make_shape(const std::vector<int>& widths, bool bias) {
+  nn::Shape s;
+  s.widths = widths;
+  s.bias = bias;
+  s.validate();
+  return s;
+}
+
+void check_X(const carray<float>& X, const nn::Shape& s, const char* name) {
+  require_ndim(X, 2, name);
+  if (X.shape(1) != s.n_in()) {
+    std::ostringstream m;
+    m << name << " has " << X.shape(1) << " features, the network expects " << s.n_in();
+    throw std::invalid_argument(m.str());
+  }
+  bind::require_finite(X, name);
+}
+
+void check_y(const carray<std::int32_t>& y, i64 n, int n_classes, const char* name) {
+  require_ndim(y, 1, name);
+  if (y.shape(0) != n) {
+    std::ostringstream m;
+    m << name << " has " << y.shape(0) << " labels, expected " << n;
+    throw std::invalid_argument(m.str());
+  }
+  const std::int32_t* p = y.data();
+  for (i64 i = 0; i < n; ++i)
+    if (p[i] < 0 || p[i] >= n_classes) {
+      std::ostringstream m;
+      m << name << "[" << i << "] = " << p[i] << " is out of range for " << n_classes
+        << " classes";
+      throw std::invalid_argument(m.str());
+    }
+}
+
+void check_theta(const carray<float>& theta, const nn::Shape& s, int ndim, const char* name) {
+  require_ndim(theta, ndim, name);
+  require_dim(theta, ndim - 1, static_cast<py::ssize_t>(s.n_params()), name);
+  bind::require_finite(theta, name);
+}
+
+// In-place arrays must be exactly of dtype T, C-contiguous and writeable (no silent copies).
+template <class T>
+T* inplace(py::array& a, std::vector<py::ssize_t> shape, const char* name) {
+  if (!py::isinstance<py::array_t<T>>(a) || !a.dtype().is(py::dtype::of<T>()))
+    throw py::type_error(std::string(name) + " has the wrong dtype");
+  if (!(a.flags() & py::array::c_style)) throw std::invalid_argument(std::string(name) + " must be C-contiguous");
+  if (!a.writeable()) throw std::invalid_argument(std::string(name) + " must be writeable");
+  if (a.ndim() != static_cast<py::ssize_t>(shape.size()))
+    throw std::invalid_argument(std::string(name) + " has the wrong number of dimensions");
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    if (a.shape(static_cast<py::ssize_t>(i)) != shape[i])
+      throw std::invalid_argument(std::string(name) + " has the wrong shape");
+  return static_cast<T*>(a.mutable_data());
+}
+
+enum class GemmKind { nt, nn, tn };
+
+py::array_t<float> gemm_py(const std::string& kind, const carray<float>& A, const carray<float>& B,
+                           py::object C0, const py::object& bias_obj, bool relu) {
+  require_ndim(A, 2, "A");
+  require_ndim(B, 2, "B");
+  i64 m, n, k;
+  if (kind == "nt") {
+    m = A.shape(0); k = A.shape(1); n = B.shape(0);
+    require_dim(B, 1, k, "B");
+  } else if (kind == "nn") {
+    m = A.shape(0); k = A.shape(1); n = B.shape(1);
+    require_dim(B, 0, k, "B");
+  } else if (kind == "tn") {
+    k = A.shape(0); m = A.shape(1); n = B.shape(1);
+    require_dim(B, 0, k, "B");
+  } else {
+    throw std::invalid_argument("kind must be 'nt', 'nn' or 'tn', got '" + kind + "'");
+  }
+  carray<float> C({m, n});
+  bool accumulate = false;
+  if (!C0.is_none()) {
+    carray<float> c0 = C0.cast<carray<float>>();
+    require_ndim(c0, 2, "C");
+    require_dim(c0, 0, m, "C");
+    require_dim(c0, 1, n, "C");
+    std::copy(c0.data(), c0.data() + m * n, C.mutable_data());
+    accumulate = true;
+  }
+  carray<float> bias;
+  const float* bp = nullptr;
+  if (!bias_obj.is_none()) {
+    if (kind != "nt") throw std::invalid_argument("bias is only supported for kind 'nt'");
+    bias = bias_obj.cast<carray<float>>();
+    require_ndim(bias, 1, "bias");
+    require_dim(bias, 0, n, "bias");
+    bp = bias.data();
+  } else if (relu && kind != "nt") {
+    throw std::invalid_argument("relu is only supported for kind 'nt'");
+  }
+  float* c = C.mutable_data();
+  const float* a = A.data();
+  const float* b = B.data();
+  {
+    py::gil_scoped_release nogil;
+    if (kind == "nt")
+      gemm::gemm_nt(m, n, k, a, k, b, k, c, n, accumulate, bp, relu);
+    else if (kind == "nn")
+      gemm::gemm_nn(m, n, k, a, k, b, n, c, n, accumulate);
+    else
+      gemm::gemm_tn(m, n, k, a, m, b, n, c, n, accumulate);
+  }
+  return C;
+}
+
+}  // namespace
+
+void bind_nn(py::module_& m) {
+  m.def("gemm", &gemm_py, py::arg("kind"), py::arg("A"), py::arg("B"), py::arg("C") = py::none(),
+        py::arg("bias") = py::none(), py::arg("relu") = false,
+        "Single-precision product on the active SIMD path. kind 'nt': A (m,k) @ B(n,k).T; 'nn': "
+        "A (m,k) @ B (k,n); 'tn': A(k,m).T @ B (k,n). With C the product is added to a copy of "
+        "C; 'nt' also takes bias (n,) and relu. Returns a new (m, n) float32 array.");
+
+  m.def(
+      "nn_exp",
+      [](const carray<float>& x) {
+        carray<float> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+        std::copy(x.data(), x.data() + x.size(), out.mutable_data());
+        float* p = out.mutable_data();
+        const i64 n = x.size();
+        {
+          py::gil_scoped_release nogil;
+          gemm::exp_inplace(p, n);
+        }
+        return out;
+      },
+      py::arg("x"), "Vectorised float32 exp used by the softmax kernels (for tests).");
+
+  m.def(
+      "nn_evaluate",
+      [](const carray<float>& theta, const std::vector<int>& widths, bool bias,
+         const carray<float>& X, const carray<std::int32_t>& y, int n_threads) {
+        const nn::Shape s = make_shape(widths, bias);
+        check_theta(theta, s, 2, "theta");
+        check_X(X, s, "X");
+        const i64 n = X.shape(0);
+        if (n < 1) throw std::invalid_argument("X must have at least one row");
+        check_y(y, n, s.n_out(), "y");
+        const i64 K = theta.shape(0);
+        carray<double> loss({K}), acc({K});
+        double* lp = loss.mutable_data();
+        double* ap = acc.mutable_data();
+        {
+          py::gil_scoped_release nogil;
+          nn::evaluate(s, theta.data(), K, X.data(), y.data(), n, lp, ap, n_threads);
+        }
+        return py::make_tuple(loss, acc);
+      },
+      py::arg("theta"), py::arg("widths"), py::arg("bias"), py::arg("X"), py::arg("y"),
+      py::arg("n_threads") = 0,
+      "Mean cross-entropy loss and accuracy of K flat parameter vectors theta (K, P) on (X, y). "
+      "Returns (loss (K,), acc (K,)) float64. Bit-identical for any n_threads (0 = default).");
+
+  m.def(
+      "nn_loss_grad",
+      [](const carray<float>& theta, const std::vector<int>& widths, bool bias,
+         const carray<float>& X, const carray<std::int32_t>& y) {
+        const nn::Shape s = make_shape(widths, bias);
+        check_theta(theta, s, 1, "theta");
+        check_X(X, s, "X");
+        const i64 n = X.shape(0);
+        if (n < 1) throw std::invalid_argument("X must have at least one row");
+        check_y(y, n, s.n_out(), "y");
+        carray<float> grad({static_cast<py::ssize_t>(s.n_params())});
+        float* g = grad.mutable_data();
+        double loss;
+        i64 correct = 0;
+        {
+          py::gil_scoped_release nogil;
+          nn::Workspace ws;
+          loss = nn::loss_grad(s, theta.data(), X.data(), y.data(), n, g, ws, &correct);
+        }
+        return py::make_tuple(loss, grad, correct);
+      },
+      py::arg("theta"), py::arg("widths"), py::arg("bias"), py::arg("X"), py::arg("y"),
+      "Mean loss of one network, its gradient (P,) float32 and the number of correct "
+      "predictions: (loss, grad, n_correct). Serial.");
+
+  m.def(
+      "nn_logits",
+      [](const carray<float>& theta, const std::vector<int>& widths, bool bias,
+         const carray<float>& X, int n_threads) {
+        const nn::Shape s = make_shape(widths, bias);
+        check_theta(theta, s, 2, "theta");
+        check_X(X, s, "X");
+        const i64 K = theta.shape(0), n = X.shape(0);
+        carray<float> out({K, n, static_cast<i64>(s.n_out())});
+        float* o = out.mutable_data();
+        {
+          py::gil_scoped_release nogil;
+          nn::forward_logits_many(s, theta.data(), K, X.data(), n, o, n_threads);
+        }
+        return out;
+      },
+      py::arg("theta"), py::arg("widths"), py::arg("bias"), py::arg("X"),
+      py::arg("n_threads") = 0, "Logits (K, n, n_out) float32 of K flat parameter vectors.");
+
+  m.def(
+      "nn_epoch_order",
+      [](std::uint64_t seed, std::uint64_t stream, i64 epoch, i64 n) {
+        if (n < 0) throw std::invalid_argument("n must be >= 0");
+        carray<i64> out({n});
+        nn::epoch_order(seed, stream, epoch, n, out.mutable_data());
+        return out;
+      },
+      py::arg("seed"), py::arg("stream"), py::arg("epoch"), py::arg("n"),
+      "The permutation of range(n) that train visits in `epoch` for data-order stream `stream`.");
+
+  m.def(
+      "nn_noisy_labels",
+      [](const carray<std::int32_t>& y, int n_classes, double fraction, std::uint64_t seed,
+         std::uint64_t stream) {
+        require_ndim(y, 1, "y");
+        check_y(y, y.shape(0), n_classes, "y");
+        carray<std::int32_t> out({y.shape(0)});
+        nn::noisy_labels(y.data(), y.shape(0), n_classes, fraction, seed, stream,
+                         out.mutable_data());
+        return out;
+      },
+      py::arg("y"), py::arg("n_classes"), py::arg("fraction"), py::arg("seed"), py::arg("stream"),
+      "Training labels with exactly round(fraction*n) entries moved to a different random class.");
+
+  m.def(
+      "nn_train",
+      [](py::array theta, py::array velocity, py::array epochs_run, py::array stopped,
+         py::array hist_train_loss, py::array hist_train_acc, py::array hist_test_loss,
+         py::array hist_test_acc, const std::vector<int>& widths, bool bias,
+         const carray<float>& X, const carray<std::int32_t>& y, const carray<float>& X_test,
+         const carray<std::int32_t>& y_test, i64 batch_size, double momentum,
+         double weight_decay, double sam_rho, double label_noise, std::uint64_t noise_seed,
+         const carray<std::uint64_t>& noise_stream, std::uint64_t order_seed,
+         const carray<std::uint64_t>& order_stream, double target_train_acc,
+         const carray<double>& lr, i64 epoch_begin, i64 epoch_end,
+         const carray<i64>& record_slot, int n_threads) {
+        nn::TrainSpec sp;
+        sp.shape = make_shape(widths, bias);
+        const nn::Shape& s = sp.shape;
+        if (theta.ndim() != 2) throw std::invalid_argument("theta must be (R, P)");
+        const i64 R = theta.shape(0), P = s.n_params();
+        nn::TrainState st;
+        st.R = R;
+        st.theta = inplace<float>(theta, {R, P}, "theta");
+        st.velocity = inplace<float>(velocity, {R, P}, "velocity");
+        st.epochs_run = inplace<i64>(epochs_run, {R}, "epochs_run");
+        st.stopped = inplace<std::uint8_t>(stopped, {R}, "stopped");
+        if (hist_train_loss.ndim() != 2) throw std::invalid_argument("history must be (R, n_records)");
+        const i64 NR = hist_train_loss.shape(1);
+        st.train_loss = inplace<double>(hist_train_loss, {R, NR}, "hist_train_loss");
+        st.train_acc = inplace<double>(hist_train_acc, {R, NR}, "hist_train_acc");
+        st.test_loss = inplace<double>(hist_test_loss, {R, NR}, "hist_test_loss");
+        st.test_acc = inplace<double>(hist_test_acc, {R, NR}, "hist_test_acc");
+        check_X(X, s, "X");
+        const i64 n = X.shape(0);
+        if (n < 1) throw std::invalid_argument("X must have at least one row");
+        check_y(y, n, s.n_out(), "y");
+        check_X(X_test, s, "X_test");
+        check_y(y_test, X_test.shape(0), s.n_out(), "y_test");
+        require_ndim(noise_stream, 1, "noise_stream");
+        require_dim(noise_stream, 0, R, "noise_stream");
+        require_ndim(order_stream, 1, "order_stream");
+        require_dim(order_stream, 0, R, "order_stream");
+        require_ndim(lr, 1, "lr");
+        require_ndim(record_slot, 1, "record_slot");
+        require_dim(record_slot, 0, lr.shape(0), "record_slot");
+        for (i64 e = 0; e < lr.shape(0); ++e) {
+          if (!(lr.data()[e] > 0.0) || !std::isfinite(lr.data()[e]))
+            throw std::invalid_argument("lr must be positive and finite in every epoch");
+          if (record_slot.data()[e] >= NR)
+            throw std::invalid_argument("record_slot out of range");
+        }
+        if (!(momentum >= 0.0 && momentum < 1.0))
+          throw std::invalid_argument("momentum must be in [0, 1)");
+        if (!(weight_decay >= 0.0)) throw std::invalid_argument("weight_decay must be >= 0");
+        bind::require_finite(theta.cast<carray<float>>(), "theta");
+        sp.X = X.data(); sp.y = y.data(); sp.n = n;
+        sp.X_test = X_test.data(); sp.y_test = y_test.data(); sp.n_test = X_test.shape(0);
+        sp.batch_size = batch_size;
+        sp.momentum = momentum;
+        sp.weight_decay = weight_decay;
+        sp.sam_rho = sam_rho;
+        sp.label_noise = label_noise;
+        sp.noise_seed = noise_seed;
+        sp.noise_stream = noise_stream.data();
+        sp.order_seed = order_seed;
+        sp.order_stream = order_stream.data();
+        sp.target_train_acc = target_train_acc;
+        sp.total_epochs = lr.shape(0);
+        sp.lr = lr.data();
+        sp.epoch_begin = epoch_begin;
+        sp.epoch_end = epoch_end;
+        sp.record_slot = record_slot.data();
+        sp.n_records = NR;
+        sp.n_threads = n_threads;
+        {
+          py::gil_scoped_release nogil;
+          nn::train(sp, st);
+        }
+      },
+      py::arg("theta"), py::arg("velocity"), py::arg("epochs_run"), py::arg("stopped"),
+      py::arg("hist_train_loss"), py::arg("hist_train_acc"), py::arg("hist_test_loss"),
+      py::arg("hist_test_acc"), py::arg("widths"), py::arg("bias"), py::arg("X"), py::arg("y"),
+      py::arg("X_test"), py::arg("y_test"), py::arg("batch_size"), py::arg("momentum"),
+      py::arg("weight_decay"), py::arg("sam_rho"), py::arg("label_noise"),
+      py::arg("noise_seed"), py::arg("noise_stream"), py::arg("order_seed"),
+      py::arg("order_stream"), py::arg("target_train_acc"), py::arg("lr"),
+      py::arg("epoch_begin"), py::arg("epoch_end"), py::arg("record_slot"),
+      py::arg("n_threads") = 0,
+      "Run epochs [epoch_begin, epoch_end) of minibatch SGD for R replicas, updating theta, "
+      "velocity, epochs_run, stopped and the (R, n_records) history arrays in place. Private: "
+      "use glasslens.train_ensemble.");
+}

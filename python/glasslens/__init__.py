@@ -17,6 +17,18 @@ from .network import MLP, Ensemble, n_params
 from . import datasets
 from .datasets import Dataset, load_dataset
 
+# --- nn ---
+from . import evaluation, training
+from .evaluation import evaluate, loss_and_grad
+from .training import train_ensemble
+
+# --- flatness ---
+from . import curvature, flatness, generalization
+from .curvature import (HessianOperator, hessian_density, hessian_explicit, hessian_top,
+                        hessian_trace, hvp)
+from .flatness import measures as flatness_measures
+from .generalization import generalization_study
+
 __version__: str = _core.__version__
 
 __all__ = [
@@ -31,6 +43,22 @@ __all__ = [
     "datasets",
     "Dataset",
     "load_dataset",
+    # --- nn ---
+    "evaluate",
+    "loss_and_grad",
+    "train_ensemble",
+    # --- flatness ---
+    "curvature",
+    "flatness",
+    "generalization",
+    "HessianOperator",
+    "hvp",
+    "hessian_top",
+    "hessian_trace",
+    "hessian_density",
+    "hessian_explicit",
+    "flatness_measures",
+    "generalization_study",
 ]
 
 

@@ -85,4 +85,9 @@ void evaluate(const Shape& s, const float* theta, std::int64_t K, const float* X
               const std::int32_t* y, std::int64_t n, double* loss_out, double* acc_out,
               int n_threads);
 
+// Logits of K parameter vectors (theta: K x n_params) on one data matrix: out is K x n x n_out.
+// Parallel over (weight set, sample tile); each row's logits do not depend on the tiling.
+void forward_logits_many(const Shape& s, const float* theta, std::int64_t K, const float* X,
+                         std::int64_t n, float* out, int n_threads);
+
 }  // namespace glasslens::nn

@@ -1,0 +1,137 @@
+// Portable GEMM path (baseline target) and the run-time dispatcher. See gemm.hpp.
+#include "glasslens/gemm.hpp"
+
+#include <cstdint>
+#include <vector>
+
+#include "gemm_internal.hpp"
+#include "glasslens/simd.hpp"
+
+namespace glasslens::gemm {
+namespace {
+
+// Portable 4 x 8 microkernel: plain loops the compiler vectorises for the baseline ISA.
+struct Kern {
+  static constexpr int MR = 4, NR = 8;
+
+  template <int R>
+  static void micro(std::int64_t kc, const float* a, std::int64_t rs, std::int64_t cs,
+                    const float* bp, float* c, std::int64_t ldc, int ncols, bool overwrite,
+                    const float* bias, bool relu) {
+    float acc[R][NR];
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
+    for (std::int64_t p = 0; p < kc; ++p) {
+      const float* b = bp + p * NR;
+      for (int i = 0; i < R; ++i) {
+        const float av = a[i * rs + p * cs];
+        for (int j = 0; j < NR; ++j) acc[i][j] += av * b[j];
+      }
+    }
+    for (int i = 0; i < R; ++i) {
+      float* ci = c + i * ldc;
+      for (int j = 0; j < ncols; ++j) {
+        float v = overwrite ? acc[i][j] : ci[j] + acc[i][j];
+        if (bias) v += bias[j];
+        if (relu) v = v > 0.0f ? v : 0.0f;
+        ci[j] = v;
+      }
+    }
+  }
+
+  static void exp_n(float* x, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      float v = x[i];
+      v = v < 88.7228317f ? v : 88.7228317f;
+      v = v > -87.3365448f ? v : -87.3365448f;
+      const float fx = __builtin_floorf(v * 1.44269504088896341f + 0.5f);
+      float r = v - fx * 0.693359375f;
+      r = r - fx * -2.12194440e-4f;
+      float p = 1.9875691500e-4f;
+      p = p * r + 1.3981999507e-3f;
+      p = p * r + 8.3334519073e-3f;
+      p = p * r + 4.1665795894e-2f;
+      p = p * r + 1.6666665459e-1f;
+      p = p * r + 5.0000001201e-1f;
+      p = p * (r * r) + r + 1.0f;
+      const std::int32_t e = (static_cast<std::int32_t>(fx) + 127) << 23;
+      float scale;
+      __builtin_memcpy(&scale, &e, sizeof(scale));
+      x[i] = p * scale;
+    }
+  }
+};
+
+#include "gemm_impl.inc"
+
+float* pack_buffer() {
+  thread_local std::vector<float> buf(static_cast<std::size_t>(internal::kPackFloats));
+  return buf.data();
+}
+
+bool use_avx2() noexcept { return simd_path() == SimdPath::avx2; }
+
+void driver(std::int64_t m, std::int64_t n, std::int64_t k, const float* A, std::int64_t a_rs,
+            std::int64_t a_cs, const float* B, std::int64_t b_rs, std::int64_t b_cs, float* C,
+            std::int64_t ldc, bool accumulate, const float* bias, bool relu) {
+  if (m <= 0 || n <= 0) return;
+  float* pack = pack_buffer();
+  if (use_avx2())
+    internal::driver_avx2(m, n, k, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, bias, relu,
+                          pack);
+  else
+    internal::driver_scalar(m, n, k, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, bias,
+                            relu, pack);
+}
+
+}  // namespace
+
+namespace internal {
+void driver_scalar(std::int64_t m, std::int64_t n, std::int64_t k, const float* A,
+                   std::int64_t a_rs, std::int64_t a_cs, const float* B, std::int64_t b_rs,
+                   std::int64_t b_cs, float* C, std::int64_t ldc, bool accumulate,
+                   const float* bias, bool relu, float* pack) {
+  gemm_driver<Kern>(m, n, k, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, bias, relu, pack);
+}
+void exp_scalar(float* x, std::int64_t n) { Kern::exp_n(x, n); }
+double xent_scalar(const float* Z, std::int64_t ldz, std::int64_t n, int c,
+                   const std::int32_t* y, float* dZ, std::int64_t lddz, float scale,
+                   std::int64_t* n_correct, float* scratch) {
+  return xent_rows_impl<Kern>(Z, ldz, n, c, y, dZ, lddz, scale, n_correct, scratch);
+}
+}  // namespace internal
+
+void gemm_nt(std::int64_t m, std::int64_t n, std::int64_t k, const float* A, std::int64_t lda,
+             const float* B, std::int64_t ldb, float* C, std::int64_t ldc, bool accumulate,
+             const float* bias, bool relu) {
+  driver(m, n, k, A, lda, 1, B, 1, ldb, C, ldc, accumulate, bias, relu);
+}
+
+void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, const float* A, std::int64_t lda,
+             const float* B, std::int64_t ldb, float* C, std::int64_t ldc, bool accumulate) {
+  driver(m, n, k, A, lda, 1, B, ldb, 1, C, ldc, accumulate, nullptr, false);
+}
+
+void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const float* A, std::int64_t lda,
+             const float* B, std::int64_t ldb, float* C, std::int64_t ldc, bool accumulate) {
+  driver(m, n, k, A, 1, lda, B, ldb, 1, C, ldc, accumulate, nullptr, false);
+}
+
+void exp_inplace(float* x, std::int64_t n) {
+  if (n <= 0) return;
+  if (use_avx2())
+    internal::exp_avx2(x, n);
+  else
+    internal::exp_scalar(x, n);
+}
+
+double xent_rows(const float* Z, std::int64_t ldz, std::int64_t n, int c, const std::int32_t* y,
+                 float* dZ, std::int64_t lddz, float scale, std::int64_t* n_correct,
+                 float* scratch) {
+  if (n <= 0) return 0.0;
+  if (use_avx2())
+    return internal::xent_avx2(Z, ldz, n, c, y, dZ, lddz, scale, n_correct, scratch);
+  return internal::xent_scalar(Z, ldz, n, c, y, dZ, lddz, scale, n_correct, scratch);
+}
+
+}  // namespace glasslens::gemm

@@ -1,0 +1,149 @@
+// Serial MLP passes (forward, loss, gradient) and the fused parallel evaluator. See mlp.hpp.
+#include "glasslens/mlp.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "glasslens/gemm.hpp"
+#include "glasslens/parallel.hpp"
+
+namespace glasslens::nn {
+
+using i64 = std::int64_t;
+
+namespace {
+
+void grow(std::vector<float>& v, i64 n) {
+  if (static_cast<i64>(v.size()) < n) v.resize(static_cast<std::size_t>(n));
+}
+
+// Forward pass over n rows; returns the logits (n x n_out) stored in ws.act[L].
+const float* forward(const Shape& s, const float* theta, const float* X, i64 n, Workspace& ws) {
+  const int L = s.n_layers();
+  const float* h = X;
+  for (int l = 0; l < L; ++l) {
+    const int din = s.widths[l], dout = s.widths[l + 1];
+    float* out = ws.act[l + 1].data();
+    const float* b = s.bias ? theta + s.b_offset(l) : nullptr;
+    gemm::gemm_nt(n, dout, din, h, din, theta + s.w_offset(l), din, out, dout, false, b,
+                  l + 1 < L);
+    h = out;
+  }
+  return h;
+}
+
+// Rows per evaluation tile: a multiple of both microkernel heights (6 and 4), equal to the
+// GEMM's m-block so a tile's activations stay in L2.
+constexpr i64 kEvalTile = 240;
+
+}  // namespace
+
+void Workspace::reserve(const Shape& s, std::int64_t rows) {
+  const int L = s.n_layers();
+  if (static_cast<int>(act.size()) < L + 1) act.resize(static_cast<std::size_t>(L + 1));
+  for (int l = 1; l <= L; ++l) grow(act[l], rows * s.widths[l]);
+  if (delta.size() < 2) delta.resize(2);
+  grow(delta[0], rows * s.max_width());
+  grow(delta[1], rows * s.max_width());
+  grow(scratch, rows * s.n_out());
+}
+
+double loss_sum(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
+                std::int64_t n, std::int64_t* n_correct, Workspace& ws) {
+  if (n <= 0) return 0.0;
+  ws.reserve(s, n);
+  const float* z = forward(s, theta, X, n, ws);
+  return gemm::xent_rows(z, s.n_out(), n, s.n_out(), y, nullptr, 0, 0.0f, n_correct,
+                         ws.scratch.data());
+}
+
+double loss_grad(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
+                 std::int64_t n, float* grad, Workspace& ws, std::int64_t* n_correct) {
+  if (n <= 0) throw std::invalid_argument("loss_grad needs at least one sample (n >= 1)");
+  ws.reserve(s, n);
+  const int L = s.n_layers();
+  const int C = s.n_out();
+  const float* z = forward(s, theta, X, n, ws);
+  float* dz = ws.delta[0].data();
+  float* dh = ws.delta[1].data();
+  const double total = gemm::xent_rows(z, C, n, C, y, dz, C, static_cast<float>(1.0 / n),
+                                       n_correct, ws.scratch.data());
+  for (int l = L - 1; l >= 0; --l) {
+    const int din = s.widths[l], dout = s.widths[l + 1];
+    const float* h = l == 0 ? X : ws.act[l].data();
+    gemm::gemm_tn(dout, din, n, dz, dout, h, din, grad + s.w_offset(l), din, false);
+    if (s.bias) {
+      float* gb = grad + s.b_offset(l);
+      for (int j = 0; j < dout; ++j) gb[j] = 0.0f;
+      for (i64 i = 0; i < n; ++i) {
+        const float* r = dz + i * dout;
+        for (int j = 0; j < dout; ++j) gb[j] += r[j];
+      }
+    }
+    if (l > 0) {
+      gemm::gemm_nn(n, din, dout, dz, dout, theta + s.w_offset(l), din, dh, din, false);
+      const i64 m = n * din;
+      for (i64 i = 0; i < m; ++i) dh[i] = h[i] > 0.0f ? dh[i] : 0.0f;
+      std::swap(dz, dh);
+    }
+  }
+  return total / static_cast<double>(n);
+}
+
+void forward_logits(const Shape& s, const float* theta, const float* X, std::int64_t n,
+                    float* logits, Workspace& ws) {
+  if (n <= 0) return;
+  ws.reserve(s, n);
+  const float* z = forward(s, theta, X, n, ws);
+  std::copy(z, z + n * s.n_out(), logits);
+}
+
+void evaluate(const Shape& s, const float* theta, std::int64_t K, const float* X,
+              const std::int32_t* y, std::int64_t n, double* loss_out, double* acc_out,
+              int n_threads) {
+  s.validate();
+  if (K < 0) throw std::invalid_argument("evaluate: K must be >= 0");
+  if (n <= 0) throw std::invalid_argument("evaluate: needs at least one sample (n >= 1)");
+  const i64 P = s.n_params();
+  const i64 n_tiles = (n + kEvalTile - 1) / kEvalTile;
+  std::vector<double> part_loss(static_cast<std::size_t>(K * n_tiles));
+  std::vector<i64> part_corr(static_cast<std::size_t>(K * n_tiles));
+  parallel_for(K * n_tiles, n_threads, [&](i64 t) {
+    thread_local Workspace ws;
+    const i64 k = t / n_tiles, tile = t % n_tiles;
+    const i64 r0 = tile * kEvalTile;
+    const i64 rows = std::min(kEvalTile, n - r0);
+    i64 corr = 0;
+    part_loss[t] = loss_sum(s, theta + k * P, X + r0 * s.n_in(), y + r0, rows, &corr, ws);
+    part_corr[t] = corr;
+  });
+  for (i64 k = 0; k < K; ++k) {
+    double l = 0.0;
+    i64 c = 0;
+    for (i64 tile = 0; tile < n_tiles; ++tile) {
+      l += part_loss[k * n_tiles + tile];
+      c += part_corr[k * n_tiles + tile];
+    }
+    loss_out[k] = l / static_cast<double>(n);
+    acc_out[k] = static_cast<double>(c) / static_cast<double>(n);
+  }
+}
+
+void forward_logits_many(const Shape& s, const float* theta, std::int64_t K, const float* X,
+                         std::int64_t n, float* out, int n_threads) {
+  s.validate();
+  if (K <= 0 || n <= 0) return;
+  const i64 P = s.n_params();
+  const i64 C = s.n_out();
+  const i64 n_tiles = (n + kEvalTile - 1) / kEvalTile;
+  parallel_for(K * n_tiles, n_threads, [&](i64 t) {
+    thread_local Workspace ws;
+    const i64 k = t / n_tiles, tile = t % n_tiles;
+    const i64 r0 = tile * kEvalTile;
+    const i64 rows = std::min(kEvalTile, n - r0);
+    forward_logits(s, theta + k * P, X + r0 * s.n_in(), rows, out + (k * n + r0) * C, ws);
+  });
+}
+
+}  // namespace glasslens::nn
