@@ -36,7 +36,7 @@ from .flatness import measures as flat_measures
 from .network import Ensemble, MLP
 
 __all__ = ["generalization_study", "GeneralizationStudy", "FLAT_SIGN", "STUDY_MEASURES",
-           "rank_correlations", "default_variants"]
+           "rank_correlations", "partial_rank_correlation", "default_variants", "analyse_rows"]
 
 #: +1: larger = flatter / smoother; -1: larger = sharper / more rugged
 FLAT_SIGN: Dict[str, int] = {
@@ -47,15 +47,17 @@ FLAT_SIGN: Dict[str, int] = {
 STUDY_MEASURES: Tuple[str, ...] = ("local_energy", "basin_radius", "eps_sharpness", "hessian_top",
                                    "hessian_trace", "ruggedness", "corr_length", "copy_barrier")
 _TRAIN_KEYS = ("batch_size", "lr", "momentum", "weight_decay", "schedule", "warmup_epochs",
-               "sam_rho", "label_noise")
+               "sam_rho", "label_noise", "epochs")
 
 
 def default_variants(n_train: int) -> List[Dict[str, Any]]:
-    """The default grid: batch sizes 16, 64, 256 and full batch (plain SGD with momentum), and
-    at batch 64 a SAM (rho = 0.05), a label-noise (20%) and a weight-decay (5e-4) variant."""
+    """The default grid: batch sizes 16, 64, 256 and full batch (plain SGD with momentum; full
+    batch with lr 0.5 and 10x the epochs, so that its training loss reaches the range of the
+    others), and at batch 64 a SAM (rho = 0.05), a label-noise (20%) and a weight-decay (5e-4)
+    variant. ``epochs`` entries multiply nothing: they replace the study's ``epochs``."""
     return [
         {"batch_size": 16}, {"batch_size": 64}, {"batch_size": 256},
-        {"batch_size": int(n_train), "lr": 0.2},
+        {"batch_size": int(n_train), "lr": 0.5, "epochs": "10x"},
         {"batch_size": 64, "sam_rho": 0.05},
         {"batch_size": 64, "label_noise": 0.2},
         {"batch_size": 64, "weight_decay": 5e-4},
@@ -85,7 +87,9 @@ def _expand_variants(variants: Any, n_train: int) -> List[Dict[str, Any]]:
 def _label(v: Dict[str, Any], n_train: int) -> str:
     parts = []
     for k, val in v.items():
-        if k == "batch_size" and int(val) >= n_train:
+        if k == "epochs":
+            parts.append(f"E={val}")
+        elif k == "batch_size" and int(val) >= n_train:
             parts.append("B=full")
         elif k == "batch_size":
             parts.append(f"B={val}")
@@ -110,6 +114,38 @@ def _kendall(a: np.ndarray, b: np.ndarray) -> float:
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     return float(kendalltau(a, b).statistic)
+
+
+def _partial_spearman(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
+    """Spearman correlation of a and b after regressing the ranks of c out of both."""
+    from scipy.stats import rankdata
+
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    ra, rb, rc = (rankdata(v) for v in (a, b, c))
+    Z = np.column_stack([np.ones_like(rc), rc])
+    res = [v - Z @ np.linalg.lstsq(Z, v, rcond=None)[0] for v in (ra, rb)]
+    den = float(np.linalg.norm(res[0]) * np.linalg.norm(res[1]))
+    return float(res[0] @ res[1] / den) if den > 0 else float("nan")
+
+
+def partial_rank_correlation(x: Any, y: Any, control: Any, n_boot: int = 1000, seed: int = 0,
+                             level: float = 0.95) -> Dict[str, Any]:
+    """Partial Spearman correlation of x and y controlling for ``control`` (e.g. the training
+    loss), with a percentile bootstrap interval over points."""
+    xa, ya, ca = (np.asarray(v, dtype=np.float64) for v in (x, y, control))
+    rng = np.random.default_rng(check_seed(seed))
+    out: Dict[str, Any] = {"n": int(len(xa)), "spearman": _partial_spearman(xa, ya, ca)}
+    bs = []
+    for _ in range(check_int(n_boot, "n_boot", 0)):
+        i = rng.integers(0, len(xa), len(xa))
+        bs.append(_partial_spearman(xa[i], ya[i], ca[i]))
+    arr = np.asarray(bs)
+    arr = arr[np.isfinite(arr)]
+    a = (1 - level) / 2
+    out["spearman_ci"] = ((float(np.quantile(arr, a)), float(np.quantile(arr, 1 - a)))
+                          if arr.size else (float("nan"), float("nan")))
+    return out
 
 
 def rank_correlations(x: Any, y: Any, n_boot: int = 1000, seed: int = 0,
@@ -177,8 +213,8 @@ class GeneralizationStudy:
 
     @property
     def final(self) -> List[Dict[str, Any]]:
-        last = max(r["checkpoint"] for r in self.rows)
-        return [r for r in self.rows if r["checkpoint"] == last]
+        """Rows of the last checkpoint of every variant."""
+        return _final_rows(self.rows)
 
     def verdict(self) -> str:
         """Plain-language answer to 'do flatter minima generalise better here?'."""
@@ -219,7 +255,8 @@ class GeneralizationStudy:
         lines = []
         sep = " | "
         head = ["measure", "flat sign", "Spearman(test acc)", "Kendall(test acc)", "Spearman(gap)",
-                "Kendall(gap)", "Spearman(test acc), variant means"]
+                "Kendall(gap)", "Spearman(test acc), variant means",
+                "partial Spearman(test acc | train loss)"]
         lines.append("| " + sep.join(head) + " |")
         lines.append("|" + "---|" * len(head))
         for m in self.measures:
@@ -228,6 +265,7 @@ class GeneralizationStudy:
                 m, f"{FLAT_SIGN.get(m, -1):+d}", ci(c["test_acc"]["networks"], "spearman"),
                 ci(c["test_acc"]["networks"], "kendall"), ci(c["gap"]["networks"], "spearman"),
                 ci(c["gap"]["networks"], "kendall"), ci(c["test_acc"]["variants"], "spearman"),
+                ci(c["test_acc"]["networks_given_train_loss"], "spearman"),
             ]) + " |")
         lines.append("")
         lines.append("| variant | train loss | train acc | test acc | gap | "
@@ -310,6 +348,13 @@ class GeneralizationStudy:
         Path(path).write_text(json.dumps(_jsonable(self.to_dict()), indent=1))
 
 
+def _final_rows(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    last: Dict[str, int] = {}
+    for r in rows:
+        last[r["variant"]] = max(last.get(r["variant"], -1), r["checkpoint"])
+    return [r for r in rows if r["checkpoint"] == last[r["variant"]]]
+
+
 def _jsonable(v: Any) -> Any:
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}
@@ -348,8 +393,7 @@ def analyse_rows(rows: List[Dict[str, Any]], measures: Sequence[str], labels: Se
                  small: Optional[str] = None, large: Optional[str] = None
                  ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """Correlations and the matched small/large-batch comparison from study rows."""
-    last = max(r["checkpoint"] for r in rows)
-    fin = [r for r in rows if r["checkpoint"] == last]
+    fin = _final_rows(rows)
     groups = [r["variant"] for r in fin]
     corr: Dict[str, Any] = {}
     for k, m in enumerate(measures):
@@ -363,6 +407,8 @@ def analyse_rows(rows: List[Dict[str, Any]], measures: Sequence[str], labels: Se
                                               groups=groups) if len(set(groups)) > 2 else
                 {"n": len(set(groups)), "spearman": float("nan"), "kendall": float("nan"),
                  "spearman_ci": (float("nan"),) * 2, "kendall_ci": (float("nan"),) * 2},
+                "networks_given_train_loss": partial_rank_correlation(
+                    x, yv, [r["train_loss"] for r in fin], n_boot, seed=seed + 7919 * k + t + 31),
             }
     matched: Dict[str, Any] = {"tol": match_tol, "small": small, "large": large}
     if small is None or large is None or small == large:
@@ -404,13 +450,13 @@ def generalization_study(
     measures: Sequence[str] = STUDY_MEASURES,
     *,
     balance: bool = True,
-    checkpoints: int = 3,
+    checkpoints: int = 4,
     lr: float = 0.05,
     momentum: float = 0.9,
     seed: int = 0,
     n_threads: Optional[int] = None,
     n_boot: int = 1000,
-    match_tol: float = 0.1,
+    match_tol: float = 0.2,
     measure_params: Optional[Dict[str, Dict[str, Any]]] = None,
     progress: bool = False,
 ) -> GeneralizationStudy:
@@ -423,8 +469,11 @@ def generalization_study(
     variants : list of dicts of ``train_ensemble`` settings (keys: batch_size, lr, momentum,
         weight_decay, schedule, warmup_epochs, sam_rho, label_noise; ``batch_size="full"``),
         or a dict of lists (the grid of all combinations); None: ``default_variants``
-    replicas, epochs : per variant; training is split into ``checkpoints`` equal chunks
-        (continuing from the previous chunk) and measures are computed at each checkpoint
+    replicas, epochs : per variant (a variant's ``epochs`` entry overrides it; "10x" means ten
+        times ``epochs``); training stops at ``checkpoints`` geometrically spaced epochs
+        (``round(E ** (c / C))``, c = 1..C, continuing from the previous checkpoint) and the
+        measures are computed at each; correlations use the last checkpoint, the matched
+        small/large-batch comparison uses all of them
     measures : names from ``STUDY_MEASURES``
     balance : measure after balancing the ReLU rescaling symmetry (recommended)
     lr, momentum : defaults for variants that do not set them
@@ -437,7 +486,7 @@ def generalization_study(
 
     R = check_int(replicas, "replicas", 2)
     E = check_int(epochs, "epochs", 1)
-    C = check_int(checkpoints, "checkpoints", 1, E)
+    C = check_int(checkpoints, "checkpoints", 1, 50)
     s = check_seed(seed)
     nt = resolve_threads(n_threads)
     tol = check_float(match_tol, "match_tol", 0.0)
@@ -449,7 +498,6 @@ def generalization_study(
     labels = [_label(v, n_train) for v in var]
     if len(set(labels)) != len(labels):
         raise ValueError(f"variants must be distinct, got {labels}")
-    bounds = [round(E * (c + 1) / C) for c in range(C)]
     rows: List[Dict[str, Any]] = []
     it = list(enumerate(var))
     if progress:
@@ -458,6 +506,11 @@ def generalization_study(
         it = tqdm(it, desc="variants")
     for vi, v in it:
         kw = {"lr": lr, "momentum": momentum, **v}
+        Ev = kw.pop("epochs", E)
+        if isinstance(Ev, str) and Ev.endswith("x"):
+            Ev = int(round(float(Ev[:-1]) * E))
+        Ev = check_int(Ev, "epochs", 1)
+        bounds = sorted({max(1, int(round(Ev ** ((c + 1) / C)))) for c in range(C)})
         ens: Optional[Ensemble] = None
         done = 0
         for c, e_end in enumerate(bounds):
