@@ -99,21 +99,62 @@ def test_hvp_batched_equals_single_and_threads_bit_identical():
     assert l1 == l3 and np.array_equal(g1, g3)
 
 
-def test_simd_paths_agree():
+def _sparse_problem():
+    net, X, y = make_problem([30, 10, 8, 3], True, 130, 2)
+    X[np.abs(X) < 1.2] = 0.0  # ~23% nonzero, like raw pixels
+    return net, X, y
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_simd_paths_agree(sparse):
     info = gl.build_info()
     if not info["cpu_has_avx2_fma"] or not hasattr(gl._core, "set_simd_path"):
         pytest.skip("needs an AVX2 CPU and _core.set_simd_path")
-    net, X, y = make_problem([7, 10, 3], True, 100, 2)
+    net, X, y = _sparse_problem()
     v = np.random.default_rng(0).normal(size=net.n_params).astype(np.float32)
     old = gl._core.simd_path()
+    out = {}
     try:
-        gl._core.set_simd_path("scalar")
-        a = cv.hvp(net, X, y, v, n_threads=1)
-        gl._core.set_simd_path("avx2")
-        b = cv.hvp(net, X, y, v, n_threads=1)
+        for path in ("scalar", "avx2"):
+            gl._core.set_simd_path(path)
+            H = cv.HessianOperator(net, X, y, n_threads=1, sparse_input=sparse)
+            out[path] = (H.matvec(v), H.grad(), H.loss)
     finally:
         gl._core.set_simd_path(old)
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out["scalar"][0], out["avx2"][0], rtol=1e-5,
+                               atol=1e-6 * np.abs(out["avx2"][0]).max())
+    np.testing.assert_allclose(out["scalar"][1], out["avx2"][1], rtol=1e-5,
+                               atol=1e-6 * np.abs(out["avx2"][1]).max())
+    assert out["scalar"][2] == pytest.approx(out["avx2"][2], rel=1e-6)
+
+
+def test_sparse_and_dense_input_paths_agree_with_reference():
+    net, X, y = _sparse_problem()
+    theta = net.flat().astype(np.float64)
+    v = np.random.default_rng(4).normal(size=theta.size)
+    res = {}
+    for sp in (False, True):
+        H = cv.HessianOperator(net, X, y, n_threads=2, sparse_input=sp)
+        assert H.sparse_input == sp
+        res[sp] = (H.matvec(v), H.grad(), H.loss)
+        # deterministic across threads on each path
+        H3 = cv.HessianOperator(net, X, y, n_threads=3, sparse_input=sp)
+        assert np.array_equal(H3.matvec(v), res[sp][0]) and np.array_equal(H3.grad(), res[sp][1])
+    assert cv.HessianOperator(net, X, y).sparse_input  # automatic choice: sparse data
+    eps = 1e-5
+    fd = (ref_loss_grad(net.widths, True, theta + eps * v, X, y)[1]
+          - ref_loss_grad(net.widths, True, theta - eps * v, X, y)[1]) / (2 * eps)
+    loss, g = ref_loss_grad(net.widths, True, theta, X, y)
+    for sp in (False, True):
+        np.testing.assert_allclose(res[sp][0], fd, rtol=0, atol=2e-5 * np.abs(fd).max())
+        np.testing.assert_allclose(res[sp][1], g, rtol=0, atol=1e-6 * np.abs(g).max())
+        assert res[sp][2] == pytest.approx(loss, rel=1e-6)
+    from glasslens.flatness import batch_loss
+    T = theta[None, :] + 0.05 * np.random.default_rng(5).normal(size=(3, theta.size))
+    lb, _ = batch_loss(net, T, X, y)
+    for i in range(3):
+        assert lb[i] == pytest.approx(ref_loss_grad(net.widths, True, T[i].astype(np.float32), X, y)[0],
+                                      rel=1e-5)
 
 
 def test_hvp_vs_torch_double_backward():

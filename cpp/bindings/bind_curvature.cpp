@@ -33,7 +33,8 @@ void bind_curvature(py::module_& m) {
       m, "curv_HessianOperator",
       "Hessian of the mean cross-entropy loss of one MLP on (X, y) at theta (cached forward pass).")
       .def(py::init([](const std::vector<int>& widths, bool bias, carray<float> theta,
-                       carray<float> X, carray<std::int32_t> y, int n_threads) {
+                       carray<float> X, carray<std::int32_t> y, int n_threads,
+                       int sparse_input) {
              const auto s = make_shape(widths, bias);
              require_ndim(theta, 1, "theta");
              require_dim(theta, 0, s.n_params(), "theta");
@@ -41,10 +42,12 @@ void bind_curvature(py::module_& m) {
              check_xy(s, X, y);
              py::gil_scoped_release nogil;
              return std::make_shared<HessianOperator>(s, theta.data(), X.data(), y.data(),
-                                                      X.shape(0), n_threads);
+                                                      X.shape(0), n_threads, sparse_input);
            }),
            py::arg("widths"), py::arg("bias"), py::arg("theta"), py::arg("X"), py::arg("y"),
-           py::arg("n_threads") = 0)
+           py::arg("n_threads") = 0, py::arg("sparse_input") = -1)
+      .def_property_readonly("sparse_input", &HessianOperator::sparse_input,
+                             "whether the input layer uses the zero-skipping sparse path")
       .def_property_readonly("loss", &HessianOperator::loss, "mean cross-entropy at theta")
       .def_property_readonly("accuracy", &HessianOperator::accuracy, "training accuracy at theta")
       .def_property_readonly("n_params", &HessianOperator::n_params)

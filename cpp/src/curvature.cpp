@@ -32,9 +32,17 @@ Kernels kernels() {
   return {&scalar::r_tile, &scalar::fwd_tile, &scalar::bwd_tile};
 }
 
-// theta with every weight block transposed (d_l x d_{l+1}); biases copied.
-void transpose_blocks(const nn::Shape& s, const float* src, float* dst, bool to_transposed) {
+// theta with the weight blocks of layers [0, n_tr) transposed (d_l x d_{l+1}), the rest and
+// the biases copied.
+void transpose_blocks(const nn::Shape& s, const float* src, float* dst, bool to_transposed,
+                      int n_tr = 1 << 30) {
   for (int l = 0; l < s.n_layers(); ++l) {
+    if (l >= n_tr) {
+      const std::int64_t sz = static_cast<std::int64_t>(s.widths[l + 1]) * s.widths[l] +
+                              (s.bias ? s.widths[l + 1] : 0);
+      std::copy(src + s.w_offset(l), src + s.w_offset(l) + sz, dst + s.w_offset(l));
+      continue;
+    }
     const int di = s.widths[l], dout = s.widths[l + 1];
     const float* a = src + s.w_offset(l);
     float* b = dst + s.w_offset(l);
@@ -104,7 +112,8 @@ void check_labels(const std::int32_t* y, std::int64_t n, int C) {
 }  // namespace detail
 
 HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const float* X,
-                                 const std::int32_t* y, std::int64_t n, int n_threads)
+                                 const std::int32_t* y, std::int64_t n, int n_threads,
+                                 int sparse_input)
     : shape_(s), n_(n) {
   using namespace detail;
   shape_.validate();
@@ -118,6 +127,13 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
   X_.assign(X, X + n * shape_.n_in());
   y_.assign(y, y + n);
   net_ = make_view(shape_, theta_.data(), thetaT_.data());
+  if (sparse_input < 0) {
+    std::int64_t nz = 0;
+    for (float v : X_) nz += (v != 0.0f);
+    net_.sparse0 = static_cast<double>(nz) < kSparseDensity * static_cast<double>(X_.size());
+  } else {
+    net_.sparse0 = sparse_input > 0;
+  }
   A_.assign(L, {});
   G_.assign(L + 1, {});
   for (int l = 1; l < L; ++l) A_[l].resize(static_cast<std::size_t>(n) * shape_.widths[l]);
@@ -165,7 +181,7 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
       acc.data());
   std::vector<float> tmp(acc.begin(), acc.end());
   grad_.resize(P);
-  transpose_blocks(shape_, tmp.data(), grad_.data(), false);
+  transpose_blocks(shape_, tmp.data(), grad_.data(), false, net_.sparse0 ? 1 : 0);
 }
 
 void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_threads) const {
@@ -177,8 +193,9 @@ void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_th
   std::vector<double> acc(P);
   for (std::int64_t r = 0; r < k; ++r) {
     const float* v = V + r * P;
-    transpose_blocks(shape_, v, vT.data(), true);
-    const NetView vv = make_view(shape_, v, vT.data());
+    if (net_.sparse0) transpose_blocks(shape_, v, vT.data(), true, 1);
+    NetView vv = make_view(shape_, v, vT.data());
+    vv.sparse0 = net_.sparse0;
     reduce_tiles(
         nt, P, n_threads,
         [&](std::int64_t t, float* buf) {
@@ -187,7 +204,7 @@ void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_th
         },
         acc.data());
     for (std::int64_t p = 0; p < P; ++p) tmp[p] = static_cast<float>(acc[p]);
-    transpose_blocks(shape_, tmp.data(), out + r * P, false);
+    transpose_blocks(shape_, tmp.data(), out + r * P, false, net_.sparse0 ? 1 : 0);
   }
 }
 
@@ -200,6 +217,9 @@ void loss_many(const nn::Shape& s, const float* thetas, std::int64_t K, const fl
   const std::int64_t P = s.n_params();
   const Kernels Kn = kernels();
   const std::int64_t nt = (n + kTileRows - 1) / kTileRows;
+  std::int64_t nz = 0;
+  for (std::int64_t q = 0; q < n * s.n_in(); ++q) nz += (X[q] != 0.0f);
+  const bool sparse0 = static_cast<double>(nz) < kSparseDensity * static_cast<double>(n * s.n_in());
   const std::int64_t batch = std::max<std::int64_t>(1, std::min<std::int64_t>(K, (std::int64_t(1) << 23) / std::max<std::int64_t>(P, 1)));
   std::vector<float> T(static_cast<std::size_t>(batch * P));
   std::vector<double> tl(static_cast<std::size_t>(batch * nt));
@@ -207,10 +227,13 @@ void loss_many(const nn::Shape& s, const float* thetas, std::int64_t K, const fl
   for (std::int64_t k0 = 0; k0 < K; k0 += batch) {
     const std::int64_t b = std::min(batch, K - k0);
     parallel_for(b, n_threads, [&](std::int64_t i) {
-      transpose_blocks(s, thetas + (k0 + i) * P, T.data() + i * P, true);
+      if (sparse0) transpose_blocks(s, thetas + (k0 + i) * P, T.data() + i * P, true, 1);
     });
     std::vector<NetView> views(b);
-    for (std::int64_t i = 0; i < b; ++i) views[i] = make_view(s, thetas + (k0 + i) * P, T.data() + i * P);
+    for (std::int64_t i = 0; i < b; ++i) {
+      views[i] = make_view(s, thetas + (k0 + i) * P, T.data() + i * P);
+      views[i].sparse0 = sparse0;
+    }
     parallel_for(b * nt, n_threads, [&](std::int64_t q) {
       const std::int64_t i = q / nt, t = q % nt;
       const std::int64_t r0 = t * kTileRows, r1 = std::min(n, r0 + kTileRows);

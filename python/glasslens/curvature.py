@@ -65,15 +65,24 @@ class HessianOperator:
     Construction runs one forward/backward pass (cached); ``matvec``/``matmat`` then cost about
     two passes each. Also gives the loss, accuracy and gradient at theta.
     ``as_linear_operator()`` returns a ``scipy.sparse.linalg.LinearOperator`` (float64 in/out).
+
+    ``sparse_input``: the input layer skips zero inputs (fast for raw pixel data) when True,
+    uses dense GEMM when False; None decides from the fraction of nonzeros in X (< 30%).
     """
 
-    def __init__(self, net: MLP, X: Any, y: Any = None, n_threads: Optional[int] = None):
+    def __init__(self, net: MLP, X: Any, y: Any = None, n_threads: Optional[int] = None,
+                 sparse_input: Optional[bool] = None):
         self.net = _check_net(net)
         self.X, self.y = _data(X, y, net)
         self.n_threads = resolve_threads(n_threads)
+        sp = -1 if sparse_input is None else int(bool(sparse_input))
         self._op = _core.curv_HessianOperator(net.widths, net.has_bias, net.flat(), self.X,
-                                              self.y, self.n_threads)
+                                              self.y, self.n_threads, sp)
         self.n_matvec = 0
+
+    @property
+    def sparse_input(self) -> bool:
+        return bool(self._op.sparse_input)
 
     @property
     def n_params(self) -> int:

@@ -19,6 +19,7 @@
 namespace glasslens::curv {
 
 constexpr std::int64_t kTileRows = 64;
+constexpr double kSparseDensity = 0.3;
 
 namespace detail {
 // Read-only view of one network (or of a tangent vector with the network's shape).
@@ -29,6 +30,9 @@ struct NetView {
   std::vector<const float*> W;   // W[l]: d_{l+1} x d_l row-major
   std::vector<const float*> WT;  // WT[l]: d_l x d_{l+1} (transpose of W[l])
   std::vector<const float*> b;   // b[l]: d_{l+1}, or nullptr
+  // Layer 0 reads its input through a zero-skipping sparse path (sparse X, e.g. raw pixels);
+  // its weight-block partials are then stored transposed (d_0 x d_1). Other layers use GEMM.
+  bool sparse0 = false;
 };
 // Per-sample quantities at theta.
 struct Cache {
@@ -47,7 +51,8 @@ struct Scratch {
 std::vector<std::int64_t> w_offsets(const nn::Shape& s);
 
 // One tile [r0, r1) of the R-pass: writes the tile's contribution to H v into out (n_params
-// floats, overwritten), with each weight block stored transposed (d_l x d_{l+1}).
+// floats, overwritten), in the flat layout except that the layer-0 weight block is stored
+// transposed (d_0 x d_1) when net.sparse0.
 using RTileFn = void (*)(const NetView& net, const NetView& v, const Cache& c, std::int64_t r0,
                          std::int64_t r1, float* out, Scratch& s);
 // One tile of the forward pass for a tile: stores activations (A[l+1] rows, the logits' softmax
@@ -82,8 +87,11 @@ void bwd_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float* c
 // The constructor copies theta, X and y and runs the forward/backward pass (parallel over tiles).
 class HessianOperator {
  public:
+  // sparse_input: 1 = zero-skipping path for the input layer, 0 = dense GEMM, -1 = automatic
+  // (sparse when fewer than kSparseDensity of the entries of X are nonzero).
   HessianOperator(const nn::Shape& s, const float* theta, const float* X, const std::int32_t* y,
-                  std::int64_t n, int n_threads);
+                  std::int64_t n, int n_threads, int sparse_input = -1);
+  bool sparse_input() const noexcept { return net_.sparse0; }
 
   const nn::Shape& shape() const noexcept { return shape_; }
   std::int64_t n_params() const noexcept { return shape_.n_params(); }
