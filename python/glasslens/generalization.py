@@ -217,29 +217,38 @@ class GeneralizationStudy:
         return _final_rows(self.rows)
 
     def verdict(self) -> str:
-        """Plain-language answer to 'do flatter minima generalise better here?'."""
-        pos, neg, unc = [], [], []
-        for m in self.measures:
-            c = self.correlations[m]["test_acc"]["networks"]
-            lo, hi = c.get("spearman_ci", (np.nan, np.nan))
-            s = FLAT_SIGN.get(m, -1)
-            lo, hi = sorted((s * lo, s * hi))
-            if lo > 0:
-                pos.append(m)
-            elif hi < 0:
-                neg.append(m)
-            else:
-                unc.append(m)
+        """Plain-language answer to 'do flatter minima generalise better here?', from the
+        flatness-oriented Spearman correlations with test accuracy (95% bootstrap CI)."""
+
+        def classify(scope: str) -> Tuple[List[str], List[str], List[str]]:
+            pos, neg, unc = [], [], []
+            for m in self.measures:
+                c = self.correlations[m]["test_acc"][scope]
+                lo, hi = c.get("spearman_ci", (np.nan, np.nan))
+                sg = FLAT_SIGN.get(m, -1)
+                lo, hi = sorted((sg * lo, sg * hi))
+                (pos if lo > 0 else neg if hi < 0 else unc).append(m)
+            return pos, neg, unc
+
+        def fmt(lst: List[str]) -> str:
+            return f"{len(lst)}" + (f" ({', '.join(lst)})" if lst else "")
+
+        pos, neg, unc = classify("networks")
         txt = (f"Across {len(self.final)} networks: flatter -> higher test accuracy (95% CI "
-               f"excludes 0) for {len(pos)}/{len(self.measures)} measures"
-               f"{' (' + ', '.join(pos) + ')' if pos else ''}; flatter -> lower test accuracy for "
-               f"{len(neg)}{' (' + ', '.join(neg) + ')' if neg else ''}; inconclusive for "
-               f"{len(unc)}{' (' + ', '.join(unc) + ')' if unc else ''}.")
+               f"excludes 0) for {fmt(pos)} of {len(self.measures)} measures; flatter -> lower "
+               f"test accuracy for {fmt(neg)}; inconclusive for {fmt(unc)}.")
+        pos, neg, unc = classify("networks_given_train_loss")
+        txt += (f" Controlling for the training loss (partial Spearman): flatter -> better for "
+                f"{fmt(pos)}, flatter -> worse for {fmt(neg)}, inconclusive for {fmt(unc)}.")
         mt = self.matched
         if mt.get("n_pairs", 0):
+            flatter = [m for m in self.measures if mt["measures"][m]["frac_small_flatter"] > 0.5]
             txt += (f" Small batch ({mt['small']}) vs large batch ({mt['large']}) at matched "
-                    f"train loss ({mt['n_pairs']} pairs): test accuracy {mt['test_acc_small']:.4f} "
-                    f"vs {mt['test_acc_large']:.4f}.")
+                    f"train loss ({mt['n_pairs']} checkpoint pairs, train loss "
+                    f"{mt['train_loss_small']:.3g} vs {mt['train_loss_large']:.3g}): test "
+                    f"accuracy {mt['test_acc_small']:.4f} vs {mt['test_acc_large']:.4f}; the "
+                    f"small-batch solution is flatter in most pairs by {fmt(flatter)} of "
+                    f"{len(self.measures)} measures.")
         return txt
 
     def table(self, fmt: str = "markdown") -> str:
