@@ -67,6 +67,8 @@ def add_flatness_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--data-path", default=None, help="directory of the IDX files")
     p.add_argument("--n-train", type=int, default=None, help="training subset size")
     p.add_argument("--n-test", type=int, default=None, help="test subset size")
+    p.add_argument("--pca", type=int, default=None,
+                   help="project the standardised inputs on this many principal components")
     p.add_argument("--hidden", type=_hidden, default=(32,), help="hidden widths, e.g. 32 or 64,32")
     p.add_argument("--replicas", type=int, default=4, help="replicas per variant (default 4)")
     p.add_argument("--epochs", type=int, default=30, help="epochs per variant (default 30)")
@@ -105,6 +107,8 @@ def cli_flatness(args: argparse.Namespace) -> int:
         kw["n_test"] = args.n_test
     if args.data_path is not None:
         kw["path"] = args.data_path
+    if getattr(args, "pca", None) is not None:
+        kw["pca"] = args.pca
     ds = datasets.load(args.dataset, seed=args.seed, **kw)
     variants = VARIANT_PRESETS[args.variants] if isinstance(args.variants, str) else args.variants
     which = [m.strip() for m in str(args.measures).split(",") if m.strip()]
@@ -119,6 +123,7 @@ def cli_flatness(args: argparse.Namespace) -> int:
             f"hidden={list(args.hidden)}, replicas={args.replicas} per variant, "
             f"epochs={args.epochs}, checkpoints={args.checkpoints}, "
             f"balance={not args.no_balance}, n_train={ds.n_train}, n_test={ds.n_test}, "
+            f"n_features={ds.n_features}{' (PCA)' if getattr(args, 'pca', None) else ''}, "
             f"seed={args.seed}, {time.time() - t0:.0f} s\n\n")
     table = st.table()
     (out / "flatness.md").write_text(head + table + "\n")
