@@ -2,7 +2,9 @@
 double-backward, on the same network and data, same run, same thread count, float32 both.
 
 Run: PYTHONPATH=python /work/venv/bin/python bench/python/bench_curvature.py [--threads N]
-Prints a Markdown table (median of repeats; ratio = torch time / glasslens time).
+Prints a Markdown table (ratio = torch time / glasslens time). The shared 2-core machine is
+heavily contended, so the timed calls are interleaved round-robin (glasslens, torch, glasslens,
+...) and the *minimum* over repeats is reported (contention only ever adds time).
 """
 from __future__ import annotations
 
@@ -15,14 +17,17 @@ import glasslens as gl
 from glasslens import curvature as cv
 
 
-def timeit(f, repeat):
-    f()  # warm-up
-    ts = []
+def timeit_rr(fs, repeat):
+    """Round-robin timing of several callables; returns the minimum time of each."""
+    for f in fs:
+        f()  # warm-up
+    best = [np.inf] * len(fs)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts))
+        for i, f in enumerate(fs):
+            t0 = time.perf_counter()
+            f()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best
 
 
 def torch_setup(net, X, y):
@@ -75,12 +80,11 @@ def bench_case(name, widths, X, y, threads, iters, repeat):
     b = hvp_once(vt).detach().numpy()
     rel = float(np.abs(a - b).max() / np.abs(b).max())
 
-    t_gl = timeit(lambda: cv.hvp(net, X, y, v, n_threads=threads), repeat)
-    t_t = timeit(lambda: hvp_once(vt), repeat)
     H = cv.HessianOperator(net, X, y, n_threads=threads)
-    t_gl_c = timeit(lambda: H.matvec(v), repeat)
     mv_t = make_op()
-    t_t_c = timeit(lambda: mv_t(v), repeat)
+    t_gl, t_t, t_gl_c, t_t_c = timeit_rr(
+        [lambda: cv.hvp(net, X, y, v, n_threads=threads), lambda: hvp_once(vt),
+         lambda: H.matvec(v), lambda: mv_t(v)], repeat)
 
     def top_gl():
         return cv.hessian_top(net, X, y, k=1, iters=iters, tol=0.0, seed=1, n_threads=threads)
@@ -94,8 +98,7 @@ def bench_case(name, widths, X, y, threads, iters, repeat):
 
     lam_gl = float(top_gl().values[0])
     lam_t = float(top_t())
-    t_top_gl = timeit(top_gl, max(1, repeat // 3))
-    t_top_t = timeit(top_t, max(1, repeat // 3))
+    t_top_gl, t_top_t = timeit_rr([top_gl, top_t], max(1, repeat // 2))
     rows = [
         (f"{name}: HVP from scratch", t_gl, t_t),
         (f"{name}: HVP at cached theta", t_gl_c, t_t_c),

@@ -54,12 +54,17 @@ void bind_curvature(py::module_& m) {
       .def_property_readonly("n_samples", &HessianOperator::n_samples)
       .def(
           "grad",
-          [](const HessianOperator& H) {
+          [](const HessianOperator& H, int n_threads) {
             auto out = carray<float>(std::vector<py::ssize_t>{static_cast<py::ssize_t>(H.n_params())});
-            std::copy(H.grad().begin(), H.grad().end(), out.mutable_data());
+            const std::vector<float>* g = nullptr;
+            {
+              py::gil_scoped_release nogil;
+              g = &H.grad(n_threads);
+            }
+            std::copy(g->begin(), g->end(), out.mutable_data());
             return out;
           },
-          "gradient of the mean loss at theta, float32 (P,)")
+          py::arg("n_threads") = 0, "gradient of the mean loss at theta, float32 (P,)")
       .def(
           "apply",
           [](const HessianOperator& H, carray<float> V, int n_threads) {

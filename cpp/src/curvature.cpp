@@ -25,11 +25,13 @@ struct Kernels {
   RTileFn r;
   FwdTileFn fwd;
   BwdTileFn bwd;
+  GradTileFn grad;
 };
 
 Kernels kernels() {
-  if (simd_path() == SimdPath::avx2) return {&avx2::r_tile, &avx2::fwd_tile, &avx2::bwd_tile};
-  return {&scalar::r_tile, &scalar::fwd_tile, &scalar::bwd_tile};
+  if (simd_path() == SimdPath::avx2)
+    return {&avx2::r_tile, &avx2::fwd_tile, &avx2::bwd_tile, &avx2::grad_tile};
+  return {&scalar::r_tile, &scalar::fwd_tile, &scalar::bwd_tile, &scalar::grad_tile};
 }
 
 // theta with the weight blocks of layers [0, n_tr) transposed (d_l x d_{l+1}), the rest and
@@ -171,17 +173,32 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
   loss_ = ls / static_cast<double>(n);
   accuracy_ = static_cast<double>(nc) / static_cast<double>(n);
 
+  parallel_for(nt, n_threads, [&](std::int64_t t) {
+    const std::int64_t r0 = t * kTileRows, r1 = std::min(n, r0 + kTileRows);
+    K.bwd(net_, cache_, r0, r1, Gout.data(), tls_scratch());
+  });
+}
+
+const std::vector<float>& HessianOperator::grad(int n_threads) const {
+  using namespace detail;
+  std::lock_guard<std::mutex> lock(grad_mu_);
+  if (have_grad_) return grad_;
+  const std::int64_t P = shape_.n_params();
+  const Kernels K = kernels();
+  const std::int64_t nt = (n_ + kTileRows - 1) / kTileRows;
   std::vector<double> acc(P);
   reduce_tiles(
       nt, P, n_threads,
       [&](std::int64_t t, float* buf) {
-        const std::int64_t r0 = t * kTileRows, r1 = std::min(n, r0 + kTileRows);
-        K.bwd(net_, cache_, r0, r1, Gout.data(), buf, tls_scratch());
+        const std::int64_t r0 = t * kTileRows, r1 = std::min(n_, r0 + kTileRows);
+        K.grad(net_, cache_, r0, r1, buf, tls_scratch());
       },
       acc.data());
   std::vector<float> tmp(acc.begin(), acc.end());
   grad_.resize(P);
   transpose_blocks(shape_, tmp.data(), grad_.data(), false, net_.sparse0 ? 1 : 0);
+  have_grad_ = true;
+  return grad_;
 }
 
 void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_threads) const {

@@ -62,8 +62,9 @@ def _data(X: Any, y: Any, net: MLP) -> Tuple[np.ndarray, np.ndarray]:
 class HessianOperator:
     """The Hessian of the mean training loss of ``net`` on ``(X, y)``, as a linear operator.
 
-    Construction runs one forward/backward pass (cached); ``matvec``/``matmat`` then cost about
-    two passes each. Also gives the loss, accuracy and gradient at theta.
+    Construction runs one forward pass and the backward pass of the per-sample output
+    gradients (cached); ``matvec``/``matmat`` then cost about two passes each. Also gives the
+    loss, accuracy and (computed on first request) the gradient at theta.
     ``as_linear_operator()`` returns a ``scipy.sparse.linalg.LinearOperator`` (float64 in/out).
 
     ``sparse_input``: the input layer skips zero inputs (fast for raw pixel data) when True,
@@ -103,7 +104,7 @@ class HessianOperator:
 
     def grad(self) -> np.ndarray:
         """Gradient of the mean loss at theta, float32 ``(P,)``."""
-        return np.asarray(self._op.grad())
+        return np.asarray(self._op.grad(self.n_threads))
 
     def matvec(self, v: Any) -> np.ndarray:
         """``H v`` for ``v`` of shape ``(P,)``; float32 result."""
@@ -168,10 +169,21 @@ def _lanczos(mv: Any, P: int, m: int, q0: np.ndarray, k: int = 0, tol: float = 0
 
     The vector algebra runs with single-threaded BLAS: it is cheap, and BLAS threads spinning
     next to the OpenMP threads of the products slow both down (measured 2.7x on 2 cores)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="blas"):
+    with _blas_single_thread():
         return _lanczos_impl(mv, P, m, q0, k, tol, check_every)
+
+
+_CONTROLLER: Any = None
+
+
+def _blas_single_thread() -> Any:
+    """Context limiting BLAS to one thread (threadpoolctl controller built once: cheap)."""
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def _lanczos_impl(mv: Any, P: int, m: int, q0: np.ndarray, k: int, tol: float,

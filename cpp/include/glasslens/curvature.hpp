@@ -12,6 +12,7 @@
 // sums are combined in tile order, so results are bit-identical for any thread count.
 #pragma once
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "glasslens/mlp.hpp"
@@ -60,26 +61,28 @@ using RTileFn = void (*)(const NetView& net, const NetView& v, const Cache& c, s
 using FwdTileFn = double (*)(const NetView& net, const float* X, const std::int32_t* y,
                              std::int64_t r0, std::int64_t r1, float* const* Aout, float* P,
                              std::int64_t* n_correct, Scratch& s);
-// One tile of the backward pass: given P rows, writes G rows for every layer and the tile's
-// gradient contribution (transposed weight blocks) into out.
+// One tile of the backward pass: given P rows, writes G rows for every layer.
 using BwdTileFn = void (*)(const NetView& net, const Cache& c, std::int64_t r0, std::int64_t r1,
-                           float* const* Gout, float* out, Scratch& s);
+                           float* const* Gout, Scratch& s);
+// One tile's contribution to the gradient (layout as for RTileFn) from the cached A and G.
+using GradTileFn = void (*)(const NetView& net, const Cache& c, std::int64_t r0, std::int64_t r1,
+                            float* out, Scratch& s);
 
 namespace scalar {
 void r_tile(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t, float*,
             Scratch&);
 double fwd_tile(const NetView&, const float*, const std::int32_t*, std::int64_t, std::int64_t,
                 float* const*, float*, std::int64_t*, Scratch&);
-void bwd_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float* const*, float*,
-              Scratch&);
+void bwd_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float* const*, Scratch&);
+void grad_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float*, Scratch&);
 }  // namespace scalar
 namespace avx2 {
 void r_tile(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t, float*,
             Scratch&);
 double fwd_tile(const NetView&, const float*, const std::int32_t*, std::int64_t, std::int64_t,
                 float* const*, float*, std::int64_t*, Scratch&);
-void bwd_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float* const*, float*,
-              Scratch&);
+void bwd_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float* const*, Scratch&);
+void grad_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float*, Scratch&);
 }  // namespace avx2
 }  // namespace detail
 
@@ -98,7 +101,8 @@ class HessianOperator {
   std::int64_t n_samples() const noexcept { return n_; }
   double loss() const noexcept { return loss_; }          // mean cross-entropy at theta
   double accuracy() const noexcept { return accuracy_; }  // fraction of correct argmax
-  const std::vector<float>& grad() const noexcept { return grad_; }  // d(mean loss)/d(theta)
+  // d(mean loss)/d(theta); computed on first use (an HVP does not need it), thread-safe.
+  const std::vector<float>& grad(int n_threads = 0) const;
 
   // out = H v for k vectors (V: k x n_params row-major, out likewise). Parallel over
   // (vector, tile); bit-identical for any n_threads.
@@ -111,7 +115,9 @@ class HessianOperator {
   std::vector<std::int32_t> y_;
   std::vector<std::vector<float>> A_, G_;
   std::vector<float> P_;
-  std::vector<float> grad_;
+  mutable std::vector<float> grad_;
+  mutable bool have_grad_ = false;
+  mutable std::mutex grad_mu_;
   double loss_ = 0.0, accuracy_ = 0.0;
   detail::NetView net_;
   detail::Cache cache_;
