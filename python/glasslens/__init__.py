@@ -13,6 +13,10 @@ from . import _core
 from ._threads import resolve_threads, set_threads
 from .network import MLP, Ensemble, n_params
 
+# --- datacli ---
+from . import datasets
+from .datasets import Dataset, load_dataset
+
 # --- nn ---
 from . import evaluation, training
 from .evaluation import evaluate, loss_and_grad
@@ -23,6 +27,12 @@ from . import datasets, plots
 from .analyze import register_section, run_analysis
 from .datasets import Dataset, load_dataset
 from .report import Report
+# --- flatness ---
+from . import curvature, flatness, generalization
+from .curvature import (HessianOperator, hessian_density, hessian_explicit, hessian_top,
+                        hessian_trace, hvp)
+from .flatness import measures as flatness_measures
+from .generalization import generalization_study
 
 __version__: str = _core.__version__
 
@@ -46,6 +56,18 @@ __all__ = [
     "Report",
     "register_section",
     "run_analysis",
+    # --- flatness ---
+    "curvature",
+    "flatness",
+    "generalization",
+    "HessianOperator",
+    "hvp",
+    "hessian_top",
+    "hessian_trace",
+    "hessian_density",
+    "hessian_explicit",
+    "flatness_measures",
+    "generalization_study",
 ]
 
 # --- symmetry ---
