@@ -727,14 +727,17 @@ class PaperPreset:
             None if yte is None else yte.copy(), name=f"{name}[{self.regime}]")
 
     def load_dataset(self, **kwargs: Any) -> ArrayDataset:
-        """Load ``self.dataset`` with ``glasslens.datasets.load(name, pca=self.pca, **kwargs)``
-        and :meth:`prepare` it."""
+        """Load ``self.dataset`` with ``glasslens.datasets.load(name, pca=self.pca,
+        standardize=False, **kwargs)`` and :meth:`prepare` it. Like the authors, the principal
+        components are taken of the raw [0, 1] pixels (centred, not whitened, not standardised);
+        pass ``standardize=True`` to change that."""
         try:
             from . import datasets  # type: ignore[attr-defined]
         except ImportError as exc:
             raise ImportError("glasslens.datasets is not available in this build; load the data "
                               "yourself (PCA to 20 components) and call preset.prepare(data)") from exc
-        return self.prepare(datasets.load(self.dataset, pca=self.pca, **kwargs))
+        opts: Dict[str, Any] = {"standardize": False, **kwargs}
+        return self.prepare(datasets.load(self.dataset, pca=self.pca, **opts))
 
 
 _REGIMES = ("deep-under", "deep-over", "shallow")
