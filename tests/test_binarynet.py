@@ -182,6 +182,8 @@ def test_training_is_bit_identical_for_any_thread_count_and_resumable(digits):
     resumed = gl.train_binary(small, epochs=2, seed=11, init=prog, n_threads=2)
     assert np.array_equal(resumed.flat(), ref.flat())
     assert np.array_equal(resumed.history["train_loss"], ref.history["train_loss"])
+    with pytest.raises(ValueError, match="batch_size"):
+        gl.train_binary(small, epochs=1, seed=11, init=prog, batch_size=100)
     # different seeds give different networks
     assert not np.array_equal(gl.train_binary(small, n_threads=2, **{**kw, "seed": 12}).flat(),
                               ref.flat())

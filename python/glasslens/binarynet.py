@@ -478,13 +478,17 @@ def train_binary(
         m = np.asarray(init.state.get("adam_m", np.zeros_like(theta)), dtype=np.float32)
         v = np.asarray(init.state.get("adam_v", np.zeros_like(theta)), dtype=np.float32)
         e0 = int(init.state.get("epochs_done", 0))
+        for key, now in (("batch_size", batch_size), ("n_train", int(Xtr.shape[0]))):
+            if key in init.state and int(init.state[key]) != now:
+                raise ValueError(f"init was trained with {key}={int(init.state[key])}, got {now}: "
+                                 "resuming needs the same minibatch schedule")
         hist_prev = init.history
     else:
         if isinstance(hidden, (int, np.integer)):
             hidden = (int(hidden),)
         widths = _check_widths([d, *list(hidden), C])
         R = check_int(replicas, "replicas", 1, 10_000_000)
-        _check_size(R, n_weights(widths))
+        _check_size(R, n_weights(widths), limit=2**31)
         theta = np.asarray(_core.binarynet_init_theta(widths, seed, R, init_std, nt))
         m = np.zeros_like(theta)
         v = np.zeros_like(theta)
