@@ -316,7 +316,7 @@ class BinaryEnsemble:
         Xa, ya = _check_xy(X, y, self.widths, "X", "y")
         cfg = self.sample(n, seed, n_threads)
         acc, _ = _core.binarynet_evaluate_binary(self.widths, cfg, Xa, ya, LEAK,
-                                                 resolve_threads(n_threads))
+                                                 resolve_threads(n_threads), False)
         return np.asarray(acc).reshape(self.n_replicas, n)
 
     def evaluate_mean_field(self, X: Any, y: Any, n_threads: Optional[int] = None) -> np.ndarray:
@@ -324,7 +324,7 @@ class BinaryEnsemble:
         Xa, ya = _check_xy(X, y, self.widths, "X", "y")
         mu = self.mean_weights().astype(np.float32)
         acc, _ = _core.binarynet_evaluate_real(self.widths, mu, Xa, ya, LEAK,
-                                               resolve_threads(n_threads))
+                                               resolve_threads(n_threads), False)
         return np.asarray(acc)
 
     # ---- persistence --------------------------------------------------------------------------
@@ -568,7 +568,8 @@ def evaluate_configurations(
     P = n_weights(w)
     cfg = _as_spins(configurations, "configurations", P)
     Xa, ya = _check_xy(X, y, w, "X", "y")
-    acc, loss = _core.binarynet_evaluate_binary(w, cfg, Xa, ya, LEAK, resolve_threads(n_threads))
+    acc, loss = _core.binarynet_evaluate_binary(w, cfg, Xa, ya, LEAK, resolve_threads(n_threads),
+                                                bool(return_loss))
     if return_loss:
         return np.asarray(acc), np.asarray(loss)
     return np.asarray(acc)
@@ -620,7 +621,7 @@ def sample_configurations(
         c = np.asarray(_core.binarynet_sample(theta[r0:r1], n, seed, nt, r0))
         idx = np.repeat(np.arange(r0, r1, dtype=np.int64), n)
         if Xa is not None:
-            a, _ = _core.binarynet_evaluate_binary(widths, c, Xa, ya, LEAK, nt)
+            a, _ = _core.binarynet_evaluate_binary(widths, c, Xa, ya, LEAK, nt, False)
             a = np.asarray(a)
         else:
             a = np.full(c.shape[0], np.nan)
