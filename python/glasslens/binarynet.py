@@ -56,6 +56,7 @@ __all__ = [
     "block_indices",
     "paper_preset",
     "lr_loss_grad",
+    "n_weights",
 ]
 
 
