@@ -182,6 +182,8 @@ def test_training_is_bit_identical_for_any_thread_count_and_resumable(digits):
     resumed = gl.train_binary(small, epochs=2, seed=11, init=prog, n_threads=2)
     assert np.array_equal(resumed.flat(), ref.flat())
     assert np.array_equal(resumed.history["train_loss"], ref.history["train_loss"])
+    with pytest.raises(ValueError, match="batch_size"):
+        gl.train_binary(small, epochs=1, seed=11, init=prog, batch_size=100)
     # different seeds give different networks
     assert not np.array_equal(gl.train_binary(small, n_threads=2, **{**kw, "seed": 12}).flat(),
                               ref.flat())
@@ -435,3 +437,23 @@ def test_scalar_and_avx2_kernels_agree(digits):
     np.testing.assert_allclose(e_s.history["train_loss"], e_v.history["train_loss"], rtol=1e-4)
     np.testing.assert_allclose(e_s.flat(), e_v.flat(), atol=2e-3)
     np.testing.assert_allclose(a_s[1], a_v[1], rtol=1e-4)
+
+
+def test_preset_load_dataset_uses_unstandardised_pca(monkeypatch):
+    import sys
+    import types
+
+    calls = {}
+
+    def fake_load(name, **kw):
+        calls.update(kw, name=name)
+        X = np.arange(700 * 25, dtype=np.float32).reshape(700, 25) % 7
+        return bn.ArrayDataset(X, np.arange(700) % 10, X[:50], np.arange(50) % 10, name=name)
+
+    fake = types.ModuleType("glasslens.datasets")
+    fake.load = fake_load
+    monkeypatch.setitem(sys.modules, "glasslens.datasets", fake)
+    monkeypatch.setattr(gl, "datasets", fake, raising=False)
+    d = gl.paper_preset("deep-over", dataset="fashion-mnist").load_dataset(seed=3)
+    assert calls == {"name": "fashion-mnist", "pca": 20, "standardize": False, "seed": 3}
+    assert d.X_train.shape == (500, 20) and d.X_test.shape == (50, 20)

@@ -5,6 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
+from pathlib import Path
+
 from glasslens import _core
 from glasslens.maxent import (
     Ising,
@@ -18,6 +20,9 @@ from glasslens.maxent import (
     reconstruction_error,
     sk_model,
 )
+from glasslens.maxent import BPConvergenceWarning, block_slices
+
+REF = Path("/work/shared/reference/zou-huang-2021")
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +256,21 @@ def test_constant_spin_is_regularised_and_warned():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit_pseudolikelihood(X[:, [0, 1, 3, 4]])
+
+
+@pytest.mark.skipif(not (REF / "bp_ising_under.npz").exists(), reason="reference data absent")
+def test_boltzmann_bp_on_reference_rb_block_is_stable():
+    """Paper settings (lr_J 0.01, lr_h 0.3, gamma 1e-4, 100 iterations, best after 50) on the
+    released RB data moments: fit quality close to the released fit (error ~0.025) and the BP
+    solution is the one BP finds from scratch; the authors' loose mean criterion is flagged."""
+    z = np.load(REF / "bp_ising_under.npz", allow_pickle=False)
+    sl = block_slices((20, 15, 15, 10))["RB"]
+    m, C = z["m_data"][sl], z["C_data"][sl, sl]
+    released = Ising(z["h_RB"], z["J_RB"]).bp()
+    rel_err = moment_error(released.m, released.C, m, C)
+    fit = fit_boltzmann(data_moments=(m, C), moments="bp", n_threads=2)
+    assert fit.info["best_error"] < 1.5 * rel_err
+    assert fit.info["cold_bp_error"] == pytest.approx(fit.info["best_error"], rel=1e-3)
+    with pytest.warns(BPConvergenceWarning, match="unstable BP solution"):
+        fit_boltzmann(data_moments=(m, C), moments="bp", bp_tol=1e-4, bp_criterion="mean",
+                      n_threads=2)

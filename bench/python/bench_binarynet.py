@@ -109,6 +109,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="best of this many timings")
     ap.add_argument("--quality-epochs", type=int, default=20,
                     help="epochs of the accuracy comparison (0: skip)")
+    ap.add_argument("--eval-configs", type=int, default=2000,
+                    help="binary configurations in the evaluation benchmark (0: skip)")
+    ap.add_argument("--eval-only", action="store_true", help="run only the evaluation benchmark")
     ap.add_argument("--out", type=str, default=None)
     args = ap.parse_args()
     import torch
@@ -119,7 +122,7 @@ def main() -> None:
     rows = []
     lines = []
     print(f"data: {data.name}, {n} train / {data.X_test.shape[0]} test; R={R}, epochs={E}, batch 200")
-    for hidden in [(15, 15), ()]:
+    for hidden in ([] if args.eval_only else [(15, 15), ()]):
         widths = [20, *hidden, 10]
         work = R * E * n
         res = {}
@@ -151,6 +154,69 @@ def main() -> None:
                 p_dt, p_acc = res[(peer, nt)]
                 rows.append((widths, nt, peer, p_dt, work / p_dt, p_acc, g_dt, work / g_dt, g_acc,
                              p_dt / g_dt))
+    if rows:
+        lines += _train_table(rows)
+    if args.eval_configs > 0:
+        lines += [""] + eval_bench(torch, data, args.eval_configs, args.threads, args.repeat)
+    if args.quality_epochs > 0 and not args.eval_only:
+        lines += _quality(torch, data, R, args.quality_epochs)
+    table = "\n".join(lines)
+    print(table)
+    env = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible, "
+           f"torch {torch.__version__}, glasslens {gl.__version__} "
+           f"(SIMD path {gl.build_info()['simd_path']})")
+    print(env)
+    if args.out:
+        Path(args.out).write_text(table + "\n\n" + env + "\n")
+
+
+def eval_bench(torch, data, K, threads, repeat):
+    """Test accuracy of K binary configurations of the deep net: glasslens vs a batched torch
+    forward pass (configurations in chunks of 100, bmm)."""
+    widths = [20, 15, 15, 10]
+    P = bn.n_weights(widths)
+    W = np.where(np.random.default_rng(0).random((K, P)) < 0.5, 1, -1).astype(np.int8)
+    X, y = data.X_test, data.y_test
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(np.asarray(y, dtype=np.int64))
+    F = torch.nn.functional
+
+    def torch_eval():
+        out = []
+        with torch.no_grad():
+            for c0 in range(0, K, 100):
+                Wc = torch.from_numpy(W[c0:c0 + 100].astype(np.float32))
+                a = Xt.expand(Wc.shape[0], *Xt.shape)
+                pos = 0
+                for i in range(3):
+                    o, k = widths[i + 1], widths[i]
+                    M = Wc[:, pos:pos + o * k].reshape(-1, o, k)
+                    pos += o * k
+                    z = torch.bmm(a, M.transpose(1, 2))
+                    a = F.leaky_relu(z, 0.1) / np.sqrt(k) if i < 2 else z
+                out.append((a.argmax(dim=2) == yt).double().mean(dim=1).numpy())
+        return np.concatenate(out)
+
+    lines = [f"Evaluation: test accuracy of {K} random binary 20-15-15-10 configurations on "
+             f"{X.shape[0]} test examples (torch: batched bmm over configurations):", "",
+             "| threads | torch (s) | glasslens (s) | glasslens configs/s | speed-up | max |acc diff| |",
+             "|---|---|---|---|---|---|"]
+    for nt in threads:
+        torch.set_num_threads(nt)
+        tb, gb = np.inf, np.inf
+        for _ in range(repeat):
+            t = time.perf_counter()
+            ta = torch_eval()
+            tb = min(tb, time.perf_counter() - t)
+            t = time.perf_counter()
+            ga = bn.evaluate_configurations(W, widths, X, y, n_threads=nt)
+            gb = min(gb, time.perf_counter() - t)
+        diff = float(np.max(np.abs(ta - ga)))
+        lines.append(f"| {nt} | {tb:.3f} | {gb:.3f} | {K / gb:,.0f} | **{tb / gb:.1f}x** | {diff:.4f} |")
+    return lines
+
+
+def _train_table(rows):
+    lines = []
     hdr = ("| net | threads | peer | peer time (s) | peer ex/s | peer acc | glasslens time (s) | "
            "glasslens ex/s | glasslens acc | speed-up |")
     sep = "|" + "---|" * 10
@@ -158,8 +224,12 @@ def main() -> None:
     for (w, nt, peer, p_dt, p_tp, p_acc, g_dt, g_tp, g_acc, ratio) in rows:
         lines.append(f"| {'-'.join(map(str, w))} | {nt} | {peer} | {p_dt:.3f} | {p_tp:,.0f} | "
                      f"{p_acc:.3f} | {g_dt:.3f} | {g_tp:,.0f} | {g_acc:.3f} | **{ratio:.1f}x** |")
-    if args.quality_epochs > 0:
-        Q = args.quality_epochs
+    return lines
+
+
+def _quality(torch, data, R, Q):
+    lines = []
+    if Q > 0:
         lines += ["", f"Accuracy after {Q} epochs (deep net, {R} replicas each, mean +- std over "
                       "replicas of the mean test accuracy of 20 binary draws):", "",
                   "| implementation | binary test acc | mean-field test acc | time (s) |",
@@ -177,14 +247,7 @@ def main() -> None:
             mf = e.evaluate_mean_field(data.X_test, data.y_test)
             lines.append(f"| {name} | {acc.mean():.3f} +- {acc.std():.3f} | "
                          f"{mf.mean():.3f} +- {mf.std():.3f} | {dt:.2f} |")
-    table = "\n".join(lines)
-    print(table)
-    env = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible, "
-           f"torch {torch.__version__}, glasslens {gl.__version__} "
-           f"(SIMD path {gl.build_info()['simd_path']})")
-    print(env)
-    if args.out:
-        Path(args.out).write_text(table + "\n\n" + env + "\n")
+    return lines
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // Bindings for binary-synapse networks (glasslens.binarynet). Arrays are copied in (forcecast),
 // validated, and the GIL is released around the C++ work only.
+#include <limits>
 #include <sstream>
 
 #include "common.hpp"
@@ -242,11 +243,12 @@ void bind_binarynet(py::module_& m) {
 
   auto eval_doc =
       "Deterministic forward pass (leaky ReLU / sqrt(fan-in)) of K weight configurations "
-      "(K, n_weights) on X; returns (accuracy (K,), mean cross-entropy (K,)).";
+      "(K, n_weights) on X; returns (accuracy (K,), mean cross-entropy (K,); NaN unless "
+      "with_loss).";
   m.def(
       "binarynet_evaluate_binary",
       [](const std::vector<int>& widths, const carray<std::int8_t>& W, const carray<float>& X,
-         const carray<std::int32_t>& y, double leak, int n_threads) {
+         const carray<std::int32_t>& y, double leak, int n_threads, bool with_loss) {
         auto a = make_arch(widths);
         require_ndim(W, 2, "configurations");
         require_dim(W, 1, a.n_weights(), "configurations");
@@ -257,17 +259,20 @@ void bind_binarynet(py::module_& m) {
         {
           double* pa = acc.mutable_data();
           double* pl = loss.mutable_data();
+          if (!with_loss)
+            for (py::ssize_t k = 0; k < K; ++k) pl[k] = std::numeric_limits<double>::quiet_NaN();
           py::gil_scoped_release rel;
-          bn::evaluate(a, W.data(), K, X.data(), y.data(), X.shape(0), leak, pa, pl, n_threads);
+          bn::evaluate(a, W.data(), K, X.data(), y.data(), X.shape(0), leak, pa,
+                       with_loss ? pl : nullptr, n_threads);
         }
         return py::make_tuple(acc, loss);
       },
       py::arg("widths"), py::arg("configurations"), py::arg("X"), py::arg("y"), py::arg("leak"),
-      py::arg("n_threads"), eval_doc);
+      py::arg("n_threads"), py::arg("with_loss") = true, eval_doc);
   m.def(
       "binarynet_evaluate_real",
       [](const std::vector<int>& widths, const carray<float>& W, const carray<float>& X,
-         const carray<std::int32_t>& y, double leak, int n_threads) {
+         const carray<std::int32_t>& y, double leak, int n_threads, bool with_loss) {
         auto a = make_arch(widths);
         require_ndim(W, 2, "weights");
         require_dim(W, 1, a.n_weights(), "weights");
@@ -279,13 +284,16 @@ void bind_binarynet(py::module_& m) {
         {
           double* pa = acc.mutable_data();
           double* pl = loss.mutable_data();
+          if (!with_loss)
+            for (py::ssize_t k = 0; k < K; ++k) pl[k] = std::numeric_limits<double>::quiet_NaN();
           py::gil_scoped_release rel;
-          bn::evaluate(a, W.data(), K, X.data(), y.data(), X.shape(0), leak, pa, pl, n_threads);
+          bn::evaluate(a, W.data(), K, X.data(), y.data(), X.shape(0), leak, pa,
+                       with_loss ? pl : nullptr, n_threads);
         }
         return py::make_tuple(acc, loss);
       },
       py::arg("widths"), py::arg("weights"), py::arg("X"), py::arg("y"), py::arg("leak"),
-      py::arg("n_threads"), eval_doc);
+      py::arg("n_threads"), py::arg("with_loss") = true, eval_doc);
   m.def(
       "binarynet_forward_logits",
       [](const std::vector<int>& widths, const carray<float>& W, const carray<float>& X,

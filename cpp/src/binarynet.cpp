@@ -367,25 +367,22 @@ double lr_batch(const Arch& a, const T* mu, const T* var, const std::int32_t* y,
   return loss;
 }
 
-// Deterministic forward of real weights Wf (n_weights) on the feature-major batch in w.A[0];
-// logits end up in w.Z[L-1] (n_out x B).
+// Deterministic forward of real weights Wf on a feature-major input batch (d0 x B): `input`, or
+// w.A[0] when null.
 template <class T>
-void det_forward(const Arch& a, const T* Wf, std::int64_t B, double leak, Work<T>& w) {
+void det_forward(const Arch& a, const T* Wf, std::int64_t B, double leak, Work<T>& w,
+                 const T* input = nullptr) {
   const int L = a.n_layers();
   const T lk = static_cast<T>(leak);
   for (int l = 0; l < L; ++l) {
     const int in = a.widths[l], out = a.widths[l + 1];
     const std::int64_t off = a.offset(l);
-    const T* A = w.A[l].data();
+    const T* A = (l == 0 && input) ? input : w.A[l].data();
     T* Z = w.Z[l].data();
     w.k.nn(out, in, B, Wf + off, in, 1, A, Z);
     if (l + 1 < L) {
       const T scale = T(1) / std::sqrt(static_cast<T>(in));
-      T* An = w.A[l + 1].data();
-      for (std::int64_t k = 0; k < out * B; ++k) {
-        const T z = Z[k];
-        An[k] = (z > T(0) ? z : lk * z) * scale;
-      }
+      w.k.leaky_fwd(out * B, Z, lk, scale, w.A[l + 1].data());
     }
   }
 }
@@ -410,6 +407,14 @@ void evaluate_impl(const Arch& a, const Wt* W, std::int64_t K, const float* X,
   const std::int64_t P = a.n_weights();
   const int C = a.n_out();
   const int L = a.n_layers();
+  // X cut into tiles of kEvalTile rows, each stored feature-major (d0 x rows), once for all
+  // configurations: tile starting at row t0 is at XT + t0 * d0.
+  const int d0 = a.n_in();
+  std::vector<float> XT(static_cast<std::size_t>(n) * static_cast<std::size_t>(d0));
+  for (std::int64_t t0 = 0; t0 < n; t0 += kEvalTile) {
+    const std::int64_t B = std::min(kEvalTile, n - t0);
+    gather_T(X, static_cast<const std::int64_t*>(nullptr), t0, B, d0, XT.data() + t0 * d0);
+  }
   parallel_for(K, n_threads, [&](std::int64_t k) {
     Work<float> w;
     w.reserve(a, std::min(kEvalTile, n));
@@ -419,8 +424,7 @@ void evaluate_impl(const Arch& a, const Wt* W, std::int64_t K, const float* X,
     double loss = 0.0;
     for (std::int64_t t0 = 0; t0 < n; t0 += kEvalTile) {
       const std::int64_t B = std::min(kEvalTile, n - t0);
-      gather_T(X, static_cast<const std::int64_t*>(nullptr), t0, B, a.n_in(), w.A[0].data());
-      det_forward(a, Wf.data(), B, leak, w);
+      det_forward(a, Wf.data(), B, leak, w, XT.data() + t0 * d0);
       const float* Zo = w.Z[L - 1].data();
       for (std::int64_t b = 0; b < B; ++b) {
         int best = 0;

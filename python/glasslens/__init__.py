@@ -156,8 +156,11 @@ from .binarynet import (  # noqa: E402
     sample_configurations,
     train_binary,
 )
+from .effective_model import EffectiveModelResult, run_effective_model  # noqa: E402
 
 __all__ += [
+    "EffectiveModelResult",
+    "run_effective_model",
     "BinaryEnsemble",
     "BinaryNet",
     "BinarySamples",

@@ -56,6 +56,7 @@ __all__ = [
     "block_indices",
     "paper_preset",
     "lr_loss_grad",
+    "n_weights",
 ]
 
 
@@ -316,7 +317,7 @@ class BinaryEnsemble:
         Xa, ya = _check_xy(X, y, self.widths, "X", "y")
         cfg = self.sample(n, seed, n_threads)
         acc, _ = _core.binarynet_evaluate_binary(self.widths, cfg, Xa, ya, LEAK,
-                                                 resolve_threads(n_threads))
+                                                 resolve_threads(n_threads), False)
         return np.asarray(acc).reshape(self.n_replicas, n)
 
     def evaluate_mean_field(self, X: Any, y: Any, n_threads: Optional[int] = None) -> np.ndarray:
@@ -324,7 +325,7 @@ class BinaryEnsemble:
         Xa, ya = _check_xy(X, y, self.widths, "X", "y")
         mu = self.mean_weights().astype(np.float32)
         acc, _ = _core.binarynet_evaluate_real(self.widths, mu, Xa, ya, LEAK,
-                                               resolve_threads(n_threads))
+                                               resolve_threads(n_threads), False)
         return np.asarray(acc)
 
     # ---- persistence --------------------------------------------------------------------------
@@ -478,13 +479,17 @@ def train_binary(
         m = np.asarray(init.state.get("adam_m", np.zeros_like(theta)), dtype=np.float32)
         v = np.asarray(init.state.get("adam_v", np.zeros_like(theta)), dtype=np.float32)
         e0 = int(init.state.get("epochs_done", 0))
+        for key, now in (("batch_size", batch_size), ("n_train", int(Xtr.shape[0]))):
+            if key in init.state and int(init.state[key]) != now:
+                raise ValueError(f"init was trained with {key}={int(init.state[key])}, got {now}: "
+                                 "resuming needs the same minibatch schedule")
         hist_prev = init.history
     else:
         if isinstance(hidden, (int, np.integer)):
             hidden = (int(hidden),)
         widths = _check_widths([d, *list(hidden), C])
         R = check_int(replicas, "replicas", 1, 10_000_000)
-        _check_size(R, n_weights(widths))
+        _check_size(R, n_weights(widths), limit=2**31)
         theta = np.asarray(_core.binarynet_init_theta(widths, seed, R, init_std, nt))
         m = np.zeros_like(theta)
         v = np.zeros_like(theta)
@@ -564,7 +569,8 @@ def evaluate_configurations(
     P = n_weights(w)
     cfg = _as_spins(configurations, "configurations", P)
     Xa, ya = _check_xy(X, y, w, "X", "y")
-    acc, loss = _core.binarynet_evaluate_binary(w, cfg, Xa, ya, LEAK, resolve_threads(n_threads))
+    acc, loss = _core.binarynet_evaluate_binary(w, cfg, Xa, ya, LEAK, resolve_threads(n_threads),
+                                                bool(return_loss))
     if return_loss:
         return np.asarray(acc), np.asarray(loss)
     return np.asarray(acc)
@@ -616,7 +622,7 @@ def sample_configurations(
         c = np.asarray(_core.binarynet_sample(theta[r0:r1], n, seed, nt, r0))
         idx = np.repeat(np.arange(r0, r1, dtype=np.int64), n)
         if Xa is not None:
-            a, _ = _core.binarynet_evaluate_binary(widths, c, Xa, ya, LEAK, nt)
+            a, _ = _core.binarynet_evaluate_binary(widths, c, Xa, ya, LEAK, nt, False)
             a = np.asarray(a)
         else:
             a = np.full(c.shape[0], np.nan)
@@ -727,14 +733,17 @@ class PaperPreset:
             None if yte is None else yte.copy(), name=f"{name}[{self.regime}]")
 
     def load_dataset(self, **kwargs: Any) -> ArrayDataset:
-        """Load ``self.dataset`` with ``glasslens.datasets.load(name, pca=self.pca, **kwargs)``
-        and :meth:`prepare` it."""
+        """Load ``self.dataset`` with ``glasslens.datasets.load(name, pca=self.pca,
+        standardize=False, **kwargs)`` and :meth:`prepare` it. Like the authors, the principal
+        components are taken of the raw [0, 1] pixels (centred, not whitened, not standardised);
+        pass ``standardize=True`` to change that."""
         try:
             from . import datasets  # type: ignore[attr-defined]
         except ImportError as exc:
             raise ImportError("glasslens.datasets is not available in this build; load the data "
                               "yourself (PCA to 20 components) and call preset.prepare(data)") from exc
-        return self.prepare(datasets.load(self.dataset, pca=self.pca, **kwargs))
+        opts: Dict[str, Any] = {"standardize": False, **kwargs}
+        return self.prepare(datasets.load(self.dataset, pca=self.pca, **opts))
 
 
 _REGIMES = ("deep-under", "deep-over", "shallow")
