@@ -79,6 +79,17 @@ def test_exp_accuracy(simd):
     assert np.all(tiny >= 0) and np.all(tiny < 1e-37)
 
 
+def test_log_accuracy(simd):
+    x = np.concatenate([np.geomspace(1.2e-38, 3e38, 5001), np.linspace(0.5, 20, 5001),
+                        [1.0, np.nextafter(1.0, 2.0), 0.70710677, 0.70710683]]).astype(np.float32)
+    got = _core.nn_log(x)
+    ref = np.log(x.astype(np.float64))
+    np.testing.assert_allclose(got, ref, rtol=3e-7, atol=1e-7)
+    assert _core.nn_log(np.array([1.0], np.float32))[0] == 0.0
+    with pytest.raises(ValueError, match="positive"):
+        _core.nn_log(np.array([0.0], np.float32))
+
+
 def test_gemm_bad_input(rng):
     A, B = _mats(rng, 3, 4, 5)
     with pytest.raises(ValueError, match="kind"):

@@ -84,6 +84,12 @@ def test_history_and_meta(digits):
         assert np.all(np.isfinite(ens.history[k]))
         np.testing.assert_array_equal(ens.history[k][:, -1], ens.metrics[k])
     np.testing.assert_array_equal(ens.metrics["epochs_run"], [7, 7, 7])
+    # the in-training metrics use the same tiles as evaluate(): bit-identical
+    l_te, a_te = gl.evaluate(ens, digits.X_test, digits.y_test)
+    np.testing.assert_array_equal(ens.metrics["test_loss"], l_te)
+    np.testing.assert_array_equal(ens.metrics["test_acc"], a_te)
+    l_tr, _ = gl.evaluate(ens, digits.X_train, digits.y_train)
+    np.testing.assert_array_equal(ens.metrics["train_loss"], l_tr)
     # epoch-0 record is the initialisation, evaluated independently
     init = gl.Ensemble.init([64, 8, 10], 3, seed=1)
     l0, a0 = gl.evaluate(init, digits.X_test, digits.y_test)
@@ -262,3 +268,20 @@ def test_bad_inputs(digits):
         t(digits, init="weights.npz", epochs=1)
     with pytest.raises(FloatingPointError, match="diverged"):
         t(digits, hidden=(8,), lr=1e30, epochs=2, replicas=1)
+
+
+def test_scalar_and_avx2_training_agree(digits):
+    from glasslens import _core
+
+    if not _core.cpu_has_avx2_fma():
+        pytest.skip("CPU lacks AVX2/FMA")
+    kw = dict(hidden=(16,), replicas=2, epochs=2, batch_size=32, seed=8, weight_decay=1e-3)
+    orig = _core.simd_path()
+    try:
+        _core.set_simd_path("scalar")
+        es = gl.train_ensemble(digits, **kw)
+        _core.set_simd_path("avx2")
+        ea = gl.train_ensemble(digits, **kw)
+    finally:
+        _core.set_simd_path(orig)
+    np.testing.assert_allclose(es.flat(), ea.flat(), rtol=0, atol=1e-4)

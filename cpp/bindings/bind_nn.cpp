@@ -154,6 +154,24 @@ void bind_nn(py::module_& m) {
       py::arg("x"), "Vectorised float32 exp used by the softmax kernels (for tests).");
 
   m.def(
+      "nn_log",
+      [](const carray<float>& x) {
+        carray<float> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+        std::copy(x.data(), x.data() + x.size(), out.mutable_data());
+        for (py::ssize_t i = 0; i < x.size(); ++i)
+          if (!(x.data()[i] >= 1.17549435e-38f) || !std::isfinite(x.data()[i]))
+            throw std::invalid_argument("x must hold positive normal finite floats");
+        float* p = out.mutable_data();
+        const i64 n = x.size();
+        {
+          py::gil_scoped_release nogil;
+          gemm::log_inplace(p, n);
+        }
+        return out;
+      },
+      py::arg("x"), "Vectorised float32 log used by the softmax kernels (for tests).");
+
+  m.def(
       "nn_evaluate",
       [](const carray<float>& theta, const std::vector<int>& widths, bool bias,
          const carray<float>& X, const carray<std::int32_t>& y, int n_threads) {

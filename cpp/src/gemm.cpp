@@ -60,6 +60,17 @@ struct Kern {
       x[i] = p * scale;
     }
   }
+
+  static void pack_transposed(std::int64_t kc, const float* B, std::int64_t ldb, float* out) {
+    for (int j = 0; j < NR; ++j) {
+      const float* src = B + j * ldb;
+      for (std::int64_t p = 0; p < kc; ++p) out[p * NR + j] = src[p];
+    }
+  }
+
+  static void log_n(float* x, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) x[i] = __builtin_logf(x[i]);
+  }
 };
 
 #include "gemm_impl.inc"
@@ -94,6 +105,16 @@ void driver_scalar(std::int64_t m, std::int64_t n, std::int64_t k, const float* 
   gemm_driver<Kern>(m, n, k, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, bias, relu, pack);
 }
 void exp_scalar(float* x, std::int64_t n) { Kern::exp_n(x, n); }
+void log_scalar(float* x, std::int64_t n) { Kern::log_n(x, n); }
+void sgd_scalar(std::int64_t n, float* theta, float* vel, const float* grad, float lr, float mu,
+                float wd) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g = grad[i] + wd * theta[i];
+    const float v = mu * vel[i] + g;
+    vel[i] = v;
+    theta[i] -= lr * v;
+  }
+}
 double xent_scalar(const float* Z, std::int64_t ldz, std::int64_t n, int c,
                    const std::int32_t* y, float* dZ, std::int64_t lddz, float scale,
                    std::int64_t* n_correct, float* scratch) {
@@ -123,6 +144,23 @@ void exp_inplace(float* x, std::int64_t n) {
     internal::exp_avx2(x, n);
   else
     internal::exp_scalar(x, n);
+}
+
+void sgd_update(std::int64_t n, float* theta, float* vel, const float* grad, float lr, float mu,
+                float wd) {
+  if (n <= 0) return;
+  if (use_avx2())
+    internal::sgd_avx2(n, theta, vel, grad, lr, mu, wd);
+  else
+    internal::sgd_scalar(n, theta, vel, grad, lr, mu, wd);
+}
+
+void log_inplace(float* x, std::int64_t n) {
+  if (n <= 0) return;
+  if (use_avx2())
+    internal::log_avx2(x, n);
+  else
+    internal::log_scalar(x, n);
 }
 
 double xent_rows(const float* Z, std::int64_t ldz, std::int64_t n, int c, const std::int32_t* y,

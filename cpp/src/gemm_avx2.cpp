@@ -79,6 +79,40 @@ struct Kern {
     }
   }
 
+  // out[p*16 + j] = B[j*ldb + p]: 8x8 register transposes.
+  static inline void transpose8(const float* src, std::int64_t ld, float* dst, std::int64_t ldd) {
+    __m256 r0 = _mm256_loadu_ps(src + 0 * ld), r1 = _mm256_loadu_ps(src + 1 * ld);
+    __m256 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld);
+    __m256 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst + 0 * ldd, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + 1 * ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+  }
+
+  static void pack_transposed(std::int64_t kc, const float* B, std::int64_t ldb, float* out) {
+    std::int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+      transpose8(B + p, ldb, out + p * NR, NR);
+      transpose8(B + 8 * ldb + p, ldb, out + p * NR + 8, NR);
+    }
+    for (; p < kc; ++p)
+      for (int j = 0; j < NR; ++j) out[p * NR + j] = B[j * ldb + p];
+  }
+
   static inline __m256 exp8(__m256 v) {
     v = _mm256_min_ps(v, _mm256_set1_ps(88.7228317f));
     v = _mm256_max_ps(v, _mm256_set1_ps(-87.3365448f));
@@ -108,6 +142,46 @@ struct Kern {
       for (std::int64_t j = i; j < n; ++j) x[j] = tmp[j - i];
     }
   }
+
+  // Natural log of positive normal floats (Cephes logf polynomial).
+  static inline __m256 log8(__m256 x) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256i xi = _mm256_castps_si256(x);
+    __m256 e = _mm256_cvtepi32_ps(
+        _mm256_sub_epi32(_mm256_srli_epi32(xi, 23), _mm256_set1_epi32(126)));
+    // mantissa in [0.5, 1)
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(
+        _mm256_and_si256(xi, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F000000)));
+    const __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+    e = _mm256_sub_ps(e, _mm256_and_ps(one, small));
+    m = _mm256_add_ps(_mm256_sub_ps(m, one), _mm256_and_ps(m, small));
+    const __m256 z = _mm256_mul_ps(m, m);
+    __m256 p = _mm256_set1_ps(7.0376836292e-2f);
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.1514610310e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(1.1676998740e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.2420140846e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(1.4249322787e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.6668057665e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(2.0000714765e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-2.4999993993e-1f));
+    p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(3.3333331174e-1f));
+    p = _mm256_mul_ps(_mm256_mul_ps(p, m), z);
+    p = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), p);
+    p = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), p);
+    __m256 r = _mm256_add_ps(m, p);
+    return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), r);
+  }
+
+  static void log_n(float* x, std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, log8(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+      alignas(32) float tmp[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+      for (std::int64_t j = i; j < n; ++j) tmp[j - i] = x[j];
+      _mm256_store_ps(tmp, log8(_mm256_load_ps(tmp)));
+      for (std::int64_t j = i; j < n; ++j) x[j] = tmp[j - i];
+    }
+  }
 };
 
 #include "gemm_impl.inc"
@@ -122,10 +196,79 @@ void driver_avx2(std::int64_t m, std::int64_t n, std::int64_t k, const float* A,
   gemm_driver<Kern>(m, n, k, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, bias, relu, pack);
 }
 void exp_avx2(float* x, std::int64_t n) { Kern::exp_n(x, n); }
+void log_avx2(float* x, std::int64_t n) { Kern::log_n(x, n); }
+void sgd_avx2(std::int64_t n, float* theta, float* vel, const float* grad, float lr, float mu,
+              float wd) {
+  const __m256 vlr = _mm256_set1_ps(lr), vmu = _mm256_set1_ps(mu), vwd = _mm256_set1_ps(wd);
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 th = _mm256_loadu_ps(theta + i);
+    const __m256 g = _mm256_add_ps(_mm256_loadu_ps(grad + i), _mm256_mul_ps(vwd, th));
+    const __m256 v = _mm256_add_ps(_mm256_mul_ps(vmu, _mm256_loadu_ps(vel + i)), g);
+    _mm256_storeu_ps(vel + i, v);
+    _mm256_storeu_ps(theta + i, _mm256_sub_ps(th, _mm256_mul_ps(vlr, v)));
+  }
+  for (; i < n; ++i) {
+    const float g = grad[i] + wd * theta[i];
+    const float v = mu * vel[i] + g;
+    vel[i] = v;
+    theta[i] -= lr * v;
+  }
+}
 double xent_avx2(const float* Z, std::int64_t ldz, std::int64_t n, int c, const std::int32_t* y,
                  float* dZ, std::int64_t lddz, float scale, std::int64_t* n_correct,
                  float* scratch) {
-  return xent_rows_impl<Kern>(Z, ldz, n, c, y, dZ, lddz, scale, n_correct, scratch);
+  if (c > 16) return xent_rows_impl<Kern>(Z, ldz, n, c, y, dZ, lddz, scale, n_correct, scratch);
+  // Up to 16 classes: one row lives in two registers; max, argmax (first index of the max),
+  // exp and sum without branches. Logs are taken afterwards in one vector pass.
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i cc = _mm256_set1_epi32(c);
+  const __m256i m0 = _mm256_cmpgt_epi32(cc, lane);
+  const __m256i m1 = _mm256_cmpgt_epi32(cc, _mm256_add_epi32(lane, _mm256_set1_epi32(8)));
+  const __m256 f0 = _mm256_castsi256_ps(m0), f1 = _mm256_castsi256_ps(m1);
+  const __m256 ninf = _mm256_set1_ps(-__builtin_inff());
+  const bool two = c > 8;
+  float* sums = scratch;
+  float* zy = scratch + n;
+  std::int64_t correct = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* z = Z + i * ldz;
+    const __m256 z0 = _mm256_blendv_ps(ninf, _mm256_maskload_ps(z, m0), f0);
+    const __m256 z1 = two ? _mm256_blendv_ps(ninf, _mm256_maskload_ps(z + 8, m1), f1) : ninf;
+    __m256 mx = _mm256_max_ps(z0, z1);
+    mx = _mm256_max_ps(mx, _mm256_permute2f128_ps(mx, mx, 1));
+    mx = _mm256_max_ps(mx, _mm256_shuffle_ps(mx, mx, 0x4E));
+    mx = _mm256_max_ps(mx, _mm256_shuffle_ps(mx, mx, 0xB1));
+    const unsigned eq =
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(z0, mx, _CMP_EQ_OQ))) |
+        (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(z1, mx, _CMP_EQ_OQ))) << 8);
+    const int arg = eq ? __builtin_ctz(eq) : 0;
+    const int yi = y[i];
+    correct += (arg == yi);
+    const __m256 e0 = _mm256_and_ps(Kern::exp8(_mm256_sub_ps(z0, mx)), f0);
+    const __m256 e1 = two ? _mm256_and_ps(Kern::exp8(_mm256_sub_ps(z1, mx)), f1)
+                          : _mm256_setzero_ps();
+    __m256 sv = _mm256_add_ps(e0, e1);
+    sv = _mm256_add_ps(sv, _mm256_permute2f128_ps(sv, sv, 1));
+    sv = _mm256_add_ps(sv, _mm256_shuffle_ps(sv, sv, 0x4E));
+    sv = _mm256_add_ps(sv, _mm256_shuffle_ps(sv, sv, 0xB1));
+    const float smax = _mm256_cvtss_f32(mx);
+    sums[i] = _mm256_cvtss_f32(sv);
+    zy[i] = z[yi] - smax;
+    if (dZ) {
+      const __m256 inv = _mm256_div_ps(_mm256_set1_ps(scale), sv);
+      float* d = dZ + i * lddz;
+      _mm256_maskstore_ps(d, m0, _mm256_mul_ps(e0, inv));
+      if (two) _mm256_maskstore_ps(d + 8, m1, _mm256_mul_ps(e1, inv));
+      d[yi] -= scale;
+    }
+  }
+  Kern::log_n(sums, n);
+  double total = 0.0;
+  for (std::int64_t i = 0; i < n; ++i)
+    total += static_cast<double>(sums[i]) - static_cast<double>(zy[i]);
+  if (n_correct) *n_correct += correct;
+  return total;
 }
 }  // namespace internal
 

@@ -12,6 +12,9 @@ constexpr std::int64_t kPackFloats = 256 * 1024 + 64;  // KC * NC (+ slack)
                        std::int64_t b_cs, float* C, std::int64_t ldc, bool accumulate,           \
                        const float* bias, bool relu, float* pack);                               \
   void exp_##SUFFIX(float* x, std::int64_t n);                                                   \
+  void log_##SUFFIX(float* x, std::int64_t n);                                                   \
+  void sgd_##SUFFIX(std::int64_t n, float* theta, float* vel, const float* grad, float lr,       \
+                    float mu, float wd);                                                         \
   double xent_##SUFFIX(const float* Z, std::int64_t ldz, std::int64_t n, int c,                  \
                        const std::int32_t* y, float* dZ, std::int64_t lddz, float scale,         \
                        std::int64_t* n_correct, float* scratch);

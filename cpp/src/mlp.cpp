@@ -33,9 +33,28 @@ const float* forward(const Shape& s, const float* theta, const float* X, i64 n, 
   return h;
 }
 
-// Rows per evaluation tile: a multiple of both microkernel heights (6 and 4), equal to the
-// GEMM's m-block so a tile's activations stay in L2.
-constexpr i64 kEvalTile = 240;
+// Rows per evaluation tile: a multiple of 240 (both microkernel heights, 6 and 4, and the GEMM's
+// m-block). Larger tiles amortise the packing of each layer's weights; the tile grows until its
+// inputs and activations reach ~1 MB (at most 16 blocks). It depends on the shape only, never on
+// the thread count, and per-row results do not depend on it anyway.
+}  // namespace
+
+std::int64_t eval_tile_rows(const Shape& s) {
+  i64 per_row = 0;
+  for (int v : s.widths) per_row += v;
+  const i64 blocks = (i64{1} << 20) / (240 * 4 * per_row);
+  return 240 * std::max<i64>(1, std::min<i64>(16, blocks));
+}
+
+namespace {
+
+// Grows only the buffers a forward pass needs (activations and softmax scratch).
+void reserve_forward(Workspace& ws, const Shape& s, i64 rows) {
+  const int L = s.n_layers();
+  if (static_cast<int>(ws.act.size()) < L + 1) ws.act.resize(static_cast<std::size_t>(L + 1));
+  for (int l = 1; l <= L; ++l) grow(ws.act[l], rows * s.widths[l]);
+  grow(ws.scratch, rows * (s.n_out() + 2));
+}
 
 }  // namespace
 
@@ -46,13 +65,13 @@ void Workspace::reserve(const Shape& s, std::int64_t rows) {
   if (delta.size() < 2) delta.resize(2);
   grow(delta[0], rows * s.max_width());
   grow(delta[1], rows * s.max_width());
-  grow(scratch, rows * s.n_out());
+  grow(scratch, rows * (s.n_out() + 2));
 }
 
 double loss_sum(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
                 std::int64_t n, std::int64_t* n_correct, Workspace& ws) {
   if (n <= 0) return 0.0;
-  ws.reserve(s, n);
+  reserve_forward(ws, s, n);
   const float* z = forward(s, theta, X, n, ws);
   return gemm::xent_rows(z, s.n_out(), n, s.n_out(), y, nullptr, 0, 0.0f, n_correct,
                          ws.scratch.data());
@@ -94,7 +113,7 @@ double loss_grad(const Shape& s, const float* theta, const float* X, const std::
 void forward_logits(const Shape& s, const float* theta, const float* X, std::int64_t n,
                     float* logits, Workspace& ws) {
   if (n <= 0) return;
-  ws.reserve(s, n);
+  reserve_forward(ws, s, n);
   const float* z = forward(s, theta, X, n, ws);
   std::copy(z, z + n * s.n_out(), logits);
 }
@@ -106,14 +125,15 @@ void evaluate(const Shape& s, const float* theta, std::int64_t K, const float* X
   if (K < 0) throw std::invalid_argument("evaluate: K must be >= 0");
   if (n <= 0) throw std::invalid_argument("evaluate: needs at least one sample (n >= 1)");
   const i64 P = s.n_params();
-  const i64 n_tiles = (n + kEvalTile - 1) / kEvalTile;
+  const i64 tile_rows = eval_tile_rows(s);
+  const i64 n_tiles = (n + tile_rows - 1) / tile_rows;
   std::vector<double> part_loss(static_cast<std::size_t>(K * n_tiles));
   std::vector<i64> part_corr(static_cast<std::size_t>(K * n_tiles));
   parallel_for(K * n_tiles, n_threads, [&](i64 t) {
     thread_local Workspace ws;
     const i64 k = t / n_tiles, tile = t % n_tiles;
-    const i64 r0 = tile * kEvalTile;
-    const i64 rows = std::min(kEvalTile, n - r0);
+    const i64 r0 = tile * tile_rows;
+    const i64 rows = std::min(tile_rows, n - r0);
     i64 corr = 0;
     part_loss[t] = loss_sum(s, theta + k * P, X + r0 * s.n_in(), y + r0, rows, &corr, ws);
     part_corr[t] = corr;
@@ -136,12 +156,13 @@ void forward_logits_many(const Shape& s, const float* theta, std::int64_t K, con
   if (K <= 0 || n <= 0) return;
   const i64 P = s.n_params();
   const i64 C = s.n_out();
-  const i64 n_tiles = (n + kEvalTile - 1) / kEvalTile;
+  const i64 tile_rows = eval_tile_rows(s);
+  const i64 n_tiles = (n + tile_rows - 1) / tile_rows;
   parallel_for(K * n_tiles, n_threads, [&](i64 t) {
     thread_local Workspace ws;
     const i64 k = t / n_tiles, tile = t % n_tiles;
-    const i64 r0 = tile * kEvalTile;
-    const i64 rows = std::min(kEvalTile, n - r0);
+    const i64 r0 = tile * tile_rows;
+    const i64 rows = std::min(tile_rows, n - r0);
     forward_logits(s, theta + k * P, X + r0 * s.n_in(), rows, out + (k * n + r0) * C, ws);
   });
 }

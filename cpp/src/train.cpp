@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "glasslens/gemm.hpp"
 #include "glasslens/parallel.hpp"
 #include "glasslens/rng.hpp"
 
@@ -18,7 +19,6 @@ using i64 = std::int64_t;
 
 namespace {
 constexpr std::uint64_t kNoiseKey = 0x6c6162656c6e6f69ull;  // "labelnoi"
-constexpr i64 kMetricChunk = 240;                           // same tiles as evaluate()
 
 // Mean loss and accuracy of one network over a data set, in fixed chunks (bit-identical to
 // evaluate() on the same data).
@@ -29,10 +29,11 @@ void metrics(const Shape& s, const float* theta, const float* X, const std::int3
     *acc = std::numeric_limits<double>::quiet_NaN();
     return;
   }
+  const i64 chunk = eval_tile_rows(s);  // same tiles as evaluate()
   double l = 0.0;
   i64 c = 0;
-  for (i64 r0 = 0; r0 < n; r0 += kMetricChunk) {
-    const i64 rows = std::min(kMetricChunk, n - r0);
+  for (i64 r0 = 0; r0 < n; r0 += chunk) {
+    const i64 rows = std::min(chunk, n - r0);
     i64 cc = 0;
     l += loss_sum(s, theta, X + r0 * s.n_in(), y + r0, rows, &cc, ws);
     c += cc;
@@ -103,7 +104,7 @@ void train(const TrainSpec& sp, TrainState& st) {
     float* theta = st.theta + r * P;
     float* vel = st.velocity + r * P;
     Workspace ws;
-    ws.reserve(s, std::max<i64>(B, kMetricChunk));
+    ws.reserve(s, std::max<i64>(B, eval_tile_rows(s)));
     std::vector<float> grad(static_cast<std::size_t>(P));
     std::vector<float> pert;
     if (sp.sam_rho > 0.0) pert.resize(static_cast<std::size_t>(P));
@@ -154,12 +155,7 @@ void train(const TrainSpec& sp, TrainState& st) {
           for (i64 i = 0; i < P; ++i) pert[i] = theta[i] + sc * grad[i];
           step_grad(pert.data(), Xs, ys, rows, grad.data());
         }
-        for (i64 i = 0; i < P; ++i) {
-          const float g = grad[i] + wd * theta[i];
-          const float v = mu * vel[i] + g;
-          vel[i] = v;
-          theta[i] -= lr * v;
-        }
+        gemm::sgd_update(P, theta, vel, grad.data(), lr, mu, wd);
       }
       st.epochs_run[r] = e + 1;
       const i64 slot = sp.record_slot ? sp.record_slot[e] : -1;

@@ -321,10 +321,24 @@ def train_ensemble(
             f"training diverged (non-finite weights in replicas {bad[:10].tolist()}); "
             f"lower lr (={lr}) or momentum")
 
-    tr_l, tr_a = train_metrics(theta)
-    te_l, te_a = test_metrics(theta)
-    metrics = {"train_loss": tr_l, "train_acc": tr_a, "test_loss": te_l, "test_acc": te_a,
-               "epochs_run": epochs_run.astype(np.float64)}
+    # Final metrics: the last history column (recorded after the last epoch, with the same
+    # tiles as evaluate()); replicas that stopped early are evaluated again.
+    metrics = {k: hist[k][:, -1].copy() for k in ("train_loss", "train_acc", "test_loss", "test_acc")}
+    redo = np.flatnonzero((epochs_run < E) | (E == 0))
+    if redo.size and E > 0:
+        sub = theta[redo]
+        if noise == 0 or label_noise_shared:
+            tl, ta = evaluate(sub, X, labels_of(0), widths=widths, bias=bias, n_threads=nt)
+        else:
+            res = [evaluate(theta[r], X, labels_of(int(r)), widths=widths, bias=bias,
+                            n_threads=nt) for r in redo]
+            tl = np.array([o[0][0] for o in res])
+            ta = np.array([o[1][0] for o in res])
+        metrics["train_loss"][redo], metrics["train_acc"][redo] = tl, ta
+        if Xt.shape[0]:
+            vl, va = evaluate(sub, Xt, yt, widths=widths, bias=bias, n_threads=nt)
+            metrics["test_loss"][redo], metrics["test_acc"][redo] = vl, va
+    metrics["epochs_run"] = epochs_run.astype(np.float64)
     history: Dict[str, np.ndarray] = {"epoch": np.array(rec_epochs, np.int64), **hist}
     meta = {
         "trainer": "glasslens.train_ensemble",

@@ -44,11 +44,21 @@ void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const float* A, std
 // value, above 88.7 give +inf). Same formula on both SIMD paths, so both are deterministic.
 void exp_inplace(float* x, std::int64_t n);
 
+// x[i] = log(x[i]) in place for positive normal floats (relative error ~1e-7); the kernels only
+// apply it to softmax denominators, which lie in [1, c].
+void log_inplace(float* x, std::int64_t n);
+
+// SGD with momentum and weight decay, PyTorch convention, element-wise over n parameters:
+//   g = grad + wd * theta;  vel = mu * vel + g;  theta -= lr * vel
+// (separate multiplies and adds, no FMA: both SIMD paths give identical bits).
+void sgd_update(std::int64_t n, float* theta, float* vel, const float* grad, float lr, float mu,
+                float wd);
+
 // Cross-entropy rows. Z: n x c logits (row stride ldz). For each row: loss = logsumexp(z) - z_y
 // (natural log), prediction = argmax (ties -> lowest index). Returns the sum of row losses
 // (accumulated in double, rows in order) and adds the number of correct predictions to
 // *n_correct when not null. If dZ is not null it receives scale * (softmax(z) - onehot(y))
-// (n x c, row stride lddz; may alias Z with the same stride). `scratch` must hold n * c floats.
+// (n x c, row stride lddz; may alias Z with the same stride). `scratch` must hold n * (c + 2) floats.
 double xent_rows(const float* Z, std::int64_t ldz, std::int64_t n, int c, const std::int32_t* y,
                  float* dZ, std::int64_t lddz, float scale, std::int64_t* n_correct,
                  float* scratch);

@@ -51,7 +51,9 @@ struct Shape {
 };
 
 // Scratch memory for serial passes of one network over up to `max_rows` samples.
-// Create one per thread and reuse it; the buffers grow on demand.
+// Create one per thread and reuse it; the buffers grow on demand (a pass over n rows keeps about
+// n * (sum of widths + n_out) floats, twice that with gradients: call large data sets in tiles
+// of eval_tile_rows() rows and sum the tiles in order).
 struct Workspace {
   std::vector<std::vector<float>> act;   // act[l]: rows x widths[l] (act[0] unused: input is X)
   std::vector<std::vector<float>> delta; // backward buffers
@@ -84,6 +86,11 @@ void forward_logits(const Shape& s, const float* theta, const float* X, std::int
 void evaluate(const Shape& s, const float* theta, std::int64_t K, const float* X,
               const std::int32_t* y, std::int64_t n, double* loss_out, double* acc_out,
               int n_threads);
+
+// Rows per sample tile used by evaluate() and forward_logits_many() (depends on the shape only).
+// Summing loss_sum() over consecutive tiles of this size, in order, reproduces evaluate() bit for
+// bit.
+std::int64_t eval_tile_rows(const Shape& s);
 
 // Logits of K parameter vectors (theta: K x n_params) on one data matrix: out is K x n x n_out.
 // Parallel over (weight set, sample tile); each row's logits do not depend on the tiling.
