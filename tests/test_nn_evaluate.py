@@ -14,7 +14,9 @@ ref = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ref)
 
 ARCHS = [([9, 4], True), ([9, 4], False), ([12, 7, 5], True), ([12, 7, 5], False),
-         ([10, 8, 6, 3], True), ([10, 8, 6, 3], False)]
+         ([10, 8, 6, 3], True), ([10, 8, 6, 3], False),
+         # output widths around the softmax kernel's register blocks (8, 16) and above them
+         ([9, 8], True), ([9, 6, 9], True), ([9, 6, 16], False), ([12, 7, 20], True)]
 
 
 def _data(rng, n, d, c):
@@ -149,3 +151,19 @@ def test_evaluate_bad_inputs(rng):
         _core.nn_evaluate(ens.flat(), widths, True, X, np.full(10, 7, np.int32), 1)
     with pytest.raises(ValueError, match="theta"):
         _core.nn_loss_grad(ens.flat(), widths, True, X, y.astype(np.int32))
+
+
+@pytest.mark.parametrize("c", [3, 10, 20])
+def test_ties_go_to_lowest_class(rng, c):
+    widths = [5, 4, c]
+    theta = np.zeros((1, gl.n_params(widths)), np.float32)  # all logits equal
+    X, y = _data(rng, 300, 5, c)
+    orig = _core.simd_path()
+    try:
+        for path in ["scalar"] + (["avx2"] if _core.cpu_has_avx2_fma() else []):
+            _core.set_simd_path(path)
+            loss, acc = gl.evaluate(theta, X, y, widths=widths)
+            assert acc[0] == np.mean(y == 0)
+            assert loss[0] == pytest.approx(np.log(c), rel=1e-6)
+    finally:
+        _core.set_simd_path(orig)

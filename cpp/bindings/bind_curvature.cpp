@@ -84,6 +84,7 @@ void bind_curvature(py::module_& m) {
           py::arg("v"), py::arg("n_threads") = 0,
           "Hessian-vector products: v (P,) or (k, P) float32 -> H v with the same shape");
 
+  m.attr("curv_serial_work") = glasslens::curv::kSerialWork;
   m.def(
       "curv_loss_many",
       [](const std::vector<int>& widths, bool bias, carray<float> thetas, carray<float> X,

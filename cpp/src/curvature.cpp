@@ -206,22 +206,47 @@ void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_th
   const std::int64_t P = shape_.n_params();
   const Kernels K = kernels();
   const std::int64_t nt = (n_ + kTileRows - 1) / kTileRows;
-  std::vector<float> vT(P), tmp(P);
-  std::vector<double> acc(P);
-  for (std::int64_t r = 0; r < k; ++r) {
-    const float* v = V + r * P;
-    if (net_.sparse0) transpose_blocks(shape_, v, vT.data(), true, 1);
-    NetView vv = make_view(shape_, v, vT.data());
-    vv.sparse0 = net_.sparse0;
-    reduce_tiles(
-        nt, P, n_threads,
-        [&](std::int64_t t, float* buf) {
-          const std::int64_t r0 = t * kTileRows, r1 = std::min(n_, r0 + kTileRows);
-          K.r(net_, vv, cache_, r0, r1, buf, tls_scratch());
-        },
-        acc.data());
-    for (std::int64_t p = 0; p < P; ++p) tmp[p] = static_cast<float>(acc[p]);
-    transpose_blocks(shape_, tmp.data(), out + r * P, false, net_.sparse0 ? 1 : 0);
+  // Tiny problems run serially (thread wake-ups would cost more than the work); the result does
+  // not depend on the thread count either way.
+  const int threads = (n_ * P < kSerialWork) ? 1 : n_threads;
+  // Vectors are processed in groups: one parallel region computes every (vector, tile) partial
+  // of the group, a second sums each vector's tiles in tile order (double) and writes it out.
+  const std::int64_t budget = std::int64_t(1) << 24;  // floats of partials at once (64 MiB)
+  const std::int64_t per_vec = nt * P;
+  const std::int64_t group = std::max<std::int64_t>(1, std::min<std::int64_t>(k, budget / std::max<std::int64_t>(per_vec, 1)));
+  std::vector<float> buf(static_cast<std::size_t>(group * per_vec));
+  std::vector<float> vT(static_cast<std::size_t>(net_.sparse0 ? group * P : 0));
+  std::vector<NetView> views(group);
+  for (std::int64_t k0 = 0; k0 < k; k0 += group) {
+    const std::int64_t g = std::min(group, k - k0);
+    for (std::int64_t i = 0; i < g; ++i) {
+      const float* v = V + (k0 + i) * P;
+      if (net_.sparse0) transpose_blocks(shape_, v, vT.data() + i * P, true, 1);
+      views[i] = make_view(shape_, v, net_.sparse0 ? vT.data() + i * P : v);
+      views[i].sparse0 = net_.sparse0;
+    }
+    parallel_for(g * nt, threads, [&](std::int64_t q) {
+      const std::int64_t i = q / nt, t = q % nt;
+      const std::int64_t r0 = t * kTileRows, r1 = std::min(n_, r0 + kTileRows);
+      K.r(net_, views[i], cache_, r0, r1, buf.data() + q * P, tls_scratch());
+    });
+    const std::int64_t chunk = 4096;
+    const std::int64_t n_chunks = (P + chunk - 1) / chunk;
+    parallel_for(g * n_chunks, threads, [&](std::int64_t q) {
+      const std::int64_t i = q / n_chunks, c = q % n_chunks;
+      const std::int64_t p0 = c * chunk, p1 = std::min(P, p0 + chunk);
+      std::vector<double> acc(static_cast<std::size_t>(p1 - p0), 0.0);
+      for (std::int64_t t = 0; t < nt; ++t) {
+        const float* b = buf.data() + (i * nt + t) * P;
+        for (std::int64_t p = p0; p < p1; ++p) acc[p - p0] += static_cast<double>(b[p]);
+      }
+      // store the sum (float) back into tile 0's slot; transposed to the flat layout below
+      float* dst = buf.data() + (i * nt) * P;
+      for (std::int64_t p = p0; p < p1; ++p) dst[p] = static_cast<float>(acc[p - p0]);
+    });
+    for (std::int64_t i = 0; i < g; ++i)
+      transpose_blocks(shape_, buf.data() + (i * nt) * P, out + (k0 + i) * P, false,
+                       net_.sparse0 ? 1 : 0);
   }
 }
 

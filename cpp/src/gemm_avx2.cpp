@@ -218,7 +218,57 @@ void sgd_avx2(std::int64_t n, float* theta, float* vel, const float* grad, float
 double xent_avx2(const float* Z, std::int64_t ldz, std::int64_t n, int c, const std::int32_t* y,
                  float* dZ, std::int64_t lddz, float scale, std::int64_t* n_correct,
                  float* scratch) {
-  return xent_rows_impl<Kern>(Z, ldz, n, c, y, dZ, lddz, scale, n_correct, scratch);
+  if (c > 16) return xent_rows_impl<Kern>(Z, ldz, n, c, y, dZ, lddz, scale, n_correct, scratch);
+  // Up to 16 classes: one row lives in two registers; max, argmax (first index of the max),
+  // exp and sum without branches. Logs are taken afterwards in one vector pass.
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i cc = _mm256_set1_epi32(c);
+  const __m256i m0 = _mm256_cmpgt_epi32(cc, lane);
+  const __m256i m1 = _mm256_cmpgt_epi32(cc, _mm256_add_epi32(lane, _mm256_set1_epi32(8)));
+  const __m256 f0 = _mm256_castsi256_ps(m0), f1 = _mm256_castsi256_ps(m1);
+  const __m256 ninf = _mm256_set1_ps(-__builtin_inff());
+  const bool two = c > 8;
+  float* sums = scratch;
+  float* zy = scratch + n;
+  std::int64_t correct = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* z = Z + i * ldz;
+    const __m256 z0 = _mm256_blendv_ps(ninf, _mm256_maskload_ps(z, m0), f0);
+    const __m256 z1 = two ? _mm256_blendv_ps(ninf, _mm256_maskload_ps(z + 8, m1), f1) : ninf;
+    __m256 mx = _mm256_max_ps(z0, z1);
+    mx = _mm256_max_ps(mx, _mm256_permute2f128_ps(mx, mx, 1));
+    mx = _mm256_max_ps(mx, _mm256_shuffle_ps(mx, mx, 0x4E));
+    mx = _mm256_max_ps(mx, _mm256_shuffle_ps(mx, mx, 0xB1));
+    const unsigned eq =
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(z0, mx, _CMP_EQ_OQ))) |
+        (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(z1, mx, _CMP_EQ_OQ))) << 8);
+    const int arg = eq ? __builtin_ctz(eq) : 0;
+    const int yi = y[i];
+    correct += (arg == yi);
+    const __m256 e0 = _mm256_and_ps(Kern::exp8(_mm256_sub_ps(z0, mx)), f0);
+    const __m256 e1 = two ? _mm256_and_ps(Kern::exp8(_mm256_sub_ps(z1, mx)), f1)
+                          : _mm256_setzero_ps();
+    __m256 sv = _mm256_add_ps(e0, e1);
+    sv = _mm256_add_ps(sv, _mm256_permute2f128_ps(sv, sv, 1));
+    sv = _mm256_add_ps(sv, _mm256_shuffle_ps(sv, sv, 0x4E));
+    sv = _mm256_add_ps(sv, _mm256_shuffle_ps(sv, sv, 0xB1));
+    const float smax = _mm256_cvtss_f32(mx);
+    sums[i] = _mm256_cvtss_f32(sv);
+    zy[i] = z[yi] - smax;
+    if (dZ) {
+      const __m256 inv = _mm256_div_ps(_mm256_set1_ps(scale), sv);
+      float* d = dZ + i * lddz;
+      _mm256_maskstore_ps(d, m0, _mm256_mul_ps(e0, inv));
+      if (two) _mm256_maskstore_ps(d + 8, m1, _mm256_mul_ps(e1, inv));
+      d[yi] -= scale;
+    }
+  }
+  Kern::log_n(sums, n);
+  double total = 0.0;
+  for (std::int64_t i = 0; i < n; ++i)
+    total += static_cast<double>(sums[i]) - static_cast<double>(zy[i]);
+  if (n_correct) *n_correct += correct;
+  return total;
 }
 }  // namespace internal
 

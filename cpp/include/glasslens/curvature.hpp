@@ -21,6 +21,7 @@ namespace glasslens::curv {
 
 constexpr std::int64_t kTileRows = 64;
 constexpr double kSparseDensity = 0.3;
+constexpr std::int64_t kSerialWork = 200000;  // n_samples * n_params below which work is serial
 
 namespace detail {
 // Read-only view of one network (or of a tangent vector with the network's shape).
