@@ -47,6 +47,8 @@ __all__ = [
     "replica_structure",
     "plot_overlap_distributions",
     "replica_sweep",
+    "ReplicaSweep",
+    "replica_analysis",
 ]
 
 MAX_ALL_TRIANGLES = 20_000_000
@@ -883,10 +885,70 @@ def plot_overlap_distributions(dists: Dict[str, OverlapDistribution], ax: Any = 
     return ax
 
 
-def replica_sweep(runs: Dict[str, Any], **kwargs: Any) -> Dict[str, ReplicaStructure]:
+class ReplicaSweep(Dict[str, ReplicaStructure]):
+    """``{label: ReplicaStructure}`` of a sweep (a dict), with a table and a figure showing how
+    P(q) and the ultrametricity statistics change along the sweep."""
+
+    def table(self) -> str:
+        """Markdown table: one row per run (M, mean q, q_EA, Binder ratio, mean K, p-values)."""
+        nulls = sorted({n for v in self.values() for n in v.ultrametricity.nulls})
+        head = ["run", "M", "mean q", "q_EA", "[q_min, q_max]", "Binder", "mean K",
+                "isosceles"] + [f"p ({n} null)" for n in nulls]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for k, v in self.items():
+            d, u = v.distribution, v.ultrametricity
+            cells = [k, str(v.Q.shape[0]), f"{d.mean:.3f}", f"{d.q_ea:.3f}",
+                     f"[{d.q_min:.3f}, {d.q_max:.3f}]", f"{d.binder:.3f}", f"{u.mean_K:.3f}",
+                     f"{u.frac_isosceles:.3f}"]
+            cells += [f"{u.nulls[n].p_value:.3g}" if n in u.nulls else "-" for n in nulls]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def plot(self, fig: Any = None) -> Any:
+        """Overlaid P(q) densities (:func:`plot_overlap_distributions`) and the mean K of the
+        data and of the null models per run. Returns a headless matplotlib Figure."""
+        from .plots import new_figure
+
+        if fig is None:
+            fig, axes = new_figure(2, size=(4.6, 3.4))
+        else:
+            axes = fig.subplots(1, 2).ravel()
+        plot_overlap_distributions({k: v.distribution for k, v in self.items()}, ax=axes[0],
+                                   title="P(q) along the sweep")
+        labels = list(self.keys())
+        x = np.arange(len(labels))
+        axes[1].plot(x, [v.ultrametricity.mean_K for v in self.values()], "ko-", label="data")
+        nulls = sorted({n for v in self.values() for n in v.ultrametricity.nulls})
+        for i, n in enumerate(nulls):
+            y = [float(v.ultrametricity.nulls[n].mean_K.mean()) if n in v.ultrametricity.nulls
+                 else np.nan for v in self.values()]
+            axes[1].plot(x, y, "s--", color=f"C{i}", label=f"{n} null")
+        axes[1].set_xticks(x)
+        axes[1].set_xticklabels(labels, rotation=30, fontsize=8)
+        axes[1].set_ylabel("mean K = (d3 - d2) / sigma_d")
+        axes[1].set_title("ultrametricity (lower = more ultrametric)", fontsize=9)
+        axes[1].legend(fontsize=8)
+        return fig
+
+
+def replica_sweep(runs: Dict[str, Any], **kwargs: Any) -> ReplicaSweep:
     """:func:`replica_structure` for each entry of a sweep (label -> Ensemble, configurations or
     overlap matrix; e.g. one ensemble per width, data-set size or batch size), same options and
-    seed for every run. Plot with ``plot_overlap_distributions({k: v.distribution ...})``."""
+    seed for every run. Returns a :class:`ReplicaSweep` (a dict label -> ReplicaStructure with
+    ``.table()`` and ``.plot()``)."""
     if not isinstance(runs, dict) or not runs:
         raise ValueError("runs must be a non-empty dict label -> data")
-    return {str(k): replica_structure(v, **kwargs) for k, v in runs.items()}
+    return ReplicaSweep({str(k): replica_structure(v, **kwargs) for k, v in runs.items()})
+
+
+def replica_analysis(data: Any, **kwargs: Any) -> Union[ReplicaStructure, ReplicaSweep]:
+    """The replica-analysis protocol (Protocol 3), ``glasslens.replica_analysis``.
+
+    ``data``: an Ensemble, an (M, N) array of +-1 configurations or an (M, M) overlap matrix
+    gives :func:`replica_structure` (aligned overlap matrix, P(q), dendrogram order,
+    ultrametricity against null models; ``.plot()`` draws the one-row panel); a dict
+    ``{label: data}`` (a sweep over widths, data-set sizes, batch sizes, ...) gives
+    :func:`replica_sweep`. Keyword arguments are those of :func:`replica_structure`."""
+    if isinstance(data, dict):
+        return replica_sweep(data, **kwargs)
+    return replica_structure(data, **kwargs)
