@@ -16,8 +16,9 @@ protocol4  60     flatness measures of the replicas against test accuracy and th
 Settings (``glasslens analyze -O key=value``), defaults chosen so that the default run stays
 around a minute on 2 cores: ``p1_directions`` (16), ``p1_steps`` (500), ``p1_walkers`` (4);
 ``p2_trials`` (2), ``p2_points`` (21), ``p2_pairs`` (8), ``p2_align`` ("weights");
-``p3_null`` (19 null realisations), ``p3_spins`` (N = 128 SK spins), ``p3_sweeps`` (400),
-``p3_reference`` (true: run the SK and paramagnet references); ``flatness_replicas`` (8).
+``p3_null`` (39 null realisations), ``p3_spins`` (N = 128 SK spins), ``p3_sweeps`` (1000),
+``p3_ref_replicas`` (max(replicas, 24)), ``p3_reference`` (true: run the SK and paramagnet
+references); ``flatness_replicas`` (8).
 """
 from __future__ import annotations
 
@@ -131,12 +132,12 @@ def protocol3_section(ctx: AnalysisContext) -> None:
         ctx.report.add_section("Protocol 3: replica structure",
                                f"Needs at least 3 replicas for triangles; the ensemble has {M}.")
         return
-    n_null = _opt_int(ex, "p3_null", 19)
+    n_null = _opt_int(ex, "p3_null", 39)
     seed = int(ctx.options.get("seed", 0))
     nt = ctx.n_threads
     t0 = time.perf_counter()
     runs = {}
-    runs["trained, aligned"] = replica_analysis(ens, kind="weights", aligned=True,
+    runs["trained, aligned"] = replica_analysis(ens, kind="weights", aligned="pairwise",
                                                 n_null=n_null, seed=seed, n_threads=nt)
     runs["trained, raw"] = replica_analysis(ens, kind="weights", aligned=False,
                                             null=("gaussian",), n_null=n_null, seed=seed,
@@ -144,11 +145,12 @@ def protocol3_section(ctx: AnalysisContext) -> None:
     energy = None
     if bool(ex.get("p3_reference", True)):
         N = _opt_int(ex, "p3_spins", 128, 8)
-        sweeps = _opt_int(ex, "p3_sweeps", 400)
-        S, energy = _sk_reference(M, N, sweeps, seed, nt)
+        sweeps = _opt_int(ex, "p3_sweeps", 1000)
+        M_ref = _opt_int(ex, "p3_ref_replicas", max(M, 24), 3)
+        S, energy = _sk_reference(M_ref, N, sweeps, seed, nt)
         runs["SK, T = 0.5"] = replica_analysis(S, distance="1-|q|", null=("gaussian", "shuffle"),
                                                n_null=n_null, seed=seed, n_threads=nt)
-        P = _paramagnet(M, N, seed, nt)
+        P = _paramagnet(M_ref, N, seed, nt)
         runs["paramagnet, T = 2"] = replica_analysis(P, distance="1-|q|",
                                                      null=("gaussian", "shuffle"),
                                                      n_null=n_null, seed=seed, n_threads=nt)
@@ -156,14 +158,17 @@ def protocol3_section(ctx: AnalysisContext) -> None:
     a = runs["trained, aligned"]
     d = a.distribution
     text = (f"Overlaps q_ab = cosine of the flat parameter vectors of {M} replicas after "
-            f"aligning their hidden units (pairwise weight matching), distances d = 1 - q. "
+            f"aligning the hidden units of each pair (pairwise weight matching: the overlap "
+            f"modulo the permutation symmetry; aligning all to one reference replica would make "
+            f"it a hub and add a spurious peak to P(q)), distances d = 1 - q. "
             f"Aligned overlaps: mean {d.mean:.3f}, q_EA {d.q_ea:.3f}, support "
             f"[{d.q_min:.3f}, {d.q_max:.3f}] (raw, unaligned: mean "
             f"{runs['trained, raw'].distribution.mean:.3f}). Ultrametricity: "
             f"{a.ultrametricity.verdict}.")
     if energy is not None:
-        text += (f" Reference pictures with the same number of replicas: SK spin glass "
-                 f"(Gaussian couplings, N = {S.shape[1]}, parallel tempering, T = 0.5, energy "
+        text += (f" Reference pictures with {S.shape[0]} replicas each: SK spin glass "
+                 f"(Gaussian couplings, N = {S.shape[1]}, parallel tempering with 12 "
+                 f"temperatures 0.5 ... 1.6, {sweeps} + {sweeps} sweeps, T = 0.5, energy "
                  f"per spin {energy:.3f}; large-N ground state -0.763), where replica symmetry "
                  f"breaking gives a broad P(q) and triangles more ultrametric than the null, and "
                  f"a paramagnet (T = 2), whose P(q) is one narrow peak at 0 (spin overlaps "
@@ -178,8 +183,8 @@ def protocol3_section(ctx: AnalysisContext) -> None:
         f.tight_layout()
         figs.append((f, f"{label}: P(q), overlap matrix in dendrogram (Parisi) order, "
                         f"distribution of K against the null models."))
-    figs.append((sweep.plot(), "P(q) of every system (left) and mean K of the data and of the "
-                               "null models (right)."))
+    figs.append((sweep.plot(scale="peak"), "P(q) of every system, each scaled to its maximum "
+                 "(left), and mean K of the data and of the null models (right)."))
     data: Dict[str, Any] = {k: v.summary() for k, v in runs.items()}
     data["seconds"] = time.perf_counter() - t0
     if energy is not None:

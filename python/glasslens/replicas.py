@@ -904,9 +904,13 @@ class ReplicaSweep(Dict[str, ReplicaStructure]):
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
-    def plot(self, fig: Any = None) -> Any:
+    def plot(self, fig: Any = None, scale: str = "density") -> Any:
         """Overlaid P(q) densities (:func:`plot_overlap_distributions`) and the mean K of the
-        data and of the null models per run. Returns a headless matplotlib Figure."""
+        data and of the null models per run. ``scale="peak"`` divides each density by its
+        maximum (to compare shapes when one P(q) is much narrower than another). Returns a
+        headless matplotlib Figure."""
+        if scale not in ("density", "peak"):
+            raise ValueError(f"scale must be 'density' or 'peak', got {scale!r}")
         from .plots import new_figure
 
         if fig is None:
@@ -915,6 +919,14 @@ class ReplicaSweep(Dict[str, ReplicaStructure]):
             axes = fig.subplots(1, 2).ravel()
         plot_overlap_distributions({k: v.distribution for k, v in self.items()}, ax=axes[0],
                                    title="P(q) along the sweep")
+        if scale == "peak":
+            for line in axes[0].get_lines():
+                y = np.asarray(line.get_ydata(), dtype=np.float64)
+                if y.size and np.max(y) > 0:
+                    line.set_ydata(y / np.max(y))
+            axes[0].relim()
+            axes[0].autoscale_view()
+            axes[0].set_ylabel("P(q) / max P(q)")
         labels = list(self.keys())
         x = np.arange(len(labels))
         axes[1].plot(x, [v.ultrametricity.mean_K for v in self.values()], "ko-", label="data")
@@ -941,14 +953,24 @@ def replica_sweep(runs: Dict[str, Any], **kwargs: Any) -> ReplicaSweep:
     return ReplicaSweep({str(k): replica_structure(v, **kwargs) for k, v in runs.items()})
 
 
-def replica_analysis(data: Any, **kwargs: Any) -> Union[ReplicaStructure, ReplicaSweep]:
+def replica_analysis(data: Any, aligned: Any = None,
+                     **kwargs: Any) -> Union[ReplicaStructure, ReplicaSweep]:
     """The replica-analysis protocol (Protocol 3), ``glasslens.replica_analysis``.
 
     ``data``: an Ensemble, an (M, N) array of +-1 configurations or an (M, M) overlap matrix
     gives :func:`replica_structure` (aligned overlap matrix, P(q), dendrogram order,
     ultrametricity against null models; ``.plot()`` draws the one-row panel); a dict
     ``{label: data}`` (a sweep over widths, data-set sizes, batch sizes, ...) gives
-    :func:`replica_sweep`. Keyword arguments are those of :func:`replica_structure`."""
+    :func:`replica_sweep` (``.table()``, ``.plot()``). Keyword arguments are those of
+    :func:`replica_structure`.
+
+    ``aligned`` defaults to ``"pairwise"`` for weight overlaps of an Ensemble (every pair at its
+    own optimal matching: the overlap modulo the permutation symmetry) and to ``True``
+    otherwise. Aligning every replica to one reference replica (``aligned=True``) makes that
+    replica a hub: its overlaps with all others are pairwise optima, the others' overlaps are
+    not, which adds a spurious peak to P(q)."""
+    if aligned is None:
+        aligned = "pairwise" if kwargs.get("kind", "weights") == "weights" else True
     if isinstance(data, dict):
-        return replica_sweep(data, **kwargs)
-    return replica_structure(data, **kwargs)
+        return replica_sweep(data, aligned=aligned, **kwargs)
+    return replica_structure(data, aligned=aligned, **kwargs)
