@@ -450,7 +450,8 @@ def _cmd_replicas(args: argparse.Namespace) -> int:
     head = (f"# Protocol 3: replica analysis on {d0.name}\n\n"
             f"{len(runs)} ensemble(s) of {e0.n_replicas} replicas (widths {e0.widths}"
             f"{', from ' + args.model if args.model else ''}); overlaps: {args.kind}, "
-            f"alignment {args.align if args.kind == 'weights' else 'none'}, distance {args.distance}; "
+            f"alignment {args.align if args.kind == 'weights' else 'none'}, "
+            f"distance {args.distance}; "
             f"{dt:.1f} s on {threads} thread(s)\n\n")
     verdicts = "\n".join(f"- {k}: {v.ultrametricity.verdict}" for k, v in res.items())
     import matplotlib.pyplot as plt
