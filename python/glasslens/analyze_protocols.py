@@ -89,7 +89,18 @@ def protocol2_section(ctx: AnalysisContext) -> None:
                 text += (f": alignment removes {100 * (1 - frac):.0f}% of the raw barrier, so "
                          f"that much of the apparent separation of replicas is the permutation "
                          f"symmetry")
-    text += ".\n\n" + res.table()
+    text += "."
+    half = [r for r in copies if r["k"] == res.width // 2]
+    full = [r for r in copies if r["k"] == -1]
+    if half and full and half[0]["barrier_mean"] > full[0]["barrier_mean"]:
+        text += (f" Swapping all units in pairs (k = {res.width // 2}) gives a higher barrier "
+                 f"than a random full permutation: at alpha = 1/2 the two units of a swapped "
+                 f"pair become identical (both equal their average), so the midpoint network "
+                 f"has half the effective width, while the long cycles of a random permutation "
+                 f"average every unit with a different one.")
+    text += ("\n\nCosine column: for copies, the mean cosine between the incoming weight "
+             "vectors of the swapped units; for replica pairs, the cosine of the whole "
+             "parameter vectors (after alignment where stated).\n\n" + res.table())
     fig = res.plot()
     data = res.summary()
     data["seconds"] = time.perf_counter() - t0

@@ -18,6 +18,11 @@ fused evaluator. The result has ``.table()`` (one Markdown table comparing copie
 full permutation, and replica pairs raw and aligned), ``.plot()`` (one figure) and
 ``.summary()`` (JSON-friendly dict).
 
+Note: k = H/2 disjoint transpositions usually give a *higher* barrier than a full random
+permutation. At alpha = 1/2 the two units of a swapped pair become identical (both equal their
+average), so the midpoint network has half the effective width; the long cycles of a random
+permutation instead average every unit with a different one.
+
 Barrier definitions (``metric``, ``kind``, ``reference``, ``split``) are those of
 :func:`glasslens.interpolation.barrier`; the default is Entezari et al.'s (max over the path of
 the train loss minus the straight line between the endpoint losses, in nats).
