@@ -113,6 +113,7 @@ from .replicas import (  # noqa: E402
     cluster,
     overlap_distribution,
     overlaps_to_distances,
+    replica_analysis,
     replica_structure,
     replica_sweep,
     triangle_sides,
@@ -123,7 +124,7 @@ from .spinmodels import exact_enumeration, parallel_tempering  # noqa: E402
 __all__ += [
     "overlaps", "replicas", "spinmodels", "PackedSigns", "overlap_matrix", "pack_signs",
     "sign_overlaps", "cluster", "overlap_distribution", "overlaps_to_distances", "triangle_sides",
-    "ultrametricity", "replica_structure", "replica_sweep",
+    "ultrametricity", "replica_structure", "replica_sweep", "replica_analysis",
     "exact_enumeration", "parallel_tempering",
 ]
 # --- end replicas ---
@@ -179,3 +180,10 @@ from .walks import WalkResult, autocorrelation, correlation_length, random_walk 
 __all__ += ["landscape", "walks", "line", "perturbation_direction", "plane", "profile",
             "WalkResult", "autocorrelation", "correlation_length", "random_walk"]
 # --- end landscape ---
+# --- protocols ---
+from . import permutation  # noqa: E402
+from .permutation import PermutationInterpolation, permutation_interpolation  # noqa: E402
+from . import analyze_protocols  # noqa: E402,F401  (registers the protocol report sections)
+
+__all__ += ["permutation", "permutation_interpolation", "PermutationInterpolation"]
+# --- end protocols ---

@@ -1,9 +1,13 @@
-"""Command line: ``glasslens {info,train,analyze}`` (also ``python -m glasslens``).
+"""Command line: ``glasslens {info,train,analyze,profile,walk,permutation,replicas,flatness}``
+(also ``python -m glasslens``).
 
 ``glasslens analyze`` with no arguments trains an ensemble on the digits data and writes the
 report directory ``./glasslens-report`` (summary.json, figures/*.png, index.html,
-ensemble.npz). ``glasslens train`` trains and saves an ensemble ``.npz``. ``glasslens info``
-prints the build configuration.
+ensemble.npz) with a section per protocol. ``glasslens train`` trains and saves an ensemble
+``.npz``. ``glasslens info`` prints the build configuration. One command per protocol:
+``profile`` and ``walk`` (Protocol 1, around a saved network), ``permutation`` (Protocol 2),
+``replicas`` (Protocol 3), ``flatness`` (Protocol 4); ``permutation`` and ``replicas`` train a
+small ensemble unless ``--model`` names a saved one.
 """
 from __future__ import annotations
 
@@ -117,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="glasslens",
         description="Loss landscapes of neural networks through the lens of spin-glass physics.")
     p.add_argument("--version", action="version", version=f"glasslens {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{info,train,analyze}")
+    sub = p.add_subparsers(
+        dest="command",
+        metavar="{info,train,analyze,profile,walk,permutation,replicas,flatness}")
 
     pi = sub.add_parser("info", help="print version, compiler, OpenMP, SIMD path, threads")
     pi.add_argument("--json", action="store_true", help="print JSON")
@@ -139,7 +145,102 @@ def build_parser() -> argparse.ArgumentParser:
                     help="extra setting passed to report sections (repeatable)")
     pa.add_argument("--no-progress", action="store_true", help="no progress bars")
     pa.add_argument("-q", "--quiet", action="store_true", help="print only the final summary")
+
+    from .flatness_cli import add_flatness_parser
+    from .landscape_cli import add_profile_parser, add_walk_parser
+
+    add_profile_parser(sub)
+    add_walk_parser(sub)
+    _add_permutation_parser(sub)
+    _add_replicas_parser(sub)
+    add_flatness_parser(sub)
     return p
+
+
+def _add_model_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None, metavar="FILE",
+                   help="saved Ensemble .npz (glasslens train); the data options must match "
+                        "the data it was trained on. Default: train one with the options below")
+
+
+def _add_permutation_parser(sub: Any) -> argparse.ArgumentParser:
+    pp = sub.add_parser(
+        "permutation", help="Protocol 2: barriers to permuted copies and between replicas, "
+                            "raw and aligned",
+        description="Interpolate a trained network to function-preserving copies with k random "
+                    "transpositions of hidden units and a full random permutation, and pairs of "
+                    "independently trained replicas raw and after alignment; writes "
+                    "permutation.md (table), permutation.png (figure) and permutation.json.")
+    _add_model_arg(pp)
+    _add_training_args(pp)
+    g = pp.add_argument_group("protocol")
+    g.add_argument("--ks", type=_int_list, default=None, metavar="K,K,...",
+                   help="numbers of disjoint transpositions (default 1,2,4,...,H/2)")
+    g.add_argument("--no-full", action="store_true", help="skip the full random permutation")
+    g.add_argument("--trials", type=_positive_int, default=3, help="copies per k (default 3)")
+    g.add_argument("--n-points", type=int, default=41, help="points per path (default 41)")
+    g.add_argument("--pairs", type=int, default=10,
+                   help="replica pairs compared (default 10; 0 = none)")
+    g.add_argument("--align", default="weights", choices=("weights", "activations", "both"),
+                   help="alignment of replica pairs (default: weights)")
+    g.add_argument("--layer", type=int, default=0, help="hidden layer permuted (default 0)")
+    g.add_argument("--replica", type=int, default=0,
+                   help="replica whose copies are studied (default 0)")
+    g.add_argument("--metric", default="loss", choices=("loss", "error"))
+    g.add_argument("--barrier-kind", default="max", choices=("max", "midpoint"))
+    g.add_argument("--reference", default="interpolated", choices=("interpolated", "mean"))
+    g.add_argument("--split", default="train", choices=("train", "test"))
+    pp.add_argument("--out", default="permutation-out",
+                    help="output directory (default permutation-out)")
+    pp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    pp.set_defaults(func=_cmd_permutation)
+    return pp
+
+
+def _sweep(text: str) -> Tuple[str, List[Any]]:
+    keys = ("hidden", "n-train", "batch-size")
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--sweep expects KEY=V1,V2,... with KEY in {keys}, "
+                                         f"got {text!r}")
+    k, v = text.split("=", 1)
+    k = k.strip().replace("_", "-")
+    if k not in keys:
+        raise argparse.ArgumentTypeError(f"--sweep key must be one of {keys}, got {k!r}")
+    vals = _int_list(v)
+    if len(vals) < 1 or min(vals) < 1:
+        raise argparse.ArgumentTypeError(f"--sweep values must be positive integers, got {v!r}")
+    return k, list(vals)
+
+
+def _add_replicas_parser(sub: Any) -> argparse.ArgumentParser:
+    pr = sub.add_parser(
+        "replicas", help="Protocol 3: aligned overlaps, P(q), clustering, ultrametricity",
+        description="Replica analysis of a trained ensemble (glasslens.replica_analysis): "
+                    "overlap matrix modulo the permutation symmetry, P(q), hierarchical "
+                    "clustering and ultrametricity against null models; with --sweep one "
+                    "ensemble per value. Writes replicas.md, replicas.png and replicas.json.")
+    _add_model_arg(pr)
+    _add_training_args(pr)
+    g = pr.add_argument_group("protocol")
+    g.add_argument("--kind", default="weights", choices=("weights", "function"),
+                   help="overlaps of weights (aligned) or of predictions on the test set")
+    g.add_argument("--align", default="pairwise",
+                   choices=("pairwise", "reference", "mean", "medoid", "none"),
+                   help="alignment of weight overlaps: every pair separately (pairwise, "
+                        "default), all to replica 0 (reference), to the iterated mean, to the "
+                        "medoid, or none (raw)")
+    g.add_argument("--distance", default="1-q", choices=("1-q", "1-|q|", "sqrt"))
+    g.add_argument("--methods", default="average,complete,ward",
+                   help="linkages (default average,complete,ward)")
+    g.add_argument("--n-null", type=_positive_int, default=39,
+                   help="realisations of each null model (default 39)")
+    g.add_argument("--sweep", type=_sweep, default=None, metavar="KEY=V1,V2,...",
+                   help="train one ensemble per value: hidden=8,16,32 (one hidden layer), "
+                        "n-train=200,800 or batch-size=16,128")
+    pr.add_argument("--out", default="replicas-out", help="output directory (default replicas-out)")
+    pr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    pr.set_defaults(func=_cmd_replicas)
+    return pr
 
 
 def _load_data(args: argparse.Namespace, threads: int):
@@ -229,6 +330,146 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return status
 
 
+def _ensemble(args: argparse.Namespace, ds: Any, threads: int, **over: Any):
+    """The saved ensemble of --model, or one trained with the command's options."""
+    from . import Ensemble, train_ensemble
+
+    if args.model is not None:
+        from pathlib import Path
+
+        if not Path(args.model).is_file():
+            raise FileNotFoundError(f"--model {args.model}: no such file")
+        ens = Ensemble.load(args.model)
+        if ens.widths[0] != ds.n_features or ens.widths[-1] != ds.n_classes:
+            raise ValueError(f"--model {args.model} has widths {ens.widths} but the data have "
+                             f"{ds.n_features} features and {ds.n_classes} classes (use the "
+                             f"data options it was trained with)")
+        return ens
+    kw = dict(hidden=args.hidden, replicas=args.replicas, epochs=args.epochs,
+              batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
+              weight_decay=args.weight_decay, family=args.family, seed=args.seed)
+    kw.update(over)
+    return train_ensemble(ds, n_threads=threads,
+                          progress=not args.no_progress and sys.stderr.isatty(), **kw)
+
+
+def _write_outputs(out: str, stem: str, head: str, table: str, fig: Any,
+                   summary: Dict[str, Any]) -> List[str]:
+    from pathlib import Path
+
+    from .report import to_jsonable
+
+    d = Path(out)
+    if d.exists() and not d.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{stem}.md").write_text(head + table + "\n")
+    fig.savefig(d / f"{stem}.png", dpi=110)
+    (d / f"{stem}.json").write_text(json.dumps(to_jsonable(summary), indent=1) + "\n")
+    return [str(d / f"{stem}.{e}") for e in ("md", "png", "json")]
+
+
+def _cmd_permutation(args: argparse.Namespace) -> int:
+    from . import resolve_threads
+    from .permutation import permutation_interpolation
+
+    threads = resolve_threads(args.threads)
+    t0 = time.perf_counter()
+    ds = _load_data(args, threads)
+    ens = _ensemble(args, ds, threads)
+    aligns = ["weights", "activations"] if args.align == "both" else [args.align]
+    res = permutation_interpolation(
+        ens, ds, ks=args.ks, full=not args.no_full, trials=args.trials, n_points=args.n_points,
+        replica_pairs=args.pairs, align=aligns, replica=args.replica, layer=args.layer,
+        metric=args.metric, kind=args.barrier_kind, reference=args.reference, split=args.split,
+        seed=args.seed, n_threads=threads)
+    dt = time.perf_counter() - t0
+    head = (f"# Protocol 2: permutation interpolation on {ds.name}\n\n"
+            f"{ens.n_replicas} replicas of widths {ens.widths}"
+            f"{' from ' + args.model if args.model else ''}; copies of replica {args.replica}, "
+            f"hidden layer {res.options['layer']} (H = {res.width}); barrier = "
+            f"{res.definition}; {dt:.1f} s on {threads} thread(s)\n\n")
+    import matplotlib.pyplot as plt
+
+    fig = res.plot()
+    files = _write_outputs(args.out, "permutation", head, res.table(), fig,
+                           {**res.summary(), "seconds": dt, "widths": ens.widths,
+                            "dataset": ds.name})
+    plt.close(fig)
+    if args.model is None:
+        from pathlib import Path
+
+        ens.save(Path(args.out) / "ensemble.npz")
+    print(head + res.table())
+    print(f"\nwrote {', '.join(files)}")
+    return 0
+
+
+def _cmd_replicas(args: argparse.Namespace) -> int:
+    from . import resolve_threads
+    from .replicas import ReplicaSweep, replica_analysis
+
+    threads = resolve_threads(args.threads)
+    t0 = time.perf_counter()
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not methods:
+        raise ValueError("--methods must name at least one linkage")
+    aligned: Any = {"none": False, "reference": True}.get(args.align, args.align)
+    kw: Dict[str, Any] = dict(kind=args.kind, aligned=aligned, distance=args.distance,
+                              methods=methods, n_null=args.n_null, seed=args.seed,
+                              n_threads=threads)
+    runs: Dict[str, Any] = {}
+    if args.sweep is not None:
+        if args.model is not None:
+            raise ValueError("--sweep trains its own ensembles; it cannot be used with --model")
+        key, vals = args.sweep
+        ds = None
+        for v in vals:
+            if key == "n-train":
+                dsv = _load_data(argparse.Namespace(**{**vars(args), "n_train": v}), threads)
+                ens = _ensemble(args, dsv, threads)
+            else:
+                ds = ds or _load_data(args, threads)
+                over = {"hidden": (v,)} if key == "hidden" else {"batch_size": v}
+                dsv = ds
+                ens = _ensemble(args, ds, threads, **over)
+            if ens.n_replicas < 3:
+                raise ValueError("--replicas must be at least 3 for the replica analysis")
+            runs[f"{key}={v}"] = (ens, dsv)
+    else:
+        ds = _load_data(args, threads)
+        ens = _ensemble(args, ds, threads)
+        if ens.n_replicas < 3:
+            raise ValueError(f"the replica analysis needs at least 3 replicas, got "
+                             f"{ens.n_replicas} (--replicas)")
+        runs["ensemble"] = (ens, ds)
+    res = ReplicaSweep({k: replica_analysis(e, X=d.X_test if args.kind == "function" else None,
+                                            **kw) for k, (e, d) in runs.items()})
+    dt = time.perf_counter() - t0
+    e0, d0 = next(iter(runs.values()))
+    head = (f"# Protocol 3: replica analysis on {d0.name}\n\n"
+            f"{len(runs)} ensemble(s) of {e0.n_replicas} replicas (widths {e0.widths}"
+            f"{', from ' + args.model if args.model else ''}); overlaps: {args.kind}, "
+            f"alignment {args.align if args.kind == 'weights' else 'none'}, "
+            f"distance {args.distance}; "
+            f"{dt:.1f} s on {threads} thread(s)\n\n")
+    verdicts = "\n".join(f"- {k}: {v.ultrametricity.verdict}" for k, v in res.items())
+    import matplotlib.pyplot as plt
+
+    fig = res.plot() if len(res) > 1 else next(iter(res.values())).plot()
+    files = _write_outputs(args.out, "replicas", head, res.table() + "\n\n" + verdicts, fig,
+                           {"runs": {k: v.summary() for k, v in res.items()},
+                            "Q": {k: v.Q for k, v in res.items()}, "seconds": dt})
+    plt.close(fig)
+    if args.model is None and len(runs) == 1:
+        from pathlib import Path
+
+        e0.save(Path(args.out) / "ensemble.npz")
+    print(head + res.table() + "\n\n" + verdicts)
+    print(f"\nwrote {', '.join(files)}")
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``glasslens`` command; returns the exit status."""
     parser = build_parser()
@@ -241,7 +482,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _cmd_info(args)
         if args.command == "train":
             return _cmd_train(args)
-        return _cmd_analyze(args)
+        if args.command == "analyze":
+            return _cmd_analyze(args)
+        return int(args.func(args))
     except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         if os.environ.get("GLASSLENS_DEBUG"):
             raise

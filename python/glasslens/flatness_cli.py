@@ -152,6 +152,7 @@ def report_section_protocol4(ctx: Any, which: Optional[List[str]] = None,
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from .flatness import batch_loss
     from .flatness import measures as flat_measures
@@ -202,6 +203,9 @@ def report_section_protocol4(ctx: Any, which: Optional[List[str]] = None,
         ax.scatter([rw[m] for rw in rows], [rw["test_acc"] for rw in rows], s=12)
         ax.set_title(f"{m}: rho={corr[m]['test_acc']['spearman']:+.2f}", fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        if i % nc == 0:
+            ax.set_ylabel("test accuracy", fontsize=8)
     for i in range(len(cols), nr * nc):
         axes[i // nc][i % nc].axis("off")
     fig.tight_layout()

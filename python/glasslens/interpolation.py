@@ -347,7 +347,8 @@ def permutation_barrier_scan(
 ) -> ScanResult:
     """Barrier between ``net`` and copies with k random disjoint transpositions of hidden units.
 
-    For every k in ``ks`` (default 1, 2, 4, ..., H/2) and trial, hidden layer ``layer`` is
+    For every k in ``ks`` (default 1, 2, 4, ..., H/2; k = 0 is the network itself, cosine NaN)
+    and trial, hidden layer ``layer`` is
     permuted by k disjoint random transpositions (keyed by (seed, k, trial)); with ``full``
     also by a random derangement (k = -1). The copies compute the same function; the curve
     net -> copy is evaluated for all copies in one batched evaluator call per split, and the
@@ -372,7 +373,7 @@ def permutation_barrier_scan(
         if h < 2:
             ks_l = []
     else:
-        ks_l = [check_int(k, "ks entry", 1, h // 2) for k in ks]
+        ks_l = [check_int(k, "ks entry", 0, h // 2) for k in ks]
     configs = [(k, t) for k in ks_l for t in range(trials)]
     if full and h >= 2:
         configs += [(-1, t) for t in range(trials)]
@@ -389,7 +390,7 @@ def permutation_barrier_scan(
     rows = []
     for k, t in configs:
         s = int(np.random.SeedSequence([seed, k + 1, t]).generate_state(1)[0])
-        if k > 0:
+        if k >= 0:
             p = random_permutation(h, k_transpositions=k, seed=s)
         else:
             p = random_permutation(h, kind="derangement", seed=s)
@@ -399,7 +400,7 @@ def permutation_barrier_scan(
         perms = [np.arange(w) for w in H]
         perms[layer] = p
         tb = permute(net, perms).flat()
-        rows.append((k, len(moved), t, float(np.nan_to_num(c).mean()),
+        rows.append((k, len(moved), t, float(np.nan_to_num(c).mean()) if moved.size else np.nan,
                      float(np.linalg.norm(ta.astype(np.float64) - tb.astype(np.float64))), tb))
     theta = np.concatenate([_path(ta, r[5], alphas) for r in rows], axis=0)
     ltr, etr, lte, ete = _eval_many(theta, net.widths, net.has_bias, Xtr, ytr, Xte, yte, nt)

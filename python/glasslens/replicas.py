@@ -47,6 +47,8 @@ __all__ = [
     "replica_structure",
     "plot_overlap_distributions",
     "replica_sweep",
+    "ReplicaSweep",
+    "replica_analysis",
 ]
 
 MAX_ALL_TRIANGLES = 20_000_000
@@ -883,10 +885,92 @@ def plot_overlap_distributions(dists: Dict[str, OverlapDistribution], ax: Any = 
     return ax
 
 
-def replica_sweep(runs: Dict[str, Any], **kwargs: Any) -> Dict[str, ReplicaStructure]:
+class ReplicaSweep(Dict[str, ReplicaStructure]):
+    """``{label: ReplicaStructure}`` of a sweep (a dict), with a table and a figure showing how
+    P(q) and the ultrametricity statistics change along the sweep."""
+
+    def table(self) -> str:
+        """Markdown table: one row per run (M, mean q, q_EA, Binder ratio, mean K, p-values)."""
+        nulls = sorted({n for v in self.values() for n in v.ultrametricity.nulls})
+        head = ["run", "M", "mean q", "q_EA", "[q_min, q_max]", "Binder", "mean K",
+                "isosceles"] + [f"p ({n} null)" for n in nulls]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for k, v in self.items():
+            d, u = v.distribution, v.ultrametricity
+            cells = [k, str(v.Q.shape[0]), f"{d.mean:.3f}", f"{d.q_ea:.3f}",
+                     f"[{d.q_min:.3f}, {d.q_max:.3f}]", f"{d.binder:.3f}", f"{u.mean_K:.3f}",
+                     f"{u.frac_isosceles:.3f}"]
+            cells += [f"{u.nulls[n].p_value:.3g}" if n in u.nulls else "-" for n in nulls]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def plot(self, fig: Any = None, scale: str = "density") -> Any:
+        """Overlaid P(q) densities (:func:`plot_overlap_distributions`) and the mean K of the
+        data and of the null models per run. ``scale="peak"`` divides each density by its
+        maximum (to compare shapes when one P(q) is much narrower than another). Returns a
+        headless matplotlib Figure."""
+        if scale not in ("density", "peak"):
+            raise ValueError(f"scale must be 'density' or 'peak', got {scale!r}")
+        from .plots import new_figure
+
+        if fig is None:
+            fig, axes = new_figure(2, size=(4.6, 3.4))
+        else:
+            axes = fig.subplots(1, 2).ravel()
+        plot_overlap_distributions({k: v.distribution for k, v in self.items()}, ax=axes[0],
+                                   title="P(q) along the sweep")
+        if scale == "peak":
+            for line in axes[0].get_lines():
+                y = np.asarray(line.get_ydata(), dtype=np.float64)
+                if y.size and np.max(y) > 0:
+                    line.set_ydata(y / np.max(y))
+            axes[0].relim()
+            axes[0].autoscale_view()
+            axes[0].set_ylabel("P(q) / max P(q)")
+        labels = list(self.keys())
+        x = np.arange(len(labels))
+        axes[1].plot(x, [v.ultrametricity.mean_K for v in self.values()], "ko-", label="data")
+        nulls = sorted({n for v in self.values() for n in v.ultrametricity.nulls})
+        for i, n in enumerate(nulls):
+            y = [float(v.ultrametricity.nulls[n].mean_K.mean()) if n in v.ultrametricity.nulls
+                 else np.nan for v in self.values()]
+            axes[1].plot(x, y, "s--", color=f"C{i}", label=f"{n} null")
+        axes[1].set_xticks(x)
+        axes[1].set_xticklabels(labels, rotation=30, fontsize=8)
+        axes[1].set_ylabel("mean K = (d3 - d2) / sigma_d")
+        axes[1].set_title("ultrametricity (lower = more ultrametric)", fontsize=9)
+        axes[1].legend(fontsize=8)
+        return fig
+
+
+def replica_sweep(runs: Dict[str, Any], **kwargs: Any) -> ReplicaSweep:
     """:func:`replica_structure` for each entry of a sweep (label -> Ensemble, configurations or
     overlap matrix; e.g. one ensemble per width, data-set size or batch size), same options and
-    seed for every run. Plot with ``plot_overlap_distributions({k: v.distribution ...})``."""
+    seed for every run. Returns a :class:`ReplicaSweep` (a dict label -> ReplicaStructure with
+    ``.table()`` and ``.plot()``)."""
     if not isinstance(runs, dict) or not runs:
         raise ValueError("runs must be a non-empty dict label -> data")
-    return {str(k): replica_structure(v, **kwargs) for k, v in runs.items()}
+    return ReplicaSweep({str(k): replica_structure(v, **kwargs) for k, v in runs.items()})
+
+
+def replica_analysis(data: Any, aligned: Any = None,
+                     **kwargs: Any) -> Union[ReplicaStructure, ReplicaSweep]:
+    """The replica-analysis protocol (Protocol 3), ``glasslens.replica_analysis``.
+
+    ``data``: an Ensemble, an (M, N) array of +-1 configurations or an (M, M) overlap matrix
+    gives :func:`replica_structure` (aligned overlap matrix, P(q), dendrogram order,
+    ultrametricity against null models; ``.plot()`` draws the one-row panel); a dict
+    ``{label: data}`` (a sweep over widths, data-set sizes, batch sizes, ...) gives
+    :func:`replica_sweep` (``.table()``, ``.plot()``). Keyword arguments are those of
+    :func:`replica_structure`.
+
+    ``aligned`` defaults to ``"pairwise"`` for weight overlaps of an Ensemble (every pair at its
+    own optimal matching: the overlap modulo the permutation symmetry) and to ``True``
+    otherwise. Aligning every replica to one reference replica (``aligned=True``) makes that
+    replica a hub: its overlaps with all others are pairwise optima, the others' overlaps are
+    not, which adds a spurious peak to P(q)."""
+    if aligned is None:
+        aligned = "pairwise" if kwargs.get("kind", "weights") == "weights" else True
+    if isinstance(data, dict):
+        return replica_sweep(data, aligned=aligned, **kwargs)
+    return replica_structure(data, aligned=aligned, **kwargs)

@@ -164,7 +164,7 @@ class Report:
         for s in self.sections:
             parts = [f'<section id="{e(s["key"])}"><h2>{e(s["title"])}</h2>']
             for para in [p for p in s["text"].split("\n\n") if p.strip()]:
-                parts.append(f"<p>{e(para.strip())}</p>")
+                parts.append(_md_table_html(para) or f"<p>{e(para.strip())}</p>")
             for f in s["figures"]:
                 cap = f"<figcaption>{e(f['caption'])}</figcaption>" if f["caption"] else ""
                 parts.append(f'<figure><a href="{e(f["path"])}"><img src="{e(f["path"])}" '
@@ -194,6 +194,25 @@ pre{{background:#f6f6f6;padding:.5em;overflow:auto;max-height:30em}} .time{{colo
 {chr(10).join(body)}
 </body></html>
 """
+
+
+def _md_table_html(para: str) -> Optional[str]:
+    """A Markdown pipe table (every line starts with '|', second line a separator) as HTML;
+    None if ``para`` is not such a table."""
+    lines = [ln.strip() for ln in para.strip().splitlines()]
+    if len(lines) < 2 or not all(ln.startswith("|") for ln in lines):
+        return None
+    if not re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[1]):
+        return None
+    e = html.escape
+
+    def cells(ln: str) -> List[str]:
+        return [c.strip() for c in ln.strip().strip("|").split("|")]
+
+    head = "".join(f"<th>{e(c)}</th>" for c in cells(lines[0]))
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells(ln)) + "</tr>"
+                   for ln in lines[2:])
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _data_html(data: Dict[str, Any], open_: bool = True, label: str = "data") -> str:
