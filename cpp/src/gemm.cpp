@@ -120,6 +120,10 @@ double xent_scalar(const float* Z, std::int64_t ldz, std::int64_t n, int c,
                    std::int64_t* n_correct, float* scratch) {
   return xent_rows_impl<Kern>(Z, ldz, n, c, y, dZ, lddz, scale, n_correct, scratch);
 }
+double xentc_scalar(const float* ZT, std::int64_t ldzt, std::int64_t n, int c,
+                    const std::int32_t* y, std::int64_t* n_correct, float* scratch) {
+  return xent_cols_generic<Kern>(ZT, ldzt, n, c, y, n_correct, scratch);
+}
 }  // namespace internal
 
 void gemm_nt(std::int64_t m, std::int64_t n, std::int64_t k, const float* A, std::int64_t lda,
@@ -170,6 +174,13 @@ double xent_rows(const float* Z, std::int64_t ldz, std::int64_t n, int c, const 
   if (use_avx2())
     return internal::xent_avx2(Z, ldz, n, c, y, dZ, lddz, scale, n_correct, scratch);
   return internal::xent_scalar(Z, ldz, n, c, y, dZ, lddz, scale, n_correct, scratch);
+}
+
+double xent_cols(const float* ZT, std::int64_t ldzt, std::int64_t n, int c, const std::int32_t* y,
+                 std::int64_t* n_correct, float* scratch) {
+  if (n <= 0) return 0.0;
+  if (use_avx2()) return internal::xentc_avx2(ZT, ldzt, n, c, y, n_correct, scratch);
+  return internal::xentc_scalar(ZT, ldzt, n, c, y, n_correct, scratch);
 }
 
 }  // namespace glasslens::gemm
