@@ -270,6 +270,46 @@ double xent_avx2(const float* Z, std::int64_t ldz, std::int64_t n, int c, const 
   if (n_correct) *n_correct += correct;
   return total;
 }
+double xentc_avx2(const float* ZT, std::int64_t ldzt, std::int64_t n, int c,
+                  const std::int32_t* y, std::int64_t* n_correct, float* scratch) {
+  // Eight samples per register, one register per class: max / argmax / exp / sum are vertical.
+  const std::int64_t nv = n & ~std::int64_t{7};
+  float* sums = scratch;
+  float* zym = scratch + n;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i vld = _mm256_set1_epi32(static_cast<int>(ldzt));
+  std::int64_t correct = 0;
+  for (std::int64_t i0 = 0; i0 < nv; i0 += 8) {
+    const float* z = ZT + i0;
+    __m256 mx = _mm256_loadu_ps(z);
+    __m256i arg = _mm256_setzero_si256();
+    for (int j = 1; j < c; ++j) {
+      const __m256 v = _mm256_loadu_ps(z + j * ldzt);
+      const __m256 gt = _mm256_cmp_ps(v, mx, _CMP_GT_OQ);
+      mx = _mm256_blendv_ps(mx, v, gt);
+      arg = _mm256_castps_si256(
+          _mm256_blendv_ps(_mm256_castsi256_ps(arg), _mm256_castsi256_ps(_mm256_set1_epi32(j)), gt));
+    }
+    const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y + i0));
+    correct += __builtin_popcount(static_cast<unsigned>(
+        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(arg, yv)))));
+    __m256 s = _mm256_setzero_ps();
+    for (int j = 0; j < c; ++j)
+      s = _mm256_add_ps(s, Kern::exp8(_mm256_sub_ps(_mm256_loadu_ps(z + j * ldzt), mx)));
+    const __m256 zy =
+        _mm256_i32gather_ps(z, _mm256_add_epi32(_mm256_mullo_epi32(yv, vld), lane), 4);
+    _mm256_storeu_ps(sums + i0, s);
+    _mm256_storeu_ps(zym + i0, _mm256_sub_ps(zy, mx));
+  }
+  Kern::log_n(sums, nv);
+  double total = 0.0;
+  for (std::int64_t i = 0; i < nv; ++i)
+    total += static_cast<double>(sums[i]) - static_cast<double>(zym[i]);
+  if (n_correct) *n_correct += correct;
+  if (nv < n)
+    total += xent_cols_generic<Kern>(ZT + nv, ldzt, n - nv, c, y + nv, n_correct, scratch);
+  return total;
+}
 }  // namespace internal
 
 }  // namespace glasslens::gemm

@@ -17,7 +17,9 @@ constexpr std::int64_t kPackFloats = 256 * 1024 + 64;  // KC * NC (+ slack)
                     float mu, float wd);                                                         \
   double xent_##SUFFIX(const float* Z, std::int64_t ldz, std::int64_t n, int c,                  \
                        const std::int32_t* y, float* dZ, std::int64_t lddz, float scale,         \
-                       std::int64_t* n_correct, float* scratch);
+                       std::int64_t* n_correct, float* scratch);                                 \
+  double xentc_##SUFFIX(const float* ZT, std::int64_t ldzt, std::int64_t n, int c,               \
+                        const std::int32_t* y, std::int64_t* n_correct, float* scratch);
 
 GLASSLENS_GEMM_DECLARE(scalar)
 GLASSLENS_GEMM_DECLARE(avx2)

@@ -33,6 +33,29 @@ const float* forward(const Shape& s, const float* theta, const float* X, i64 n, 
   return h;
 }
 
+// Forward pass for losses only: hidden layers as in forward(), the output layer written
+// transposed (n_out x n, one row per class) into ws.act[L] for the column softmax kernel.
+const float* forward_t(const Shape& s, const float* theta, const float* X, i64 n, Workspace& ws) {
+  const int L = s.n_layers();
+  const float* h = X;
+  for (int l = 0; l < L - 1; ++l) {
+    const int din = s.widths[l], dout = s.widths[l + 1];
+    float* out = ws.act[l + 1].data();
+    const float* b = s.bias ? theta + s.b_offset(l) : nullptr;
+    gemm::gemm_nt(n, dout, din, h, din, theta + s.w_offset(l), din, out, dout, false, b, true);
+    h = out;
+  }
+  const int din = s.widths[L - 1], C = s.n_out();
+  float* zt = ws.act[L].data();
+  if (s.bias) {
+    const float* b = theta + s.b_offset(L - 1);
+    for (int j = 0; j < C; ++j) std::fill(zt + j * n, zt + (j + 1) * n, b[j]);
+  }
+  // ZT (C x n) = W (C x din) * H^T, H is n x din
+  gemm::gemm_nt(C, n, din, theta + s.w_offset(L - 1), din, h, din, zt, n, s.bias);
+  return zt;
+}
+
 // Rows per evaluation tile: a multiple of 240 (both microkernel heights, 6 and 4, and the GEMM's
 // m-block). Larger tiles amortise the packing of each layer's weights; the tile grows until its
 // inputs and activations reach ~1 MB (at most 16 blocks). It depends on the shape only, never on
@@ -53,7 +76,7 @@ void reserve_forward(Workspace& ws, const Shape& s, i64 rows) {
   const int L = s.n_layers();
   if (static_cast<int>(ws.act.size()) < L + 1) ws.act.resize(static_cast<std::size_t>(L + 1));
   for (int l = 1; l <= L; ++l) grow(ws.act[l], rows * s.widths[l]);
-  grow(ws.scratch, rows * (s.n_out() + 2));
+  grow(ws.scratch, rows * (2 * s.n_out() + 4));
 }
 
 }  // namespace
@@ -65,16 +88,15 @@ void Workspace::reserve(const Shape& s, std::int64_t rows) {
   if (delta.size() < 2) delta.resize(2);
   grow(delta[0], rows * s.max_width());
   grow(delta[1], rows * s.max_width());
-  grow(scratch, rows * (s.n_out() + 2));
+  grow(scratch, rows * (2 * s.n_out() + 4));
 }
 
 double loss_sum(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
                 std::int64_t n, std::int64_t* n_correct, Workspace& ws) {
   if (n <= 0) return 0.0;
   reserve_forward(ws, s, n);
-  const float* z = forward(s, theta, X, n, ws);
-  return gemm::xent_rows(z, s.n_out(), n, s.n_out(), y, nullptr, 0, 0.0f, n_correct,
-                         ws.scratch.data());
+  const float* zt = forward_t(s, theta, X, n, ws);
+  return gemm::xent_cols(zt, n, n, s.n_out(), y, n_correct, ws.scratch.data());
 }
 
 double loss_grad(const Shape& s, const float* theta, const float* X, const std::int32_t* y,

@@ -137,12 +137,12 @@ def train_ensemble(
     init_scheme: str = "kaiming",
     bias: bool = True,
     label_noise: float = 0.0,
-    label_noise_shared: bool = False,
     sam_rho: float = 0.0,
     record_every: int = 1,
     init: Any = None,
     n_threads: Optional[int] = None,
     progress: bool = False,
+    label_noise_shared: bool = False,
 ) -> Ensemble:
     """Train ``replicas`` networks ``d_in -> hidden... -> n_classes`` with minibatch SGD.
 

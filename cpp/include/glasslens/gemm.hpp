@@ -63,4 +63,11 @@ double xent_rows(const float* Z, std::int64_t ldz, std::int64_t n, int c, const 
                  float* dZ, std::int64_t lddz, float scale, std::int64_t* n_correct,
                  float* scratch);
 
+// xent_rows for logits stored transposed: ZT is c x n (row stride ldzt >= n), i.e. one row per
+// class. Same per-row losses and predictions (up to the rounding of the exp sums); returns the
+// loss sum (double, fixed order) and adds the correct predictions to *n_correct when not null.
+// `scratch` must hold n * (2c + 4) floats.
+double xent_cols(const float* ZT, std::int64_t ldzt, std::int64_t n, int c, const std::int32_t* y,
+                 std::int64_t* n_correct, float* scratch);
+
 }  // namespace glasslens::gemm
