@@ -82,18 +82,20 @@ def test_local_energy_and_barrier_against_direct_computation():
     L0 = np_loss(net, X, y)
     r = fl.measures(net, (X, y), which=["local_energy", "copy_barrier", "hessian_top"], seed=9,
                     params={"local_energy": {"radius": 0.05, "n_dirs": 4}})
-    # re-create the same random directions
-    rng = np.random.default_rng([9, fl.ALL_MEASURES.index("local_energy")])
-    D = fl._filter_normalised(net, rng, 4)
+    # re-create the same random directions (the Protocol 1 engine's, from the recorded seed)
+    p = r.params["local_energy"]
+    assert (p["normalization"], p["bias_mode"], p["n_dirs"]) == ("filter", "include", 4)
+    D = [gl.landscape.perturbation_direction(net, p["seed"], k).astype(np.float64)
+         for k in range(4)]
     direct = np.mean([np_loss(gl.MLP.from_flat(net.widths, (net.flat() + 0.05 * d).astype(np.float32)),
                               X, y) for d in D]) - L0
     assert r["local_energy"] == pytest.approx(direct, rel=1e-4, abs=1e-7)
-    # filter normalisation: every unit's block has the unit's norm
+    # filter normalisation: every unit's block has the unit's norm (float32 directions)
     W = D[0][: 6 * 5].reshape(6, 5)
     b = D[0][30:36]
     np.testing.assert_allclose(np.sqrt((W ** 2).sum(1) + b ** 2),
                                np.sqrt((net.weights[0].astype(np.float64) ** 2).sum(1)
-                                       + net.biases[0].astype(np.float64) ** 2), rtol=1e-10)
+                                       + net.biases[0].astype(np.float64) ** 2), rtol=1e-5)
     assert r["copy_barrier"] >= 0.0
     # second-order check: for a small radius the mean rise is ~ r^2/2 * u^T H u averaged
     assert r["hessian_top"] > 0
@@ -101,7 +103,8 @@ def test_local_energy_and_barrier_against_direct_computation():
 
 def test_permuted_copy_is_function_identical():
     net, X, y = problem((5, 8, 3))
-    c = fl._permuted_copy(net, 3, np.random.default_rng(0))
+    # the copies of copy_barrier: k disjoint transpositions of the first hidden layer
+    c = gl.symmetry.permute(net, [gl.symmetry.random_permutation(8, k_transpositions=3, seed=0)])
     assert not np.array_equal(c.flat(), net.flat())
     np.testing.assert_allclose(c.forward(X), net.forward(X), rtol=1e-5, atol=1e-6)
 
@@ -119,13 +122,46 @@ def test_eps_sharpness_stays_in_box_and_increases_loss():
 
 
 def test_corr_length():
+    # the correlation length used by the ruggedness measure (glasslens.walks)
+    def corr_length(x):
+        return gl.walks.correlation_length(gl.walks.autocorrelation(x))
+
     rng = np.random.default_rng(0)
     x = rng.normal(size=5000)
-    assert fl._corr_length(x) < 1.5
+    assert corr_length(x) < 1.5
     ar = np.zeros(20000)
     for t in range(1, len(ar)):
         ar[t] = 0.9 * ar[t - 1] + rng.normal()
-    assert fl._corr_length(ar) == pytest.approx(-1 / np.log(0.9), rel=0.15)
+    assert corr_length(ar) == pytest.approx(-1 / np.log(0.9), rel=0.15)
+
+
+def test_ruggedness_and_barrier_against_the_engines():
+    net, X, y = problem((5, 6, 3), n=80, seed=5)
+    r = fl.measures(net, (X, y), which=["ruggedness", "copy_barrier"], seed=2,
+                    params={"ruggedness": {"steps": 30, "n_walks": 3}})
+    p = r.params["ruggedness"]
+    w = gl.walks.random_walk(net, (X, y), 30, step_size=p["eta"], walkers=3, record_every=1,
+                             seed=p["seed"])
+    L = w.train_loss.astype(np.float64)
+    assert r["ruggedness"] == pytest.approx(np.mean([np.var(np.diff(l), ddof=1) for l in L]))
+    t = np.arange(31.0)
+    resid = np.array([l - np.polyval(np.polyfit(t, l, 1), t) for l in L])
+    direct = gl.walks.correlation_length(gl.walks.autocorrelation(resid))
+    assert r["corr_length"] == pytest.approx(direct if np.isfinite(direct) else 15.0, rel=1e-9)
+    assert 0 < r["corr_length"] <= 15
+    # copy barrier: mean over copies of max_alpha L(path) - L(theta), direct in numpy
+    q = r.params["copy_barrier"]
+    L0 = np_loss(net, X, y)
+    bars = []
+    for t_ in range(q["n_copies"]):
+        s_ = int(np.random.SeedSequence([q["seed"], q["k"] + 1, t_]).generate_state(1)[0])
+        perm = gl.symmetry.random_permutation(6, k_transpositions=q["k"], seed=s_)
+        th2 = gl.symmetry.permute(net, [perm]).flat().astype(np.float64)
+        th = net.flat().astype(np.float64)
+        a = np.linspace(0, 1, q["n_alpha"])
+        bars.append(max(np_loss(gl.MLP.from_flat(net.widths, ((1 - al) * th + al * th2)
+                                                  .astype(np.float32)), X, y) for al in a) - L0)
+    assert r["copy_barrier"] == pytest.approx(np.mean(bars), rel=1e-4, abs=1e-6)
 
 
 def test_bad_input():

@@ -4,12 +4,17 @@
 
 ``local_energy``
     Mean loss rise ``E_u[L(theta + r u) - L(theta)]`` over random filter-normalised directions
-    ``u`` (Li et al. 2018: each unit's incoming weights and bias are scaled to the norm of that
-    unit's parameters), at relative radius ``r`` (default 0.1). Nats.
+    ``u`` at relative radius ``r`` (default 0.1), computed by the Protocol 1 engine
+    :func:`glasslens.landscape.profile` (``normalization='filter'``, ``bias_mode='include'``:
+    each unit's incoming weights and bias, output units included, are scaled to the norm of that
+    unit's parameters, Li et al. 2018; Gaussian directions from Philox keyed by (seed, k)). The
+    rise is measured from the engine's own unperturbed loss. Nats.
 ``basin_radius``
-    Mean over directions of the smallest radius on a grid at which the loss rises by more than
-    ``delta`` (default 0.1 nats; linear interpolation between grid points; the grid maximum if
-    never). Relative units (fraction of each unit's norm).
+    Mean over directions of the smallest radius on a grid at which that direction's loss rises
+    by more than ``delta`` (default 0.1 nats; linear interpolation from (0, L0); censored at the
+    grid maximum if never, ``basin_radius_censored`` is the censored fraction), from the same
+    engine (``ProfileResult.basin_radius_per_direction``). Relative units (fraction of each
+    unit's norm).
 ``eps_sharpness``
     Keskar et al. (2017): ``100 * (max_{delta in C} L(theta + delta) - L) / (1 + L)`` over the box
     ``|delta_i| <= eps (|theta_i| + 1)`` (default eps = 1e-3), maximised by projected
@@ -17,20 +22,27 @@
 ``hessian_top`` / ``hessian_trace``
     Largest Hessian eigenvalue (Lanczos) and the Hutchinson trace. Nats / param^2.
 ``ruggedness``
-    Free random walks ``theta_{t+1} = theta_t + sigma xi_t``, ``sigma = eta ||theta|| / sqrt(P)``
-    (eta default 0.01, 100 steps, 4 walks): ``ruggedness`` = variance of the loss increments
-    (nats^2) and ``corr_length`` = lag (steps) at which the autocorrelation of the linearly
-    detrended loss first falls below 1/e. A short correlation length means a rugged landscape.
+    Free dense random walks of the Protocol 1 engine :func:`glasslens.walks.random_walk`,
+    ``theta_{t+1} = theta_t + sigma xi_t``, ``sigma = eta ||theta|| / sqrt(P)`` (eta default 0.01,
+    100 steps, 4 walks, loss recorded at every step): ``ruggedness`` = variance of the loss
+    increments (nats^2; per walk, averaged over walks) and ``corr_length`` =
+    :func:`glasslens.walks.correlation_length` of :func:`glasslens.walks.autocorrelation` (pooled
+    over walks) of the linearly detrended loss: the lag (steps) where it first falls below 1/e,
+    censored at the largest lag (half the walk length). A short correlation length means a
+    rugged landscape.
 ``copy_barrier``
-    Loss barrier ``max_alpha L((1-alpha) theta + alpha theta') - L(theta)`` on the straight
-    path to a function-identical copy ``theta'`` whose first hidden layer has ``k`` random
-    disjoint pairs of units swapped (default k = 2; 21 alpha points; mean over 4 copies). Nats.
+    Protocol 2 engine :func:`glasslens.interpolation.permutation_barrier_scan` at fixed k:
+    loss barrier ``max_alpha [L((1-alpha) theta + alpha theta') - ((1-alpha) L(theta) + alpha
+    L(theta'))]`` (= ``max_alpha L(theta(alpha)) - L(theta)``, the endpoints being the same
+    function) on the straight path to a copy ``theta'`` whose first hidden layer has ``k``
+    random disjoint transpositions of units (default k = 2; 21 alpha points; mean over 4
+    copies). Nats.
 
 ``balance=True`` first moves the network to the balanced point of its ReLU rescaling orbit
 (every hidden unit's incoming and outgoing weight norms equal, see :func:`balance`), which
 makes every measure invariant under the rescaling ``W1 -> c W1, b1 -> c b1, W2 -> W2 / c``
 (per unit, c > 0). Without it the curvature measures are not invariant (a known pitfall).
-Every result records the parameters used.
+Every result records the parameters used, including the seed handed to each engine.
 """
 from __future__ import annotations
 
@@ -43,7 +55,10 @@ from . import _core
 from ._threads import resolve_threads
 from ._validate import as_array, check_float, check_int, check_seed
 from .curvature import HessianOperator, _check_net, _data, hessian_top, hessian_trace
-from .network import MLP, layer_slices
+from .interpolation import permutation_barrier_scan
+from .landscape import profile
+from .network import MLP
+from .walks import autocorrelation, correlation_length, random_walk
 
 __all__ = ["ALL_MEASURES", "FlatnessResult", "measures", "balance", "rescale",
            "random_rescaling", "batch_loss"]
@@ -61,6 +76,10 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
     "ruggedness": {"eta": 0.01, "steps": 100, "n_walks": 4},
     "copy_barrier": {"k": 2, "n_alpha": 21, "n_copies": 4},
 }
+
+#: direction options of the Protocol 1 engine used by local_energy and basin_radius (recorded)
+_PROFILE_OPTS: Dict[str, Any] = {"normalization": "filter", "bias_mode": "include",
+                                 "kind": "gaussian", "mode": "additive"}
 
 
 # ---- evaluation helpers ------------------------------------------------------------------------
@@ -142,58 +161,35 @@ def balance(net: MLP, tol: float = 1e-7, max_sweeps: int = 500) -> MLP:
 _balance_network = balance
 
 
-# ---- directions ----------------------------------------------------------------------------------
-def _filter_normalised(net: MLP, rng: np.random.Generator, n: int) -> np.ndarray:
-    """n Gaussian directions (n, P), each unit's (incoming weights, bias) block rescaled to the
-    norm of that unit's parameters (Li et al. 2018)."""
-    theta = net.flat().astype(np.float64)
-    D = rng.standard_normal((n, theta.size))
-    for l, sl in enumerate(layer_slices(net.widths, net.has_bias)):
-        dout, din = net.widths[l + 1], net.widths[l]
-        Wt = theta[sl["weight"]].reshape(dout, din)
-        Wd = D[:, sl["weight"]].reshape(n, dout, din)
-        tn = (Wt ** 2).sum(1)
-        dn = (Wd ** 2).sum(2)
-        if "bias" in sl:
-            tn = tn + theta[sl["bias"]] ** 2
-            dn = dn + D[:, sl["bias"]] ** 2
-        f = np.sqrt(tn)[None, :] / np.sqrt(np.maximum(dn, 1e-300))
-        D[:, sl["weight"]] = (Wd * f[:, :, None]).reshape(n, -1)
-        if "bias" in sl:
-            D[:, sl["bias"]] *= f
-    return D
+# ---- individual measures (thin adapters over the Protocol 1 and 2 engines) --------------------
+def _engine_seed(rng: np.random.Generator) -> int:
+    """The integer seed handed to a C++ engine, drawn from the measure's own stream."""
+    return int(rng.integers(2**63))
 
 
-# ---- individual measures --------------------------------------------------------------------------
 def _local_energy(net, X, y, L0, p, rng, nt):
-    D = _filter_normalised(net, rng, p["n_dirs"])
-    th = net.flat().astype(np.float64)
-    loss, _ = batch_loss(net, th[None, :] + p["radius"] * D, X, y, nt)
-    rise = loss - L0
+    """Protocol 1 engine (``landscape.profile``) at the single radius ``p['radius']``."""
+    p["seed"] = _engine_seed(rng)
+    prof = profile(net, (X, y), [p["radius"]], directions=p["n_dirs"], seed=p["seed"],
+                   **_PROFILE_OPTS, n_threads=nt)
+    rise = prof.train_loss[:, 0] - prof.loss0
     return {"local_energy": float(rise.mean()),
             "local_energy_stderr": float(rise.std(ddof=1) / np.sqrt(len(rise))) if len(rise) > 1 else 0.0}
 
 
 def _basin_radius(net, X, y, L0, p, rng, nt):
+    """Per-direction basin radius from a ``landscape.profile`` over ``p['radii']``: the first
+    radius where that direction's loss exceeds ``loss0 + delta`` (linear interpolation from
+    (0, loss0)), censored at the largest radius; the mean over directions."""
     radii = np.asarray(sorted(float(r) for r in p["radii"]))
-    D = _filter_normalised(net, rng, p["n_dirs"])
-    th = net.flat().astype(np.float64)
-    pts = th[None, None, :] + radii[None, :, None] * D[:, None, :]
-    loss, _ = batch_loss(net, pts.reshape(-1, th.size), X, y, nt)
-    rise = loss.reshape(len(D), len(radii)) - L0
-    out = []
-    for row in rise:
-        above = np.flatnonzero(row > p["delta"])
-        if above.size == 0:
-            out.append(radii[-1])
-            continue
-        i = int(above[0])
-        r0, f0 = (0.0, 0.0) if i == 0 else (radii[i - 1], row[i - 1])
-        r1, f1 = radii[i], row[i]
-        out.append(r0 + (p["delta"] - f0) * (r1 - r0) / max(f1 - f0, 1e-300))
-    out = np.asarray(out)
-    return {"basin_radius": float(out.mean()),
-            "basin_radius_censored": float(np.mean(~np.any(rise > p["delta"], axis=1)))}
+    p["radii"] = radii.tolist()
+    p["seed"] = _engine_seed(rng)
+    prof = profile(net, (X, y), radii, directions=p["n_dirs"], seed=p["seed"], delta=p["delta"],
+                   **_PROFILE_OPTS, n_threads=nt)
+    per_dir = prof.basin_radius_per_direction
+    never = ~np.isfinite(per_dir)
+    return {"basin_radius": float(np.where(never, radii[-1], per_dir).mean()),
+            "basin_radius_censored": float(never.mean())}
 
 
 def _eps_sharpness(net, X, y, L0, p, rng, nt):
@@ -214,71 +210,43 @@ def _eps_sharpness(net, X, y, L0, p, rng, nt):
 
 
 def _ruggedness(net, X, y, L0, p, rng, nt):
-    th = net.flat().astype(np.float64)
-    P = th.size
-    sigma = p["eta"] * np.linalg.norm(th) / np.sqrt(P)
+    """Free dense walks of the Protocol 1 engine (``walks.random_walk``, relative step size),
+    loss recorded at every step. ``ruggedness``: variance of the loss increments per walk,
+    averaged over walks; ``corr_length``: ``walks.correlation_length`` of the autocorrelation
+    (``walks.autocorrelation``, pooled over walks) of the linearly detrended loss, censored at
+    the largest lag (half the walk) if it never drops below 1/e."""
+    p["seed"] = _engine_seed(rng)
     T = p["steps"]
-    var, corr = [], []
-    for _ in range(p["n_walks"]):
-        steps = sigma * rng.standard_normal((T, P))
-        path = th[None, :] + np.cumsum(steps, axis=0)
-        loss, _ = batch_loss(net, np.vstack([th[None, :], path]), X, y, nt)
-        inc = np.diff(loss)
-        var.append(float(inc.var(ddof=1)))
-        t = np.arange(T + 1, dtype=np.float64)
-        resid = loss - np.polyval(np.polyfit(t, loss, 1), t)
-        corr.append(_corr_length(resid))
-    return {"ruggedness": float(np.mean(var)), "corr_length": float(np.mean(corr)),
-            "walk_sigma": float(sigma)}
-
-
-def _corr_length(x: np.ndarray) -> float:
-    """Lag at which the autocorrelation first drops below 1/e (linear interpolation)."""
-    x = x - x.mean()
-    v = float(x @ x)
-    n = len(x)
-    if v <= 0:
-        return float(n)
-    prev = 1.0
-    for lag in range(1, n // 2):
-        r = float(x[:-lag] @ x[lag:]) / v
-        if r < np.exp(-1.0):
-            return lag - 1 + (prev - np.exp(-1.0)) / max(prev - r, 1e-300)
-        prev = r
-    return float(n // 2)
-
-
-def _permuted_copy(net: MLP, k: int, rng: np.random.Generator) -> MLP:
-    H = net.widths[1]
-    units = rng.permutation(H)[: 2 * k]
-    perm = np.arange(H)
-    for a, b in zip(units[0::2], units[1::2]):
-        perm[a], perm[b] = perm[b], perm[a]
-    c = net.copy()
-    c.weights[0] = net.weights[0][perm].copy()
-    if c.biases is not None:
-        c.biases[0] = net.biases[0][perm].copy()
-    c.weights[1] = net.weights[1][:, perm].copy()
-    return c
+    wr = random_walk(net, (X, y), T, step_size=p["eta"], mode="free", move="dense",
+                     walkers=p["n_walks"], record_every=1, seed=p["seed"], step_scale="relative",
+                     eval_test=False, n_threads=nt)
+    loss = np.asarray(wr.train_loss, dtype=np.float64)  # (n_walks, T + 1)
+    inc = np.diff(loss, axis=1)
+    t = np.arange(T + 1, dtype=np.float64)
+    slope, icpt = np.polyfit(t, loss.T, 1)
+    acf = autocorrelation(loss - (slope[:, None] * t[None, :] + icpt[:, None]))
+    max_lag = len(acf) - 1
+    cl = correlation_length(acf)
+    return {"ruggedness": float(inc.var(axis=1, ddof=1).mean()),
+            "corr_length": float(cl) if np.isfinite(cl) else float(max_lag),
+            "walk_sigma": float(wr.sigma)}
 
 
 def _copy_barrier(net, X, y, L0, p, rng, nt):
-    H = net.widths[1]
+    """Protocol 2 engine (``interpolation.permutation_barrier_scan``): copies of ``net`` with
+    ``k`` disjoint transpositions of first-hidden-layer units, barrier along the straight path
+    (``barrier``'s default definition), mean over the copies."""
     if net.depth < 2:
         raise ValueError("copy_barrier needs at least one hidden layer")
-    k = min(int(p["k"]), H // 2)
+    k = min(int(p["k"]), net.widths[1] // 2)
     if k < 1:
         raise ValueError("copy_barrier needs a hidden layer with at least 2 units")
-    th = net.flat().astype(np.float64)
-    alphas = np.linspace(0.0, 1.0, int(p["n_alpha"]))
-    pts = []
-    for _ in range(int(p["n_copies"])):
-        th2 = _permuted_copy(net, k, rng).flat().astype(np.float64)
-        pts.append((1 - alphas)[:, None] * th[None, :] + alphas[:, None] * th2[None, :])
-    loss, _ = batch_loss(net, np.vstack(pts), X, y, nt)
-    loss = loss.reshape(len(pts), len(alphas))
-    barrier = loss.max(1) - 0.5 * (loss[:, 0] + loss[:, -1])
-    return {"copy_barrier": float(barrier.mean()), "copy_barrier_k": float(k)}
+    p["seed"] = _engine_seed(rng)
+    scan = permutation_barrier_scan(net, (X, y), ks=[k], trials=int(p["n_copies"]),
+                                    seed=p["seed"], n_points=int(p["n_alpha"]), layer=0,
+                                    full=False, n_threads=nt)
+    p["definition"] = scan.definition
+    return {"copy_barrier": float(scan.barrier.mean()), "copy_barrier_k": float(k)}
 
 
 # ---- the public entry point -----------------------------------------------------------------------
@@ -347,27 +315,34 @@ def measures(net: MLP, data: Any, y: Any = None, which: Sequence[str] = ALL_MEAS
         if w == "local_energy":
             p["radius"] = check_float(p["radius"], "radius", 0.0, low_open=True)
             p["n_dirs"] = check_int(p["n_dirs"], "n_dirs", 2)
+            p.update(_PROFILE_OPTS)
             out = _local_energy(target, X, yy, L0, p, rng, nt)
         elif w == "basin_radius":
             p["n_dirs"] = check_int(p["n_dirs"], "n_dirs", 1)
+            p["delta"] = check_float(p["delta"], "delta", 0.0, low_open=True)
+            p.update(_PROFILE_OPTS)
             out = _basin_radius(target, X, yy, L0, p, rng, nt)
         elif w == "eps_sharpness":
             p["eps"] = check_float(p["eps"], "eps", 0.0, low_open=True)
             p["steps"] = check_int(p["steps"], "steps", 1)
             out = _eps_sharpness(target, X, yy, L0, p, rng, nt)
         elif w == "hessian_top":
+            p["seed"] = int(rng.integers(2**31))
             r = hessian_top(target, H0, k=1, iters=check_int(p["iters"], "iters", 1),
-                            tol=p["tol"], seed=int(rng.integers(2**31)))
+                            tol=p["tol"], seed=p["seed"])
             out = {"hessian_top": float(r.values[0])}
         elif w == "hessian_trace":
+            p["seed"] = int(rng.integers(2**31))
             r = hessian_trace(target, H0, n_samples=check_int(p["n_samples"], "n_samples", 2),
-                              seed=int(rng.integers(2**31)))
+                              seed=p["seed"])
             out = {"hessian_trace": r.value, "hessian_trace_stderr": r.stderr}
         elif w == "ruggedness":
             p["steps"] = check_int(p["steps"], "steps", 4)
             p["n_walks"] = check_int(p["n_walks"], "n_walks", 1)
+            p.update(move="dense", mode="free", step_scale="relative")
             out = _ruggedness(target, X, yy, L0, p, rng, nt)
         else:
+            p["layer"] = 0
             out = _copy_barrier(target, X, yy, L0, p, rng, nt)
         p["seed_stream"] = [s, idx]
         values.update(out)

@@ -10,18 +10,10 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from .plots import TEST_COLOR, TRAIN_COLOR
+from .plots import new_figure as _figure
+
 __all__ = ["plot_profile", "plot_walk", "plot_msd", "plot_line", "plot_plane"]
-
-TRAIN_COLOR = "#1f77b4"
-TEST_COLOR = "#d62728"
-
-
-def _figure(ncols: int = 1, nrows: int = 1, size: Tuple[float, float] = (4.2, 3.2)):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    return fig, axes
 
 
 def _band(ax: Any, x: np.ndarray, Y: np.ndarray, color: str, label: str,
