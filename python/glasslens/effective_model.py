@@ -65,7 +65,8 @@ class BlockAnalysis:
         "n_states": distinct solutions, "n_converged", "n_starts"}
     summaries : block name -> liquid/solid indicators: ``n``, ``J_std``, ``mean_abs_conn_C``,
         ``mean_abs_m``, ``std_m`` (``maxent.block_summary``), ``n_constant`` (spins constant in
-        the samples), with landscapes ``s_over_H2_min``/``max``/``mean`` (s(d)/H2(d) over every
+        the samples), for Boltzmann fits ``fit_error`` / ``cold_bp_error`` (moment error
+        sqrt(mean dm^2 + mean dC^2) with the learning's and with fresh BP messages), with landscapes ``s_over_H2_min``/``max``/``mean`` (s(d)/H2(d) over every
         converged landscape point with 0.01 < d < 0.99: the "liquid-like score", 1 for a
         paramagnet), ``n_jumps``, ``bp_nonconverged``; with TAP ``n_tap_states``.
     """
@@ -409,6 +410,10 @@ def analyse_configurations(
         res.fits[b] = model
         summary = maxent.block_summary(model, m, C)
         summary["n_constant"] = float(n_const)
+        if fit == "boltzmann":  # moment error of the kept parameters, and of BP from scratch
+            summary["fit_error"] = float(model.info.get("best_error", np.nan))
+            cold = model.info.get("cold_bp_error")
+            summary["cold_bp_error"] = float(np.nan if cold is None else cold)
         if landscape and n_references > 0:
             E = np.asarray(model.energy(S), dtype=np.float64)
             order = np.argsort(E, kind="stable")
