@@ -157,11 +157,22 @@ from .binarynet import (  # noqa: E402
     sample_configurations,
     train_binary,
 )
-from .effective_model import EffectiveModelResult, run_effective_model  # noqa: E402
+from .effective_model import (  # noqa: E402
+    BlockAnalysis,
+    EffectiveModelResult,
+    align_hidden_units,
+    analyse_configurations,
+    permute_configurations,
+    run_effective_model,
+)
 
 __all__ += [
     "EffectiveModelResult",
+    "BlockAnalysis",
     "run_effective_model",
+    "analyse_configurations",
+    "align_hidden_units",
+    "permute_configurations",
     "BinaryEnsemble",
     "BinaryNet",
     "BinarySamples",
