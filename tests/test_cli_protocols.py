@@ -159,3 +159,16 @@ def test_analyze_protocol_sections(tmp_path, capsys):
                  "--out", str(tmp_path / "b")]) == 1
     summ = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summ["sections"][-1]["key"] == "protocol2-failed"
+
+
+def test_effective_model_subcommand_is_wired(tmp_path):
+    from glasslens import cli
+    from glasslens.analyze import sections
+
+    assert "effective_model" in sections()
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["effective-model", "--help"])
+    assert exc.value.code == 0
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["effective-model", "--trainings", "0"])
+    assert exc.value.code != 0

@@ -213,3 +213,11 @@ def protocol4_section(ctx: AnalysisContext) -> None:
     from .flatness_cli import report_section_protocol4
 
     report_section_protocol4(ctx, max_replicas=8)
+
+
+@register_section("effective_model", order=70,
+                  title="Effective model of binary-synapse weight space (Zou & Huang)")
+def effective_model_section(ctx: AnalysisContext) -> None:
+    from .effective_model_cli import report_section_effective_model
+
+    report_section_effective_model(ctx)

@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--no-progress", action="store_true", help="no progress bars")
     pa.add_argument("-q", "--quiet", action="store_true", help="print only the final summary")
 
+    from .effective_model_cli import add_effective_model_parser
     from .flatness_cli import add_flatness_parser
     from .landscape_cli import add_profile_parser, add_walk_parser
 
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_permutation_parser(sub)
     _add_replicas_parser(sub)
     add_flatness_parser(sub)
+    add_effective_model_parser(sub)
     return p
 
 
