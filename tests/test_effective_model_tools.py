@@ -316,3 +316,17 @@ def test_reference_tap_histograms():
     u = np.load(REF / "bp_ising_under.npz", allow_pickle=False)
     ri = maxent.tap_free_energies(maxent.Ising(u["h_ITER"], u["J_ITER"]), n_starts=50, seed=0)
     assert ri["converged"].all() and ri["n_states"] == 1
+
+
+@pytest.mark.filterwarnings("ignore::glasslens.maxent.BPConvergenceWarning")
+def test_unstable_boltzmann_learning_is_warned():
+    """Learning rates far too large make Boltzmann learning blow up after its first steps:
+    the kept parameters are much worse than the best seen, and the pipeline says so."""
+    rng = np.random.default_rng(0)
+    mu = np.tanh(rng.normal(0, 1.5, (20, 60)))  # 20 "networks", 200 draws each
+    X = np.where(rng.random((20, 200, 60)) < (1 + mu[:, None, :]) / 2, 1, -1)
+    X = X.reshape(-1, 60).astype(np.int8)
+    with pytest.warns(RuntimeWarning, match="unstable"):
+        an = em.analyse_configurations(X, {"A": np.arange(60)}, landscape=False, tap_starts=0,
+                                       fit_kwargs={"lr_J": 0.05}, n_threads=2)
+    assert an.summaries["A"]["fit_error"] > 0.1

@@ -342,6 +342,7 @@ def analyse_configurations(
     landscape_kwargs: Optional[Dict[str, Any]] = None,
     tap_starts: int = 200,
     tap_kwargs: Optional[Dict[str, Any]] = None,
+    fit_error_warn: float = 0.1,
     seed: int = 0,
     n_threads: Optional[int] = None,
 ) -> BlockAnalysis:
@@ -363,7 +364,9 @@ def analyse_configurations(
     how many there are, and ``summaries[b]["n_constant"]`` records it. Fewer samples than spins
     give a warning (the fit is then driven by the regulariser). BP that does not converge is
     retried with damping; points that still fail raise a ``BPConvergenceWarning`` with the
-    residual and are counted in ``bp_nonconverged``.
+    residual and are counted in ``bp_nonconverged``. A Boltzmann fit whose kept parameters
+    have a moment error above ``fit_error_warn`` and above twice the best error seen during
+    learning (learning went unstable) is warned about.
     """
     from . import maxent
 
@@ -414,6 +417,15 @@ def analyse_configurations(
             summary["fit_error"] = float(model.info.get("best_error", np.nan))
             cold = model.info.get("cold_bp_error")
             summary["cold_bp_error"] = float(np.nan if cold is None else cold)
+            errs = np.asarray(model.info.get("errors", []), dtype=np.float64)
+            if summary["fit_error"] > max(fit_error_warn, 2.0 * float(np.min(errs, initial=np.inf))):
+                warnings.warn(
+                    f"block {b}: Boltzmann learning ended with moment error "
+                    f"{summary['fit_error']:.3g} (best over all iterations {np.min(errs):.3g} at "
+                    f"iteration {int(np.argmin(errs))}): learning became unstable and the fit does "
+                    f"not reproduce the data's moments, so its landscape is unreliable; try "
+                    f"keep_after=0, a smaller lr_J, or fit='pseudolikelihood'",
+                    RuntimeWarning, stacklevel=2)
         if landscape and n_references > 0:
             E = np.asarray(model.energy(S), dtype=np.float64)
             order = np.argsort(E, kind="stable")
