@@ -246,3 +246,12 @@ def test_exported():
     for name in ("permute", "random_permutation", "match_weights", "match_activations",
                  "align_to", "align_ensemble", "pairwise_alignment"):
         assert getattr(gl, name) is getattr(S, name)
+
+
+def test_pairwise_alignment_thread_invariance():
+    ens = Ensemble.init([20, 16, 4], 9, seed=5, scheme="pytorch")
+    ref = S.pairwise_alignment(ens, n_threads=1, chunk=3)
+    for nt, ch in ((2, 3), (3, 16)):
+        p, ov = S.pairwise_alignment(ens, n_threads=nt, chunk=ch)
+        np.testing.assert_array_equal(p, ref[0])
+        np.testing.assert_array_equal(ov, ref[1])

@@ -333,7 +333,7 @@ namespace {
 
 // Per-thread scratch for the (negated / transposed / widened) working copy, so that batches of
 // matrices do not page-fault fresh memory for every problem. Large problems use a local buffer.
-constexpr std::int64_t kScratchMax = std::int64_t{1} << 23;  // doubles (64 MB)
+constexpr std::int64_t kScratchMax = std::int64_t{1} << 21;  // doubles (16 MB)
 
 template <class T>
 double solve_impl(const T* cost, std::int64_t nr, std::int64_t nc, const LapOptions& opt,
