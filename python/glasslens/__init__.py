@@ -13,16 +13,12 @@ from . import _core
 from ._threads import resolve_threads, set_threads
 from .network import MLP, Ensemble, n_params
 
-# --- datacli ---
-from . import datasets
-from .datasets import Dataset, load_dataset
-
 # --- nn ---
 from . import evaluation, training
 from .evaluation import evaluate, loss_and_grad
 from .training import train_ensemble
 
-# --- datacli ---
+# --- datasets, report ---
 from . import datasets, plots
 from .analyze import register_section, run_analysis
 from .datasets import Dataset, load_dataset
@@ -48,7 +44,7 @@ __all__ = [
     "evaluate",
     "loss_and_grad",
     "train_ensemble",
-    # --- datacli ---
+    # --- datasets, report ---
     "datasets",
     "plots",
     "Dataset",
