@@ -19,23 +19,12 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from ._argtypes import nonneg_int as _nonneg_int
+from ._argtypes import positive_int as _positive_int
+
 __all__ = ["add_effective_model_parser", "cli_effective_model", "report_section_effective_model"]
 
 _REGIMES = ("deep-under", "deep-over", "shallow")
-
-
-def _positive_int(s: str) -> int:
-    v = int(s)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {s}")
-    return v
-
-
-def _nonneg_int(s: str) -> int:
-    v = int(s)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
-    return v
 
 
 def add_effective_model_parser(subparsers: Any) -> argparse.ArgumentParser:

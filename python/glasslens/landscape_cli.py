@@ -15,6 +15,8 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from ._argtypes import positive_int as _positive_int
+
 __all__ = ["add_profile_parser", "add_walk_parser", "cli_profile", "cli_walk",
            "report_section_protocol1", "parse_radii"]
 
@@ -32,16 +34,6 @@ def parse_radii(text: str) -> np.ndarray:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"radii must be a comma list or start:stop:n, got {text!r}") from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
 
 
 def _int_list(text: str) -> list:
