@@ -14,12 +14,7 @@ namespace bn = glasslens::binarynet;
 
 namespace {
 
-bn::Arch make_arch(const std::vector<int>& widths) {
-  bn::Arch a;
-  a.widths = widths;
-  a.validate();
-  return a;
-}
+bn::Arch make_arch(const std::vector<int>& widths) { return bn::Arch(widths); }
 
 void check_labels(const carray<std::int32_t>& y, py::ssize_t n, int n_classes, const char* name) {
   require_ndim(y, 1, name);

@@ -19,37 +19,18 @@
 #include <stdexcept>
 #include <vector>
 
+#include "glasslens/mlp.hpp"
+
 namespace glasslens::binarynet {
 
-struct Arch {
-  std::vector<int> widths;
+// Layer widths of a bias-free fully connected network: the nn::Shape of the real-valued MLPs
+// without bias blocks, with the binary-synapse names for its counts.
+struct Arch : nn::Shape {
+  Arch() { bias = false; }
+  explicit Arch(std::vector<int> w) : nn::Shape(std::move(w), false) {}
 
-  Arch() = default;
-  explicit Arch(std::vector<int> w) : widths(std::move(w)) { validate(); }
-
-  void validate() const {
-    if (widths.size() < 2) throw std::invalid_argument("widths needs at least 2 entries");
-    for (int v : widths)
-      if (v < 1) throw std::invalid_argument("widths must be positive");
-  }
-  int n_layers() const noexcept { return static_cast<int>(widths.size()) - 1; }
-  int n_in() const noexcept { return widths.front(); }
-  int n_out() const noexcept { return widths.back(); }
-  int max_width() const noexcept {
-    int m = 0;
-    for (int v : widths) m = v > m ? v : m;
-    return m;
-  }
-  std::int64_t n_weights() const noexcept {
-    std::int64_t p = 0;
-    for (int l = 0; l < n_layers(); ++l) p += static_cast<std::int64_t>(widths[l + 1]) * widths[l];
-    return p;
-  }
-  std::int64_t offset(int l) const noexcept {
-    std::int64_t p = 0;
-    for (int i = 0; i < l; ++i) p += static_cast<std::int64_t>(widths[i + 1]) * widths[i];
-    return p;
-  }
+  std::int64_t n_weights() const noexcept { return n_params(); }
+  std::int64_t offset(int l) const noexcept { return w_offset(l); }
   // Number of noise variables per sample (all non-input units).
   std::int64_t n_units() const noexcept {
     std::int64_t u = 0;
