@@ -36,6 +36,30 @@ void check_X(const carray<T>& X, const bn::Arch& a, const char* name) {
   require_finite(X, name);
 }
 
+
+// Accuracy and loss of K weight configurations (int8 binary or float real), shape-checked.
+template <class T>
+py::tuple evaluate_configurations(const std::vector<int>& widths, const carray<T>& W,
+                                  const carray<float>& X, const carray<std::int32_t>& y,
+                                  double leak, int n_threads, bool with_loss, const char* name) {
+  auto a = make_arch(widths);
+  require_ndim(W, 2, name);
+  require_dim(W, 1, a.n_weights(), name);
+  check_X(X, a, "X");
+  check_labels(y, X.shape(0), a.n_out(), "y");
+  const py::ssize_t K = W.shape(0);
+  carray<double> acc(std::vector<py::ssize_t>{K}), loss(std::vector<py::ssize_t>{K});
+  {
+    double* pa = acc.mutable_data();
+    double* pl = loss.mutable_data();
+    if (!with_loss)
+      for (py::ssize_t k = 0; k < K; ++k) pl[k] = std::numeric_limits<double>::quiet_NaN();
+    py::gil_scoped_release rel;
+    bn::evaluate(a, W.data(), K, X.data(), y.data(), X.shape(0), leak, pa,
+                 with_loss ? pl : nullptr, n_threads);
+  }
+  return py::make_tuple(acc, loss);
+}
 }  // namespace
 
 void bind_binarynet(py::module_& m) {
@@ -244,23 +268,8 @@ void bind_binarynet(py::module_& m) {
       "binarynet_evaluate_binary",
       [](const std::vector<int>& widths, const carray<std::int8_t>& W, const carray<float>& X,
          const carray<std::int32_t>& y, double leak, int n_threads, bool with_loss) {
-        auto a = make_arch(widths);
-        require_ndim(W, 2, "configurations");
-        require_dim(W, 1, a.n_weights(), "configurations");
-        check_X(X, a, "X");
-        check_labels(y, X.shape(0), a.n_out(), "y");
-        const py::ssize_t K = W.shape(0);
-        carray<double> acc(std::vector<py::ssize_t>{K}), loss(std::vector<py::ssize_t>{K});
-        {
-          double* pa = acc.mutable_data();
-          double* pl = loss.mutable_data();
-          if (!with_loss)
-            for (py::ssize_t k = 0; k < K; ++k) pl[k] = std::numeric_limits<double>::quiet_NaN();
-          py::gil_scoped_release rel;
-          bn::evaluate(a, W.data(), K, X.data(), y.data(), X.shape(0), leak, pa,
-                       with_loss ? pl : nullptr, n_threads);
-        }
-        return py::make_tuple(acc, loss);
+        return evaluate_configurations(widths, W, X, y, leak, n_threads, with_loss,
+                                       "configurations");
       },
       py::arg("widths"), py::arg("configurations"), py::arg("X"), py::arg("y"), py::arg("leak"),
       py::arg("n_threads"), py::arg("with_loss") = true, eval_doc);
@@ -268,24 +277,8 @@ void bind_binarynet(py::module_& m) {
       "binarynet_evaluate_real",
       [](const std::vector<int>& widths, const carray<float>& W, const carray<float>& X,
          const carray<std::int32_t>& y, double leak, int n_threads, bool with_loss) {
-        auto a = make_arch(widths);
-        require_ndim(W, 2, "weights");
-        require_dim(W, 1, a.n_weights(), "weights");
         require_finite(W, "weights");
-        check_X(X, a, "X");
-        check_labels(y, X.shape(0), a.n_out(), "y");
-        const py::ssize_t K = W.shape(0);
-        carray<double> acc(std::vector<py::ssize_t>{K}), loss(std::vector<py::ssize_t>{K});
-        {
-          double* pa = acc.mutable_data();
-          double* pl = loss.mutable_data();
-          if (!with_loss)
-            for (py::ssize_t k = 0; k < K; ++k) pl[k] = std::numeric_limits<double>::quiet_NaN();
-          py::gil_scoped_release rel;
-          bn::evaluate(a, W.data(), K, X.data(), y.data(), X.shape(0), leak, pa,
-                       with_loss ? pl : nullptr, n_threads);
-        }
-        return py::make_tuple(acc, loss);
+        return evaluate_configurations(widths, W, X, y, leak, n_threads, with_loss, "weights");
       },
       py::arg("widths"), py::arg("weights"), py::arg("X"), py::arg("y"), py::arg("leak"),
       py::arg("n_threads"), py::arg("with_loss") = true, eval_doc);
