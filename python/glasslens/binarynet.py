@@ -38,6 +38,7 @@ import numpy as np
 from . import _core
 from ._threads import resolve_threads
 from ._validate import as_array, check_float, check_int, check_labels, check_seed
+from .network import _check_widths as _network_check_widths
 
 PathLike = Union[str, Path]
 
@@ -64,18 +65,7 @@ __all__ = [
 # helpers
 # ---------------------------------------------------------------------------------------------
 def _check_widths(widths: Sequence[int]) -> List[int]:
-    try:
-        w = [int(v) for v in widths]
-    except Exception as exc:
-        raise TypeError(f"widths must be a sequence of ints, got {widths!r}") from exc
-    if len(w) < 2:
-        raise ValueError(f"widths needs at least an input and an output size, got {w}")
-    for v in w:
-        if v < 1:
-            raise ValueError(f"widths must be positive, got {w}")
-        if v > 100_000:
-            raise ValueError(f"widths entry {v} is absurdly large for a binary net (limit 100,000)")
-    return w
+    return _network_check_widths(widths, limit=100_000, what=" for a binary net")
 
 
 def n_weights(widths: Sequence[int]) -> int:

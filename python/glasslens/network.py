@@ -25,7 +25,8 @@ PathLike = Union[str, Path]
 _FORMAT = "glasslens-network-v1"
 
 
-def _check_widths(widths: Sequence[int]) -> List[int]:
+def _check_widths(widths: Sequence[int], limit: int = 1_000_000, what: str = "") -> List[int]:
+    """Validated layer widths as a list of positive ints (at most ``limit`` each)."""
     try:
         w = [int(v) for v in widths]
         ok = all(not isinstance(v, (bool, np.bool_)) and v == int(v) for v in widths)
@@ -38,8 +39,8 @@ def _check_widths(widths: Sequence[int]) -> List[int]:
     for v in w:
         if v < 1:
             raise ValueError(f"widths must be positive, got {w}")
-        if v > 1_000_000:
-            raise ValueError(f"widths entry {v} is absurdly large (limit 1,000,000)")
+        if v > limit:
+            raise ValueError(f"widths entry {v} is absurdly large{what} (limit {limit:,})")
     return w
 
 
