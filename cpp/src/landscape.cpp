@@ -213,7 +213,16 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
     const i64 r0 = (bc / chunks) * rb, ch = bc % chunks;
     const i64 r1 = std::min(R, r0 + rb), nr = r1 - r0;
     const i64 tile0 = ch * tc, tile1 = std::min(ntiles, tile0 + tc);
-    std::vector<float> u(P), v(static_cast<std::size_t>(nr) * per_r);
+    // direction and perturbed vectors: per-thread buffers reused across items (cache-hot)
+    // unless they are large
+    const std::size_t nu = static_cast<std::size_t>(P), nv = static_cast<std::size_t>(nr) * per_r;
+    thread_local std::vector<float> u_tl, v_tl;
+    std::vector<float> u_own, v_own;
+    const bool small = nu + nv <= (std::size_t(1) << 20);
+    std::vector<float>& u = small ? u_tl : u_own;
+    std::vector<float>& v = small ? v_tl : v_own;
+    if (u.size() < nu) u.resize(nu);
+    if (v.size() < nv) v.resize(nv);
     gen.make(seed, k, u.data());
     // perturbed vectors: all of theta (direct) or the layers >= 1 (linear)
     const i64 off = lin ? first : 0;
@@ -612,8 +621,19 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
   if (sparse) {
     const int d0 = s.n_in();
     XT.resize(static_cast<std::size_t>(d0) * ntr);
-    for (std::int64_t smp = 0; smp < ntr; ++smp)
-      for (int i = 0; i < d0; ++i) XT[static_cast<std::int64_t>(i) * ntr + smp] = Xtr[smp * d0 + i];
+    // blocked transpose (64 x 64 tiles), parallel over blocks of samples
+    constexpr std::int64_t B = 64;
+    float* xt = XT.data();
+    parallel_for((ntr + B - 1) / B, n_threads, [&](std::int64_t sb) {
+      const std::int64_t s0 = sb * B, s1 = std::min(ntr, s0 + B);
+      for (int i0 = 0; i0 < d0; i0 += B) {
+        const int i1 = static_cast<int>(std::min<std::int64_t>(d0, i0 + B));
+        for (int i = i0; i < i1; ++i) {
+          float* dst = xt + static_cast<std::int64_t>(i) * ntr;
+          for (std::int64_t smp = s0; smp < s1; ++smp) dst[smp] = Xtr[smp * d0 + i];
+        }
+      }
+    });
   }
   // hidden units for move='unit': (layer, index) by flat index
   std::int64_t H = 0;
