@@ -56,7 +56,9 @@ void gaussian_fill(std::uint64_t seed, std::int64_t k, std::int64_t P, float* u)
 double sumsq(const float* a, std::int64_t n);
 
 // Mean loss / accuracy of theta perturbed along K directions at R radii on (X, y): outputs are
-// K x R (row-major). Work items are (direction, block of radii). When base_loss is not null it
+// K x R (row-major). Work items are (direction, block of radii, chunk of sample tiles); with one
+// radius (or no hidden layer) theta + r u is evaluated directly, with several the first layer by
+// linearity (see landscape.cpp). When base_loss is not null it
 // receives the unperturbed mean loss (and base_acc the accuracy), equal to full_loss exactly.
 void perturbed_eval(const nn::Shape& s, const float* theta, std::uint64_t seed, std::int64_t K,
                     const double* radii, std::int64_t R, DirKind kind, Norm norm, BiasMode bias,
