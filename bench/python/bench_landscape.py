@@ -219,12 +219,13 @@ def table(rows, title):
     for r_ in rows:
         tt = r_.get("torch_s")
         ev = r_.get("evaluate_s")
+        vs_ev = f"{r_['glasslens_s'] / ev:.2f}" if ev else "-"
         lines.append(
             f"| {r_['case']} | {fmt(r_['glasslens_s'])} | {fmt(ev) if ev else '-'} | "
             f"{fmt(r_['numpy_s'])} | {fmt(tt) if tt else '-'} | "
             f"{r_['numpy_s'] / r_['glasslens_s']:.1f}x | "
             f"{(tt / r_['glasslens_s']) if tt else float('nan'):.1f}x | "
-            f"{(r_['glasslens_s'] / ev) if ev else float('nan'):.2f} |")
+            f"{vs_ev} |")
     c = rows[-1]
     to = c.get("full_to_s")
     lines += ["", f"Case C: peers = one measured full forward pass x {c['steps']:,} steps. "
