@@ -220,11 +220,12 @@ def table(rows, title):
         tt = r_.get("torch_s")
         ev = r_.get("evaluate_s")
         vs_ev = f"{r_['glasslens_s'] / ev:.2f}" if ev else "-"
+        vs_to = f"{tt / r_['glasslens_s']:.1f}x" if tt else "-"
         lines.append(
             f"| {r_['case']} | {fmt(r_['glasslens_s'])} | {fmt(ev) if ev else '-'} | "
             f"{fmt(r_['numpy_s'])} | {fmt(tt) if tt else '-'} | "
             f"{r_['numpy_s'] / r_['glasslens_s']:.1f}x | "
-            f"{(tt / r_['glasslens_s']) if tt else float('nan'):.1f}x | "
+            f"{vs_to} | "
             f"{vs_ev} |")
     c = rows[-1]
     to = c.get("full_to_s")
