@@ -8,10 +8,11 @@ Cases (issue 3):
   C. 100,000 single-weight walk steps on 784-128-10 with 10,000 samples, against
      re-evaluating the network after every step (peer time = measured full forward x steps)
 Every time is the best of 2 runs (glasslens and the plain evaluate reference: best of 5,
-interleaved; case C: of 2 x 5 full passes). Two tables: 1 thread
-everywhere timed by process CPU time (robust on a shared machine), then --threads N wall time. Peers do the same work (generate a direction, filter-normalise it, build the perturbed
-weights, forward, mean cross-entropy) one perturbation at a time, like loss-landscapes /
-Goldstein's scripts, with the same thread count. Data are synthetic (Gaussian inputs).
+interleaved; case C: of 2 x 5 full passes). Two tables: 1 thread everywhere timed by process
+CPU time (robust on a shared machine), then --threads N wall time. Peers do the same work
+(generate a direction, filter-normalise it, build the perturbed weights, forward, mean
+cross-entropy) one perturbation at a time, like loss-landscapes / Goldstein's scripts, with the
+same thread count. Data are synthetic (Gaussian inputs).
 """
 from __future__ import annotations
 

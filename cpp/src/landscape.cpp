@@ -288,7 +288,8 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
     if (chunks == 1)
       for (i64 ri = 0; ri < nr; ++ri) {
         loss_out[k * R + r0 + ri] = tot[ri] / static_cast<double>(n);
-        if (acc_out) acc_out[k * R + r0 + ri] = static_cast<double>(corr[ri]) / static_cast<double>(n);
+        if (acc_out)
+          acc_out[k * R + r0 + ri] = static_cast<double>(corr[ri]) / static_cast<double>(n);
       }
   });
   if (chunks > 1)

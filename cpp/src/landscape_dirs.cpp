@@ -110,7 +110,8 @@ DirectionGen::DirectionGen(const Shape& s, const float* theta, DirKind kind, Nor
   };
   if (norm == Norm::layer || norm == Norm::global) {
     for (int l = 0; l < L; ++l) {
-      const std::int64_t wo = s.w_offset(l), nw = static_cast<std::int64_t>(s.widths[l + 1]) * s.widths[l];
+      const std::int64_t wo = s.w_offset(l);
+      const std::int64_t nw = static_cast<std::int64_t>(s.widths[l + 1]) * s.widths[l];
       const std::int64_t bo = incl ? s.b_offset(l) : 0;
       add(wo, wo + nw, bo, incl ? bo + s.widths[l + 1] : bo);
     }
