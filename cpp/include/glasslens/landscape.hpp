@@ -84,19 +84,9 @@ void affine_eval(const nn::Shape& s, const float* theta0, const float* D, int m,
 double full_loss(const nn::Shape& s, const float* theta, const float* X, const std::int32_t* y,
                  std::int64_t n, double* acc, int n_threads = 1);
 
-// Dense layer: Z[r, c] = b[c] + sum_i A[r, i] * W[c, i] for r < n, c < dout (W row-major
-// dout x din as in theta; A row stride lda; Z row stride dout); ReLU when relu is true; b may be
-// null. Uses the nn helper's GEMM (gemm::gemm_nt; each row of Z depends only on its row of A).
-void dense_layer(const float* A, std::int64_t lda, std::int64_t n, int din, const float* W,
-                 const float* b, int dout, float* Z, bool relu);
-// Cross-entropy of `rows` logit rows (row stride ldz, C classes) with labels y[r]: writes the
-// per-row loss and whether the argmax (ties -> lowest index) equals the label. Dispatches on
-// simd_path() (the AVX2 path uses a polynomial expf accurate to a few ulp).
-void rows_loss(const float* Z, std::int64_t ldz, std::int64_t rows, int C, const std::int32_t* y,
-               float* loss, unsigned char* correct);
-
-// The same on class-major storage: logit (row r, class c) at Zc[c * ldc + r]. Per-row results
-// are bit-identical to rows_loss on the same values.
+// Cross-entropy on class-major logits: logit (row r, class c) at Zc[c * ldc + r]; writes the
+// per-row loss and whether the argmax (ties -> lowest index) equals the label y[r]. Dispatches
+// on simd_path() (the AVX2 path uses polynomial exp / log accurate to a few ulp).
 void cols_loss(const float* Zc, std::int64_t ldc, std::int64_t rows, int C, const std::int32_t* y,
                float* loss, unsigned char* correct);
 
@@ -108,10 +98,6 @@ double sumsq_avx2(const float* a, std::int64_t n);
 void cols_loss_scalar(const float* Zc, std::int64_t ldc, std::int64_t rows, int C,
                       const std::int32_t* y, float* loss, unsigned char* correct);
 void cols_loss_avx2(const float* Zc, std::int64_t ldc, std::int64_t rows, int C,
-                    const std::int32_t* y, float* loss, unsigned char* correct);
-void rows_loss_scalar(const float* Z, std::int64_t ldz, std::int64_t rows, int C,
-                      const std::int32_t* y, float* loss, unsigned char* correct);
-void rows_loss_avx2(const float* Z, std::int64_t ldz, std::int64_t rows, int C,
                     const std::int32_t* y, float* loss, unsigned char* correct);
 }  // namespace detail
 
