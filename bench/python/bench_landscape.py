@@ -7,9 +7,12 @@ Cases (issue 3):
   B. K=2000 perturbations of 64-32-10 on 1,000 samples
   C. 100,000 single-weight walk steps on 784-128-10 with 10,000 samples, against
      re-evaluating the network after every step (peer time = measured full forward x steps)
-Every time is the best of 2 runs (case C: of 2 x 5 full passes). Peers do the same work (generate a direction, filter-normalise it, build the perturbed
-weights, forward, mean cross-entropy) one perturbation at a time, like loss-landscapes /
-Goldstein's scripts, with the same thread count. Data are synthetic (Gaussian inputs).
+Every time is the best of 2 runs (glasslens and the plain evaluate reference: best of 5,
+interleaved; case C: of 2 x 5 full passes). Two tables: 1 thread everywhere timed by process
+CPU time (robust on a shared machine), then --threads N wall time. Peers do the same work
+(generate a direction, filter-normalise it, build the perturbed weights, forward, mean
+cross-entropy) one perturbation at a time, like loss-landscapes / Goldstein's scripts, with the
+same thread count. Data are synthetic (Gaussian inputs).
 """
 from __future__ import annotations
 
@@ -23,13 +26,13 @@ import numpy as np
 import glasslens as gl
 
 
-def timeit(f, repeat=1):
+def timeit(f, repeat=1, clock=time.perf_counter):
     best = np.inf
     out = None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = clock()
         out = f()
-        best = min(best, time.perf_counter() - t)
+        best = min(best, clock() - t)
     return best, out
 
 
@@ -94,81 +97,105 @@ def fmt(x):
     return f"{x:.3g}"
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--out", default=None, help="also write the Markdown table to this file")
-    a = ap.parse_args(argv)
-    nt = a.threads
+def limit_threads(nt):
+    """Limit BLAS (numpy) and torch to nt threads; returns a context manager."""
     try:
         import torch
         torch.set_num_threads(nt)
-        have_torch = True
     except ImportError:  # pragma: no cover
-        have_torch = False
+        pass
     try:
         from threadpoolctl import threadpool_limits
-        limiter = threadpool_limits(limits=nt)
+        return threadpool_limits(limits=nt)
     except Exception:  # pragma: no cover
-        limiter = None
-    rng = np.random.default_rng(0)
+        import contextlib
+        return contextlib.nullcontext()
+
+
+def profile_rows(cases, nt, clock, have_torch, repeat=2):
+    """Cases A, A', B with nt threads everywhere, timed with `clock`."""
     rows = []
-    info = gl.build_info()
-    cases = [("A", [784, 128, 10], 10_000, 32, [0.3]),
-             ("A'", [784, 128, 10], 10_000, 32, list(np.linspace(0.1, 1.0, 8))),
-             ("B", [64, 32, 10], 1_000, 2000, [0.3])]
-    if a.quick:
-        cases = [("A", [784, 128, 10], 2_000, 8, [0.3]),
-                 ("A'", [784, 128, 10], 2_000, 8, list(np.linspace(0.1, 1.0, 8))),
-                 ("B", [64, 32, 10], 1_000, 200, [0.3])]
     for name, widths, n, K, radii in cases:
+        rng = np.random.default_rng(sum(widths) + K)
         X = rng.standard_normal((n, widths[0]), dtype=np.float32)
         y = rng.integers(0, widths[-1], n)
         net = gl.MLP.init(widths, seed=1, scheme="pytorch")
         data = (X, y)
-        t_gl, res = timeit(lambda: gl.profile(net, data, radii, directions=K, n_threads=nt), 2)
-        t_np, lnp = timeit(lambda: numpy_profile(net, X, y, K, radii), 2)
+        run_gl = lambda: gl.profile(net, data, radii, directions=K, n_threads=nt)  # noqa: E731
+        res = run_gl()
+        t_np, lnp = timeit(lambda: numpy_profile(net, X, y, K, radii), repeat, clock)
         # sanity: same distribution of perturbed losses (different random streams)
         assert abs(np.mean(lnp) - res.train_loss.mean()) < 0.2 * abs(np.mean(lnp)) + 0.05
         R = len(radii)
         what = f"K={K} directions x {R} radii" if R > 1 else f"K={K} perturbations"
         row = {"case": f"{name}: {what}, {'-'.join(map(str, widths))}, n={n}",
-               "glasslens_s": t_gl, "numpy_s": t_np}
+               "numpy_s": t_np}
+        if R == 1:
+            # the plain fused evaluation (glasslens.evaluate) of K given weight sets: the same
+            # forward work without generating directions; timed interleaved with the profile
+            # (best of 5 each) so that bursts of load on a shared machine hit both alike
+            th = net.flat()[None, :] + 0.01 * rng.standard_normal(
+                (K, net.n_params), dtype=np.float32)
+            t_gl = t_ev = np.inf
+            for _ in range(5):
+                t_gl = min(t_gl, timeit(run_gl, 1, clock)[0])
+                t_ev = min(t_ev, timeit(
+                    lambda: gl.evaluate(th, X, y, widths=widths, n_threads=nt), 1, clock)[0])
+            row["glasslens_s"], row["evaluate_s"] = t_gl, t_ev
+        else:
+            row["glasslens_s"] = timeit(run_gl, repeat + 1, clock)[0]
         if have_torch:
+            import torch
             Xt = torch.from_numpy(X)
             yt = torch.from_numpy(y.astype(np.int64))
             model = net.to_torch()
-            t_to, lto = timeit(lambda: torch_profile(model, Xt, yt, K, radii), 2)
-            row["torch_s"] = t_to
+            row["torch_s"], _ = timeit(lambda: torch_profile(model, Xt, yt, K, radii), repeat,
+                                       clock)
         rows.append(row)
         print(row, flush=True)
+    return rows
 
-    # C. single-weight walk steps vs a full forward per step
+
+def walk_row(nt, clock, have_torch, steps, repeat=2):
+    """Case C: single-weight walk steps vs a full forward per step, and the walk's full
+    refresh pass against one numpy / torch forward pass."""
     widths, n = [784, 128, 10], 10_000
-    steps = 100_000 if not a.quick else 20_000
+    rng = np.random.default_rng(3)
     X = rng.standard_normal((n, widths[0]), dtype=np.float32)
     y = rng.integers(0, 10, n)
     net = gl.MLP.init(widths, seed=1, scheme="pytorch")
     t_walk, w = timeit(lambda: gl.random_walk(net, (X, y), steps, 0.01, move="weight",
                                               walkers=1, record_every=steps,
                                               refresh_every=10_000, eval_test=False,
-                                              n_threads=nt), 1)
-    # re-evaluation peers: time a few full forward passes, extrapolate to `steps`
+                                              n_threads=nt), 1, clock)
+    # the refresh pass alone: 20 extra refreshes (refresh_every=1) minus none
+    S = 20
+
+    def walk(refresh):
+        return gl.random_walk(net, (X, y), S, 0.01, move="weight", walkers=1, record_every=S,
+                              refresh_every=refresh, eval_test=False, n_threads=nt)
+
+    t_w1, _ = timeit(lambda: walk(1), repeat, clock)
+    t_w0, _ = timeit(lambda: walk(0), repeat, clock)
+    t_refresh = max(t_w1 - t_w0, 0.0) / S
     reps = 5
-    t_full_gl, _ = timeit(lambda: [gl.landscape.network_loss(net, X, y) for _ in range(reps)], 2)
-    th = net.flat()
+    t_full_gl, _ = timeit(
+        lambda: [gl.landscape.network_loss(net, X, y, n_threads=nt) for _ in range(reps)],
+        repeat, clock)
 
     def np_forward():
         h = np.maximum(X @ net.weights[0].T + net.biases[0], 0) @ net.weights[1].T + net.biases[1]
         m = h.max(1, keepdims=True)
         return np.mean(np.log(np.exp(h - m).sum(1)) + m[:, 0] - h[np.arange(n), y])
 
-    t_full_np, _ = timeit(lambda: [np_forward() for _ in range(reps)], 2)
+    t_full_np, _ = timeit(lambda: [np_forward() for _ in range(reps)], repeat, clock)
     row = {"case": f"C: {steps:,} single-weight walk steps, 784-128-10, n={n}",
            "glasslens_s": t_walk, "numpy_s": t_full_np / reps * steps,
-           "glasslens_full_s": t_full_gl / reps * steps}
+           "full_gl_s": t_full_gl / reps, "full_np_s": t_full_np / reps,
+           "refresh_s": t_refresh, "steps": steps,
+           "drift": float(w.max_drift.max())}
     if have_torch:
+        import torch
         model = net.to_torch()
         Xt = torch.from_numpy(X)
         yt = torch.from_numpy(y.astype(np.int64))
@@ -178,39 +205,85 @@ def main(argv=None):
             with torch.no_grad():
                 return float(lossf(model(Xt), yt))
 
-        t_full_to, _ = timeit(lambda: [to_forward() for _ in range(reps)], 2)
+        t_full_to, _ = timeit(lambda: [to_forward() for _ in range(reps)], repeat, clock)
         row["torch_s"] = t_full_to / reps * steps
-    rows.append(row)
+        row["full_to_s"] = t_full_to / reps
     print(row, flush=True)
-    print(f"walk max drift at refresh: {w.max_drift.max():.2e}; final |dL| vs full: "
-          f"{abs(w.train_loss[0, -1] - gl.landscape.network_loss(gl.MLP.from_flat(widths, w.final_theta[0]), X, y)[0]):.2e}")
+    return row
 
-    lines = [
-        f"threads: {nt}; simd: {info['simd_path']}; compiler: {info['compiler']}; "
-        f"torch {'yes' if have_torch else 'no'}",
-        "",
-        "| case | glasslens (s) | numpy (s) | torch (s) | vs numpy | vs torch |",
-        "|---|---|---|---|---|---|",
-    ]
+
+def table(rows, title):
+    lines = [title, "",
+             "| case | glasslens (s) | plain evaluate (s) | numpy (s) | torch (s) | vs numpy "
+             "| vs torch | vs evaluate |",
+             "|---|---|---|---|---|---|---|---|"]
     for r_ in rows:
         tt = r_.get("torch_s")
+        ev = r_.get("evaluate_s")
+        vs_ev = f"{r_['glasslens_s'] / ev:.2f}" if ev else "-"
+        vs_to = f"{tt / r_['glasslens_s']:.1f}x" if tt else "-"
         lines.append(
-            f"| {r_['case']} | {fmt(r_['glasslens_s'])} | {fmt(r_['numpy_s'])} | "
-            f"{fmt(tt) if tt else '-'} | {r_['numpy_s'] / r_['glasslens_s']:.1f}x | "
-            f"{(tt / r_['glasslens_s']) if tt else float('nan'):.1f}x |")
+            f"| {r_['case']} | {fmt(r_['glasslens_s'])} | {fmt(ev) if ev else '-'} | "
+            f"{fmt(r_['numpy_s'])} | {fmt(tt) if tt else '-'} | "
+            f"{r_['numpy_s'] / r_['glasslens_s']:.1f}x | "
+            f"{vs_to} | "
+            f"{vs_ev} |")
     c = rows[-1]
-    lines += ["", f"Case C peers: measured time of one full forward pass x {steps:,} steps "
-              f"(numpy {fmt(c['numpy_s'] / steps * 1e3)} ms/pass, glasslens' own full pass "
-              f"{fmt(c['glasslens_full_s'] / steps * 1e3)} ms/pass -> "
-              f"{c['glasslens_full_s'] / c['glasslens_s']:.1f}x for incremental vs full in "
-              f"glasslens itself). Walk: {steps / c['glasslens_s']:,.0f} moves/s."]
-    table = "\n".join(lines)
-    print(table)
+    to = c.get("full_to_s")
+    lines += ["", f"Case C: peers = one measured full forward pass x {c['steps']:,} steps. "
+              f"Full pass on 10,000 x 784-128-10: glasslens network_loss "
+              f"{fmt(c['full_gl_s'] * 1e3)} ms, the walk's refresh pass "
+              f"{fmt(c['refresh_s'] * 1e3)} ms, numpy {fmt(c['full_np_s'] * 1e3)} ms"
+              + (f", torch {fmt(to * 1e3)} ms" if to else "")
+              + f". Walk: {c['steps'] / c['glasslens_s']:,.0f} moves/s; max drift at a "
+              f"refresh {c['drift']:.1e}.",
+              "'vs evaluate' = glasslens profile time / glasslens.evaluate time for the same "
+              "number of networks given as weight sets (1.00 = no overhead for directions)."]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--no-cpu-table", action="store_true",
+                    help="skip the 1-thread process-CPU-time table")
+    ap.add_argument("--out", default=None, help="also write the Markdown tables to this file")
+    a = ap.parse_args(argv)
+    nt = a.threads
+    try:
+        import torch  # noqa: F401
+        have_torch = True
+    except ImportError:  # pragma: no cover
+        have_torch = False
+    info = gl.build_info()
+    cases = [("A", [784, 128, 10], 10_000, 32, [0.3]),
+             ("A'", [784, 128, 10], 10_000, 32, list(np.linspace(0.1, 1.0, 8))),
+             ("B", [64, 32, 10], 1_000, 2000, [0.3])]
+    steps = 100_000
+    if a.quick:
+        cases = [("A", [784, 128, 10], 2_000, 8, [0.3]),
+                 ("A'", [784, 128, 10], 2_000, 8, list(np.linspace(0.1, 1.0, 8))),
+                 ("B", [64, 32, 10], 1_000, 200, [0.3])]
+        steps = 20_000
+    head = (f"simd: {info['simd_path']}; compiler: {info['compiler']}; "
+            f"torch {'yes' if have_torch else 'no'}")
+    out = []
+    if not a.no_cpu_table:
+        with limit_threads(1):
+            rows = profile_rows(cases, 1, time.process_time, have_torch)
+            rows.append(walk_row(1, time.process_time, have_torch, steps // 5))
+        out.append(table(rows, f"1 thread everywhere, process CPU time (robust to other load); "
+                               f"{head}"))
+    with limit_threads(nt):
+        rows = profile_rows(cases, nt, time.perf_counter, have_torch)
+        rows.append(walk_row(nt, time.perf_counter, have_torch, steps))
+    out.append(table(rows, f"{nt} threads everywhere, wall time; {head}"))
+    text = "\n\n".join(out)
+    print(text)
     if a.out:
         with open(a.out, "w") as fh:
-            fh.write(table + "\n")
-    if limiter is not None:
-        limiter.unregister() if hasattr(limiter, "unregister") else None
+            fh.write(text + "\n")
     return 0
 
 

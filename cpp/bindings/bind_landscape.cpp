@@ -176,7 +176,7 @@ void bind_landscape(py::module_& m) {
   m.def(
       "landscape_full_loss",
       [](const std::vector<int>& widths, bool bias, carray<float> theta, carray<float> X,
-         carray<std::int32_t> y) {
+         carray<std::int32_t> y, int n_threads) {
         const auto s = make_shape(widths, bias);
         check_theta(theta, s, "theta");
         check_data(X, y, s, "X", "y");
@@ -186,12 +186,14 @@ void bind_landscape(py::module_& m) {
         const std::int64_t n = X.shape(0);
         {
           py::gil_scoped_release rel;
-          loss = ls::full_loss(s, tp, xp, yp, n, &acc);
+          loss = ls::full_loss(s, tp, xp, yp, n, &acc, n_threads);
         }
         return py::make_tuple(loss, acc);
       },
       py::arg("widths"), py::arg("bias"), py::arg("theta"), py::arg("X"), py::arg("y"),
-      "Mean loss and accuracy of one network (the kernel used by the walks).");
+      py::arg("n_threads") = 1,
+      "Mean loss and accuracy of one network (the kernel used by the landscape engines; "
+      "bit-identical for any n_threads).");
 
   m.def(
       "landscape_random_walk",

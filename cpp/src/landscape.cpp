@@ -10,179 +10,119 @@
 #include <stdexcept>
 #include <string>
 
+#include "glasslens/gemm.hpp"
 #include "glasslens/parallel.hpp"
 #include "glasslens/rng.hpp"
 
 namespace glasslens::landscape {
 using nn::Shape;
+using i64 = std::int64_t;
 
 namespace {
 
-constexpr std::int64_t kTile = 480;  // samples per forward tile (2 GEMM m-blocks)
+// Every loss total in this file is the same function of (theta, X, y): the samples are cut into
+// tiles of tile_rows(s) rows; a tile's loss is the sum (double, row order) of its per-row losses
+// (cols_loss on the transposed logits); the total is the sum of the tile losses in tile order
+// starting from 0. The forward pass per tile mirrors nn::loss_sum: hidden layers by gemm_nt with
+// the bias and ReLU epilogue, the output layer transposed (bias rows, then accumulated product).
+i64 tile_rows(const Shape& s) { return nn::eval_tile_rows(s); }
 
-inline int round8(int v) { return (v + 7) / 8 * 8; }
-
-// Layout of the parameter buffers the forward kernels read: the flat theta layout itself
-// (W_l row-major dout x din, then b_l); dpad[l] is the activation row stride of layer l's output.
-struct Packing {
-  std::vector<int> dpad;
-  std::vector<std::int64_t> wt_off, b_off;  // b_off = -1 without biases
-  std::int64_t size = 0;
-  int max_pad = 0;
-  explicit Packing(const Shape& s) {
-    const int L = s.n_layers();
-    for (int l = 0; l < L; ++l) {
-      dpad.push_back(s.widths[l + 1]);
-      wt_off.push_back(s.w_offset(l));
-      b_off.push_back(s.bias ? s.b_offset(l) : -1);
-      max_pad = std::max(max_pad, s.widths[l + 1]);
+// Per-thread scratch of one tile.
+struct Fwd {
+  std::vector<float> h0, h1, zt, loss;
+  std::vector<unsigned char> corr;
+  void reserve(const Shape& s, i64 rows) {
+    int mw = 1;
+    for (int l = 1; l < s.n_layers(); ++l) mw = std::max(mw, s.widths[l]);
+    const std::size_t nh = static_cast<std::size_t>(rows) * mw;
+    if (h0.size() < nh) {
+      h0.resize(nh);
+      h1.resize(nh);
     }
-    size = s.n_params();
-  }
-  // Bias pointer of layer l in a buffer whose element 0 is packed offset `shift` (or null).
-  const float* bias(const float* buf, int l, std::int64_t shift = 0) const {
-    return b_off[l] < 0 ? nullptr : buf + (b_off[l] - shift);
-  }
-};
-
-// Writes f(p) for every parameter p into buf. f(p) must be a pure function of p.
-template <class F>
-void pack_with(const Shape& s, const Packing& pk, float* buf, F&& f) {
-  (void)s;
-  for (std::int64_t p = 0; p < pk.size; ++p) buf[p] = f(p);
-}
-
-struct FwdBuffers {
-  std::vector<float> a, b, lt;
-  std::vector<unsigned char> ct;
-  void reserve(const Packing& pk) {
-    const std::size_t need = static_cast<std::size_t>(kTile) * pk.max_pad;
-    if (a.size() < need) a.assign(need, 0.0f);
-    if (b.size() < need) b.assign(need, 0.0f);
-    if (lt.size() < static_cast<std::size_t>(kTile)) {
-      lt.assign(kTile, 0.0f);
-      ct.assign(kTile, 0);
+    const std::size_t nz = static_cast<std::size_t>(rows) * s.n_out();
+    if (zt.size() < nz) zt.resize(nz);
+    if (loss.size() < static_cast<std::size_t>(rows)) {
+      loss.resize(rows);
+      corr.resize(rows);
     }
   }
 };
 
-// Adds the losses of a tile (computed by rows_loss) to total in row order.
-inline void tile_loss(const float* Z, std::int64_t ldz, std::int64_t rows, int C,
-                      const std::int32_t* y, FwdBuffers& fb, double& total, std::int64_t& corr) {
-  rows_loss(Z, ldz, rows, C, y, fb.lt.data(), fb.ct.data());
-  for (std::int64_t r = 0; r < rows; ++r) {
-    total += fb.lt[r];
-    corr += fb.ct[r];
+// Loss sum (double, row order) of `rows` samples through layers l0..L-1; A is the input of layer
+// l0 (the data for l0 = 0, else post-ReLU activations), row stride lda. Layer l's weights are at
+// th + (s.w_offset(l) - shift), its bias at th + (s.b_offset(l) - shift). Adds the correct
+// predictions to corr.
+double tile_loss(const Shape& s, int l0, const float* th, i64 shift, const float* A, i64 lda,
+                 i64 rows, const std::int32_t* y, Fwd& f, i64& corr) {
+  f.reserve(s, rows);
+  const int L = s.n_layers(), C = s.n_out();
+  const float* h = A;
+  i64 ldh = lda;
+  for (int l = l0; l < L - 1; ++l) {
+    const int din = s.widths[l], dout = s.widths[l + 1];
+    float* out = ((l - l0) % 2 == 0) ? f.h0.data() : f.h1.data();
+    gemm::gemm_nt(rows, dout, din, h, ldh, th + (s.w_offset(l) - shift), din, out, dout, false,
+                  s.bias ? th + (s.b_offset(l) - shift) : nullptr, true);
+    h = out;
+    ldh = dout;
   }
+  const int din = s.widths[L - 1];
+  float* zt = f.zt.data();
+  if (s.bias) {
+    const float* b = th + (s.b_offset(L - 1) - shift);
+    for (int c = 0; c < C; ++c) std::fill(zt + c * rows, zt + (c + 1) * rows, b[c]);
+  }
+  gemm::gemm_nt(C, rows, din, th + (s.w_offset(L - 1) - shift), din, h, ldh, zt, rows, s.bias);
+  cols_loss(zt, rows, rows, C, y, f.loss.data(), f.corr.data());
+  double tot = 0.0;
+  i64 cr = 0;
+  for (i64 r = 0; r < rows; ++r) {
+    tot += f.loss[r];
+    cr += f.corr[r];
+  }
+  corr += cr;
+  return tot;
 }
 
-// Sum of per-sample losses (double, in sample order) and number of correct predictions.
-double packed_loss_sum(const Shape& s, const Packing& pk, const float* buf, const float* X,
-                       const std::int32_t* y, std::int64_t n, std::int64_t& n_correct,
-                       FwdBuffers& fb) {
-  fb.reserve(pk);
-  const int L = s.n_layers(), C = s.n_out(), d0 = s.n_in();
-  double total = 0.0;
-  std::int64_t corr = 0;
-  for (std::int64_t t0 = 0; t0 < n; t0 += kTile) {
-    const std::int64_t rows = std::min(kTile, n - t0);
-    const float* A = X + t0 * d0;
-    std::int64_t lda = d0;
-    for (int l = 0; l < L; ++l) {
-      float* Z = (l % 2 == 0) ? fb.a.data() : fb.b.data();
-      dense_layer(A, lda, rows, s.widths[l], buf + pk.wt_off[l], pk.bias(buf, l), pk.dpad[l], Z,
-                  l < L - 1);
-      A = Z;
-      lda = pk.dpad[l];
-    }
-    tile_loss(A, lda, rows, C, y + t0, fb, total, corr);
+// Serial loss total of one network (see above).
+double serial_total(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
+                    i64 n, Fwd& f, i64& corr) {
+  const i64 T = tile_rows(s);
+  const int d0 = s.n_in();
+  double tot = 0.0;
+  for (i64 t0 = 0; t0 < n; t0 += T) {
+    const i64 rows = std::min(T, n - t0);
+    tot += tile_loss(s, 0, theta, 0, X + t0 * d0, d0, rows, y + t0, f, corr);
   }
-  n_correct = corr;
-  return total;
+  return tot;
+}
+
+// The same total, parallel over tiles (serial when called inside an active parallel region).
+double parallel_total(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
+                      i64 n, int n_threads, i64& corr) {
+  const i64 T = tile_rows(s);
+  const i64 ntiles = (n + T - 1) / T;
+  const int d0 = s.n_in();
+  if (ntiles == 1 || resolve_threads(n_threads) == 1) {
+    thread_local Fwd f;
+    return serial_total(s, theta, X, y, n, f, corr);
+  }
+  std::vector<double> part(ntiles);
+  std::vector<i64> pc(ntiles, 0);
+  parallel_for(ntiles, n_threads, [&](i64 t) {
+    thread_local Fwd f;
+    const i64 t0 = t * T, rows = std::min(T, n - t0);
+    part[t] = tile_loss(s, 0, theta, 0, X + t0 * d0, d0, rows, y + t0, f, pc[t]);
+  });
+  double tot = 0.0;
+  for (i64 t = 0; t < ntiles; ++t) {
+    tot += part[t];
+    corr += pc[t];
+  }
+  return tot;
 }
 
 }  // namespace
-
-// ---- directions ------------------------------------------------------------------------------
-
-void make_direction(const Shape& s, const float* theta, std::uint64_t seed, std::int64_t k,
-                    DirKind kind, Norm norm, BiasMode bias, float* u) {
-  const std::int64_t P = s.n_params();
-  Philox g(seed, static_cast<std::uint64_t>(k), 0);
-  if (kind == DirKind::gaussian) {
-    // Box-Muller in single precision from 24-bit uniforms (two u32 per pair of normals; the
-    // tails are cut at |z| = sqrt(2 ln 2^24) = 5.77, probability 8e-9).
-    constexpr float kInv24 = 1.0f / 16777216.0f;
-    constexpr float kTwoPi = 6.28318530717958648f;
-    for (std::int64_t p = 0; p < P; p += 2) {
-      const std::uint32_t w1 = g.next_u32(), w2 = g.next_u32();
-      const float u1 = static_cast<float>((w1 >> 8) + 1u) * kInv24;  // (0, 1]
-      const float u2 = static_cast<float>(w2 >> 8) * kInv24;          // [0, 1)
-      const float r = std::sqrt(-2.0f * std::log(u1));
-      const float t = kTwoPi * u2;
-      u[p] = r * std::cos(t);
-      if (p + 1 < P) u[p + 1] = r * std::sin(t);
-    }
-  } else {
-    for (std::int64_t p = 0; p < P; p += 32) {
-      const std::uint32_t w = g.next_u32();
-      const std::int64_t e = std::min<std::int64_t>(32, P - p);
-      for (std::int64_t b = 0; b < e; ++b) u[p + b] = ((w >> b) & 1u) ? 1.0f : -1.0f;
-    }
-  }
-  const int L = s.n_layers();
-  if (bias == BiasMode::zero && s.bias)
-    for (int l = 0; l < L; ++l)
-      std::fill(u + s.b_offset(l), u + s.b_offset(l) + s.widths[l + 1], 0.0f);
-  if (norm == Norm::none) return;
-
-  // Scale the entries of one group (given as a list of [begin, end) ranges, in order).
-  auto scale_group = [&](std::initializer_list<std::pair<std::int64_t, std::int64_t>> ranges) {
-    double nt = 0.0, nu = 0.0;
-    for (auto& r : ranges)
-      for (std::int64_t p = r.first; p < r.second; ++p) {
-        nt += static_cast<double>(theta[p]) * theta[p];
-        nu += static_cast<double>(u[p]) * u[p];
-      }
-    const float f = nu > 0.0 ? static_cast<float>(std::sqrt(nt) / std::sqrt(nu)) : 0.0f;
-    for (auto& r : ranges)
-      for (std::int64_t p = r.first; p < r.second; ++p) u[p] *= f;
-  };
-  const bool incl = s.bias && bias == BiasMode::include;
-  if (norm == Norm::global) {
-    double nt = 0.0, nu = 0.0;
-    for (int l = 0; l < L; ++l) {
-      const std::int64_t wo = s.w_offset(l), nw = static_cast<std::int64_t>(s.widths[l + 1]) * s.widths[l];
-      const std::int64_t end = wo + nw + (incl ? s.widths[l + 1] : 0);
-      for (std::int64_t p = wo; p < end; ++p) {
-        nt += static_cast<double>(theta[p]) * theta[p];
-        nu += static_cast<double>(u[p]) * u[p];
-      }
-    }
-    const float f = nu > 0.0 ? static_cast<float>(std::sqrt(nt) / std::sqrt(nu)) : 0.0f;
-    for (std::int64_t p = 0; p < P; ++p) u[p] *= f;
-    return;
-  }
-  for (int l = 0; l < L; ++l) {
-    const int din = s.widths[l], dout = s.widths[l + 1];
-    const std::int64_t wo = s.w_offset(l), nw = static_cast<std::int64_t>(dout) * din;
-    const std::int64_t bo = s.bias ? s.b_offset(l) : 0;
-    if (norm == Norm::layer) {
-      if (incl)
-        scale_group({{wo, wo + nw}, {bo, bo + dout}});
-      else
-        scale_group({{wo, wo + nw}});
-    } else {  // filter
-      for (int j = 0; j < dout; ++j) {
-        const std::int64_t r0 = wo + static_cast<std::int64_t>(j) * din;
-        if (incl)
-          scale_group({{r0, r0 + din}, {bo + j, bo + j + 1}});
-        else
-          scale_group({{r0, r0 + din}});
-      }
-    }
-  }
-}
 
 // ---- batched evaluation -----------------------------------------------------------------------
 
@@ -195,21 +135,25 @@ void set_z0_limit(std::int64_t floats) noexcept {
 }
 
 double full_loss(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
-                 std::int64_t n, double* acc) {
-  Packing pk(s);
-  std::vector<float> buf(pk.size, 0.0f);
-  pack_with(s, pk, buf.data(), [&](std::int64_t p) { return theta[p]; });
-  FwdBuffers fb;
-  std::int64_t corr = 0;
-  const double tot = packed_loss_sum(s, pk, buf.data(), X, y, n, corr, fb);
+                 std::int64_t n, double* acc, int n_threads) {
+  if (n <= 0) throw std::invalid_argument("full_loss: needs at least one sample");
+  i64 corr = 0;
+  const double tot = parallel_total(s, theta, X, y, n, n_threads, corr);
   if (acc) *acc = static_cast<double>(corr) / static_cast<double>(n);
   return tot / static_cast<double>(n);
 }
 
-// The first layer is evaluated by linearity: z1 = (W0 + r U0) x + (b0 + r ub0)
-// = Z0 + r * (U0 x + ub0), with Z0 = W0 x + b0 computed once per call and U0 x once per direction
-// (multiplicative mode uses the effective direction theta * u). Layers above the first are
-// materialised per radius in the worker's buffer. At r = 0 the result equals full_loss exactly.
+// Two evaluation paths, chosen by the number of radii and the depth only (never by K or the
+// thread count):
+//  * direct (one radius, or a network without hidden layer): the perturbed vector theta + r u
+//    (or theta * (1 + r u)) is formed in the worker's buffer right after u is generated and
+//    evaluated tile by tile like full_loss;
+//  * linear (several radii): the first layer is evaluated by linearity,
+//    z1 = Z0 + r (U0 x + ub0), Z0 = W0 x + b0 computed once per call and U0 x once per direction
+//    and tile (multiplicative mode uses the effective direction theta * u); layers above are
+//    evaluated from relu(z1) with the perturbed upper weights like full_loss.
+// At r = 0 both give full_loss exactly. Work items are (direction, block of radii, chunk of
+// tiles); tile losses are summed in tile order, so results never depend on the item split.
 void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std::int64_t K,
                     const double* radii, std::int64_t R, DirKind kind, Norm norm, BiasMode bias,
                     PertMode mode, const float* X, const std::int32_t* y, std::int64_t n,
@@ -217,129 +161,148 @@ void perturbed_eval(const Shape& s, const float* theta, std::uint64_t seed, std:
                     double* base_acc) {
   if (K <= 0 || R <= 0 || n <= 0) throw std::invalid_argument("K, R and n must be positive");
   const int nt = resolve_threads(n_threads);
-  // Radii are grouped in blocks so that there are enough items for the threads; the grouping
-  // only decides which values share a generated direction, never the values themselves.
-  const std::int64_t P = s.n_params();
-  const int L = s.n_layers(), C = s.n_out(), d0 = s.n_in();
-  Packing pk(s);
-  const int dp0 = pk.dpad[0];
-  const std::int64_t first = L > 1 ? pk.wt_off[1] : pk.size;  // size of the [W0, b0] block
-  std::int64_t blocks = std::min<std::int64_t>(R, std::max<std::int64_t>(1, (4 * nt + K - 1) / K));
-  std::int64_t rb = (R + blocks - 1) / blocks;
-  // a worker keeps the layers >= 1 of its rb perturbed networks: cap that at ~16M floats
-  rb = std::max<std::int64_t>(1, std::min<std::int64_t>(rb, (std::int64_t(1) << 24) / std::max<std::int64_t>(1, pk.size - first)));
-  blocks = (R + rb - 1) / rb;
-  // packed base network (layer 0 used for Z0)
-  std::vector<float> base(pk.size, 0.0f);
-  pack_with(s, pk, base.data(), [&](std::int64_t p) { return theta[p]; });
-  const std::int64_t ntiles = (n + kTile - 1) / kTile;
-  // Z0 is kept for all samples unless that would exceed 2^26 floats (256 MB); then every work
-  // item recomputes its tile of Z0 (same values, one more product per tile).
-  const bool keep_z0 = static_cast<double>(n) * dp0 <= static_cast<double>(z0_limit());
-  std::vector<float> Z0(keep_z0 ? static_cast<std::size_t>(n) * dp0 : 0);
-  auto z0_tile = [&](std::int64_t t0, std::int64_t rows, float* dst) {
-    dense_layer(X + t0 * d0, d0, rows, d0, base.data() + pk.wt_off[0], pk.bias(base.data(), 0),
-                dp0, dst, false);
-  };
-  if (keep_z0)
-    parallel_for(ntiles, nt, [&](std::int64_t t) {
-      const std::int64_t t0 = t * kTile;
-      z0_tile(t0, std::min(kTile, n - t0), Z0.data() + t0 * dp0);
-    });
-  const std::int64_t rest = pk.size - first;  // packed size of layers >= 1
-  if (base_loss) {  // the unperturbed network from Z0 (same operations as full_loss)
-    FwdBuffers fb;
-    fb.reserve(pk);
-    double tot = 0.0;
-    std::int64_t corr = 0;
-    std::vector<float> z0b(keep_z0 ? 0 : static_cast<std::size_t>(kTile) * dp0);
-    for (std::int64_t t0 = 0; t0 < n; t0 += kTile) {
-      const std::int64_t rows = std::min(kTile, n - t0);
-      if (!keep_z0) z0_tile(t0, rows, z0b.data());
-      const float* z0 = keep_z0 ? Z0.data() + t0 * dp0 : z0b.data();
-      const float* in = z0;
-      std::int64_t lda = dp0;
-      if (L > 1) {
-        float* A = fb.a.data();
-        for (std::int64_t q = 0; q < rows * dp0; ++q) A[q] = z0[q] > 0.0f ? z0[q] : 0.0f;
-        in = A;
-      }
-      for (int l = 1; l < L; ++l) {
-        float* Z = (l % 2 == 1) ? fb.b.data() : fb.a.data();
-        dense_layer(in, lda, rows, s.widths[l], base.data() + pk.wt_off[l], pk.bias(base.data(), l),
-                    pk.dpad[l], Z, l < L - 1);
-        in = Z;
-        lda = pk.dpad[l];
-      }
-      tile_loss(in, lda, rows, C, y + t0, fb, tot, corr);
-    }
-    *base_loss = tot / static_cast<double>(n);
+  const i64 P = s.n_params();
+  const int L = s.n_layers(), d0 = s.n_in();
+  const bool lin = R >= 2 && L >= 2;
+  const bool mult = mode == PertMode::multiplicative;
+  const int d1 = s.widths[1];
+  const i64 first = L > 1 ? s.w_offset(1) : P;  // size of the [W0, b0] block
+  const i64 rest = P - first;
+  const i64 T = tile_rows(s);
+  const i64 ntiles = (n + T - 1) / T;
+  const DirectionGen gen(s, theta, kind, norm, bias);
+
+  if (base_loss) {
+    i64 corr = 0;
+    *base_loss = parallel_total(s, theta, X, y, n, nt, corr) / static_cast<double>(n);
     if (base_acc) *base_acc = static_cast<double>(corr) / static_cast<double>(n);
   }
-  parallel_for(K * blocks, nt, [&](std::int64_t item) {
-    const std::int64_t k = item / blocks, r0 = (item % blocks) * rb;
-    const std::int64_t r1 = std::min(R, r0 + rb), nr = r1 - r0;
-    std::vector<float> u(P), u0(first, 0.0f);
-    std::vector<float> bufs(static_cast<std::size_t>(nr) * rest, 0.0f);
-    std::vector<float> zu(static_cast<std::size_t>(kTile) * dp0);
-    std::vector<float> z0b(keep_z0 ? 0 : static_cast<std::size_t>(kTile) * dp0);
+
+  // radius blocks: enough items for the threads; a worker keeps its block's perturbed vectors
+  // (direct: P floats each, linear: the layers >= 1), capped at ~16M floats
+  const i64 per_r = std::max<i64>(1, lin ? rest : P);
+  i64 blocks = std::min<i64>(R, std::max<i64>(1, (4 * nt + K - 1) / K));
+  i64 rb = (R + blocks - 1) / blocks;
+  rb = std::max<i64>(1, std::min<i64>(rb, (i64(1) << 24) / per_r));
+  blocks = (R + rb - 1) / rb;
+  // tile chunks when there are still too few items
+  const i64 items0 = K * blocks;
+  i64 chunks = items0 >= 4 * nt ? 1 : std::min<i64>(ntiles, (4 * nt + items0 - 1) / items0);
+  const i64 tc = (ntiles + chunks - 1) / chunks;
+  chunks = (ntiles + tc - 1) / tc;
+  std::vector<double> part(chunks > 1 ? static_cast<std::size_t>(K * R * ntiles) : 0);
+  std::vector<i64> pcorr(part.size(), 0);
+
+  // Z0 = W0 x + b0 for all samples (linear path) unless that exceeds z0_limit() floats; then
+  // every work item recomputes its tile of Z0 (same values).
+  const bool keep_z0 = lin && static_cast<double>(n) * d1 <= static_cast<double>(z0_limit());
+  std::vector<float> Z0(keep_z0 ? static_cast<std::size_t>(n) * d1 : 0);
+  const float* b0 = s.bias ? theta + s.b_offset(0) : nullptr;
+  auto z0_tile = [&](i64 t0, i64 rows, float* dst) {
+    gemm::gemm_nt(rows, d1, d0, X + t0 * d0, d0, theta, d0, dst, d1, false, b0, false);
+  };
+  if (keep_z0)
+    parallel_for(ntiles, nt, [&](i64 t) {
+      const i64 t0 = t * T;
+      z0_tile(t0, std::min(T, n - t0), Z0.data() + t0 * d1);
+    });
+
+  parallel_for(K * blocks * chunks, nt, [&](i64 item) {
+    thread_local Fwd f;
+    const i64 k = item / (blocks * chunks), bc = item % (blocks * chunks);
+    const i64 r0 = (bc / chunks) * rb, ch = bc % chunks;
+    const i64 r1 = std::min(R, r0 + rb), nr = r1 - r0;
+    const i64 tile0 = ch * tc, tile1 = std::min(ntiles, tile0 + tc);
+    // direction and perturbed vectors: per-thread buffers reused across items (cache-hot)
+    // unless they are large
+    const std::size_t nu = static_cast<std::size_t>(P), nv = static_cast<std::size_t>(nr) * per_r;
+    thread_local std::vector<float> u_tl, v_tl;
+    std::vector<float> u_own, v_own;
+    const bool small = nu + nv <= (std::size_t(1) << 20);
+    std::vector<float>& u = small ? u_tl : u_own;
+    std::vector<float>& v = small ? v_tl : v_own;
+    if (u.size() < nu) u.resize(nu);
+    if (v.size() < nv) v.resize(nv);
+    gen.make(seed, k, u.data());
+    // perturbed vectors: all of theta (direct) or the layers >= 1 (linear)
+    const i64 off = lin ? first : 0;
+    for (i64 ri = 0; ri < nr; ++ri) {
+      const float r = static_cast<float>(radii[r0 + ri]);
+      float* dst = v.data() + ri * per_r;
+      const float* tp = theta + off;
+      const float* up = u.data() + off;
+      const i64 cnt = P - off;
+      if (!mult)
+        for (i64 p = 0; p < cnt; ++p) dst[p] = tp[p] + r * up[p];
+      else
+        for (i64 p = 0; p < cnt; ++p) dst[p] = tp[p] * (1.0f + r * up[p]);
+    }
     std::vector<double> tot(nr, 0.0);
-    std::vector<std::int64_t> corr(nr, 0);
-    FwdBuffers fb;
-    fb.reserve(pk);
-    make_direction(s, theta, seed, k, kind, norm, bias, u.data());
-    const bool mult = mode == PertMode::multiplicative;
-    // layer-0 block [W0, b0] of the effective direction (u, or theta * u)
-    for (std::int64_t q = 0; q < first; ++q) u0[q] = mult ? theta[q] * u[q] : u[q];
-    // layers >= 1, materialised per radius (pack_with writes every slot of every layer; the
-    // layer-0 slots are discarded by writing into a scratch vector first)
-    if (L > 1) {
-      std::vector<float> full(pk.size, 0.0f);
-      for (std::int64_t ri = 0; ri < nr; ++ri) {
-        const float r = static_cast<float>(radii[r0 + ri]);
-        if (!mult)
-          pack_with(s, pk, full.data(), [&](std::int64_t p) { return theta[p] + r * u[p]; });
-        else
-          pack_with(s, pk, full.data(), [&](std::int64_t p) { return theta[p] * (1.0f + r * u[p]); });
-        std::copy(full.begin() + first, full.end(), bufs.begin() + ri * rest);
-      }
+    std::vector<i64> corr(nr, 0);
+    std::vector<float> zu, z0b, a;
+    if (lin) {
+      // layer-0 block [W0, b0] of the effective direction (u, or theta * u), in place
+      if (mult)
+        for (i64 q = 0; q < first; ++q) u[q] = theta[q] * u[q];
+      zu.resize(static_cast<std::size_t>(T) * d1);
+      a.resize(static_cast<std::size_t>(T) * d1);
+      if (!keep_z0) z0b.resize(static_cast<std::size_t>(T) * d1);
     }
-    for (std::int64_t t0 = 0; t0 < n; t0 += kTile) {
-      const std::int64_t rows = std::min(kTile, n - t0);
-      dense_layer(X + t0 * d0, d0, rows, d0, u0.data(), pk.bias(u0.data(), 0), dp0, zu.data(),
-                  false);
-      if (!keep_z0) z0_tile(t0, rows, z0b.data());
-      const float* z0 = keep_z0 ? Z0.data() + t0 * dp0 : z0b.data();
-      for (std::int64_t ri = 0; ri < nr; ++ri) {
-        const float r = static_cast<float>(radii[r0 + ri]);
-        float* A = fb.a.data();
-        const std::int64_t cnt = rows * dp0;
-        if (L > 1) {
-          for (std::int64_t q = 0; q < cnt; ++q) {
-            const float v = z0[q] + r * zu[q];
-            A[q] = v > 0.0f ? v : 0.0f;
+    for (i64 t = tile0; t < tile1; ++t) {
+      const i64 t0 = t * T, rows = std::min(T, n - t0);
+      const float* xt = X + t0 * d0;
+      const float* z0 = nullptr;
+      if (lin) {
+        gemm::gemm_nt(rows, d1, d0, xt, d0, u.data(), d0, zu.data(), d1, false,
+                      s.bias ? u.data() + s.b_offset(0) : nullptr, false);
+        if (!keep_z0) z0_tile(t0, rows, z0b.data());
+        z0 = keep_z0 ? Z0.data() + t0 * d1 : z0b.data();
+      }
+      for (i64 ri = 0; ri < nr; ++ri) {
+        const float* vr = v.data() + ri * per_r;
+        i64 c = 0;
+        double ts;
+        if (lin) {
+          const float r = static_cast<float>(radii[r0 + ri]);
+          const i64 cnt = rows * d1;
+          float* ap = a.data();
+          const float* zup = zu.data();
+          for (i64 q = 0; q < cnt; ++q) {
+            const float w = z0[q] + r * zup[q];
+            ap[q] = w > 0.0f ? w : 0.0f;
           }
+          ts = tile_loss(s, 1, vr, first, ap, d1, rows, y + t0, f, c);
         } else {
-          for (std::int64_t q = 0; q < cnt; ++q) A[q] = z0[q] + r * zu[q];
+          ts = tile_loss(s, 0, vr, 0, xt, d0, rows, y + t0, f, c);
         }
-        std::int64_t lda = dp0;
-        const float* buf = bufs.data() + ri * rest;  // layers >= 1, offsets shifted by first
-        const float* in = A;
-        for (int l = 1; l < L; ++l) {
-          float* Z = (l % 2 == 1) ? fb.b.data() : fb.a.data();
-          dense_layer(in, lda, rows, s.widths[l], buf + (pk.wt_off[l] - first),
-                      pk.bias(buf, l, first), pk.dpad[l], Z, l < L - 1);
-          in = Z;
-          lda = pk.dpad[l];
+        if (chunks > 1) {
+          const i64 o = ((k * R) + r0 + ri) * ntiles + t;
+          part[o] = ts;
+          pcorr[o] = c;
+        } else {
+          tot[ri] += ts;
+          corr[ri] += c;
         }
-        tile_loss(in, lda, rows, C, y + t0, fb, tot[ri], corr[ri]);
       }
     }
-    for (std::int64_t ri = 0; ri < nr; ++ri) {
-      loss_out[k * R + r0 + ri] = tot[ri] / static_cast<double>(n);
-      if (acc_out) acc_out[k * R + r0 + ri] = static_cast<double>(corr[ri]) / static_cast<double>(n);
-    }
+    if (chunks == 1)
+      for (i64 ri = 0; ri < nr; ++ri) {
+        loss_out[k * R + r0 + ri] = tot[ri] / static_cast<double>(n);
+        if (acc_out)
+          acc_out[k * R + r0 + ri] = static_cast<double>(corr[ri]) / static_cast<double>(n);
+      }
   });
+  if (chunks > 1)
+    for (i64 kr = 0; kr < K * R; ++kr) {
+      double tot = 0.0;
+      i64 c = 0;
+      for (i64 t = 0; t < ntiles; ++t) {
+        tot += part[kr * ntiles + t];
+        c += pcorr[kr * ntiles + t];
+      }
+      loss_out[kr] = tot / static_cast<double>(n);
+      if (acc_out) acc_out[kr] = static_cast<double>(c) / static_cast<double>(n);
+    }
 }
 
 void affine_eval(const Shape& s, const float* theta0, const float* D, int m,
@@ -347,18 +310,16 @@ void affine_eval(const Shape& s, const float* theta0, const float* D, int m,
                  std::int64_t n, double* loss_out, double* acc_out, int n_threads) {
   if (G <= 0 || n <= 0 || m < 0) throw std::invalid_argument("G and n must be positive");
   const std::int64_t P = s.n_params();
-  Packing pk(s);
   parallel_for(G, n_threads, [&](std::int64_t g) {
-    std::vector<float> buf(pk.size, 0.0f), v(theta0, theta0 + P);
+    thread_local Fwd f;
+    std::vector<float> v(theta0, theta0 + P);
     for (int j = 0; j < m; ++j) {
       const float c = static_cast<float>(coeffs[g * m + j]);
       const float* d = D + static_cast<std::int64_t>(j) * P;
       for (std::int64_t p = 0; p < P; ++p) v[p] = v[p] + c * d[p];
     }
-    pack_with(s, pk, buf.data(), [&](std::int64_t p) { return v[p]; });
-    FwdBuffers fb;
-    std::int64_t corr = 0;
-    const double tot = packed_loss_sum(s, pk, buf.data(), X, y, n, corr, fb);
+    i64 corr = 0;
+    const double tot = serial_total(s, v.data(), X, y, n, f, corr);
     loss_out[g] = tot / static_cast<double>(n);
     if (acc_out) acc_out[g] = static_cast<double>(corr) / static_cast<double>(n);
   });
@@ -415,45 +376,60 @@ struct IncState {
     return z > 0.0f ? z : 0.0f;
   }
 
-  // Full recomputation from theta (same kernel and summation order as full_loss).
-  void refresh(const float* theta, const float* X) {
-    Packing pk(s);
-    std::vector<float> buf(pk.size, 0.0f);
-    pack_with(s, pk, buf.data(), [&](std::int64_t p) { return theta[p]; });
-    std::vector<float> a(static_cast<std::size_t>(kTile) * pk.max_pad),
-        b(static_cast<std::size_t>(kTile) * pk.max_pad);
+  // Full recomputation from theta: the same operations and summation order as full_loss (so
+  // the refreshed total equals full_loss exactly), parallel over tiles when not nested, and the
+  // stored state (pre-activations, logits, per-sample losses) on the way.
+  void refresh(const float* theta, const float* X, int n_threads) {
+    const i64 T = tile_rows(s);
+    const i64 ntiles = (n + T - 1) / T;
     const int d0 = s.n_in();
-    double tot = 0.0;
-    std::int64_t cr = 0;
-    for (std::int64_t t0 = 0; t0 < n; t0 += kTile) {
-      const std::int64_t rows = std::min(kTile, n - t0);
-      const float* A = X + t0 * d0;
-      std::int64_t lda = d0;
-      for (int l = 0; l < L; ++l) {
-        float* Zb = (l % 2 == 0) ? a.data() : b.data();
-        const int dp = pk.dpad[l], dout = s.widths[l + 1];
-        dense_layer(A, lda, rows, s.widths[l], buf.data() + pk.wt_off[l], pk.bias(buf.data(), l),
-                    dp, Zb, false);
-        if (l < L - 1) {
-          float* dst = Z[l + 1].data();
-          for (std::int64_t r = 0; r < rows; ++r)
-            for (int j = 0; j < dout; ++j) {
-              float& z = Zb[r * dp + j];
-              dst[static_cast<std::int64_t>(j) * n + t0 + r] = z;
-              z = z > 0.0f ? z : 0.0f;
-            }
-        } else {
-          for (std::int64_t r = 0; r < rows; ++r)
-            std::memcpy(&logits[(t0 + r) * C], Zb + r * dp, sizeof(float) * C);
-        }
-        A = Zb;
-        lda = dp;
+    std::vector<double> part(ntiles);
+    std::vector<i64> pc(ntiles, 0);
+    parallel_for(ntiles, n_threads, [&](i64 t) {
+      thread_local Fwd f;
+      const i64 t0 = t * T, rows = std::min(T, n - t0);
+      f.reserve(s, rows);
+      const float* h = X + t0 * d0;
+      i64 ldh = d0;
+      for (int l = 0; l < L - 1; ++l) {
+        const int din = s.widths[l], dout = s.widths[l + 1];
+        float* out = (l % 2 == 0) ? f.h0.data() : f.h1.data();
+        gemm::gemm_nt(rows, dout, din, h, ldh, theta + s.w_offset(l), din, out, dout, false,
+                      s.bias ? theta + s.b_offset(l) : nullptr, false);
+        float* dst = Z[l + 1].data() + t0;
+        for (i64 r = 0; r < rows; ++r)
+          for (int j = 0; j < dout; ++j) {
+            float& z = out[r * dout + j];
+            dst[static_cast<i64>(j) * n + r] = z;
+            z = z > 0.0f ? z : 0.0f;
+          }
+        h = out;
+        ldh = dout;
       }
-      rows_loss(A, lda, rows, C, y + t0, lossv.data() + t0, corr.data() + t0);
-      for (std::int64_t r = 0; r < rows; ++r) {
+      const int din = s.widths[L - 1];
+      float* zt = f.zt.data();
+      if (s.bias) {
+        const float* b = theta + s.b_offset(L - 1);
+        for (int c = 0; c < C; ++c) std::fill(zt + c * rows, zt + (c + 1) * rows, b[c]);
+      }
+      gemm::gemm_nt(C, rows, din, theta + s.w_offset(L - 1), din, h, ldh, zt, rows, s.bias);
+      cols_loss(zt, rows, rows, C, y + t0, lossv.data() + t0, corr.data() + t0);
+      for (i64 r = 0; r < rows; ++r)
+        for (int c = 0; c < C; ++c) logits[(t0 + r) * C + c] = zt[c * rows + r];
+      double tot = 0.0;
+      i64 cr = 0;
+      for (i64 r = 0; r < rows; ++r) {
         tot += lossv[t0 + r];
         cr += corr[t0 + r];
       }
+      part[t] = tot;
+      pc[t] = cr;
+    });
+    double tot = 0.0;
+    i64 cr = 0;
+    for (i64 t = 0; t < ntiles; ++t) {
+      tot += part[t];
+      cr += pc[t];
     }
     total = tot;
     ncorr = cr;
@@ -646,28 +622,40 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
   if (sparse) {
     const int d0 = s.n_in();
     XT.resize(static_cast<std::size_t>(d0) * ntr);
-    for (std::int64_t smp = 0; smp < ntr; ++smp)
-      for (int i = 0; i < d0; ++i) XT[static_cast<std::int64_t>(i) * ntr + smp] = Xtr[smp * d0 + i];
+    // blocked transpose (64 x 64 tiles), parallel over blocks of samples
+    constexpr std::int64_t B = 64;
+    float* xt = XT.data();
+    parallel_for((ntr + B - 1) / B, n_threads, [&](std::int64_t sb) {
+      const std::int64_t s0 = sb * B, s1 = std::min(ntr, s0 + B);
+      for (int i0 = 0; i0 < d0; i0 += B) {
+        const int i1 = static_cast<int>(std::min<std::int64_t>(d0, i0 + B));
+        for (int i = i0; i < i1; ++i) {
+          float* dst = xt + static_cast<std::int64_t>(i) * ntr;
+          for (std::int64_t smp = s0; smp < s1; ++smp) dst[smp] = Xtr[smp * d0 + i];
+        }
+      }
+    });
   }
   // hidden units for move='unit': (layer, index) by flat index
   std::int64_t H = 0;
   for (int l = 1; l < L; ++l) H += s.widths[l];
 
+  // one walker: its full passes (refresh, dense steps, test records) use the threads; several:
+  // one walker per thread, serial passes
+  const int inner = W == 1 ? n_threads : 1;
   parallel_for(W, n_threads, [&](std::int64_t w) {
     Philox g(p.seed, static_cast<std::uint64_t>(w), 1);
     std::vector<float> theta(theta0, theta0 + P), prop;
     double cur_loss = 0.0, cur_acc = 0.0;
     IncState* st = nullptr;
     std::unique_ptr<IncState> holder;
-    Packing pk(s);
-    FwdBuffers fb;
     if (sparse) {
       holder.reset(new IncState(s, XT.data(), ytr, ntr));
       st = holder.get();
-      st->refresh(theta.data(), Xtr);
+      st->refresh(theta.data(), Xtr, inner);
     } else {
       prop.resize(P);
-      cur_loss = full_loss(s, theta.data(), Xtr, ytr, ntr, &cur_acc);
+      cur_loss = full_loss(s, theta.data(), Xtr, ytr, ntr, &cur_acc, inner);
     }
     auto loss_now = [&] { return sparse ? st->total / ntr : cur_loss; };
     auto acc_now = [&] { return sparse ? static_cast<double>(st->ncorr) / ntr : cur_acc; };
@@ -687,7 +675,7 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
       out.train_acc[o] = acc_now();
       if (have_test) {
         double a;
-        out.test_loss[o] = full_loss(s, theta.data(), Xte, yte, nte, &a);
+        out.test_loss[o] = full_loss(s, theta.data(), Xte, yte, nte, &a, inner);
         out.test_acc[o] = a;
       }
       out.accept[o] = win_steps > 0 ? static_cast<double>(acc_window) / win_steps : nan;
@@ -722,7 +710,7 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
             prop[q] = theta[q] + static_cast<float>(sl * g.normal());
         }
         std::int64_t corr = 0;
-        const double nl = packed_loss_sum(s, pk, prop.data(), Xtr, ytr, ntr, corr, fb) / ntr;
+        const double nl = parallel_total(s, prop.data(), Xtr, ytr, ntr, inner, corr) / ntr;
         const double na = static_cast<double>(corr) / ntr;
         ok = accept(nl, na);
         if (ok) {
@@ -817,7 +805,7 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
       ++win_steps;
       if (sparse && p.refresh_every > 0 && t % p.refresh_every == 0) {
         const double before = st->total / ntr;
-        st->refresh(theta.data(), Xtr);
+        st->refresh(theta.data(), Xtr, inner);
         out.max_drift[w] = std::max(out.max_drift[w], std::fabs(before - st->total / ntr));
       }
       if (t % p.record_every == 0) record(t / p.record_every);

@@ -109,35 +109,4 @@ void cols_loss_avx2(const float* Zc, std::int64_t ldc, std::int64_t rows, int C,
   }
 }
 
-void rows_loss_avx2(const float* Z, std::int64_t ldz, std::int64_t rows, int C,
-                    const std::int32_t* y, float* loss, unsigned char* correct) {
-  // transpose blocks of 8 rows into class-major scratch and reuse the column kernel, so both
-  // layouts give bit-identical per-row results
-  std::vector<float> zb(static_cast<std::size_t>(8) * C);
-  std::int64_t r = 0;
-  for (; r + 8 <= rows; r += 8) {
-    for (int k = 0; k < 8; ++k) {
-      const float* src = Z + (r + k) * ldz;
-      for (int c = 0; c < C; ++c) zb[static_cast<std::size_t>(c) * 8 + k] = src[c];
-    }
-    cols_loss_avx2(zb.data(), 8, 8, C, y + r, loss + r, correct + r);
-  }
-  if (r < rows) {
-    const std::int64_t left = rows - r;
-    std::int32_t yb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    float lb[8];
-    unsigned char cb[8];
-    for (std::int64_t k = 0; k < 8; ++k) {
-      const std::int64_t src = r + (k < left ? k : left - 1);
-      for (int c = 0; c < C; ++c) zb[static_cast<std::size_t>(c) * 8 + k] = Z[src * ldz + c];
-      yb[k] = y[src];
-    }
-    cols_loss_avx2(zb.data(), 8, 8, C, yb, lb, cb);
-    for (std::int64_t k = 0; k < left; ++k) {
-      loss[r + k] = lb[k];
-      correct[r + k] = cb[k];
-    }
-  }
-}
-
 }  // namespace glasslens::landscape::detail

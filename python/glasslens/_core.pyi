@@ -134,9 +134,9 @@ def landscape_direction(widths: collections.abc.Sequence[typing.SupportsInt | ty
     """
     Direction u_k (float32, n_params) used by landscape_perturbed_eval.
     """
-def landscape_full_loss(widths: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], bias: bool, theta: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], X: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.int32]) -> tuple[float, float]:
+def landscape_full_loss(widths: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], bias: bool, theta: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], X: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], n_threads: typing.SupportsInt | typing.SupportsIndex = 1) -> tuple[float, float]:
     """
-    Mean loss and accuracy of one network (the kernel used by the walks).
+    Mean loss and accuracy of one network (the kernel used by the landscape engines; bit-identical for any n_threads).
     """
 def landscape_perturbed_eval(widths: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], bias: bool, theta: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], seed: typing.SupportsInt | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, radii: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kind: str, normalization: str, bias_mode: str, mode: str, X: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], n_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], float, float]:
     """

@@ -270,7 +270,8 @@ def random_walk(
         if threshold is None:
             raise ValueError("mode='threshold' needs threshold")
         thr = check_float(threshold, "threshold")
-        l0, a0 = _core.landscape_full_loss(net.widths, net.has_bias, theta, d.X_train, d.y_train)
+        l0, a0 = _core.landscape_full_loss(net.widths, net.has_bias, theta, d.X_train, d.y_train,
+                                            resolve_threads(n_threads))
         start = l0 if threshold_on == "loss" else 1.0 - a0
         if start > thr:
             raise ValueError(f"the start point violates the threshold: train {threshold_on} "

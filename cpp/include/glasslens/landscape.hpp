@@ -23,12 +23,42 @@ enum class BiasMode : int { include = 0, zero = 1 };
 // additive: theta + r u; multiplicative: theta * (1 + r u) (elementwise).
 enum class PertMode : int { additive = 0, multiplicative = 1 };
 
-// The direction u_k (n_params floats written to u). Deterministic in (seed, k).
+// The direction u_k (n_params floats written to u). Deterministic in (seed, k), identical on
+// both SIMD paths (the Gaussian stream layout is described in src/landscape_dirs.inc).
 void make_direction(const nn::Shape& s, const float* theta, std::uint64_t seed, std::int64_t k,
                     DirKind kind, Norm norm, BiasMode bias, float* u);
 
+// make_direction for many k: the norms of theta's groups are computed once. Reentrant.
+class DirectionGen {
+ public:
+  DirectionGen(const nn::Shape& s, const float* theta, DirKind kind, Norm norm, BiasMode bias);
+  void make(std::uint64_t seed, std::int64_t k, float* u) const;
+
+ private:
+  struct Group {  // two ranges [a0, a1) and [b0, b1) of the flat vector (b may be empty)
+    std::int64_t a0, a1, b0, b1;
+  };
+  static double group_sumsq(const Group& g, const float* v);
+  nn::Shape s_;
+  DirKind kind_;
+  Norm norm_;
+  BiasMode bias_;
+  std::int64_t P_;
+  std::vector<Group> groups_;   // filter: one per unit; layer / global: one per layer
+  std::vector<double> tnorm_;   // ||theta|| of each group (global: one entry)
+};
+
+// The raw Gaussian entries of direction k (Philox(seed, k, 0)), P floats. Dispatches on
+// simd_path(); both paths give identical bits.
+void gaussian_fill(std::uint64_t seed, std::int64_t k, std::int64_t P, float* u);
+// Sum of squares in double with a fixed summation order (8 interleaved partial sums), identical
+// on both SIMD paths.
+double sumsq(const float* a, std::int64_t n);
+
 // Mean loss / accuracy of theta perturbed along K directions at R radii on (X, y): outputs are
-// K x R (row-major). Work items are (direction, block of radii). When base_loss is not null it
+// K x R (row-major). Work items are (direction, block of radii, chunk of sample tiles); with one
+// radius (or no hidden layer) theta + r u is evaluated directly, with several the first layer by
+// linearity (see landscape.cpp). When base_loss is not null it
 // receives the unperturbed mean loss (and base_acc the accuracy), equal to full_loss exactly.
 void perturbed_eval(const nn::Shape& s, const float* theta, std::uint64_t seed, std::int64_t K,
                     const double* radii, std::int64_t R, DirKind kind, Norm norm, BiasMode bias,
@@ -47,35 +77,27 @@ void affine_eval(const nn::Shape& s, const float* theta0, const float* D, int m,
                  const double* coeffs, std::int64_t G, const float* X, const std::int32_t* y,
                  std::int64_t n, double* loss_out, double* acc_out, int n_threads);
 
-// Full (serial) mean loss and accuracy of one parameter vector; the reference used by the walk
-// refresh.
+// Mean loss and accuracy of one parameter vector, parallel over sample tiles (serial when called
+// inside an active parallel region); bit-identical for any n_threads. The reference for every
+// engine here: perturbed_eval at r = 0, affine_eval at coefficient 0 and the walk refresh give
+// exactly this value.
 double full_loss(const nn::Shape& s, const float* theta, const float* X, const std::int32_t* y,
-                 std::int64_t n, double* acc);
+                 std::int64_t n, double* acc, int n_threads = 1);
 
-// Dense layer: Z[r, c] = b[c] + sum_i A[r, i] * W[c, i] for r < n, c < dout (W row-major
-// dout x din as in theta; A row stride lda; Z row stride dout); ReLU when relu is true; b may be
-// null. Uses the nn helper's GEMM (gemm::gemm_nt; each row of Z depends only on its row of A).
-void dense_layer(const float* A, std::int64_t lda, std::int64_t n, int din, const float* W,
-                 const float* b, int dout, float* Z, bool relu);
-// Cross-entropy of `rows` logit rows (row stride ldz, C classes) with labels y[r]: writes the
-// per-row loss and whether the argmax (ties -> lowest index) equals the label. Dispatches on
-// simd_path() (the AVX2 path uses a polynomial expf accurate to a few ulp).
-void rows_loss(const float* Z, std::int64_t ldz, std::int64_t rows, int C, const std::int32_t* y,
-               float* loss, unsigned char* correct);
-
-// The same on class-major storage: logit (row r, class c) at Zc[c * ldc + r]. Per-row results
-// are bit-identical to rows_loss on the same values.
+// Cross-entropy on class-major logits: logit (row r, class c) at Zc[c * ldc + r]; writes the
+// per-row loss and whether the argmax (ties -> lowest index) equals the label y[r]. Dispatches
+// on simd_path() (the AVX2 path uses polynomial exp / log accurate to a few ulp).
 void cols_loss(const float* Zc, std::int64_t ldc, std::int64_t rows, int C, const std::int32_t* y,
                float* loss, unsigned char* correct);
 
 namespace detail {
+void gaussian_fill_scalar(std::uint64_t seed, std::int64_t k, std::int64_t P, float* u);
+void gaussian_fill_avx2(std::uint64_t seed, std::int64_t k, std::int64_t P, float* u);
+double sumsq_scalar(const float* a, std::int64_t n);
+double sumsq_avx2(const float* a, std::int64_t n);
 void cols_loss_scalar(const float* Zc, std::int64_t ldc, std::int64_t rows, int C,
                       const std::int32_t* y, float* loss, unsigned char* correct);
 void cols_loss_avx2(const float* Zc, std::int64_t ldc, std::int64_t rows, int C,
-                    const std::int32_t* y, float* loss, unsigned char* correct);
-void rows_loss_scalar(const float* Z, std::int64_t ldz, std::int64_t rows, int C,
-                      const std::int32_t* y, float* loss, unsigned char* correct);
-void rows_loss_avx2(const float* Z, std::int64_t ldz, std::int64_t rows, int C,
                     const std::int32_t* y, float* loss, unsigned char* correct);
 }  // namespace detail
 
