@@ -77,6 +77,14 @@ def numpy_eval_loop(Ws: List[np.ndarray], bs: List[np.ndarray], X: np.ndarray, y
     return loss, acc
 
 
+def _stacked_xent(z, y):
+    """Mean cross-entropy and accuracy of stacked logits z (c, n, classes)."""
+    m = z.max(axis=2, keepdims=True)
+    lse = np.log(np.exp(z - m).sum(axis=2)) + m[..., 0]
+    zy = np.take_along_axis(z, np.broadcast_to(y[None, :, None], z.shape[:2] + (1,)), 2)[..., 0]
+    return np.mean(lse - zy, axis=1), np.mean(z.argmax(axis=2) == y[None], axis=1)
+
+
 def numpy_eval_batched(Ws, bs, X, y, chunk=64):
     """Stacked matmuls over chunks of weight sets (better for many small networks)."""
     K = Ws[0].shape[0]
@@ -92,11 +100,7 @@ def numpy_eval_batched(Ws, bs, X, y, chunk=64):
             if l < len(Ws) - 1:
                 np.maximum(z, 0, out=z)
             h = z
-        m = z.max(axis=2, keepdims=True)
-        lse = np.log(np.exp(z - m).sum(axis=2)) + m[..., 0]
-        zy = np.take_along_axis(z, np.broadcast_to(y[None, :, None], z.shape[:2] + (1,)), 2)[..., 0]
-        loss[sl] = np.mean(lse - zy, axis=1)
-        acc[sl] = np.mean(z.argmax(axis=2) == y[None], axis=1)
+        loss[sl], acc[sl] = _stacked_xent(z, y)
     return loss, acc
 
 
@@ -122,11 +126,7 @@ def numpy_eval_one_gemm(Ws, bs, X, y, chunk=128):
             z += bs[l][sl][:, None, :]
             if l < L - 1:
                 np.maximum(z, 0, out=z)
-        m = z.max(axis=2, keepdims=True)
-        lse = np.log(np.exp(z - m).sum(axis=2)) + m[..., 0]
-        zy = np.take_along_axis(z, np.broadcast_to(y[None, :, None], z.shape[:2] + (1,)), 2)[..., 0]
-        loss[sl] = np.mean(lse - zy, axis=1)
-        acc[sl] = np.mean(z.argmax(axis=2) == y[None], axis=1)
+        loss[sl], acc[sl] = _stacked_xent(z, y)
     return loss, acc
 
 
