@@ -75,6 +75,17 @@ void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* tota
   for (i64 t = 0; t < M * M; ++t) totals[t] = 0.0;
   for (i64 a = 0; a < M; ++a)
     for (i64 j = 0; j < H; ++j) perms[(a * M + a) * H + j] = j;
+  // diagonal: squared norms of the replicas' features (4 interleaved partial sums, fixed order)
+  parallel_for(M, n_threads, [&](i64 a) {
+    const float* u = U + a * H * D;
+    const i64 n = H * D;
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    i64 t = 0;
+    for (; t + 4 <= n; t += 4)
+      for (int l = 0; l < 4; ++l) s[l] += static_cast<double>(u[t + l]) * u[t + l];
+    for (; t < n; ++t) s[0] += static_cast<double>(u[t]) * u[t];
+    totals[a * M + a] = (s[0] + s[1]) + (s[2] + s[3]);
+  });
   if (M < 2 || H == 0) return;
   const GramFn gram = pick_gram();
   const i64 npan = (H + NR - 1) / NR, Hp = npan * NR;
@@ -89,16 +100,18 @@ void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* tota
 
   parallel_for(static_cast<i64>(tasks.size()), n_threads, [&](i64 t) {
     static thread_local std::vector<float> pack, cbuf;
+    static thread_local std::vector<double> wbuf;
     static thread_local std::vector<i64> rows, cols;
     const i64 a = tasks[t].a;
     if (static_cast<i64>(pack.size()) < Hp * D) pack.resize(static_cast<size_t>(Hp * D));
     if (static_cast<i64>(cbuf.size()) < H * Hp) cbuf.resize(static_cast<size_t>(H * Hp));
+    if (static_cast<i64>(wbuf.size()) < H * H) wbuf.resize(static_cast<size_t>(H * H));
     rows.resize(static_cast<size_t>(H));
     cols.resize(static_cast<size_t>(H));
     pack_rows(U + a * H * D, H, D, Hp, kcb, pack.data());
     float* C = cbuf.data();
-    LapOptions opt;
-    opt.maximize = true;
+    const LapOptions opt;  // minimisation of -C (exact: float -> double, negation)
+    double* W = wbuf.data();
     for (i64 b = tasks[t].b0; b < tasks[t].b1; ++b) {
       const float* Ub = U + b * H * D;
       if (D == 0) std::fill(C, C + H * Hp, 0.0f);
@@ -106,8 +119,10 @@ void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* tota
         gram(H, npan, std::min(kcb, D - p0), Ub + p0, D, pack.data() + p0 * Hp, C, Hp, p0 == 0);
       if (Hp != H)
         for (i64 i = 1; i < H; ++i) std::memmove(C + i * H, C + i * Hp, sizeof(float) * H);
-      // rows of C: units of b, columns: units of a
-      const double tot = lap_solve(C, H, H, opt, rows.data(), cols.data());
+      for (i64 t = 0; t < H * H; ++t) W[t] = -static_cast<double>(C[t]);
+      // rows of C: units of b, columns: units of a; the total of -C, negated, is exactly the
+      // sum of the chosen float entries in double, rows in order
+      const double tot = -lap_solve(W, H, H, opt, rows.data(), cols.data());
       i64* pab = perms + (a * M + b) * H;
       i64* pba = perms + (b * M + a) * H;
       for (i64 i = 0; i < H; ++i) {

@@ -591,20 +591,23 @@ def pairwise_alignment(
     nt = resolve_threads(n_threads)
     H = hidden_widths(ensemble)
     M = ensemble.n_replicas
-    flat = ensemble.flat().astype(np.float64)
-    norms = np.linalg.norm(flat, axis=1)
+    fast = len(H) == 1 and np.dtype(cost_dtype) == np.dtype(np.float32)
+    if not fast:
+        flat = ensemble.flat().astype(np.float64)
+        norms = np.linalg.norm(flat, axis=1)
     if not H:
         dots = flat @ flat.T
-    elif len(H) == 1 and np.dtype(cost_dtype) == np.dtype(np.float32):
-        # C++ path: packed Gram GEMM per pair + exact LAP, parallel over pairs
+    elif fast:
+        # C++ path: packed Gram GEMM per pair + exact LAP, parallel over pairs; the diagonal of
+        # dots comes back as the squared norms of the unit features (all parameters but b2)
         U = _unit_features(ensemble)  # (M, H, D) float32
         if not np.isfinite(U).all():
             raise ValueError("ensemble weights must be finite")
         perms, dots = _core.lap_all_pairs(U, n_threads=nt)
         b2 = ensemble.biases[1] if ensemble.biases is not None else None
         if b2 is not None:
-            dots = dots + _out_bias_dot(b2, b2) * (1 - np.eye(M))
-        dots[np.arange(M), np.arange(M)] = norms ** 2
+            dots = dots + _out_bias_dot(b2, b2)
+        norms = np.sqrt(np.diag(dots))
     elif len(H) == 1:
         h = H[0]
         U = _unit_features(ensemble).astype(cost_dtype)  # (M, H, D)

@@ -16,7 +16,8 @@ namespace glasslens {
 //   perms  (M, M, H) int64: perms[a][b][j] = the unit of b matched to unit j of a
 //          (perms[a][a] = identity, perms[b][a] = inverse of perms[a][b]);
 //   totals (M, M) double: totals[a][b] = totals[b][a] = sum_j C_ab[perms..] (the optimal
-//          assignment value, summed in double over rows of C_ab in order); diagonal left 0;
+//          assignment value, summed in double over rows of C_ab in order); the diagonal
+//          totals[a][a] holds the squared norm of U_a (double, a fixed summation order);
 //   costs  optional (M (M - 1) / 2, H, H) float32: C_ab for the pairs a < b in row-major
 //          upper-triangle order (for tests), or nullptr.
 void lap_all_pairs(const float* U, std::int64_t M, std::int64_t H, std::int64_t D,
