@@ -52,14 +52,16 @@ inline __attribute__((always_inline)) void micro_avx2(i64 kc, const float* a, i6
 
 void gram_avx2(i64 m, i64 npan, i64 kc, const float* A, i64 lda, const float* Bp, float* C,
                i64 ldc, bool overwrite) {
+  // rows outer: one A micro-panel (MR x kc) stays in L1 while the packed panels stream from L2
   constexpr int MR = 6;
+  i64 i = 0;
+  for (; i + MR <= m; i += MR)
+    for (i64 q = 0; q < npan; ++q)
+      micro_avx2<MR>(kc, A + i * lda, lda, Bp + q * kc * NR, C + i * ldc + q * NR, ldc, overwrite);
   for (i64 q = 0; q < npan; ++q) {
     const float* bp = Bp + q * kc * NR;
-    float* cq = C + q * NR;
-    i64 i = 0;
-    for (; i + MR <= m; i += MR) micro_avx2<MR>(kc, A + i * lda, lda, bp, cq + i * ldc, ldc, overwrite);
     const float* a = A + i * lda;
-    float* c = cq + i * ldc;
+    float* c = C + i * ldc + q * NR;
     switch (m - i) {
       case 1: micro_avx2<1>(kc, a, lda, bp, c, ldc, overwrite); break;
       case 2: micro_avx2<2>(kc, a, lda, bp, c, ldc, overwrite); break;
