@@ -107,8 +107,8 @@ py::tuple lap_batch_any(const py::array& costs, bool maximize,
 py::tuple lap_all_pairs_py(const carray<float>& U, int n_threads, bool return_costs) {
   bind::require_ndim(U, 3, "U");
   const std::int64_t M = U.shape(0), H = U.shape(1), D = U.shape(2);
-  if (M * (M - 1) / 2 > (std::int64_t{1} << 40) / std::max<std::int64_t>(1, H * H))
-    throw std::invalid_argument("U: too many replicas / units for return_costs");
+  if (return_costs && M * (M - 1) / 2 > (std::int64_t{1} << 34) / std::max<std::int64_t>(1, H * H))
+    throw std::invalid_argument("U: too many replicas / units for return_costs (> 64 GB)");
   carray<std::int64_t> perms({M, M, H});
   carray<double> totals({M, M});
   std::optional<carray<float>> costs;
