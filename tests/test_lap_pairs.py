@@ -111,6 +111,10 @@ def test_bad_input():
     ens.weights[0][1, 0, 0] = np.inf
     with pytest.raises(ValueError, match="finite"):
         S.pairwise_alignment(ens)
+    ens = gl.Ensemble.init([6, 5, 3], 3, seed=0)
+    ens.biases[1][2, 1] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        S.pairwise_alignment(ens)
 
 
 def test_pairwise_alignment_uses_optimum():

@@ -601,10 +601,10 @@ def pairwise_alignment(
         # C++ path: packed Gram GEMM per pair + exact LAP, parallel over pairs; the diagonal of
         # dots comes back as the squared norms of the unit features (all parameters but b2)
         U = _unit_features(ensemble)  # (M, H, D) float32
-        if not np.isfinite(U).all():
+        b2 = ensemble.biases[1] if ensemble.biases is not None else None
+        if not (np.isfinite(U).all() and (b2 is None or np.isfinite(b2).all())):
             raise ValueError("ensemble weights must be finite")
         perms, dots = _core.lap_all_pairs(U, n_threads=nt)
-        b2 = ensemble.biases[1] if ensemble.biases is not None else None
         if b2 is not None:
             dots = dots + _out_bias_dot(b2, b2)
         norms = np.sqrt(np.diag(dots))
