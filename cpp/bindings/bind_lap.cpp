@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 #include "glasslens/lap.hpp"
+#include "glasslens/lap_pairs.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;
@@ -103,6 +104,27 @@ py::tuple lap_batch_any(const py::array& costs, bool maximize,
                            n_threads);
 }
 
+py::tuple lap_all_pairs_py(const carray<float>& U, int n_threads, bool return_costs) {
+  bind::require_ndim(U, 3, "U");
+  const std::int64_t M = U.shape(0), H = U.shape(1), D = U.shape(2);
+  if (return_costs && M * (M - 1) / 2 > (std::int64_t{1} << 34) / std::max<std::int64_t>(1, H * H))
+    throw std::invalid_argument("U: too many replicas / units for return_costs (> 64 GB)");
+  carray<std::int64_t> perms({M, M, H});
+  carray<double> totals({M, M});
+  std::optional<carray<float>> costs;
+  if (return_costs) costs.emplace(std::vector<py::ssize_t>{M * (M - 1) / 2, H, H});
+  {
+    const float* pu = U.data();
+    std::int64_t* pp = perms.mutable_data();
+    double* pt = totals.mutable_data();
+    float* pc = costs ? costs->mutable_data() : nullptr;
+    py::gil_scoped_release release;
+    lap_all_pairs(pu, M, H, D, pp, pt, pc, n_threads);
+  }
+  if (return_costs) return py::make_tuple(perms, totals, *costs);
+  return py::make_tuple(perms, totals);
+}
+
 }  // namespace
 
 void bind_lap(py::module_& m) {
@@ -118,4 +140,12 @@ void bind_lap(py::module_& m) {
         py::arg("n_threads") = 0,
         "Solves B independent (n, m) assignment problems (costs (B, n, m) float64 or float32) in parallel "
         "with OpenMP. Returns (row_ind (B,k), col_ind (B,k), totals (B,)) [+ u (B,k), v (B,max(n,m))].");
+  m.def("lap_all_pairs", &lap_all_pairs_py, py::arg("U"), py::arg("n_threads") = 0,
+        py::arg("return_costs") = false,
+        "All-pairs weight matching of unit features U (M, H, D) float32: for every a < b the "
+        "float32 cost C_ab = U[b] @ U[a].T (rows: units of b) and its exact maximum-weight "
+        "assignment. Returns (perms (M, M, H) int64, totals (M, M) float64) [+ costs "
+        "(M (M-1)/2, H, H) float32, pairs a < b in row-major order]: perms[a, b, j] is the unit "
+        "of b matched to unit j of a, totals[a, b] the optimal value (diagonal: squared norm of U[a], in double). "
+        "Bit-identical for any n_threads.");
 }

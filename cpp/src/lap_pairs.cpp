@@ -1,0 +1,141 @@
+// All-pairs weight matching: packed Gram GEMM per pair + exact LAP (see lap_pairs.hpp).
+#include "glasslens/lap_pairs.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "glasslens/lap.hpp"
+#include "glasslens/parallel.hpp"
+#include "glasslens/simd.hpp"
+
+namespace glasslens {
+namespace lap_pairs_detail {
+
+void gram_scalar(std::int64_t m, std::int64_t npan, std::int64_t kc, const float* A,
+                 std::int64_t lda, const float* Bp, float* C, std::int64_t ldc, bool overwrite) {
+  for (std::int64_t q = 0; q < npan; ++q) {
+    const float* bp = Bp + q * kc * NR;
+    for (std::int64_t i = 0; i < m; ++i) {
+      const float* a = A + i * lda;
+      float acc[NR] = {};
+      for (std::int64_t p = 0; p < kc; ++p) {
+        const float av = a[p];
+        const float* b = bp + p * NR;
+        for (int j = 0; j < NR; ++j) acc[j] += av * b[j];
+      }
+      float* c = C + i * ldc + q * NR;
+      for (int j = 0; j < NR; ++j) c[j] = overwrite ? acc[j] : c[j] + acc[j];
+    }
+  }
+}
+
+}  // namespace lap_pairs_detail
+
+namespace {
+using i64 = std::int64_t;
+using namespace lap_pairs_detail;
+
+GramFn pick_gram() {
+#ifdef GLASSLENS_LAP_PAIRS_HAVE_AVX2
+  if (simd_path() == SimdPath::avx2) return &gram_avx2;
+#endif
+  return &gram_scalar;
+}
+
+constexpr i64 kBlockB = 16;   // replicas b per task (U_a is packed once per task)
+constexpr i64 kMaxKc = 320;   // k-block: a packed panel (kc x 16 floats) stays in L1
+
+// Packs U_a (H x D) transposed into k-blocks of 16-column panels, zero padded to Hp columns:
+// k-block starting at p0 (length kc) at out + p0 Hp, panel q at + q kc 16, (p, j) at p 16 + j.
+void pack_rows(const float* Ua, i64 H, i64 D, i64 Hp, i64 kcb, float* out) {
+  for (i64 p0 = 0; p0 < D; p0 += kcb) {
+    const i64 kc = std::min(kcb, D - p0);
+    float* blk = out + p0 * Hp;
+    for (i64 q = 0; q < Hp / NR; ++q) {
+      float* panel = blk + q * kc * NR;
+      for (i64 j = 0; j < NR; ++j) {
+        const i64 unit = q * NR + j;
+        if (unit < H) {
+          const float* src = Ua + unit * D + p0;
+          for (i64 p = 0; p < kc; ++p) panel[p * NR + j] = src[p];
+        } else {
+          for (i64 p = 0; p < kc; ++p) panel[p * NR + j] = 0.0f;
+        }
+      }
+    }
+  }
+}
+}  // namespace
+
+void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* totals,
+                   float* costs, int n_threads) {
+  if (M < 0 || H < 0 || D < 0) throw std::invalid_argument("dimensions must be >= 0");
+  for (i64 t = 0; t < M * M; ++t) totals[t] = 0.0;
+  for (i64 a = 0; a < M; ++a)
+    for (i64 j = 0; j < H; ++j) perms[(a * M + a) * H + j] = j;
+  // diagonal: squared norms of the replicas' features (4 interleaved partial sums, fixed order)
+  parallel_for(M, n_threads, [&](i64 a) {
+    const float* u = U + a * H * D;
+    const i64 n = H * D;
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    i64 t = 0;
+    for (; t + 4 <= n; t += 4)
+      for (int l = 0; l < 4; ++l) s[l] += static_cast<double>(u[t + l]) * u[t + l];
+    for (; t < n; ++t) s[0] += static_cast<double>(u[t]) * u[t];
+    totals[a * M + a] = (s[0] + s[1]) + (s[2] + s[3]);
+  });
+  if (M < 2 || H == 0) return;
+  const GramFn gram = pick_gram();
+  const i64 npan = (H + NR - 1) / NR, Hp = npan * NR;
+  const i64 nkb = std::max<i64>(1, (D + kMaxKc - 1) / kMaxKc);
+  const i64 kcb = std::max<i64>(1, (D + nkb - 1) / nkb);
+  struct Task {
+    i64 a, b0, b1;
+  };
+  std::vector<Task> tasks;
+  for (i64 a = 0; a + 1 < M; ++a)
+    for (i64 s = a + 1; s < M; s += kBlockB) tasks.push_back({a, s, std::min(M, s + kBlockB)});
+
+  parallel_for(static_cast<i64>(tasks.size()), n_threads, [&](i64 t) {
+    static thread_local std::vector<float> pack, cbuf;
+    static thread_local std::vector<double> wbuf;
+    static thread_local std::vector<i64> rows, cols;
+    const i64 a = tasks[t].a;
+    if (static_cast<i64>(pack.size()) < Hp * D) pack.resize(static_cast<size_t>(Hp * D));
+    if (static_cast<i64>(cbuf.size()) < H * Hp) cbuf.resize(static_cast<size_t>(H * Hp));
+    if (static_cast<i64>(wbuf.size()) < H * H) wbuf.resize(static_cast<size_t>(H * H));
+    rows.resize(static_cast<size_t>(H));
+    cols.resize(static_cast<size_t>(H));
+    pack_rows(U + a * H * D, H, D, Hp, kcb, pack.data());
+    float* C = cbuf.data();
+    const LapOptions opt;  // minimisation of -C (exact: float -> double, negation)
+    double* W = wbuf.data();
+    for (i64 b = tasks[t].b0; b < tasks[t].b1; ++b) {
+      const float* Ub = U + b * H * D;
+      if (D == 0) std::fill(C, C + H * Hp, 0.0f);
+      for (i64 p0 = 0; p0 < D; p0 += kcb)
+        gram(H, npan, std::min(kcb, D - p0), Ub + p0, D, pack.data() + p0 * Hp, C, Hp, p0 == 0);
+      if (Hp != H)
+        for (i64 i = 1; i < H; ++i) std::memmove(C + i * H, C + i * Hp, sizeof(float) * H);
+      for (i64 t = 0; t < H * H; ++t) W[t] = -static_cast<double>(C[t]);
+      // rows of C: units of b, columns: units of a; the total of -C, negated, is exactly the
+      // sum of the chosen float entries in double, rows in order
+      const double tot = -lap_solve(W, H, H, opt, rows.data(), cols.data());
+      i64* pab = perms + (a * M + b) * H;
+      i64* pba = perms + (b * M + a) * H;
+      for (i64 i = 0; i < H; ++i) {
+        pab[cols[i]] = i;
+        pba[i] = cols[i];
+      }
+      totals[a * M + b] = totals[b * M + a] = tot;
+      if (costs) {
+        const i64 idx = a * M - a * (a + 1) / 2 + (b - a - 1);
+        std::memcpy(costs + idx * H * H, C, sizeof(float) * H * H);
+      }
+    }
+  });
+}
+
+}  // namespace glasslens
