@@ -128,6 +128,15 @@ void weight_phase(const nn::Shape& s, const NetView& net, const Cache& c, const 
       std::vector<float> acc(static_cast<std::size_t>(dout));
       K.csc(csc->colptr, csc->rows, csc->vals, t.j0, t.j1, static_cast<int>(di),
             static_cast<int>(dout), D[1], hW, acc.data());
+    } else if (l == 0 && dout < di) {
+      // transposed product X^T D (features x units): packs the narrower D instead of X
+      thread_local std::vector<float> tmp;
+      const std::int64_t w = t.j1 - t.j0;
+      if (tmp.size() < static_cast<std::size_t>(w * dout))
+        tmp.resize(static_cast<std::size_t>(w * dout));
+      gemm::gemm_tn(w, dout, n, c.A[0] + t.j0, di, D[1], dout, tmp.data(), dout, false);
+      for (std::int64_t k = 0; k < dout; ++k)
+        for (std::int64_t j = 0; j < w; ++j) hW[k * di + t.j0 + j] = tmp[j * dout + k];
     } else {
       gemm::gemm_tn(dout, t.j1 - t.j0, n, D[l + 1], dout, c.A[l] + t.j0, di, hW + t.j0, di,
                     false);
@@ -318,7 +327,7 @@ void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_th
     parallel_for(g * nch, threads, [&](std::int64_t q) {
       const std::int64_t i = q / nch, t = q % nch;
       const std::int64_t r0 = t * ch, r1 = std::min(n_, r0 + ch);
-      K.r(net_, views[i], cache_, r0, r1, RA[i].data(), RG[i].data());
+      K.r(net_, views[i], cache_, r0, r1, RA[i].data(), RG[i].data(), tls_scratch());
     });
     // phase 2: weight blocks summed over all samples
     for (std::int64_t i = 0; i < g; ++i)

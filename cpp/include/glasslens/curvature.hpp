@@ -65,7 +65,7 @@ std::vector<std::int64_t> w_offsets(const nn::Shape& s);
 // quantities. RA[l] (l = 1..L-1): R{a_l}, n x d_l; RG[l] (l = 1..L): R{d(mean loss)/dz_l},
 // n x d_l. The weight blocks of H v are then products summed over all rows (see weight_phase).
 using RRowsFn = void (*)(const NetView& net, const NetView& v, const Cache& c, std::int64_t r0,
-                         std::int64_t r1, float* const* RA, float* const* RG);
+                         std::int64_t r1, float* const* RA, float* const* RG, Scratch& s);
 // One tile of the forward pass for a tile: stores activations (A[l+1] rows, the logits' softmax
 // into P) and returns the loss sum and the number of correct predictions.
 using FwdTileFn = double (*)(const NetView& net, const float* X, const std::int32_t* y,
@@ -83,7 +83,7 @@ using CscTnFn = void (*)(const std::int64_t* colptr, const std::int32_t* rows, c
 
 namespace scalar {
 void r_rows(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t,
-            float* const*, float* const*);
+            float* const*, float* const*, Scratch&);
 void csc_tn(const std::int64_t*, const std::int32_t*, const float*, std::int64_t, std::int64_t,
             int, int, const float*, float*, float*);
 double fwd_tile(const NetView&, const float*, const std::int32_t*, std::int64_t, std::int64_t,
@@ -92,7 +92,7 @@ void bwd_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float* c
 }  // namespace scalar
 namespace avx2 {
 void r_rows(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t,
-            float* const*, float* const*);
+            float* const*, float* const*, Scratch&);
 void csc_tn(const std::int64_t*, const std::int32_t*, const float*, std::int64_t, std::int64_t,
             int, int, const float*, float*, float*);
 double fwd_tile(const NetView&, const float*, const std::int32_t*, std::int64_t, std::int64_t,
