@@ -26,12 +26,13 @@ struct Kernels {
   FwdTileFn fwd;
   BwdTileFn bwd;
   CscTnFn csc;
+  ColSumsFn colsum;
 };
 
 Kernels kernels() {
   if (simd_path() == SimdPath::avx2)
-    return {&avx2::r_rows, &avx2::fwd_tile, &avx2::bwd_tile, &avx2::csc_tn};
-  return {&scalar::r_rows, &scalar::fwd_tile, &scalar::bwd_tile, &scalar::csc_tn};
+    return {&avx2::r_rows, &avx2::fwd_tile, &avx2::bwd_tile, &avx2::csc_tn, &avx2::col_sums};
+  return {&scalar::r_rows, &scalar::fwd_tile, &scalar::bwd_tile, &scalar::csc_tn, &scalar::col_sums};
 }
 
 // theta with the weight blocks of layers [0, n_tr) transposed (d_l x d_{l+1}), the rest and
@@ -145,10 +146,8 @@ void weight_phase(const nn::Shape& s, const NetView& net, const Cache& c, const 
                       true);
     }
     if (s.bias && t.j0 == 0) {
-      std::vector<double> acc(static_cast<std::size_t>(dout), 0.0);
-      const float* d = D[l + 1];
-      for (std::int64_t i = 0; i < n; ++i)
-        for (std::int64_t k = 0; k < dout; ++k) acc[k] += static_cast<double>(d[i * dout + k]);
+      std::vector<double> acc(static_cast<std::size_t>(dout));
+      K.colsum(D[l + 1], n, static_cast<int>(dout), acc.data());
       float* hb = out + s.b_offset(l);
       for (std::int64_t k = 0; k < dout; ++k) hb[k] = static_cast<float>(acc[k]);
     }

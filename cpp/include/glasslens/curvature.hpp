@@ -80,8 +80,11 @@ using BwdTileFn = void (*)(const NetView& net, const Cache& c, std::int64_t r0, 
 using CscTnFn = void (*)(const std::int64_t* colptr, const std::int32_t* rows, const float* vals,
                          std::int64_t j0, std::int64_t j1, int d0, int d1, const float* D,
                          float* out, float* acc);
+// acc[k] = sum over the n rows of D (n x d), in row order, in double.
+using ColSumsFn = void (*)(const float* D, std::int64_t n, int d, double* acc);
 
 namespace scalar {
+void col_sums(const float*, std::int64_t, int, double*);
 void r_rows(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t,
             float* const*, float* const*, Scratch&);
 void csc_tn(const std::int64_t*, const std::int32_t*, const float*, std::int64_t, std::int64_t,
@@ -91,6 +94,7 @@ double fwd_tile(const NetView&, const float*, const std::int32_t*, std::int64_t,
 void bwd_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float* const*, Scratch&);
 }  // namespace scalar
 namespace avx2 {
+void col_sums(const float*, std::int64_t, int, double*);
 void r_rows(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t,
             float* const*, float* const*, Scratch&);
 void csc_tn(const std::int64_t*, const std::int32_t*, const float*, std::int64_t, std::int64_t,
