@@ -166,7 +166,7 @@ void check_labels(const std::int32_t* y, std::int64_t n, int C) {
 
 HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const float* X,
                                  const std::int32_t* y, std::int64_t n, int n_threads,
-                                 int sparse_input)
+                                 int sparse_input, bool copy_data)
     : shape_(s), n_(n) {
   using namespace detail;
   shape_.validate();
@@ -176,12 +176,16 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
   const int L = shape_.n_layers();
   const int d0 = shape_.n_in();
   theta_.assign(theta, theta + P);
-  X_.assign(X, X + n * d0);
+  if (copy_data) {
+    X_.assign(X, X + n * d0);
+    X = X_.data();
+  }
   y_.assign(y, y + n);
+  const std::int64_t nx = n * d0;
   if (sparse_input < 0) {
     std::int64_t nz = 0;
-    for (float v : X_) nz += (v != 0.0f);
-    net_.sparse0 = static_cast<double>(nz) < kSparseDensity * static_cast<double>(X_.size());
+    for (std::int64_t q = 0; q < nx; ++q) nz += (X[q] != 0.0f);
+    net_.sparse0 = static_cast<double>(nz) < kSparseDensity * static_cast<double>(nx);
   } else {
     net_.sparse0 = sparse_input > 0;
   }
@@ -191,14 +195,14 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
     transpose_blocks(shape_, theta_.data(), thetaT_.data(), true, 1);
     colptr_.assign(static_cast<std::size_t>(d0) + 1, 0);
     for (std::int64_t i = 0; i < n; ++i)
-      for (int j = 0; j < d0; ++j) colptr_[j + 1] += (X_[i * d0 + j] != 0.0f);
+      for (int j = 0; j < d0; ++j) colptr_[j + 1] += (X[i * d0 + j] != 0.0f);
     for (int j = 0; j < d0; ++j) colptr_[j + 1] += colptr_[j];
     csc_rows_.resize(static_cast<std::size_t>(colptr_[d0]));
     csc_vals_.resize(static_cast<std::size_t>(colptr_[d0]));
     std::vector<std::int64_t> pos(colptr_.begin(), colptr_.end() - 1);
     for (std::int64_t i = 0; i < n; ++i)
       for (int j = 0; j < d0; ++j) {
-        const float v = X_[i * d0 + j];
+        const float v = X[i * d0 + j];
         if (v != 0.0f) {
           csc_rows_[pos[j]] = static_cast<std::int32_t>(i);
           csc_vals_[pos[j]++] = v;
@@ -218,11 +222,11 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
   total += n * shape_.n_out();
   store_.reset(new float[static_cast<std::size_t>(total)]);
   float* q = store_.get();
-  cache_.X = X_.data();
+  cache_.X = X;
   cache_.y = y_.data();
   cache_.n = n;
   cache_.A.assign(L, nullptr);
-  cache_.A[0] = X_.data();
+  cache_.A[0] = X;
   std::vector<float*> Aout(L, nullptr), Gout(L + 1, nullptr);
   for (int l = 1; l < L; ++l) {
     Aout[l] = q;
@@ -247,7 +251,7 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
   parallel_for(nt, threads, [&](std::int64_t t) {
     const std::int64_t r0 = t * kChunkRows, r1 = std::min(n, r0 + kChunkRows);
     Scratch& sc = tls_scratch();
-    tl[t] = K.fwd(net_, X_.data(), y_.data(), r0, r1, Aout.data(), Pp, &tc[t], sc);
+    tl[t] = K.fwd(net_, X, y_.data(), r0, r1, Aout.data(), Pp, &tc[t], sc);
     K.bwd(net_, cache_, r0, r1, Gout.data(), sc);
   });
   double ls = 0.0;

@@ -111,8 +111,10 @@ class HessianOperator {
  public:
   // sparse_input: 1 = zero-skipping path for the input layer, 0 = dense GEMM, -1 = automatic
   // (sparse when fewer than kSparseDensity of the entries of X are nonzero).
+  // copy_data = false: X is not copied; the caller keeps it alive and unchanged for the
+  // operator's lifetime (saves a copy of the data set for one-shot products).
   HessianOperator(const nn::Shape& s, const float* theta, const float* X, const std::int32_t* y,
-                  std::int64_t n, int n_threads, int sparse_input = -1);
+                  std::int64_t n, int n_threads, int sparse_input = -1, bool copy_data = true);
   bool sparse_input() const noexcept { return net_.sparse0; }
 
   const nn::Shape& shape() const noexcept { return shape_; }
