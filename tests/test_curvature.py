@@ -63,7 +63,9 @@ def make_problem(widths, bias, n, seed):
     return net, X, y
 
 
-CASES = [([5, 7, 3], True), ([4, 6, 5, 3], False), ([6, 3], True), ([5, 8, 7, 6, 4], True)]
+# the last two: output layers of >= 16 classes (computed untransposed), one of them single-layer
+CASES = [([5, 7, 3], True), ([4, 6, 5, 3], False), ([6, 3], True), ([5, 8, 7, 6, 4], True),
+         ([5, 7, 18], True), ([6, 17], False)]
 
 
 @pytest.mark.parametrize("widths,bias", CASES)

@@ -80,13 +80,6 @@ Scratch& tls_scratch() {
   return s;
 }
 
-// Rows per chunk of the row-local phase: any chunking gives the same bits (rows are
-// independent); chunks are large enough to amortise the packing of the layer-0 weights.
-std::int64_t row_chunk(std::int64_t n, int threads) {
-  const std::int64_t per = (n + threads - 1) / threads;
-  return std::max<std::int64_t>(8, std::min<std::int64_t>(256, (per + 7) / 8 * 8));
-}
-
 // Column-compressed input matrix (sparse input path).
 struct Csc {
   const std::int64_t* colptr;
@@ -96,32 +89,81 @@ struct Csc {
 
 // Weight blocks summed over all n samples, written into out (flat layout, overwritten):
 //   hW_l = D[l+1]^T A[l] (+ E[l+1]^T RA[l] for l > 0 when RA), hb_l = column sums of D[l+1].
-// Split over blocks of output columns (input features); every element is summed over the
-// samples in the same order whatever the split, so the result does not depend on threads.
-void weight_phase(const nn::Shape& s, const NetView& net, const Cache& c, const Csc* csc,
-                  const float* const* D, const float* const* E, const float* const* RA,
-                  float* out, int threads, const Kernels& K) {
-  struct Task {
-    int l;
-    std::int64_t j0, j1;
-  };
-  const int L = s.n_layers();
-  const std::int64_t n = c.n;
-  std::vector<Task> tasks;
-  for (int l = 0; l < L; ++l) {
-    const std::int64_t di = s.widths[l], dout = s.widths[l + 1];
-    const std::int64_t work = n * di * dout * ((RA && l > 0) ? 2 : 1);
-    std::int64_t nb = 1;
-    if (threads > 1 && work > (std::int64_t(1) << 18))
-      nb = std::min<std::int64_t>((di + 15) / 16, 2 * threads);
-    const std::int64_t wdt = ((di + nb - 1) / nb + 15) / 16 * 16;
-    for (std::int64_t j0 = 0; j0 < di; j0 += wdt) tasks.push_back({l, j0, std::min(di, j0 + wdt)});
+// Work items are (layer, block of output columns); each sums over the samples chunk by chunk
+// (kChunkRows rows, in chunk order, GEMM accumulating into the output), so every element is
+// summed in the same order whatever the column split or the thread count, and the fused
+// serial path below (weight products of a chunk right after its R-pass) gives the same bits.
+struct WeightTask {
+  int l = 0;
+  std::int64_t j0 = 0, j1 = 0;
+  std::vector<float> tmp;    // transposed input-layer block (features x units)
+  std::vector<double> bacc;  // bias sums
+};
+
+struct WeightPlan {
+  const nn::Shape& s;
+  const NetView& net;
+  const Cache& c;
+  const Csc* csc;
+  const float* const* D;
+  const float* const* E;
+  const float* const* RA;
+  float* out;
+  const Kernels& K;
+
+  bool transposed0() const { return !net.sparse0 && s.widths[1] < s.widths[0]; }
+
+  std::vector<WeightTask> tasks(int threads) const {
+    std::vector<WeightTask> t;
+    const int L = s.n_layers();
+    for (int l = 0; l < L; ++l) {
+      const std::int64_t di = s.widths[l], dout = s.widths[l + 1];
+      const std::int64_t work = c.n * di * dout * ((RA && l > 0) ? 2 : 1);
+      std::int64_t nb = 1;
+      if (threads > 1 && work > (std::int64_t(1) << 18))
+        nb = std::min<std::int64_t>((di + 15) / 16, 2 * threads);
+      const std::int64_t wdt = ((di + nb - 1) / nb + 15) / 16 * 16;
+      for (std::int64_t j0 = 0; j0 < di; j0 += wdt) {
+        WeightTask w;
+        w.l = l;
+        w.j0 = j0;
+        w.j1 = std::min(di, j0 + wdt);
+        t.push_back(std::move(w));
+      }
+    }
+    std::stable_sort(t.begin(), t.end(), [&](const WeightTask& a, const WeightTask& b) {
+      return (a.j1 - a.j0) * s.widths[a.l + 1] > (b.j1 - b.j0) * s.widths[b.l + 1];
+    });
+    return t;
   }
-  std::stable_sort(tasks.begin(), tasks.end(), [&](const Task& a, const Task& b) {
-    return (a.j1 - a.j0) * s.widths[a.l + 1] > (b.j1 - b.j0) * s.widths[b.l + 1];
-  });
-  parallel_for(static_cast<std::int64_t>(tasks.size()), threads, [&](std::int64_t q) {
-    const Task& t = tasks[q];
+
+  // rows [r0, r1) of the task's sums (r0 == 0 starts them)
+  void chunk(WeightTask& t, std::int64_t r0, std::int64_t r1) const {
+    const int l = t.l;
+    const std::int64_t di = s.widths[l], dout = s.widths[l + 1], T = r1 - r0, w = t.j1 - t.j0;
+    const bool first = (r0 == 0);
+    if (l == 0 && net.sparse0) {
+      // column-compressed path: summed over all rows at once in finish()
+    } else if (l == 0 && transposed0()) {
+      // X^T D (features x units): packs the narrower D instead of X
+      if (first) t.tmp.resize(static_cast<std::size_t>(w * dout));
+      gemm::gemm_tn(w, dout, T, c.A[0] + r0 * di + t.j0, di, D[1] + r0 * dout, dout,
+                    t.tmp.data(), dout, !first);
+    } else {
+      float* hW = out + s.w_offset(l) + t.j0;
+      gemm::gemm_tn(dout, w, T, D[l + 1] + r0 * dout, dout, c.A[l] + r0 * di + t.j0, di, hW, di,
+                    !first);
+      if (RA && l > 0)
+        gemm::gemm_tn(dout, w, T, E[l + 1] + r0 * dout, dout, RA[l] + r0 * di + t.j0, di, hW,
+                      di, true);
+    }
+    if (s.bias && t.j0 == 0) {
+      if (first) t.bacc.assign(static_cast<std::size_t>(dout), 0.0);
+      K.colsum(D[l + 1] + r0 * dout, T, static_cast<int>(dout), t.bacc.data());
+    }
+  }
+
+  void finish(WeightTask& t) const {
     const int l = t.l;
     const std::int64_t di = s.widths[l], dout = s.widths[l + 1];
     float* hW = out + s.w_offset(l);
@@ -129,28 +171,25 @@ void weight_phase(const nn::Shape& s, const NetView& net, const Cache& c, const 
       std::vector<float> acc(static_cast<std::size_t>(dout));
       K.csc(csc->colptr, csc->rows, csc->vals, t.j0, t.j1, static_cast<int>(di),
             static_cast<int>(dout), D[1], hW, acc.data());
-    } else if (l == 0 && dout < di) {
-      // transposed product X^T D (features x units): packs the narrower D instead of X
-      thread_local std::vector<float> tmp;
+    } else if (l == 0 && transposed0()) {
       const std::int64_t w = t.j1 - t.j0;
-      if (tmp.size() < static_cast<std::size_t>(w * dout))
-        tmp.resize(static_cast<std::size_t>(w * dout));
-      gemm::gemm_tn(w, dout, n, c.A[0] + t.j0, di, D[1], dout, tmp.data(), dout, false);
       for (std::int64_t k = 0; k < dout; ++k)
-        for (std::int64_t j = 0; j < w; ++j) hW[k * di + t.j0 + j] = tmp[j * dout + k];
-    } else {
-      gemm::gemm_tn(dout, t.j1 - t.j0, n, D[l + 1], dout, c.A[l] + t.j0, di, hW + t.j0, di,
-                    false);
-      if (RA && l > 0)
-        gemm::gemm_tn(dout, t.j1 - t.j0, n, E[l + 1], dout, RA[l] + t.j0, di, hW + t.j0, di,
-                      true);
+        for (std::int64_t j = 0; j < w; ++j) hW[k * di + t.j0 + j] = t.tmp[j * dout + k];
     }
     if (s.bias && t.j0 == 0) {
-      std::vector<double> acc(static_cast<std::size_t>(dout));
-      K.colsum(D[l + 1], n, static_cast<int>(dout), acc.data());
       float* hb = out + s.b_offset(l);
-      for (std::int64_t k = 0; k < dout; ++k) hb[k] = static_cast<float>(acc[k]);
+      for (std::int64_t k = 0; k < dout; ++k) hb[k] = static_cast<float>(t.bacc[k]);
     }
+  }
+};
+
+void weight_phase(const WeightPlan& plan, int threads) {
+  std::vector<WeightTask> tasks = plan.tasks(threads);
+  const std::int64_t n = plan.c.n;
+  parallel_for(static_cast<std::int64_t>(tasks.size()), threads, [&](std::int64_t q) {
+    for (std::int64_t r0 = 0; r0 < n; r0 += kChunkRows)
+      plan.chunk(tasks[q], r0, std::min(n, r0 + kChunkRows));
+    plan.finish(tasks[q]);
   });
 }
 
@@ -273,8 +312,9 @@ const std::vector<float>& HessianOperator::grad(int n_threads) const {
   const int threads = (n_ * P < kSerialWork) ? 1 : n_threads;
   const Csc csc{colptr_.data(), csc_rows_.data(), csc_vals_.data()};
   grad_.resize(P);
-  weight_phase(shape_, net_, cache_, &csc, cache_.G.data(), nullptr, nullptr, grad_.data(),
-               threads, K);
+  const WeightPlan plan{shape_, net_, cache_, &csc, cache_.G.data(), nullptr, nullptr,
+                        grad_.data(), K};
+  weight_phase(plan, threads);
   have_grad_ = true;
   return grad_;
 }
@@ -315,7 +355,7 @@ void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_th
       q += n_ * shape_.widths[l];
     }
   }
-  const std::int64_t ch = row_chunk(n_, threads);
+  const std::int64_t ch = kChunkRows;
   const std::int64_t nch = (n_ + ch - 1) / ch;
   const Csc csc{colptr_.data(), csc_rows_.data(), csc_vals_.data()};
   for (std::int64_t k0 = 0; k0 < k; k0 += group) {
@@ -326,6 +366,23 @@ void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_th
       views[i] = make_view(shape_, v, sp ? vT.data() + i * P : v);
       views[i].sparse0 = sp;
     }
+    if (threads == 1 && !sp) {
+      // serial: the weight products of each chunk right after its R-pass (data still in
+      // cache); same summation order as the parallel path, so the same bits
+      for (std::int64_t i = 0; i < g; ++i) {
+        const WeightPlan plan{shape_, net_, cache_, &csc, RG[i].data(), cache_.G.data(),
+                              RA[i].data(), out + (k0 + i) * P, K};
+        std::vector<WeightTask> tasks = plan.tasks(1);
+        Scratch& sc = tls_scratch();
+        for (std::int64_t r0 = 0; r0 < n_; r0 += ch) {
+          const std::int64_t r1 = std::min(n_, r0 + ch);
+          K.r(net_, views[i], cache_, r0, r1, RA[i].data(), RG[i].data(), sc);
+          for (auto& t : tasks) plan.chunk(t, r0, r1);
+        }
+        for (auto& t : tasks) plan.finish(t);
+      }
+      continue;
+    }
     // phase 1: row-local R-forward / R-backward, parallel over (vector, row chunk)
     parallel_for(g * nch, threads, [&](std::int64_t q) {
       const std::int64_t i = q / nch, t = q % nch;
@@ -333,9 +390,11 @@ void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_th
       K.r(net_, views[i], cache_, r0, r1, RA[i].data(), RG[i].data(), tls_scratch());
     });
     // phase 2: weight blocks summed over all samples
-    for (std::int64_t i = 0; i < g; ++i)
-      weight_phase(shape_, net_, cache_, &csc, RG[i].data(), cache_.G.data(), RA[i].data(),
-                   out + (k0 + i) * P, threads, K);
+    for (std::int64_t i = 0; i < g; ++i) {
+      const WeightPlan plan{shape_, net_, cache_, &csc, RG[i].data(), cache_.G.data(),
+                            RA[i].data(), out + (k0 + i) * P, K};
+      weight_phase(plan, threads);
+    }
   }
 }
 

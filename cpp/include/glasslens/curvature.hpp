@@ -80,7 +80,8 @@ using BwdTileFn = void (*)(const NetView& net, const Cache& c, std::int64_t r0, 
 using CscTnFn = void (*)(const std::int64_t* colptr, const std::int32_t* rows, const float* vals,
                          std::int64_t j0, std::int64_t j1, int d0, int d1, const float* D,
                          float* out, float* acc);
-// acc[k] = sum over the n rows of D (n x d), in row order, in double.
+// acc[k] += sum over the n rows of D (n x d): float sums of blocks of 32 rows (row order)
+// added to the double accumulators.
 using ColSumsFn = void (*)(const float* D, std::int64_t n, int d, double* acc);
 
 namespace scalar {
