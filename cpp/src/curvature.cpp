@@ -258,7 +258,7 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
   std::int64_t total = 0;
   for (int l = 1; l < L; ++l) total += n * shape_.widths[l];
   for (int l = 1; l <= L; ++l) total += n * shape_.widths[l];
-  total += n * shape_.n_out();
+  total += 2 * n * shape_.n_out();
   store_.reset(new float[static_cast<std::size_t>(total)]);
   float* q = store_.get();
   cache_.X = X;
@@ -280,6 +280,8 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
   }
   float* Pp = q;
   cache_.P = Pp;
+  float* PTp = q + n * shape_.n_out();
+  cache_.PT = PTp;
 
   // forward and backward in one pass over fixed chunks (loss partials summed in chunk order)
   const Kernels K = kernels();
@@ -292,6 +294,9 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
     Scratch& sc = tls_scratch();
     tl[t] = K.fwd(net_, X, y_.data(), r0, r1, Aout.data(), Pp, &tc[t], sc);
     K.bwd(net_, cache_, r0, r1, Gout.data(), sc);
+    const int C = shape_.n_out();
+    for (int k = 0; k < C; ++k)
+      for (std::int64_t i = r0; i < r1; ++i) PTp[k * n + i] = Pp[i * C + k];
   });
   double ls = 0.0;
   std::int64_t nc = 0;

@@ -52,6 +52,7 @@ struct Cache {
   std::vector<const float*> A;  // A[l] for l = 0..L-1: inputs of layer l (A[0] = X), n x d_l
   std::vector<const float*> G;  // G[l] for l = 1..L: d(mean loss)/dz_l, n x d_l
   const float* P = nullptr;     // softmax probabilities, n x d_L
+  const float* PT = nullptr;    // the same transposed, d_L x n
 };
 struct Scratch {
   std::vector<std::vector<float>> ra;  // R{a_l}, rows x d_l
