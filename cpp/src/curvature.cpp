@@ -25,14 +25,14 @@ struct Kernels {
   RRowsFn r;
   FwdTileFn fwd;
   BwdTileFn bwd;
-  CscTnFn csc;
+  SparseTnFn stn;
   ColSumsFn colsum;
 };
 
 Kernels kernels() {
   if (simd_path() == SimdPath::avx2)
-    return {&avx2::r_rows, &avx2::fwd_tile, &avx2::bwd_tile, &avx2::csc_tn, &avx2::col_sums};
-  return {&scalar::r_rows, &scalar::fwd_tile, &scalar::bwd_tile, &scalar::csc_tn, &scalar::col_sums};
+    return {&avx2::r_rows, &avx2::fwd_tile, &avx2::bwd_tile, &avx2::sparse_tn, &avx2::col_sums};
+  return {&scalar::r_rows, &scalar::fwd_tile, &scalar::bwd_tile, &scalar::sparse_tn, &scalar::col_sums};
 }
 
 // theta with the weight blocks of layers [0, n_tr) transposed (d_l x d_{l+1}), the rest and
@@ -80,13 +80,6 @@ Scratch& tls_scratch() {
   return s;
 }
 
-// Column-compressed input matrix (sparse input path).
-struct Csc {
-  const std::int64_t* colptr;
-  const std::int32_t* rows;
-  const float* vals;
-};
-
 // Weight blocks summed over all n samples, written into out (flat layout, overwritten):
 //   hW_l = D[l+1]^T A[l] (+ E[l+1]^T RA[l] for l > 0 when RA), hb_l = column sums of D[l+1].
 // Work items are (layer, block of output columns); each sums over the samples chunk by chunk
@@ -104,7 +97,6 @@ struct WeightPlan {
   const nn::Shape& s;
   const NetView& net;
   const Cache& c;
-  const Csc* csc;
   const float* const* D;
   const float* const* E;
   const float* const* RA;
@@ -143,7 +135,10 @@ struct WeightPlan {
     const std::int64_t di = s.widths[l], dout = s.widths[l + 1], T = r1 - r0, w = t.j1 - t.j0;
     const bool first = (r0 == 0);
     if (l == 0 && net.sparse0) {
-      // column-compressed path: summed over all rows at once in finish()
+      // zero-skipping path: A[:, j0:j1]^T D (features x units), rows in order
+      if (first) t.tmp.assign(static_cast<std::size_t>(w * dout), 0.0f);
+      K.stn(T, static_cast<int>(di), static_cast<int>(dout), c.A[0] + r0 * di, D[1] + r0 * dout,
+            t.j0, t.j1, t.tmp.data());
     } else if (l == 0 && transposed0()) {
       // X^T D (features x units): packs the narrower D instead of X
       if (first) t.tmp.resize(static_cast<std::size_t>(w * dout));
@@ -167,11 +162,7 @@ struct WeightPlan {
     const int l = t.l;
     const std::int64_t di = s.widths[l], dout = s.widths[l + 1];
     float* hW = out + s.w_offset(l);
-    if (l == 0 && net.sparse0) {
-      std::vector<float> acc(static_cast<std::size_t>(dout));
-      K.csc(csc->colptr, csc->rows, csc->vals, t.j0, t.j1, static_cast<int>(di),
-            static_cast<int>(dout), D[1], hW, acc.data());
-    } else if (l == 0 && transposed0()) {
+    if (l == 0 && (net.sparse0 || transposed0())) {
       const std::int64_t w = t.j1 - t.j0;
       for (std::int64_t k = 0; k < dout; ++k)
         for (std::int64_t j = 0; j < w; ++j) hW[k * di + t.j0 + j] = t.tmp[j * dout + k];
@@ -229,24 +220,9 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
     net_.sparse0 = sparse_input > 0;
   }
   const bool sp = net_.sparse0;
-  if (sp) {  // transposed layer-0 weights and column-compressed X for the zero-skipping path
+  if (sp) {  // transposed layer-0 weights for the zero-skipping path
     thetaT_.resize(P);
     transpose_blocks(shape_, theta_.data(), thetaT_.data(), true, 1);
-    colptr_.assign(static_cast<std::size_t>(d0) + 1, 0);
-    for (std::int64_t i = 0; i < n; ++i)
-      for (int j = 0; j < d0; ++j) colptr_[j + 1] += (X[i * d0 + j] != 0.0f);
-    for (int j = 0; j < d0; ++j) colptr_[j + 1] += colptr_[j];
-    csc_rows_.resize(static_cast<std::size_t>(colptr_[d0]));
-    csc_vals_.resize(static_cast<std::size_t>(colptr_[d0]));
-    std::vector<std::int64_t> pos(colptr_.begin(), colptr_.end() - 1);
-    for (std::int64_t i = 0; i < n; ++i)
-      for (int j = 0; j < d0; ++j) {
-        const float v = X[i * d0 + j];
-        if (v != 0.0f) {
-          csc_rows_[pos[j]] = static_cast<std::int32_t>(i);
-          csc_vals_[pos[j]++] = v;
-        }
-      }
   }
   net_ = [&] {
     NetView v = make_view(shape_, theta_.data(), sp ? thetaT_.data() : theta_.data());
@@ -315,9 +291,8 @@ const std::vector<float>& HessianOperator::grad(int n_threads) const {
   const std::int64_t P = shape_.n_params();
   const Kernels K = kernels();
   const int threads = (n_ * P < kSerialWork) ? 1 : n_threads;
-  const Csc csc{colptr_.data(), csc_rows_.data(), csc_vals_.data()};
   grad_.resize(P);
-  const WeightPlan plan{shape_, net_, cache_, &csc, cache_.G.data(), nullptr, nullptr,
+  const WeightPlan plan{shape_, net_, cache_, cache_.G.data(), nullptr, nullptr,
                         grad_.data(), K};
   weight_phase(plan, threads);
   have_grad_ = true;
@@ -362,7 +337,6 @@ void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_th
   }
   const std::int64_t ch = kChunkRows;
   const std::int64_t nch = (n_ + ch - 1) / ch;
-  const Csc csc{colptr_.data(), csc_rows_.data(), csc_vals_.data()};
   for (std::int64_t k0 = 0; k0 < k; k0 += group) {
     const std::int64_t g = std::min(group, k - k0);
     for (std::int64_t i = 0; i < g; ++i) {
@@ -371,11 +345,11 @@ void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_th
       views[i] = make_view(shape_, v, sp ? vT.data() + i * P : v);
       views[i].sparse0 = sp;
     }
-    if (threads == 1 && !sp) {
+    if (threads == 1) {
       // serial: the weight products of each chunk right after its R-pass (data still in
       // cache); same summation order as the parallel path, so the same bits
       for (std::int64_t i = 0; i < g; ++i) {
-        const WeightPlan plan{shape_, net_, cache_, &csc, RG[i].data(), cache_.G.data(),
+        const WeightPlan plan{shape_, net_, cache_, RG[i].data(), cache_.G.data(),
                               RA[i].data(), out + (k0 + i) * P, K};
         std::vector<WeightTask> tasks = plan.tasks(1);
         Scratch& sc = tls_scratch();
@@ -396,7 +370,7 @@ void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_th
     });
     // phase 2: weight blocks summed over all samples
     for (std::int64_t i = 0; i < g; ++i) {
-      const WeightPlan plan{shape_, net_, cache_, &csc, RG[i].data(), cache_.G.data(),
+      const WeightPlan plan{shape_, net_, cache_, RG[i].data(), cache_.G.data(),
                             RA[i].data(), out + (k0 + i) * P, K};
       weight_phase(plan, threads);
     }

@@ -75,12 +75,11 @@ using FwdTileFn = double (*)(const NetView& net, const float* X, const std::int3
 // One tile of the backward pass: given P rows, writes G rows for every layer.
 using BwdTileFn = void (*)(const NetView& net, const Cache& c, std::int64_t r0, std::int64_t r1,
                            float* const* Gout, Scratch& s);
-// Input-layer weight block from a column-compressed X (features j0..j1): for each feature j,
-// out[k * d0 + j] = sum over the nonzeros (i, x) of column j, in row order, of x * D[i * d1 + k]
-// (k < d1). acc: d1 floats of scratch.
-using CscTnFn = void (*)(const std::int64_t* colptr, const std::int32_t* rows, const float* vals,
-                         std::int64_t j0, std::int64_t j1, int d0, int d1, const float* D,
-                         float* out, float* acc);
+// Input-layer weight block on the zero-skipping path, features j0..j1: GT ((j1 - j0) x d1) +=
+// A[:, j0:j1]^T D over the T rows of A (T x d0) and D (T x d1), skipping zeros of A, rows in
+// order.
+using SparseTnFn = void (*)(std::int64_t T, int d0, int d1, const float* A, const float* D,
+                            std::int64_t j0, std::int64_t j1, float* GT);
 // acc[k] += sum over the n rows of D (n x d): float sums of blocks of 32 rows (row order)
 // added to the double accumulators.
 using ColSumsFn = void (*)(const float* D, std::int64_t n, int d, double* acc);
@@ -89,8 +88,8 @@ namespace scalar {
 void col_sums(const float*, std::int64_t, int, double*);
 void r_rows(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t,
             float* const*, float* const*, Scratch&);
-void csc_tn(const std::int64_t*, const std::int32_t*, const float*, std::int64_t, std::int64_t,
-            int, int, const float*, float*, float*);
+void sparse_tn(std::int64_t, int, int, const float*, const float*, std::int64_t, std::int64_t,
+               float*);
 double fwd_tile(const NetView&, const float*, const std::int32_t*, std::int64_t, std::int64_t,
                 float* const*, float*, std::int64_t*, Scratch&);
 void bwd_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float* const*, Scratch&);
@@ -99,8 +98,8 @@ namespace avx2 {
 void col_sums(const float*, std::int64_t, int, double*);
 void r_rows(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t,
             float* const*, float* const*, Scratch&);
-void csc_tn(const std::int64_t*, const std::int32_t*, const float*, std::int64_t, std::int64_t,
-            int, int, const float*, float*, float*);
+void sparse_tn(std::int64_t, int, int, const float*, const float*, std::int64_t, std::int64_t,
+               float*);
 double fwd_tile(const NetView&, const float*, const std::int32_t*, std::int64_t, std::int64_t,
                 float* const*, float*, std::int64_t*, Scratch&);
 void bwd_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float* const*, Scratch&);
@@ -137,10 +136,6 @@ class HessianOperator {
   std::vector<float> theta_, thetaT_, X_;
   std::vector<std::int32_t> y_;
   std::unique_ptr<float[]> store_;  // A[1..L-1], G[1..L], P (uninitialised until the passes)
-  // column-compressed X (sparse input path only)
-  std::vector<std::int64_t> colptr_;
-  std::vector<std::int32_t> csc_rows_;
-  std::vector<float> csc_vals_;
   // workspace of apply (RA, RG of a group of vectors), reused when not in use by another call
   mutable std::vector<float> ws_;
   mutable std::mutex ws_mu_;
