@@ -63,7 +63,9 @@ def make_problem(widths, bias, n, seed):
     return net, X, y
 
 
-CASES = [([5, 7, 3], True), ([4, 6, 5, 3], False), ([6, 3], True), ([5, 8, 7, 6, 4], True)]
+# the last two: output layers of >= 16 classes (computed untransposed), one of them single-layer
+CASES = [([5, 7, 3], True), ([4, 6, 5, 3], False), ([6, 3], True), ([5, 8, 7, 6, 4], True),
+         ([5, 7, 18], True), ([6, 17], False)]
 
 
 @pytest.mark.parametrize("widths,bias", CASES)
@@ -259,3 +261,30 @@ def test_bad_input():
         cv.hessian_explicit(net, X, y, max_params=10)
     with pytest.raises(TypeError, match="data"):
         cv.hessian_top(net, X)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_split_weight_blocks_bit_identical_and_exact(sparse):
+    """Wide layers: the weight blocks are split over column blocks when n_threads > 1 (both input
+    paths); results must not depend on the split and must match the float64 reference."""
+    widths = [160, 40, 12, 5]
+    net, X, y = make_problem(widths, True, 520, 12)  # 520 rows: chunks of 256 + a partial one
+    if sparse:
+        X[np.abs(X) < 1.1] = 0.0
+    theta = net.flat().astype(np.float64)
+    V = np.random.default_rng(6).normal(size=(2, theta.size)).astype(np.float32)
+    ref = cv.HessianOperator(net, X, y, n_threads=1, sparse_input=sparse)
+    h1, g1 = ref.matmat(V), ref.grad()
+    for t in (2, 3):
+        H = cv.HessianOperator(net, X, y, n_threads=t, sparse_input=sparse)
+        assert H.loss == ref.loss
+        assert np.array_equal(H.matmat(V), h1) and np.array_equal(H.grad(), g1)
+        assert np.array_equal(H.matvec(V[1]), h1[1])
+    eps = 1e-8
+    v = V[0].astype(np.float64)
+    fd = (ref_loss_grad(widths, True, theta + eps * v, X, y)[1]
+          - ref_loss_grad(widths, True, theta - eps * v, X, y)[1]) / (2 * eps)
+    np.testing.assert_allclose(h1[0], fd, rtol=0, atol=2e-5 * np.abs(fd).max())
+    loss, g = ref_loss_grad(widths, True, theta, X, y)
+    np.testing.assert_allclose(g1, g, rtol=0, atol=1e-6 * np.abs(g).max())
+    assert ref.loss == pytest.approx(loss, rel=1e-6)

@@ -22,16 +22,17 @@ std::vector<std::int64_t> w_offsets(const nn::Shape& s) {
 namespace {
 
 struct Kernels {
-  RTileFn r;
+  RRowsFn r;
   FwdTileFn fwd;
   BwdTileFn bwd;
-  GradTileFn grad;
+  SparseTnFn stn;
+  ColSumsFn colsum;
 };
 
 Kernels kernels() {
   if (simd_path() == SimdPath::avx2)
-    return {&avx2::r_tile, &avx2::fwd_tile, &avx2::bwd_tile, &avx2::grad_tile};
-  return {&scalar::r_tile, &scalar::fwd_tile, &scalar::bwd_tile, &scalar::grad_tile};
+    return {&avx2::r_rows, &avx2::fwd_tile, &avx2::bwd_tile, &avx2::sparse_tn, &avx2::col_sums};
+  return {&scalar::r_rows, &scalar::fwd_tile, &scalar::bwd_tile, &scalar::sparse_tn, &scalar::col_sums};
 }
 
 // theta with the weight blocks of layers [0, n_tr) transposed (d_l x d_{l+1}), the rest and
@@ -79,28 +80,108 @@ Scratch& tls_scratch() {
   return s;
 }
 
-// Sum over tiles of per-tile partial vectors (length P) in tile order, in double. fn(t, buf)
-// writes tile t's partial into buf. Tiles are computed in parallel in groups bounded in memory;
-// every parameter is summed in the same order whatever the thread count.
-template <class F>
-void reduce_tiles(std::int64_t n_tiles, std::int64_t P, int n_threads, F&& fn, double* acc) {
-  std::fill(acc, acc + P, 0.0);
-  const std::int64_t budget = std::int64_t(1) << 24;  // floats (64 MiB) of partials at once
-  const std::int64_t group = std::max<std::int64_t>(1, std::min(n_tiles, budget / std::max<std::int64_t>(P, 1)));
-  std::vector<float> buf(static_cast<std::size_t>(group * P));
-  for (std::int64_t t0 = 0; t0 < n_tiles; t0 += group) {
-    const std::int64_t g = std::min(group, n_tiles - t0);
-    parallel_for(g, n_threads, [&](std::int64_t i) { fn(t0 + i, buf.data() + i * P); });
-    const std::int64_t chunk = 4096;
-    const std::int64_t n_chunks = (P + chunk - 1) / chunk;
-    parallel_for(n_chunks, n_threads, [&](std::int64_t c) {
-      const std::int64_t p0 = c * chunk, p1 = std::min(P, p0 + chunk);
-      for (std::int64_t i = 0; i < g; ++i) {
-        const float* b = buf.data() + i * P;
-        for (std::int64_t p = p0; p < p1; ++p) acc[p] += static_cast<double>(b[p]);
+// Weight blocks summed over all n samples, written into out (flat layout, overwritten):
+//   hW_l = D[l+1]^T A[l] (+ E[l+1]^T RA[l] for l > 0 when RA), hb_l = column sums of D[l+1].
+// Work items are (layer, block of output columns); each sums over the samples chunk by chunk
+// (kChunkRows rows, in chunk order, GEMM accumulating into the output), so every element is
+// summed in the same order whatever the column split or the thread count, and the fused
+// serial path below (weight products of a chunk right after its R-pass) gives the same bits.
+struct WeightTask {
+  int l = 0;
+  std::int64_t j0 = 0, j1 = 0;
+  std::vector<float> tmp;    // transposed input-layer block (features x units)
+  std::vector<double> bacc;  // bias sums
+};
+
+struct WeightPlan {
+  const nn::Shape& s;
+  const NetView& net;
+  const Cache& c;
+  const float* const* D;
+  const float* const* E;
+  const float* const* RA;
+  float* out;
+  const Kernels& K;
+
+  bool transposed0() const { return !net.sparse0 && s.widths[1] < s.widths[0]; }
+
+  std::vector<WeightTask> tasks(int threads) const {
+    std::vector<WeightTask> t;
+    const int L = s.n_layers();
+    for (int l = 0; l < L; ++l) {
+      const std::int64_t di = s.widths[l], dout = s.widths[l + 1];
+      const std::int64_t work = c.n * di * dout * ((RA && l > 0) ? 2 : 1);
+      std::int64_t nb = 1;
+      if (threads > 1 && work > (std::int64_t(1) << 18))
+        nb = std::min<std::int64_t>((di + 15) / 16, 2 * threads);
+      const std::int64_t wdt = ((di + nb - 1) / nb + 15) / 16 * 16;
+      for (std::int64_t j0 = 0; j0 < di; j0 += wdt) {
+        WeightTask w;
+        w.l = l;
+        w.j0 = j0;
+        w.j1 = std::min(di, j0 + wdt);
+        t.push_back(std::move(w));
       }
+    }
+    std::stable_sort(t.begin(), t.end(), [&](const WeightTask& a, const WeightTask& b) {
+      return (a.j1 - a.j0) * s.widths[a.l + 1] > (b.j1 - b.j0) * s.widths[b.l + 1];
     });
+    return t;
   }
+
+  // rows [r0, r1) of the task's sums (r0 == 0 starts them)
+  void chunk(WeightTask& t, std::int64_t r0, std::int64_t r1) const {
+    const int l = t.l;
+    const std::int64_t di = s.widths[l], dout = s.widths[l + 1], T = r1 - r0, w = t.j1 - t.j0;
+    const bool first = (r0 == 0);
+    if (l == 0 && net.sparse0) {
+      // zero-skipping path: A[:, j0:j1]^T D (features x units), rows in order
+      if (first) t.tmp.assign(static_cast<std::size_t>(w * dout), 0.0f);
+      K.stn(T, static_cast<int>(di), static_cast<int>(dout), c.A[0] + r0 * di, D[1] + r0 * dout,
+            t.j0, t.j1, t.tmp.data());
+    } else if (l == 0 && transposed0()) {
+      // X^T D (features x units): packs the narrower D instead of X
+      if (first) t.tmp.resize(static_cast<std::size_t>(w * dout));
+      gemm::gemm_tn(w, dout, T, c.A[0] + r0 * di + t.j0, di, D[1] + r0 * dout, dout,
+                    t.tmp.data(), dout, !first);
+    } else {
+      float* hW = out + s.w_offset(l) + t.j0;
+      gemm::gemm_tn(dout, w, T, D[l + 1] + r0 * dout, dout, c.A[l] + r0 * di + t.j0, di, hW, di,
+                    !first);
+      if (RA && l > 0)
+        gemm::gemm_tn(dout, w, T, E[l + 1] + r0 * dout, dout, RA[l] + r0 * di + t.j0, di, hW,
+                      di, true);
+    }
+    if (s.bias && t.j0 == 0) {
+      if (first) t.bacc.assign(static_cast<std::size_t>(dout), 0.0);
+      K.colsum(D[l + 1] + r0 * dout, T, static_cast<int>(dout), t.bacc.data());
+    }
+  }
+
+  void finish(WeightTask& t) const {
+    const int l = t.l;
+    const std::int64_t di = s.widths[l], dout = s.widths[l + 1];
+    float* hW = out + s.w_offset(l);
+    if (l == 0 && (net.sparse0 || transposed0())) {
+      const std::int64_t w = t.j1 - t.j0;
+      for (std::int64_t k = 0; k < dout; ++k)
+        for (std::int64_t j = 0; j < w; ++j) hW[k * di + t.j0 + j] = t.tmp[j * dout + k];
+    }
+    if (s.bias && t.j0 == 0) {
+      float* hb = out + s.b_offset(l);
+      for (std::int64_t k = 0; k < dout; ++k) hb[k] = static_cast<float>(t.bacc[k]);
+    }
+  }
+};
+
+void weight_phase(const WeightPlan& plan, int threads) {
+  std::vector<WeightTask> tasks = plan.tasks(threads);
+  const std::int64_t n = plan.c.n;
+  parallel_for(static_cast<std::int64_t>(tasks.size()), threads, [&](std::int64_t q) {
+    for (std::int64_t r0 = 0; r0 < n; r0 += kChunkRows)
+      plan.chunk(tasks[q], r0, std::min(n, r0 + kChunkRows));
+    plan.finish(tasks[q]);
+  });
 }
 
 void check_labels(const std::int32_t* y, std::int64_t n, int C) {
@@ -115,7 +196,7 @@ void check_labels(const std::int32_t* y, std::int64_t n, int C) {
 
 HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const float* X,
                                  const std::int32_t* y, std::int64_t n, int n_threads,
-                                 int sparse_input)
+                                 int sparse_input, bool copy_data)
     : shape_(s), n_(n) {
   using namespace detail;
   shape_.validate();
@@ -123,46 +204,75 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
   check_labels(y, n, shape_.n_out());
   const std::int64_t P = shape_.n_params();
   const int L = shape_.n_layers();
+  const int d0 = shape_.n_in();
   theta_.assign(theta, theta + P);
-  thetaT_.resize(P);
-  transpose_blocks(shape_, theta_.data(), thetaT_.data(), true);
-  X_.assign(X, X + n * shape_.n_in());
+  if (copy_data) {
+    X_.assign(X, X + n * d0);
+    X = X_.data();
+  }
   y_.assign(y, y + n);
-  net_ = make_view(shape_, theta_.data(), thetaT_.data());
+  const std::int64_t nx = n * d0;
   if (sparse_input < 0) {
     std::int64_t nz = 0;
-    for (float v : X_) nz += (v != 0.0f);
-    net_.sparse0 = static_cast<double>(nz) < kSparseDensity * static_cast<double>(X_.size());
+    for (std::int64_t q = 0; q < nx; ++q) nz += (X[q] != 0.0f);
+    net_.sparse0 = static_cast<double>(nz) < kSparseDensity * static_cast<double>(nx);
   } else {
     net_.sparse0 = sparse_input > 0;
   }
-  A_.assign(L, {});
-  G_.assign(L + 1, {});
-  for (int l = 1; l < L; ++l) A_[l].resize(static_cast<std::size_t>(n) * shape_.widths[l]);
-  for (int l = 1; l <= L; ++l) G_[l].resize(static_cast<std::size_t>(n) * shape_.widths[l]);
-  P_.resize(static_cast<std::size_t>(n) * shape_.n_out());
+  const bool sp = net_.sparse0;
+  if (sp) {  // transposed layer-0 weights for the zero-skipping path
+    thetaT_.resize(P);
+    transpose_blocks(shape_, theta_.data(), thetaT_.data(), true, 1);
+  }
+  net_ = [&] {
+    NetView v = make_view(shape_, theta_.data(), sp ? thetaT_.data() : theta_.data());
+    v.sparse0 = sp;
+    return v;
+  }();
 
-  cache_.X = X_.data();
+  // one uninitialised block for A[1..L-1], G[1..L] and P (every entry is written below)
+  std::int64_t total = 0;
+  for (int l = 1; l < L; ++l) total += n * shape_.widths[l];
+  for (int l = 1; l <= L; ++l) total += n * shape_.widths[l];
+  total += 2 * n * shape_.n_out();
+  store_.reset(new float[static_cast<std::size_t>(total)]);
+  float* q = store_.get();
+  cache_.X = X;
   cache_.y = y_.data();
   cache_.n = n;
   cache_.A.assign(L, nullptr);
-  cache_.A[0] = X_.data();
-  for (int l = 1; l < L; ++l) cache_.A[l] = A_[l].data();
-  cache_.G.assign(L + 1, nullptr);
-  for (int l = 1; l <= L; ++l) cache_.G[l] = G_[l].data();
-  cache_.P = P_.data();
-
-  const Kernels K = kernels();
-  const std::int64_t nt = (n + kTileRows - 1) / kTileRows;
+  cache_.A[0] = X;
   std::vector<float*> Aout(L, nullptr), Gout(L + 1, nullptr);
-  for (int l = 1; l < L; ++l) Aout[l] = A_[l].data();
-  for (int l = 1; l <= L; ++l) Gout[l] = G_[l].data();
+  for (int l = 1; l < L; ++l) {
+    Aout[l] = q;
+    cache_.A[l] = q;
+    q += n * shape_.widths[l];
+  }
+  cache_.G.assign(L + 1, nullptr);
+  for (int l = 1; l <= L; ++l) {
+    Gout[l] = q;
+    cache_.G[l] = q;
+    q += n * shape_.widths[l];
+  }
+  float* Pp = q;
+  cache_.P = Pp;
+  float* PTp = q + n * shape_.n_out();
+  cache_.PT = PTp;
+
+  // forward and backward in one pass over fixed chunks (loss partials summed in chunk order)
+  const Kernels K = kernels();
+  const std::int64_t nt = (n + kChunkRows - 1) / kChunkRows;
+  const int threads = (n * P < kSerialWork) ? 1 : n_threads;
   std::vector<double> tl(nt);
   std::vector<std::int64_t> tc(nt);
-  parallel_for(nt, n_threads, [&](std::int64_t t) {
-    const std::int64_t r0 = t * kTileRows, r1 = std::min(n, r0 + kTileRows);
-    tl[t] = K.fwd(net_, X_.data(), y_.data(), r0, r1, Aout.data(), P_.data(), &tc[t],
-                  tls_scratch());
+  parallel_for(nt, threads, [&](std::int64_t t) {
+    const std::int64_t r0 = t * kChunkRows, r1 = std::min(n, r0 + kChunkRows);
+    Scratch& sc = tls_scratch();
+    tl[t] = K.fwd(net_, X, y_.data(), r0, r1, Aout.data(), Pp, &tc[t], sc);
+    K.bwd(net_, cache_, r0, r1, Gout.data(), sc);
+    const int C = shape_.n_out();
+    for (int k = 0; k < C; ++k)
+      for (std::int64_t i = r0; i < r1; ++i) PTp[k * n + i] = Pp[i * C + k];
   });
   double ls = 0.0;
   std::int64_t nc = 0;
@@ -172,11 +282,6 @@ HessianOperator::HessianOperator(const nn::Shape& s, const float* theta, const f
   }
   loss_ = ls / static_cast<double>(n);
   accuracy_ = static_cast<double>(nc) / static_cast<double>(n);
-
-  parallel_for(nt, n_threads, [&](std::int64_t t) {
-    const std::int64_t r0 = t * kTileRows, r1 = std::min(n, r0 + kTileRows);
-    K.bwd(net_, cache_, r0, r1, Gout.data(), tls_scratch());
-  });
 }
 
 const std::vector<float>& HessianOperator::grad(int n_threads) const {
@@ -185,18 +290,11 @@ const std::vector<float>& HessianOperator::grad(int n_threads) const {
   if (have_grad_) return grad_;
   const std::int64_t P = shape_.n_params();
   const Kernels K = kernels();
-  const std::int64_t nt = (n_ + kTileRows - 1) / kTileRows;
-  std::vector<double> acc(P);
-  reduce_tiles(
-      nt, P, n_threads,
-      [&](std::int64_t t, float* buf) {
-        const std::int64_t r0 = t * kTileRows, r1 = std::min(n_, r0 + kTileRows);
-        K.grad(net_, cache_, r0, r1, buf, tls_scratch());
-      },
-      acc.data());
-  std::vector<float> tmp(acc.begin(), acc.end());
+  const int threads = (n_ * P < kSerialWork) ? 1 : n_threads;
   grad_.resize(P);
-  transpose_blocks(shape_, tmp.data(), grad_.data(), false, net_.sparse0 ? 1 : 0);
+  const WeightPlan plan{shape_, net_, cache_, cache_.G.data(), nullptr, nullptr,
+                        grad_.data(), K};
+  weight_phase(plan, threads);
   have_grad_ = true;
   return grad_;
 }
@@ -204,49 +302,78 @@ const std::vector<float>& HessianOperator::grad(int n_threads) const {
 void HessianOperator::apply(const float* V, std::int64_t k, float* out, int n_threads) const {
   using namespace detail;
   const std::int64_t P = shape_.n_params();
+  const int L = shape_.n_layers();
   const Kernels K = kernels();
-  const std::int64_t nt = (n_ + kTileRows - 1) / kTileRows;
   // Tiny problems run serially (thread wake-ups would cost more than the work); the result does
   // not depend on the thread count either way.
-  const int threads = (n_ * P < kSerialWork) ? 1 : n_threads;
-  // Vectors are processed in groups: one parallel region computes every (vector, tile) partial
-  // of the group, a second sums each vector's tiles in tile order (double) and writes it out.
-  const std::int64_t budget = std::int64_t(1) << 24;  // floats of partials at once (64 MiB)
-  const std::int64_t per_vec = nt * P;
-  const std::int64_t group = std::max<std::int64_t>(1, std::min<std::int64_t>(k, budget / std::max<std::int64_t>(per_vec, 1)));
-  std::vector<float> buf(static_cast<std::size_t>(group * per_vec));
-  std::vector<float> vT(static_cast<std::size_t>(net_.sparse0 ? group * P : 0));
+  const int threads = (n_ * P < kSerialWork) ? 1 : resolve_threads(n_threads);
+  // workspace per vector: RA[1..L-1] and RG[1..L]
+  std::int64_t per_vec = 0;
+  for (int l = 1; l < L; ++l) per_vec += n_ * shape_.widths[l];
+  for (int l = 1; l <= L; ++l) per_vec += n_ * shape_.widths[l];
+  const std::int64_t budget = std::int64_t(1) << 24;  // floats (64 MiB) of workspace at once
+  const std::int64_t group =
+      std::max<std::int64_t>(1, std::min<std::int64_t>(k, budget / std::max<std::int64_t>(per_vec, 1)));
+  std::unique_lock<std::mutex> lk(ws_mu_, std::try_to_lock);
+  std::vector<float> local;
+  std::vector<float>& ws = lk.owns_lock() ? ws_ : local;
+  if (ws.size() < static_cast<std::size_t>(group * per_vec))
+    ws.resize(static_cast<std::size_t>(group * per_vec));
+  const bool sp = net_.sparse0;
+  std::vector<float> vT(static_cast<std::size_t>(sp ? group * P : 0));
   std::vector<NetView> views(group);
+  std::vector<std::vector<float*>> RA(group, std::vector<float*>(L, nullptr)),
+      RG(group, std::vector<float*>(L + 1, nullptr));
+  for (std::int64_t i = 0; i < group; ++i) {
+    float* q = ws.data() + i * per_vec;
+    for (int l = 1; l < L; ++l) {
+      RA[i][l] = q;
+      q += n_ * shape_.widths[l];
+    }
+    for (int l = 1; l <= L; ++l) {
+      RG[i][l] = q;
+      q += n_ * shape_.widths[l];
+    }
+  }
+  const std::int64_t ch = kChunkRows;
+  const std::int64_t nch = (n_ + ch - 1) / ch;
   for (std::int64_t k0 = 0; k0 < k; k0 += group) {
     const std::int64_t g = std::min(group, k - k0);
     for (std::int64_t i = 0; i < g; ++i) {
       const float* v = V + (k0 + i) * P;
-      if (net_.sparse0) transpose_blocks(shape_, v, vT.data() + i * P, true, 1);
-      views[i] = make_view(shape_, v, net_.sparse0 ? vT.data() + i * P : v);
-      views[i].sparse0 = net_.sparse0;
+      if (sp) transpose_blocks(shape_, v, vT.data() + i * P, true, 1);
+      views[i] = make_view(shape_, v, sp ? vT.data() + i * P : v);
+      views[i].sparse0 = sp;
     }
-    parallel_for(g * nt, threads, [&](std::int64_t q) {
-      const std::int64_t i = q / nt, t = q % nt;
-      const std::int64_t r0 = t * kTileRows, r1 = std::min(n_, r0 + kTileRows);
-      K.r(net_, views[i], cache_, r0, r1, buf.data() + q * P, tls_scratch());
-    });
-    const std::int64_t chunk = 4096;
-    const std::int64_t n_chunks = (P + chunk - 1) / chunk;
-    parallel_for(g * n_chunks, threads, [&](std::int64_t q) {
-      const std::int64_t i = q / n_chunks, c = q % n_chunks;
-      const std::int64_t p0 = c * chunk, p1 = std::min(P, p0 + chunk);
-      std::vector<double> acc(static_cast<std::size_t>(p1 - p0), 0.0);
-      for (std::int64_t t = 0; t < nt; ++t) {
-        const float* b = buf.data() + (i * nt + t) * P;
-        for (std::int64_t p = p0; p < p1; ++p) acc[p - p0] += static_cast<double>(b[p]);
+    if (threads == 1) {
+      // serial: the weight products of each chunk right after its R-pass (data still in
+      // cache); same summation order as the parallel path, so the same bits
+      for (std::int64_t i = 0; i < g; ++i) {
+        const WeightPlan plan{shape_, net_, cache_, RG[i].data(), cache_.G.data(),
+                              RA[i].data(), out + (k0 + i) * P, K};
+        std::vector<WeightTask> tasks = plan.tasks(1);
+        Scratch& sc = tls_scratch();
+        for (std::int64_t r0 = 0; r0 < n_; r0 += ch) {
+          const std::int64_t r1 = std::min(n_, r0 + ch);
+          K.r(net_, views[i], cache_, r0, r1, RA[i].data(), RG[i].data(), sc);
+          for (auto& t : tasks) plan.chunk(t, r0, r1);
+        }
+        for (auto& t : tasks) plan.finish(t);
       }
-      // store the sum (float) back into tile 0's slot; transposed to the flat layout below
-      float* dst = buf.data() + (i * nt) * P;
-      for (std::int64_t p = p0; p < p1; ++p) dst[p] = static_cast<float>(acc[p - p0]);
+      continue;
+    }
+    // phase 1: row-local R-forward / R-backward, parallel over (vector, row chunk)
+    parallel_for(g * nch, threads, [&](std::int64_t q) {
+      const std::int64_t i = q / nch, t = q % nch;
+      const std::int64_t r0 = t * ch, r1 = std::min(n_, r0 + ch);
+      K.r(net_, views[i], cache_, r0, r1, RA[i].data(), RG[i].data(), tls_scratch());
     });
-    for (std::int64_t i = 0; i < g; ++i)
-      transpose_blocks(shape_, buf.data() + (i * nt) * P, out + (k0 + i) * P, false,
-                       net_.sparse0 ? 1 : 0);
+    // phase 2: weight blocks summed over all samples
+    for (std::int64_t i = 0; i < g; ++i) {
+      const WeightPlan plan{shape_, net_, cache_, RG[i].data(), cache_.G.data(),
+                            RA[i].data(), out + (k0 + i) * P, K};
+      weight_phase(plan, threads);
+    }
   }
 }
 

@@ -11,8 +11,10 @@ class curv_HessianOperator:
     """
     Hessian of the mean cross-entropy loss of one MLP on (X, y) at theta (cached forward pass).
     """
-    def __init__(self, widths: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], bias: bool, theta: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], X: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], n_threads: typing.SupportsInt | typing.SupportsIndex = 0, sparse_input: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
-        ...
+    def __init__(self, widths: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], bias: bool, theta: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], X: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], n_threads: typing.SupportsInt | typing.SupportsIndex = 0, sparse_input: typing.SupportsInt | typing.SupportsIndex = -1, borrow: bool = False) -> None:
+        """
+        borrow=True reads X in place (no copy): X must not change while the operator lives
+        """
     def apply(self, v: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
         """
         Hessian-vector products: v (P,) or (k, P) float32 -> H v with the same shape

@@ -52,7 +52,8 @@ def _data(X: Any, y: Any, net: MLP) -> Tuple[np.ndarray, np.ndarray]:
             X, y = X.X_train, X.y_train
         else:
             raise TypeError("data must be (X, y), an object with X_train/y_train, or X with y given")
-    Xa = as_array(X, "X", np.float32, ndim=2)
+    # finiteness of X is checked by the C++ layer (one vectorised pass; names X on failure)
+    Xa = as_array(X, "X", np.float32, ndim=2, finite=False)
     if Xa.shape[1] != net.widths[0]:
         raise ValueError(f"X has {Xa.shape[1]} features, the network expects {net.widths[0]}")
     ya = check_labels(y, "y", n=Xa.shape[0], n_classes=net.widths[-1])
@@ -72,13 +73,15 @@ class HessianOperator:
     """
 
     def __init__(self, net: MLP, X: Any, y: Any = None, n_threads: Optional[int] = None,
-                 sparse_input: Optional[bool] = None):
+                 sparse_input: Optional[bool] = None, *, _borrow: bool = False):
+        # _borrow (internal): the C++ operator reads self.X in place instead of copying it; only
+        # for operators that live inside one library call (X cannot change meanwhile).
         self.net = _check_net(net)
         self.X, self.y = _data(X, y, net)
         self.n_threads = resolve_threads(n_threads)
         sp = -1 if sparse_input is None else int(bool(sparse_input))
         self._op = _core.curv_HessianOperator(net.widths, net.has_bias, net.flat(), self.X,
-                                              self.y, self.n_threads, sp)
+                                              self.y, self.n_threads, sp, bool(_borrow))
         self.n_matvec = 0
 
     @property
@@ -108,7 +111,7 @@ class HessianOperator:
 
     def matvec(self, v: Any) -> np.ndarray:
         """``H v`` for ``v`` of shape ``(P,)``; float32 result."""
-        va = as_array(v, "v", np.float32, shape=(self.n_params,))
+        va = as_array(v, "v", np.float32, shape=(self.n_params,), finite=False)  # checked in C++
         self.n_matvec += 1
         return np.asarray(self._op.apply(va, self.n_threads))
 
@@ -132,7 +135,7 @@ class HessianOperator:
 def loss_and_gradient(net: MLP, X: Any, y: Any = None,
                       n_threads: Optional[int] = None) -> Tuple[float, np.ndarray]:
     """Mean cross-entropy and its gradient (float32 ``(P,)``) at the parameters of ``net``."""
-    H = HessianOperator(net, X, y, n_threads)
+    H = HessianOperator(net, X, y, n_threads, _borrow=True)
     return H.loss, H.grad()
 
 
@@ -142,8 +145,8 @@ def hvp(net: MLP, X: Any, y: Any, v: Any, n_threads: Optional[int] = None) -> np
     ``v``: ``(P,)`` or ``(k, P)`` in the flat parameter layout of ``MLP.flat()``. Returns float32
     of the same shape. For repeated products at one theta build a ``HessianOperator`` once.
     """
-    H = HessianOperator(net, X, y, n_threads)
-    va = as_array(v, "v", np.float32)
+    H = HessianOperator(net, X, y, n_threads, _borrow=True)
+    va = as_array(v, "v", np.float32, finite=False)  # finiteness checked in C++
     if va.ndim not in (1, 2) or va.shape[-1] != H.n_params:
         raise ValueError(f"v must have shape ({H.n_params},) or (k, {H.n_params}), got {va.shape}")
     return np.asarray(H._op.apply(va, H.n_threads))
@@ -188,24 +191,42 @@ def _blas_single_thread() -> Any:
 
 def _lanczos_impl(mv: Any, P: int, m: int, q0: np.ndarray, k: int, tol: float,
                   check_every: int):
-    Q = np.zeros((m + 1, P))
+    # Memory traffic dominates the vector algebra for large P: buffers are preallocated and
+    # updated in place, and the second classical Gram-Schmidt pass runs only when the first
+    # one removed a large part of w (||w|| dropped below 1/sqrt(2) of its value: the
+    # Daniel-Gragg-Kaufman-Stewart criterion), which keeps the basis orthogonal to working
+    # precision at about half the cost of always reorthogonalising twice.
+    Q = np.empty((m + 1, P))
     Q[0] = q0 / np.linalg.norm(q0)
+    tmp = np.empty(P)
     alpha: list = []
     beta: list = []
     for j in range(m):
-        w = mv(Q[j])
+        w = np.asarray(mv(Q[j]), dtype=np.float64)
+        if not w.flags.writeable or not w.flags.c_contiguous or np.may_share_memory(w, Q):
+            w = np.array(w, dtype=np.float64)
         a = float(Q[j] @ w)
         alpha.append(a)
-        w = w - a * Q[j] - (beta[-1] * Q[j - 1] if j > 0 else 0.0)
-        for _ in range(2):  # full reorthogonalisation, twice is enough
-            w -= Q[: j + 1].T @ (Q[: j + 1] @ w)
-        b = float(np.linalg.norm(w))
+        np.multiply(Q[j], a, out=tmp)
+        w -= tmp
+        if j > 0:
+            np.multiply(Q[j - 1], beta[-1], out=tmp)
+            w -= tmp
+        Qj = Q[: j + 1]
+        nrm = float(np.linalg.norm(w))
+        for _ in range(3):  # full reorthogonalisation (CGS with DGKS re-pass)
+            np.dot(Qj.T, Qj @ w, out=tmp)
+            w -= tmp
+            before, nrm = nrm, float(np.linalg.norm(w))
+            if nrm > 0.7071 * before:
+                break
+        b = nrm
         scale = max(abs(x) for x in alpha) if alpha else 1.0
         if b <= 1e-12 * max(scale, 1e-30):  # invariant subspace: Ritz values are exact
             beta.append(0.0)
             break
         beta.append(b)
-        Q[j + 1] = w / b
+        np.multiply(w, 1.0 / b, out=Q[j + 1])
         if k and tol > 0 and j + 1 >= k and ((j + 1) % check_every == 0):
             th, S = _tridiag_eig(alpha, beta[:-1])
             res = np.abs(b * S[-1, ::-1][:k])
@@ -238,7 +259,8 @@ def hessian_top(net: MLP, data: Any, y: Any = None, k: int = 1, iters: Optional[
     k = check_int(k, "k", 1)
     tol = check_float(tol, "tol", 0.0)
     s = check_seed(seed)
-    H = data if isinstance(data, HessianOperator) else HessianOperator(net, data, y, n_threads)
+    H = data if isinstance(data, HessianOperator) else HessianOperator(net, data, y, n_threads,
+                                                                        _borrow=True)
     P = H.n_params
     if k > P:
         raise ValueError(f"k={k} exceeds the number of parameters {P}")
@@ -278,7 +300,8 @@ def hessian_trace(net: MLP, X: Any, y: Any = None, n_samples: int = 100, seed: i
     ns = check_int(n_samples, "n_samples", 2)
     s = check_seed(seed)
     bt = check_int(batch, "batch", 1)
-    H = X if isinstance(X, HessianOperator) else HessianOperator(net, X, y, n_threads)
+    H = X if isinstance(X, HessianOperator) else HessianOperator(net, X, y, n_threads,
+                                                                  _borrow=True)
     rng = np.random.default_rng(s)
     out = np.empty(ns)
     for i0 in range(0, ns, bt):
@@ -313,7 +336,8 @@ def hessian_density(net: MLP, X: Any, y: Any = None, n_probes: int = 4, n_steps:
     m = check_int(n_steps, "n_steps", 2)
     ng = check_int(n_grid, "n_grid", 8)
     s = check_seed(seed)
-    H = X if isinstance(X, HessianOperator) else HessianOperator(net, X, y, n_threads)
+    H = X if isinstance(X, HessianOperator) else HessianOperator(net, X, y, n_threads,
+                                                                  _borrow=True)
     m = min(m, H.n_params)
     rng = np.random.default_rng(s)
     nodes = np.zeros((npb, m))
@@ -342,7 +366,7 @@ def hessian_explicit(net: MLP, X: Any, y: Any = None, n_threads: Optional[int] =
     """The full ``(P, P)`` Hessian (float64 copy of float32 products), column by column.
     For tiny networks and tests only (refuses ``P > max_params``)."""
     _check_net(net)
-    H = HessianOperator(net, X, y, n_threads)
+    H = HessianOperator(net, X, y, n_threads, _borrow=True)
     P = H.n_params
     if P > check_int(max_params, "max_params", 1):
         raise ValueError(f"the network has {P} parameters; hessian_explicit is limited to "

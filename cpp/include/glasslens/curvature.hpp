@@ -6,12 +6,19 @@
 // R-backward pass per product, exact up to float32 rounding. The ReLU second derivative is zero
 // almost everywhere, so the result is the Hessian of the piecewise-smooth loss at theta.
 //
+// A product runs in two phases: (1) the row-local R-forward / R-backward pass over chunks of
+// samples (each row's result is independent of the chunking), then (2) the weight blocks as
+// products summed over all samples (GEMM with k = n, split over output columns; each output
+// element is summed in the same order whatever the split). So results are bit-identical for any
+// thread count without per-tile partial vectors.
+//
 // Parameter layout: that of mlp.hpp / network.py ([W0 row-major (d1 x d0), b0, W1, b1, ...]).
 // Storage is float32; the loss, softmax normalisation and the reduction over sample tiles are
-// accumulated in double. Samples are split into fixed tiles of kTileRows rows; per-tile partial
-// sums are combined in tile order, so results are bit-identical for any thread count.
+// accumulated in double. Loss sums over samples use fixed chunks (kChunkRows rows) combined in
+// chunk order, so results are bit-identical for any thread count.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -19,7 +26,8 @@
 
 namespace glasslens::curv {
 
-constexpr std::int64_t kTileRows = 64;
+constexpr std::int64_t kTileRows = 64;    // loss_many sample tiles
+constexpr std::int64_t kChunkRows = 256;  // HessianOperator forward/backward sample chunks
 constexpr double kSparseDensity = 0.3;
 constexpr std::int64_t kSerialWork = 200000;  // n_samples * n_params below which work is serial
 
@@ -44,6 +52,7 @@ struct Cache {
   std::vector<const float*> A;  // A[l] for l = 0..L-1: inputs of layer l (A[0] = X), n x d_l
   std::vector<const float*> G;  // G[l] for l = 1..L: d(mean loss)/dz_l, n x d_l
   const float* P = nullptr;     // softmax probabilities, n x d_L
+  const float* PT = nullptr;    // the same transposed, d_L x n
 };
 struct Scratch {
   std::vector<std::vector<float>> ra;  // R{a_l}, rows x d_l
@@ -52,11 +61,12 @@ struct Scratch {
 // Offsets of W_l / b_l blocks in the flat layout (also used for transposed-W partials).
 std::vector<std::int64_t> w_offsets(const nn::Shape& s);
 
-// One tile [r0, r1) of the R-pass: writes the tile's contribution to H v into out (n_params
-// floats, overwritten), in the flat layout except that the layer-0 weight block is stored
-// transposed (d_0 x d_1) when net.sparse0.
-using RTileFn = void (*)(const NetView& net, const NetView& v, const Cache& c, std::int64_t r0,
-                         std::int64_t r1, float* out, Scratch& s);
+// Row-local part of Hessian-vector products for rows [r0, r1) (every row is independent of
+// the others and of the chunking): the R-forward pass and the R-backward pass of the per-sample
+// quantities. RA[l] (l = 1..L-1): R{a_l}, n x d_l; RG[l] (l = 1..L): R{d(mean loss)/dz_l},
+// n x d_l. The weight blocks of H v are then products summed over all rows (see weight_phase).
+using RRowsFn = void (*)(const NetView& net, const NetView& v, const Cache& c, std::int64_t r0,
+                         std::int64_t r1, float* const* RA, float* const* RG, Scratch& s);
 // One tile of the forward pass for a tile: stores activations (A[l+1] rows, the logits' softmax
 // into P) and returns the loss sum and the number of correct predictions.
 using FwdTileFn = double (*)(const NetView& net, const float* X, const std::int32_t* y,
@@ -65,25 +75,34 @@ using FwdTileFn = double (*)(const NetView& net, const float* X, const std::int3
 // One tile of the backward pass: given P rows, writes G rows for every layer.
 using BwdTileFn = void (*)(const NetView& net, const Cache& c, std::int64_t r0, std::int64_t r1,
                            float* const* Gout, Scratch& s);
-// One tile's contribution to the gradient (layout as for RTileFn) from the cached A and G.
-using GradTileFn = void (*)(const NetView& net, const Cache& c, std::int64_t r0, std::int64_t r1,
-                            float* out, Scratch& s);
+// Input-layer weight block on the zero-skipping path, features j0..j1: GT ((j1 - j0) x d1) +=
+// A[:, j0:j1]^T D over the T rows of A (T x d0) and D (T x d1), skipping zeros of A, rows in
+// order.
+using SparseTnFn = void (*)(std::int64_t T, int d0, int d1, const float* A, const float* D,
+                            std::int64_t j0, std::int64_t j1, float* GT);
+// acc[k] += sum over the n rows of D (n x d): float sums of blocks of 32 rows (row order)
+// added to the double accumulators.
+using ColSumsFn = void (*)(const float* D, std::int64_t n, int d, double* acc);
 
 namespace scalar {
-void r_tile(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t, float*,
-            Scratch&);
+void col_sums(const float*, std::int64_t, int, double*);
+void r_rows(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t,
+            float* const*, float* const*, Scratch&);
+void sparse_tn(std::int64_t, int, int, const float*, const float*, std::int64_t, std::int64_t,
+               float*);
 double fwd_tile(const NetView&, const float*, const std::int32_t*, std::int64_t, std::int64_t,
                 float* const*, float*, std::int64_t*, Scratch&);
 void bwd_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float* const*, Scratch&);
-void grad_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float*, Scratch&);
 }  // namespace scalar
 namespace avx2 {
-void r_tile(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t, float*,
-            Scratch&);
+void col_sums(const float*, std::int64_t, int, double*);
+void r_rows(const NetView&, const NetView&, const Cache&, std::int64_t, std::int64_t,
+            float* const*, float* const*, Scratch&);
+void sparse_tn(std::int64_t, int, int, const float*, const float*, std::int64_t, std::int64_t,
+               float*);
 double fwd_tile(const NetView&, const float*, const std::int32_t*, std::int64_t, std::int64_t,
                 float* const*, float*, std::int64_t*, Scratch&);
 void bwd_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float* const*, Scratch&);
-void grad_tile(const NetView&, const Cache&, std::int64_t, std::int64_t, float*, Scratch&);
 }  // namespace avx2
 }  // namespace detail
 
@@ -93,8 +112,10 @@ class HessianOperator {
  public:
   // sparse_input: 1 = zero-skipping path for the input layer, 0 = dense GEMM, -1 = automatic
   // (sparse when fewer than kSparseDensity of the entries of X are nonzero).
+  // copy_data = false: X is not copied; the caller keeps it alive and unchanged for the
+  // operator's lifetime (saves a copy of the data set for one-shot products).
   HessianOperator(const nn::Shape& s, const float* theta, const float* X, const std::int32_t* y,
-                  std::int64_t n, int n_threads, int sparse_input = -1);
+                  std::int64_t n, int n_threads, int sparse_input = -1, bool copy_data = true);
   bool sparse_input() const noexcept { return net_.sparse0; }
 
   const nn::Shape& shape() const noexcept { return shape_; }
@@ -114,8 +135,10 @@ class HessianOperator {
   std::int64_t n_;
   std::vector<float> theta_, thetaT_, X_;
   std::vector<std::int32_t> y_;
-  std::vector<std::vector<float>> A_, G_;
-  std::vector<float> P_;
+  std::unique_ptr<float[]> store_;  // A[1..L-1], G[1..L], P (uninitialised until the passes)
+  // workspace of apply (RA, RG of a group of vectors), reused when not in use by another call
+  mutable std::vector<float> ws_;
+  mutable std::mutex ws_mu_;
   mutable std::vector<float> grad_;
   mutable bool have_grad_ = false;
   mutable std::mutex grad_mu_;
