@@ -60,11 +60,11 @@ def binarynet_epoch_permutation(seed: typing.SupportsInt | typing.SupportsIndex,
     """
     Order of the training examples in one epoch of one replica (int64 permutation of n).
     """
-def binarynet_evaluate_binary(widths: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], configurations: typing.Annotated[numpy.typing.ArrayLike, numpy.int8], X: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], leak: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex, with_loss: bool = True) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
+def binarynet_evaluate_binary(widths: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], configurations: typing.Annotated[numpy.typing.ArrayLike, numpy.int8], X: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], leak: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex, with_loss: bool = True) -> tuple:
     """
     Deterministic forward pass (leaky ReLU / sqrt(fan-in)) of K weight configurations (K, n_weights) on X; returns (accuracy (K,), mean cross-entropy (K,); NaN unless with_loss).
     """
-def binarynet_evaluate_real(widths: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], X: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], leak: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex, with_loss: bool = True) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
+def binarynet_evaluate_real(widths: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], X: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], leak: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex, with_loss: bool = True) -> tuple:
     """
     Deterministic forward pass (leaky ReLU / sqrt(fan-in)) of K weight configurations (K, n_weights) on X; returns (accuracy (K,), mean cross-entropy (K,); NaN unless with_loss).
     """
