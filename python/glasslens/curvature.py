@@ -68,8 +68,9 @@ class HessianOperator:
     loss, accuracy and (computed on first request) the gradient at theta.
     ``as_linear_operator()`` returns a ``scipy.sparse.linalg.LinearOperator`` (float64 in/out).
 
-    ``sparse_input``: the input layer skips zero inputs (fast for raw pixel data) when True,
-    uses dense GEMM when False; None decides from the fraction of nonzeros in X (< 30%).
+    ``sparse_input``: the input layer skips zero inputs when True (fast only for very sparse inputs),
+    uses dense GEMM when False; None decides from the fraction of nonzeros in X (< 10%: below
+    that the zero-skipping path wins, measured on 784-128-10; above it the dense GEMM does).
     """
 
     def __init__(self, net: MLP, X: Any, y: Any = None, n_threads: Optional[int] = None,

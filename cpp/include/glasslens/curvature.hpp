@@ -28,7 +28,7 @@ namespace glasslens::curv {
 
 constexpr std::int64_t kTileRows = 64;    // loss_many sample tiles
 constexpr std::int64_t kChunkRows = 256;  // HessianOperator forward/backward sample chunks
-constexpr double kSparseDensity = 0.3;
+constexpr double kSparseDensity = 0.1;
 constexpr std::int64_t kSerialWork = 200000;  // n_samples * n_params below which work is serial
 
 namespace detail {
