@@ -112,9 +112,18 @@ def limit_threads(nt):
         return contextlib.nullcontext()
 
 
+def sgemm_gflops(clock, repeat=3):
+    """numpy's float32 matrix-multiply rate (2048^3), GFLOP/s, under the current thread limit."""
+    a = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
+    a @ a
+    t, _ = timeit(lambda: a @ a, repeat, clock)
+    return 2 * 2048 ** 3 / t / 1e9
+
+
 def profile_rows(cases, nt, clock, have_torch, repeat=2):
     """Cases A, A', B with nt threads everywhere, timed with `clock`."""
     rows = []
+    rate = sgemm_gflops(clock)
     for name, widths, n, K, radii in cases:
         rng = np.random.default_rng(sum(widths) + K)
         X = rng.standard_normal((n, widths[0]), dtype=np.float32)
@@ -142,6 +151,11 @@ def profile_rows(cases, nt, clock, have_torch, repeat=2):
                 t_ev = min(t_ev, timeit(
                     lambda: gl.evaluate(th, X, y, widths=widths, n_threads=nt), 1, clock)[0])
             row["glasslens_s"], row["evaluate_s"] = t_gl, t_ev
+            # the least time any implementation needs for these forward FLOPs at numpy's sgemm
+            # rate: the largest speed-up over a peer that arithmetic allows
+            flops = 2.0 * K * n * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+            row["floor_s"] = flops / (rate * 1e9)
+            row["sgemm"] = rate
         else:
             row["glasslens_s"] = timeit(run_gl, repeat + 1, clock)[0]
         if have_torch:
@@ -215,19 +229,21 @@ def walk_row(nt, clock, have_torch, steps, repeat=2):
 def table(rows, title):
     lines = [title, "",
              "| case | glasslens (s) | plain evaluate (s) | numpy (s) | torch (s) | vs numpy "
-             "| vs torch | vs evaluate |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| vs torch | vs evaluate | ceiling vs numpy / torch |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r_ in rows:
         tt = r_.get("torch_s")
         ev = r_.get("evaluate_s")
         vs_ev = f"{r_['glasslens_s'] / ev:.2f}" if ev else "-"
         vs_to = f"{tt / r_['glasslens_s']:.1f}x" if tt else "-"
+        fl = r_.get("floor_s")
+        ceil = (f"{r_['numpy_s'] / fl:.1f}x / " + (f"{tt / fl:.1f}x" if tt else "-")) if fl else "-"
         lines.append(
             f"| {r_['case']} | {fmt(r_['glasslens_s'])} | {fmt(ev) if ev else '-'} | "
             f"{fmt(r_['numpy_s'])} | {fmt(tt) if tt else '-'} | "
             f"{r_['numpy_s'] / r_['glasslens_s']:.1f}x | "
             f"{vs_to} | "
-            f"{vs_ev} |")
+            f"{vs_ev} | {ceil} |")
     c = rows[-1]
     to = c.get("full_to_s")
     lines += ["", f"Case C: peers = one measured full forward pass x {c['steps']:,} steps. "
@@ -238,7 +254,10 @@ def table(rows, title):
               + f". Walk: {c['steps'] / c['glasslens_s']:,.0f} moves/s; max drift at a "
               f"refresh {c['drift']:.1e}.",
               "'vs evaluate' = glasslens profile time / glasslens.evaluate time for the same "
-              "number of networks given as weight sets (1.00 = no overhead for directions)."]
+              "number of networks given as weight sets (1.00 = no overhead for directions).",
+              "'ceiling' = peer time / (forward FLOPs at numpy's 2048^3 sgemm rate, "
+              f"{rows[0].get('sgemm', float('nan')):.0f} GFLOP/s here): the largest speed-up "
+              "over that peer any implementation doing this arithmetic at that rate can show."]
     return "\n".join(lines)
 
 
