@@ -22,6 +22,14 @@ struct LapOptions {
   // the internal minimisation problem (cost, or -cost when maximising); the solver starts from
   // them instead of the column reduction. Any finite vector is accepted.
   const double* v_init = nullptr;
+  // Fast-path hints for internal callers (lap_all_pairs). assume_finite: the caller guarantees
+  // every cost is finite (the validation scan is skipped). cost_f32 (square minimisation
+  // problems only, i.e. maximize = false, n < 2^24): the same matrix rounded to float32; the
+  // heuristic initialisation (column reduction, reduction transfer, augmenting row reduction)
+  // then picks its candidate columns in float32 (twice the SIMD width). The repair pass and the
+  // shortest augmenting paths still run in double on `cost`, so the result is the exact optimum.
+  bool assume_finite = false;
+  const float* cost_f32 = nullptr;
 };
 
 // Solves one nr x nc row-major problem (any nr, nc >= 0). Writes k = min(nr, nc) pairs to
@@ -77,6 +85,15 @@ using ColMinFn = void (*)(const double* c, std::int64_t nr, std::int64_t nc, dou
 // Scans n costs (multiplied by sign = +-1): bit 0 set if some entry is +inf, bit 1 if some entry
 // is NaN or -inf.
 using ScanFn = int (*)(const double* c, std::int64_t n, double sign);
+// float32 variants (heuristic phases of the cost_f32 path): indices of the two smallest of
+// crow[j] - v[j] in float (lexicographic in (value, index)); column minima with lowest-index
+// arguments. n < 2^24.
+using TwoMinF32Fn = void (*)(const float* crow, const float* v, std::int64_t n, std::int64_t* j1,
+                             std::int64_t* j2);
+using ColMinF32Fn = void (*)(const float* c, std::int64_t nr, std::int64_t nc, float* v,
+                             std::int64_t* arg);
+void two_min_f32_scalar(const float*, const float*, std::int64_t, std::int64_t*, std::int64_t*);
+void col_min_f32_scalar(const float*, std::int64_t, std::int64_t, float*, std::int64_t*);
 
 int scan_scalar(const double*, std::int64_t, double);
 StepResult step_scalar(const double*, const double*, double, double*, std::int64_t*,
@@ -91,6 +108,8 @@ StepResult step_avx2(const double*, const double*, double, double*, std::int64_t
 void two_min_avx2(const double*, const double*, std::int64_t, double*, std::int64_t*, double*,
                   std::int64_t*);
 void col_min_avx2(const double*, std::int64_t, std::int64_t, double*, std::int64_t*);
+void two_min_f32_avx2(const float*, const float*, std::int64_t, std::int64_t*, std::int64_t*);
+void col_min_f32_avx2(const float*, std::int64_t, std::int64_t, float*, std::int64_t*);
 #define GLASSLENS_LAP_HAVE_AVX2 1
 #endif
 }  // namespace lap_detail
