@@ -92,6 +92,15 @@ void col_min_scalar(const double* c, std::int64_t nr, std::int64_t nc, double* v
   }
 }
 
+double row_min_scalar(const double* crow, const double* v, std::int64_t n) {
+  double m = kInf;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const double h = crow[j] - v[j];
+    if (h < m) m = h;
+  }
+  return m;
+}
+
 void two_min_f32_scalar(const float* crow, const float* v, std::int64_t n, std::int64_t* j1,
                         std::int64_t* j2) {
   const float inf = std::numeric_limits<float>::infinity();
@@ -145,16 +154,17 @@ struct Kernels {
   ColMinFn col_min;
   TwoMinF32Fn two_min_f32;
   ColMinF32Fn col_min_f32;
+  RowMinFn row_min;
 };
 
 Kernels pick_kernels() {
 #ifdef GLASSLENS_LAP_HAVE_AVX2
   if (simd_path() == SimdPath::avx2)
     return {&scan_avx2,    &step_avx2,        &two_min_avx2,
-            &col_min_avx2, &two_min_f32_avx2, &col_min_f32_avx2};
+            &col_min_avx2, &two_min_f32_avx2, &col_min_f32_avx2, &row_min_avx2};
 #endif
   return {&scan_scalar,    &step_scalar,        &two_min_scalar,
-          &col_min_scalar, &two_min_f32_scalar, &col_min_f32_scalar};
+          &col_min_scalar, &two_min_f32_scalar, &col_min_f32_scalar, &row_min_scalar};
 }
 
 [[noreturn]] void infeasible() { throw std::invalid_argument("cost matrix is infeasible"); }
@@ -307,17 +317,23 @@ class Solver {
   void repair(std::vector<std::int64_t>& free_rows) {
     std::vector<std::int64_t> jmin(static_cast<size_t>(nr_));
     for (std::int64_t i = 0; i < nr_; ++i) {
+      const std::int64_t x = col4row_[i];
+      if (x >= 0) {
+        // assigned row: the minimum value suffices while x attains it (u_i = that reduced cost)
+        const double hx = row(i)[x] - v_[x];
+        if (hx <= K_.row_min(row(i), v_.data(), nc_)) {
+          u_[i] = hx;
+          continue;
+        }
+        col4row_[i] = -1;
+        row4col_[x] = -1;
+      }
       double m1, m2;
       std::int64_t j1, j2;
       K_.two_min(row(i), v_.data(), nc_, &m1, &j1, &m2, &j2);
       if (!(m1 < kInf)) infeasible();
       u_[i] = m1;
       jmin[i] = j1;
-      const std::int64_t x = col4row_[i];
-      if (x >= 0 && !(row(i)[x] - v_[x] <= m1)) {
-        col4row_[i] = -1;
-        row4col_[x] = -1;
-      }
     }
     free_rows.clear();
     for (std::int64_t i = 0; i < nr_; ++i) {

@@ -247,6 +247,29 @@ void col_min_avx2(const double* c, std::int64_t nr, std::int64_t nc, double* v,
   }
 }
 
+double row_min_avx2(const double* crow, const double* v, std::int64_t n) {
+  __m256d m0 = _mm256_set1_pd(kInf), m1 = m0;
+  std::int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    m0 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(crow + j), _mm256_loadu_pd(v + j)), m0);
+    m1 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(crow + j + 4), _mm256_loadu_pd(v + j + 4)),
+                       m1);
+  }
+  if (j + 4 <= n) {
+    m0 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(crow + j), _mm256_loadu_pd(v + j)), m0);
+    j += 4;
+  }
+  m0 = _mm256_min_pd(m0, m1);
+  m0 = _mm256_min_pd(m0, swap_halves(m0));
+  m0 = _mm256_min_pd(m0, swap_pairs(m0));
+  double m = _mm256_cvtsd_f64(m0);
+  for (; j < n; ++j) {
+    const double h = crow[j] - v[j];
+    if (h < m) m = h;
+  }
+  return m;
+}
+
 namespace {
 constexpr float kInfF = std::numeric_limits<float>::infinity();
 

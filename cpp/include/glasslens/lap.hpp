@@ -78,6 +78,8 @@ using StepFn = StepResult (*)(const double* crow, const double* v, double base, 
 // Two smallest of crow[j] - v[j] (lowest indices on ties); j2 = -1 if n < 2.
 using TwoMinFn = void (*)(const double* crow, const double* v, std::int64_t n, double* m1,
                           std::int64_t* j1, double* m2, std::int64_t* j2);
+// min_j (crow[j] - v[j]) (inf if n = 0; the sign of a zero minimum is unspecified).
+using RowMinFn = double (*)(const double* crow, const double* v, std::int64_t n);
 // Column minima: for i in rows, v[j] = min_i c[i][j], arg[j] = the smallest such i.
 using ColMinFn = void (*)(const double* c, std::int64_t nr, std::int64_t nc, double* v,
                           std::int64_t* arg);
@@ -101,6 +103,7 @@ StepResult step_scalar(const double*, const double*, double, double*, std::int64
 void two_min_scalar(const double*, const double*, std::int64_t, double*, std::int64_t*, double*,
                     std::int64_t*);
 void col_min_scalar(const double*, std::int64_t, std::int64_t, double*, std::int64_t*);
+double row_min_scalar(const double*, const double*, std::int64_t);
 #if defined(__x86_64__) || defined(__i386__)
 int scan_avx2(const double*, std::int64_t, double);
 StepResult step_avx2(const double*, const double*, double, double*, std::int64_t*,
@@ -108,6 +111,7 @@ StepResult step_avx2(const double*, const double*, double, double*, std::int64_t
 void two_min_avx2(const double*, const double*, std::int64_t, double*, std::int64_t*, double*,
                   std::int64_t*);
 void col_min_avx2(const double*, std::int64_t, std::int64_t, double*, std::int64_t*);
+double row_min_avx2(const double*, const double*, std::int64_t);
 void two_min_f32_avx2(const float*, const float*, std::int64_t, std::int64_t*, std::int64_t*);
 void col_min_f32_avx2(const float*, std::int64_t, std::int64_t, float*, std::int64_t*);
 #define GLASSLENS_LAP_HAVE_AVX2 1
