@@ -4,7 +4,10 @@
 // transfer, two rounds of augmenting row reduction); a repair pass then restores exact
 // complementary slackness (rows whose assigned column is no longer a row minimum of the reduced
 // costs are freed), and every remaining free row is assigned by a Dijkstra shortest augmenting
-// path (Crouse 2016, as scipy) whose inner update/minimum-search loop is SIMD-dispatched.
+// path (Crouse 2016, as scipy) whose inner update/minimum-search loop is SIMD-dispatched
+// (branch-free updates: which columns improve is unpredictable). With LapOptions::cost_f32 the
+// heuristic start picks its columns in float32; the repair pass and the shortest paths stay in
+// double, so the optimum is exact either way.
 // Rectangular problems (rows < columns; wider problems are transposed by the caller) start from
 // a row reduction with v = 0 so that unassigned columns keep v_j = 0 (needed for optimality).
 //
