@@ -135,14 +135,15 @@ def test_pairwise_alignment_uses_optimum():
 
 
 @pytest.mark.skipif(len(PATHS) < 2, reason="needs AVX2+FMA")
-@pytest.mark.parametrize("H,step", [(37, 8), (64, 8), (48, 1)])
-def test_simd_paths_identical_on_exact_costs(H, step):
-    # multiples of 1/8 with small D: every cost is computed exactly with or without FMA, so both
+@pytest.mark.parametrize("H,hi,step,D", [(37, 50, 8, 30), (64, 50, 8, 30), (64, 2, 1, 10),
+                                         (40, 1, 1, 5)])
+def test_simd_paths_identical_on_exact_costs(H, hi, step, D):
+    # small integers / 8 and small D: every cost is computed exactly with or without FMA, so both
     # paths see the same matrices, and the LAP (float32 heuristic start, double exact phase)
-    # must then give identical results; step=1 (integers in -2..2) gives many exact ties
-    rng = np.random.default_rng(H)
-    hi = 50 if step == 8 else 3
-    U = (rng.integers(-hi, hi, size=(5, H, 30)) / step).astype(np.float32)
+    # must then give identical results; the integer cases (few distinct values) have many exact
+    # ties, which makes the tie rules of the float32 kernels visible in the permutations
+    rng = np.random.default_rng(H + D)
+    U = (rng.integers(-hi, hi + 1, size=(6, H, D)) / step).astype(np.float32)
     old = _core.simd_path()
     try:
         out = {}
