@@ -321,7 +321,7 @@ class Solver {
       if (x >= 0) {
         // assigned row: the minimum value suffices while x attains it (u_i = that reduced cost)
         const double hx = row(i)[x] - v_[x];
-        if (hx <= K_.row_min(row(i), v_.data(), nc_)) {
+        if (hx < kInf && hx <= K_.row_min(row(i), v_.data(), nc_)) {  // else as a free row
           u_[i] = hx;
           continue;
         }
