@@ -132,3 +132,26 @@ def test_pairwise_alignment_uses_optimum():
             np.testing.assert_array_equal(perms[a, b], np.argsort(c))
             aligned = S.permute(ens[b], [perms[a, b]]).flat().astype(np.float64)
             assert ov[a, b] == pytest.approx(flat[a] @ aligned / nrm[a] / nrm[b], abs=1e-6)
+
+
+@pytest.mark.skipif(len(PATHS) < 2, reason="needs AVX2+FMA")
+@pytest.mark.parametrize("H,hi,step,D", [(37, 50, 8, 30), (64, 50, 8, 30), (64, 2, 1, 10),
+                                         (40, 1, 1, 5)])
+def test_simd_paths_identical_on_exact_costs(H, hi, step, D):
+    # small integers / 8 and small D: every cost is computed exactly with or without FMA, so both
+    # paths see the same matrices, and the LAP (float32 heuristic start, double exact phase)
+    # must then give identical results; the integer cases (few distinct values) have many exact
+    # ties, which makes the tie rules of the float32 kernels visible in the permutations
+    rng = np.random.default_rng(H + D)
+    U = (rng.integers(-hi, hi + 1, size=(6, H, D)) / step).astype(np.float32)
+    old = _core.simd_path()
+    try:
+        out = {}
+        for p in PATHS:
+            _core.set_simd_path(p)
+            out[p] = _core.lap_all_pairs(U, n_threads=2, return_costs=True)
+    finally:
+        _core.set_simd_path(old)
+    for x, y in zip(out["scalar"], out["avx2"]):
+        np.testing.assert_array_equal(x, y)
+    _check(U, *out["avx2"])

@@ -92,6 +92,53 @@ void col_min_scalar(const double* c, std::int64_t nr, std::int64_t nc, double* v
   }
 }
 
+double row_min_scalar(const double* crow, const double* v, std::int64_t n) {
+  double m = kInf;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const double h = crow[j] - v[j];
+    if (h < m) m = h;
+  }
+  return m;
+}
+
+void two_min_f32_scalar(const float* crow, const float* v, std::int64_t n, std::int64_t* j1,
+                        std::int64_t* j2) {
+  const float inf = std::numeric_limits<float>::infinity();
+  float a = inf, b = inf;
+  std::int64_t ia = -1, ib = -1;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const float h = crow[j] - v[j];
+    if (h < a) {
+      b = a;
+      ib = ia;
+      a = h;
+      ia = j;
+    } else if (h < b) {
+      b = h;
+      ib = j;
+    }
+  }
+  *j1 = ia;
+  *j2 = ib;
+}
+
+void col_min_f32_scalar(const float* c, std::int64_t nr, std::int64_t nc, float* v,
+                        std::int64_t* arg) {
+  for (std::int64_t j = 0; j < nc; ++j) {
+    v[j] = std::numeric_limits<float>::infinity();
+    arg[j] = -1;
+  }
+  for (std::int64_t i = 0; i < nr; ++i) {
+    const float* row = c + i * nc;
+    for (std::int64_t j = 0; j < nc; ++j) {
+      if (row[j] < v[j]) {
+        v[j] = row[j];
+        arg[j] = i;
+      }
+    }
+  }
+}
+
 }  // namespace lap_detail
 
 namespace {
@@ -105,14 +152,19 @@ struct Kernels {
   StepFn step;
   TwoMinFn two_min;
   ColMinFn col_min;
+  TwoMinF32Fn two_min_f32;
+  ColMinF32Fn col_min_f32;
+  RowMinFn row_min;
 };
 
 Kernels pick_kernels() {
 #ifdef GLASSLENS_LAP_HAVE_AVX2
   if (simd_path() == SimdPath::avx2)
-    return {&scan_avx2, &step_avx2, &two_min_avx2, &col_min_avx2};
+    return {&scan_avx2,    &step_avx2,        &two_min_avx2,
+            &col_min_avx2, &two_min_f32_avx2, &col_min_f32_avx2, &row_min_avx2};
 #endif
-  return {&scan_scalar, &step_scalar, &two_min_scalar, &col_min_scalar};
+  return {&scan_scalar,    &step_scalar,        &two_min_scalar,
+          &col_min_scalar, &two_min_f32_scalar, &col_min_f32_scalar, &row_min_scalar};
 }
 
 [[noreturn]] void infeasible() { throw std::invalid_argument("cost matrix is infeasible"); }
@@ -120,8 +172,9 @@ Kernels pick_kernels() {
 // Minimisation of an nr x nc problem with nr <= nc (row-major, row stride nc).
 class Solver {
  public:
-  Solver(const double* C, std::int64_t nr, std::int64_t nc, const Kernels& K)
-      : C_(C), nr_(nr), nc_(nc), K_(K), col4row_(static_cast<size_t>(nr), -1),
+  Solver(const double* C, std::int64_t nr, std::int64_t nc, const Kernels& K,
+         const float* Cf = nullptr)
+      : C_(C), Cf_(Cf), nr_(nr), nc_(nc), K_(K), col4row_(static_cast<size_t>(nr), -1),
         row4col_(static_cast<size_t>(nc), -1), u_(static_cast<size_t>(nr), 0.0),
         v_(static_cast<size_t>(nc), 0.0) {}
 
@@ -135,6 +188,10 @@ class Solver {
         column_reduction(free_rows);
       } else {
         for (std::int64_t i = 0; i < nr_; ++i) free_rows.push_back(i);
+        if (Cf_) {
+          vf_.resize(static_cast<size_t>(nc_));
+          for (std::int64_t j = 0; j < nc_; ++j) vf_[j] = static_cast<float>(v_[j]);
+        }
       }
       for (int pass = 0; pass < 2 && !free_rows.empty(); ++pass) augmenting_row_reduction(free_rows);
     }
@@ -149,11 +206,47 @@ class Solver {
  private:
   const double* row(std::int64_t i) const { return C_ + i * nc_; }
 
+  void set_v(std::int64_t j, double x) {
+    v_[j] = x;
+    if (Cf_) vf_[j] = static_cast<float>(x);
+  }
+
+  // Two smallest reduced costs of row i for the heuristic phases: with Cf_ the two columns are
+  // chosen in float32 and their reduced costs recomputed in double from the float32 costs
+  // (ordered, lowest index on ties); without it, the exact double kernel.
+  void two_min(std::int64_t i, double* m1, std::int64_t* j1, double* m2, std::int64_t* j2) {
+    if (!Cf_) {
+      K_.two_min(row(i), v_.data(), nc_, m1, j1, m2, j2);
+      return;
+    }
+    std::int64_t a, b;
+    K_.two_min_f32(Cf_ + i * nc_, vf_.data(), nc_, &a, &b);
+    // from the float32 row just scanned (cached; equal to the double costs when those are
+    // float32 values): the heuristic phases only need some finite v, repair recomputes u exactly
+    const float* r = Cf_ + i * nc_;
+    double x = static_cast<double>(r[a]) - v_[a], y = static_cast<double>(r[b]) - v_[b];
+    if (y < x || (y == x && b < a)) {
+      std::swap(x, y);
+      std::swap(a, b);
+    }
+    *m1 = x;
+    *j1 = a;
+    *m2 = y;
+    *j2 = b;
+  }
+
   // Classic LAPJV column reduction with reduction transfer (square, finite costs).
   void column_reduction(std::vector<std::int64_t>& free_rows) {
     const std::int64_t n = nr_;
     std::vector<std::int64_t> arg(static_cast<size_t>(n));
-    K_.col_min(C_, n, n, v_.data(), arg.data());
+    if (Cf_) {
+      // exact when Cf_ holds the costs exactly (float32 input); otherwise only a heuristic start
+      vf_.resize(static_cast<size_t>(n));
+      K_.col_min_f32(Cf_, n, n, vf_.data(), arg.data());
+      for (std::int64_t j = 0; j < n; ++j) v_[j] = vf_[j];
+    } else {
+      K_.col_min(C_, n, n, v_.data(), arg.data());
+    }
     std::vector<char> unique(static_cast<size_t>(n), 1);
     for (std::int64_t j = n - 1; j >= 0; --j) {
       const std::int64_t i = arg[j];
@@ -171,9 +264,9 @@ class Solver {
       } else if (unique[i]) {
         double m1, m2;
         std::int64_t j1, j2;
-        K_.two_min(row(i), v_.data(), n, &m1, &j1, &m2, &j2);
+        two_min(i, &m1, &j1, &m2, &j2);
         const double mu = (j1 == x) ? m2 : m1;
-        if (std::isfinite(mu)) v_[x] -= mu;
+        if (std::isfinite(mu)) set_v(x, v_[x] - mu);
       }
     }
   }
@@ -191,13 +284,13 @@ class Solver {
       const std::int64_t i = free_rows[current++];
       double v1, v2;
       std::int64_t j1, j2;
-      K_.two_min(row(i), v_.data(), n, &v1, &j1, &v2, &j2);
+      two_min(i, &v1, &j1, &v2, &j2);
       std::int64_t i0 = row4col_[j1];
       const double v1_new = v_[j1] - (v2 - v1);
       const bool lowers = v1_new < v_[j1];
       if (rr_cnt < current * n && rr_cnt < 2 * n) {
         if (lowers) {
-          v_[j1] = v1_new;
+          set_v(j1, v1_new);
         } else if (i0 >= 0 && j2 >= 0) {
           j1 = j2;
           i0 = row4col_[j2];
@@ -224,17 +317,23 @@ class Solver {
   void repair(std::vector<std::int64_t>& free_rows) {
     std::vector<std::int64_t> jmin(static_cast<size_t>(nr_));
     for (std::int64_t i = 0; i < nr_; ++i) {
+      const std::int64_t x = col4row_[i];
+      if (x >= 0) {
+        // assigned row: the minimum value suffices while x attains it (u_i = that reduced cost)
+        const double hx = row(i)[x] - v_[x];
+        if (hx < kInf && hx <= K_.row_min(row(i), v_.data(), nc_)) {  // else as a free row
+          u_[i] = hx;
+          continue;
+        }
+        col4row_[i] = -1;
+        row4col_[x] = -1;
+      }
       double m1, m2;
       std::int64_t j1, j2;
       K_.two_min(row(i), v_.data(), nc_, &m1, &j1, &m2, &j2);
       if (!(m1 < kInf)) infeasible();
       u_[i] = m1;
       jmin[i] = j1;
-      const std::int64_t x = col4row_[i];
-      if (x >= 0 && !(row(i)[x] - v_[x] <= m1)) {
-        col4row_[i] = -1;
-        row4col_[x] = -1;
-      }
     }
     free_rows.clear();
     for (std::int64_t i = 0; i < nr_; ++i) {
@@ -316,6 +415,8 @@ class Solver {
   }
 
   const double* C_;
+  const float* Cf_;  // float32 copy for the heuristic phases (square problems), or nullptr
+  std::vector<float> vf_;  // float32 mirror of v_ while Cf_ is used
   std::int64_t nr_, nc_;
   Kernels K_;
   std::vector<std::int64_t> col4row_, row4col_;
@@ -379,7 +480,7 @@ double solve_impl(const T* cost, std::int64_t nr, std::int64_t nc, const LapOpti
   }
 
   // validate (after the sign flip: NaN and -inf are invalid, +inf is a forbidden pair)
-  const int flags = K.scan(W, total, 1.0);
+  const int flags = opt.assume_finite ? 0 : K.scan(W, total, 1.0);
   const bool has_inf = flags & 1;
   if (flags & 2) {
     for (std::int64_t t = 0; t < total; ++t) {
@@ -394,7 +495,13 @@ double solve_impl(const T* cost, std::int64_t nr, std::int64_t nc, const LapOpti
     }
   }
 
-  Solver S(W, n1, n2, K);
+  // float32 copy for the heuristic phases (the caller's hint; not derived from float32 input,
+  // whose solution stays identical to that of its float64 conversion, duals included)
+  const float* Wf = (opt.cost_f32 && !transpose && !opt.maximize && nr == nc &&
+                     nr < (std::int64_t{1} << 24))
+                        ? opt.cost_f32
+                        : nullptr;
+  Solver S(W, n1, n2, K, Wf);
   S.run(has_inf, opt.v_init);
   const auto& c4r = S.col4row();
   double obj = 0.0;

@@ -71,13 +71,13 @@ inline void step_block(const double* crow, const double* v, __m256d vbase, doubl
   __m256d dd = _mm256_loadu_pd(d + j);
   const __m256d h = _mm256_add_pd(_mm256_sub_pd(c, vv), vbase);
   const __m256d lt = _mm256_cmp_pd(h, dd, _CMP_LT_OQ);  // false on NaN (finished columns)
-  if (_mm256_movemask_pd(lt)) {
-    dd = _mm256_blendv_pd(dd, h, lt);
-    _mm256_storeu_pd(d + j, dd);
-    __m256i* pp = reinterpret_cast<__m256i*>(pred + j);
-    const __m256d p = _mm256_castsi256_pd(_mm256_loadu_si256(pp));
-    _mm256_storeu_si256(pp, _mm256_castpd_si256(_mm256_blendv_pd(p, rowv, lt)));
-  }
+  // branch-free update (always stored): which lanes improve is unpredictable, and a
+  // mispredicted branch costs more than the two stores
+  dd = _mm256_blendv_pd(dd, h, lt);
+  _mm256_storeu_pd(d + j, dd);
+  __m256i* pp = reinterpret_cast<__m256i*>(pred + j);
+  const __m256d p = _mm256_castsi256_pd(_mm256_loadu_si256(pp));
+  _mm256_storeu_si256(pp, _mm256_castpd_si256(_mm256_blendv_pd(p, rowv, lt)));
   const __m256d m = _mm256_cmp_pd(dd, s.best, _CMP_LT_OQ);
   s.best = _mm256_blendv_pd(s.best, dd, m);
   s.bidx = _mm256_blendv_pd(s.bidx, idx, m);
@@ -233,8 +233,7 @@ void col_min_avx2(const double* c, std::int64_t nr, std::int64_t nc, double* v,
       const __m256d x = _mm256_loadu_pd(row + j);
       const __m256d vv = _mm256_loadu_pd(v + j);
       const __m256d lt = _mm256_cmp_pd(x, vv, _CMP_LT_OQ);
-      if (!_mm256_movemask_pd(lt)) continue;
-      _mm256_storeu_pd(v + j, _mm256_blendv_pd(vv, x, lt));
+      _mm256_storeu_pd(v + j, _mm256_blendv_pd(vv, x, lt));  // branch-free (see step_block)
       __m256i* pa = reinterpret_cast<__m256i*>(arg + j);
       const __m256d p = _mm256_castsi256_pd(_mm256_loadu_si256(pa));
       _mm256_storeu_si256(pa, _mm256_castpd_si256(_mm256_blendv_pd(p, rowv, lt)));
@@ -245,6 +244,142 @@ void col_min_avx2(const double* c, std::int64_t nr, std::int64_t nc, double* v,
         arg[j] = i;
       }
     }
+  }
+}
+
+double row_min_avx2(const double* crow, const double* v, std::int64_t n) {
+  __m256d m0 = _mm256_set1_pd(kInf), m1 = m0;
+  std::int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    m0 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(crow + j), _mm256_loadu_pd(v + j)), m0);
+    m1 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(crow + j + 4), _mm256_loadu_pd(v + j + 4)),
+                       m1);
+  }
+  if (j + 4 <= n) {
+    m0 = _mm256_min_pd(_mm256_sub_pd(_mm256_loadu_pd(crow + j), _mm256_loadu_pd(v + j)), m0);
+    j += 4;
+  }
+  m0 = _mm256_min_pd(m0, m1);
+  m0 = _mm256_min_pd(m0, swap_halves(m0));
+  m0 = _mm256_min_pd(m0, swap_pairs(m0));
+  double m = _mm256_cvtsd_f64(m0);
+  for (; j < n; ++j) {
+    const double h = crow[j] - v[j];
+    if (h < m) m = h;
+  }
+  return m;
+}
+
+namespace {
+constexpr float kInfF = std::numeric_limits<float>::infinity();
+
+// float32 counterparts: 8 lanes, indices held as exact floats (n < 2^24).
+inline __m256 lexlt_ps(__m256 x, __m256 ix, __m256 y, __m256 iy) {
+  return _mm256_or_ps(_mm256_cmp_ps(x, y, _CMP_LT_OQ),
+                      _mm256_and_ps(_mm256_cmp_ps(x, y, _CMP_EQ_OQ),
+                                    _mm256_cmp_ps(ix, iy, _CMP_LT_OQ)));
+}
+inline void top2_merge_ps(__m256& a, __m256& ia, __m256& b, __m256& ib, __m256 a2, __m256 ia2,
+                          __m256 b2, __m256 ib2) {
+  const __m256 m = lexlt_ps(a2, ia2, a, ia);
+  const __m256 A = _mm256_blendv_ps(a, a2, m), IA = _mm256_blendv_ps(ia, ia2, m);
+  const __m256 L = _mm256_blendv_ps(a2, a, m), IL = _mm256_blendv_ps(ia2, ia, m);
+  const __m256 W = _mm256_blendv_ps(b, b2, m), IW = _mm256_blendv_ps(ib, ib2, m);
+  const __m256 m2 = lexlt_ps(W, IW, L, IL);
+  a = A;
+  ia = IA;
+  b = _mm256_blendv_ps(L, W, m2);
+  ib = _mm256_blendv_ps(IL, IW, m2);
+}
+inline void upd_ps(__m256 h, __m256 idx, __m256& a, __m256& b, __m256& ia, __m256& ib) {
+  const __m256 lt1 = _mm256_cmp_ps(h, a, _CMP_LT_OQ);
+  const __m256 lt2 = _mm256_cmp_ps(h, b, _CMP_LT_OQ);
+  b = _mm256_blendv_ps(_mm256_blendv_ps(b, h, lt2), a, lt1);
+  ib = _mm256_blendv_ps(_mm256_blendv_ps(ib, idx, lt2), ia, lt1);
+  a = _mm256_blendv_ps(a, h, lt1);
+  ia = _mm256_blendv_ps(ia, idx, lt1);
+}
+}  // namespace
+
+void two_min_f32_avx2(const float* crow, const float* v, std::int64_t n, std::int64_t* j1,
+                      std::int64_t* j2) {
+  const __m256 sixteen = _mm256_set1_ps(16.0f);
+  __m256 a0 = _mm256_set1_ps(kInfF), b0 = a0, a1 = a0, b1 = a0;
+  __m256 ia0 = _mm256_set1_ps(-1.0f), ib0 = ia0, ia1 = ia0, ib1 = ia0;
+  __m256 idx0 = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256 idx1 = _mm256_setr_ps(8, 9, 10, 11, 12, 13, 14, 15);
+  std::int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    upd_ps(_mm256_sub_ps(_mm256_loadu_ps(crow + j), _mm256_loadu_ps(v + j)), idx0, a0, b0, ia0,
+           ib0);
+    upd_ps(_mm256_sub_ps(_mm256_loadu_ps(crow + j + 8), _mm256_loadu_ps(v + j + 8)), idx1, a1,
+           b1, ia1, ib1);
+    idx0 = _mm256_add_ps(idx0, sixteen);
+    idx1 = _mm256_add_ps(idx1, sixteen);
+  }
+  if (j + 8 <= n) {
+    upd_ps(_mm256_sub_ps(_mm256_loadu_ps(crow + j), _mm256_loadu_ps(v + j)), idx0, a0, b0, ia0,
+           ib0);
+    j += 8;
+  }
+  top2_merge_ps(a0, ia0, b0, ib0, a1, ia1, b1, ib1);
+  __m256 t0 = _mm256_permute2f128_ps(a0, a0, 1), t1 = _mm256_permute2f128_ps(ia0, ia0, 1);
+  __m256 t2 = _mm256_permute2f128_ps(b0, b0, 1), t3 = _mm256_permute2f128_ps(ib0, ib0, 1);
+  top2_merge_ps(a0, ia0, b0, ib0, t0, t1, t2, t3);
+  top2_merge_ps(a0, ia0, b0, ib0, _mm256_permute_ps(a0, 0x4E), _mm256_permute_ps(ia0, 0x4E),
+                _mm256_permute_ps(b0, 0x4E), _mm256_permute_ps(ib0, 0x4E));
+  top2_merge_ps(a0, ia0, b0, ib0, _mm256_permute_ps(a0, 0xB1), _mm256_permute_ps(ia0, 0xB1),
+                _mm256_permute_ps(b0, 0xB1), _mm256_permute_ps(ib0, 0xB1));
+  float A = _mm256_cvtss_f32(a0), Bv = _mm256_cvtss_f32(b0);
+  std::int64_t IA = static_cast<std::int64_t>(_mm256_cvtss_f32(ia0));
+  std::int64_t IB = static_cast<std::int64_t>(_mm256_cvtss_f32(ib0));
+  for (; j < n; ++j) {
+    const float h = crow[j] - v[j];
+    if (h < A) {
+      Bv = A;
+      IB = IA;
+      A = h;
+      IA = j;
+    } else if (h < Bv) {
+      Bv = h;
+      IB = j;
+    }
+  }
+  *j1 = IA;
+  *j2 = IB;
+}
+
+void col_min_f32_avx2(const float* c, std::int64_t nr, std::int64_t nc, float* v,
+                      std::int64_t* arg) {
+  // lanes: row index of the current minimum as int32 (nr < 2^24), widened at the end
+  std::int32_t iarg[1024];
+  for (std::int64_t j0 = 0; j0 < nc; j0 += 1024) {
+    const std::int64_t w = nc - j0 < 1024 ? nc - j0 : 1024;
+    for (std::int64_t j = 0; j < w; ++j) {
+      v[j0 + j] = kInfF;
+      iarg[j] = -1;
+    }
+    for (std::int64_t i = 0; i < nr; ++i) {
+      const float* row = c + i * nc + j0;
+      float* vv0 = v + j0;
+      const __m256 rowv = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(i)));
+      std::int64_t j = 0;
+      for (; j + 8 <= w; j += 8) {
+        const __m256 x = _mm256_loadu_ps(row + j);
+        const __m256 vv = _mm256_loadu_ps(vv0 + j);
+        const __m256 lt = _mm256_cmp_ps(x, vv, _CMP_LT_OQ);
+        _mm256_storeu_ps(vv0 + j, _mm256_blendv_ps(vv, x, lt));
+        float* pa = reinterpret_cast<float*>(iarg + j);
+        _mm256_storeu_ps(pa, _mm256_blendv_ps(_mm256_loadu_ps(pa), rowv, lt));
+      }
+      for (; j < w; ++j) {
+        if (row[j] < vv0[j]) {
+          vv0[j] = row[j];
+          iarg[j] = static_cast<std::int32_t>(i);
+        }
+      }
+    }
+    for (std::int64_t j = 0; j < w; ++j) arg[j0 + j] = iarg[j];
   }
 }
 

@@ -101,17 +101,24 @@ void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* tota
   parallel_for(static_cast<i64>(tasks.size()), n_threads, [&](i64 t) {
     static thread_local std::vector<float> pack, cbuf;
     static thread_local std::vector<double> wbuf;
+    static thread_local std::vector<float> wfbuf;
     static thread_local std::vector<i64> rows, cols;
     const i64 a = tasks[t].a;
     if (static_cast<i64>(pack.size()) < Hp * D) pack.resize(static_cast<size_t>(Hp * D));
     if (static_cast<i64>(cbuf.size()) < H * Hp) cbuf.resize(static_cast<size_t>(H * Hp));
     if (static_cast<i64>(wbuf.size()) < H * H) wbuf.resize(static_cast<size_t>(H * H));
+    if (static_cast<i64>(wfbuf.size()) < H * H) wfbuf.resize(static_cast<size_t>(H * H));
     rows.resize(static_cast<size_t>(H));
     cols.resize(static_cast<size_t>(H));
     pack_rows(U + a * H * D, H, D, Hp, kcb, pack.data());
     float* C = cbuf.data();
-    const LapOptions opt;  // minimisation of -C (exact: float -> double, negation)
+    // minimisation of -C (exact: float -> double, negation); the costs are finite (a finite
+    // float GEMM of finite features; non-finite features are rejected by the caller), and -C in
+    // float32 (also exact) drives the heuristic start of the solver
     double* W = wbuf.data();
+    float* Wf = wfbuf.data();
+    LapOptions opt;
+    opt.cost_f32 = Wf;
     for (i64 b = tasks[t].b0; b < tasks[t].b1; ++b) {
       const float* Ub = U + b * H * D;
       if (D == 0) std::fill(C, C + H * Hp, 0.0f);
@@ -119,7 +126,14 @@ void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* tota
         gram(H, npan, std::min(kcb, D - p0), Ub + p0, D, pack.data() + p0 * Hp, C, Hp, p0 == 0);
       if (Hp != H)
         for (i64 i = 1; i < H; ++i) std::memmove(C + i * H, C + i * Hp, sizeof(float) * H);
-      for (i64 t = 0; t < H * H; ++t) W[t] = -static_cast<double>(C[t]);
+      bool finite = true;
+      for (i64 t = 0; t < H * H; ++t) {
+        const float x = -C[t];
+        Wf[t] = x;
+        W[t] = static_cast<double>(x);
+        finite &= (x - x) == 0.0f;  // false for inf and NaN
+      }
+      opt.assume_finite = finite;  // otherwise lap_solve validates (and reports) as before
       // rows of C: units of b, columns: units of a; the total of -C, negated, is exactly the
       // sum of the chosen float entries in double, rows in order
       const double tot = -lap_solve(W, H, H, opt, rows.data(), cols.data());

@@ -4,7 +4,10 @@
 // transfer, two rounds of augmenting row reduction); a repair pass then restores exact
 // complementary slackness (rows whose assigned column is no longer a row minimum of the reduced
 // costs are freed), and every remaining free row is assigned by a Dijkstra shortest augmenting
-// path (Crouse 2016, as scipy) whose inner update/minimum-search loop is SIMD-dispatched.
+// path (Crouse 2016, as scipy) whose inner update/minimum-search loop is SIMD-dispatched
+// (branch-free updates: which columns improve is unpredictable). With LapOptions::cost_f32 the
+// heuristic start picks its columns in float32; the repair pass and the shortest paths stay in
+// double, so the optimum is exact either way.
 // Rectangular problems (rows < columns; wider problems are transposed by the caller) start from
 // a row reduction with v = 0 so that unassigned columns keep v_j = 0 (needed for optimality).
 //
@@ -22,6 +25,14 @@ struct LapOptions {
   // the internal minimisation problem (cost, or -cost when maximising); the solver starts from
   // them instead of the column reduction. Any finite vector is accepted.
   const double* v_init = nullptr;
+  // Fast-path hints for internal callers (lap_all_pairs). assume_finite: the caller guarantees
+  // every cost is finite (the validation scan is skipped). cost_f32 (square minimisation
+  // problems only, i.e. maximize = false, n < 2^24): the same matrix rounded to float32; the
+  // heuristic initialisation (column reduction, reduction transfer, augmenting row reduction)
+  // then picks its candidate columns in float32 (twice the SIMD width). The repair pass and the
+  // shortest augmenting paths still run in double on `cost`, so the result is the exact optimum.
+  bool assume_finite = false;
+  const float* cost_f32 = nullptr;
 };
 
 // Solves one nr x nc row-major problem (any nr, nc >= 0). Writes k = min(nr, nc) pairs to
@@ -70,6 +81,8 @@ using StepFn = StepResult (*)(const double* crow, const double* v, double base, 
 // Two smallest of crow[j] - v[j] (lowest indices on ties); j2 = -1 if n < 2.
 using TwoMinFn = void (*)(const double* crow, const double* v, std::int64_t n, double* m1,
                           std::int64_t* j1, double* m2, std::int64_t* j2);
+// min_j (crow[j] - v[j]) (inf if n = 0; the sign of a zero minimum is unspecified).
+using RowMinFn = double (*)(const double* crow, const double* v, std::int64_t n);
 // Column minima: for i in rows, v[j] = min_i c[i][j], arg[j] = the smallest such i.
 using ColMinFn = void (*)(const double* c, std::int64_t nr, std::int64_t nc, double* v,
                           std::int64_t* arg);
@@ -77,6 +90,15 @@ using ColMinFn = void (*)(const double* c, std::int64_t nr, std::int64_t nc, dou
 // Scans n costs (multiplied by sign = +-1): bit 0 set if some entry is +inf, bit 1 if some entry
 // is NaN or -inf.
 using ScanFn = int (*)(const double* c, std::int64_t n, double sign);
+// float32 variants (heuristic phases of the cost_f32 path): indices of the two smallest of
+// crow[j] - v[j] in float (lexicographic in (value, index)); column minima with lowest-index
+// arguments. n < 2^24.
+using TwoMinF32Fn = void (*)(const float* crow, const float* v, std::int64_t n, std::int64_t* j1,
+                             std::int64_t* j2);
+using ColMinF32Fn = void (*)(const float* c, std::int64_t nr, std::int64_t nc, float* v,
+                             std::int64_t* arg);
+void two_min_f32_scalar(const float*, const float*, std::int64_t, std::int64_t*, std::int64_t*);
+void col_min_f32_scalar(const float*, std::int64_t, std::int64_t, float*, std::int64_t*);
 
 int scan_scalar(const double*, std::int64_t, double);
 StepResult step_scalar(const double*, const double*, double, double*, std::int64_t*,
@@ -84,6 +106,7 @@ StepResult step_scalar(const double*, const double*, double, double*, std::int64
 void two_min_scalar(const double*, const double*, std::int64_t, double*, std::int64_t*, double*,
                     std::int64_t*);
 void col_min_scalar(const double*, std::int64_t, std::int64_t, double*, std::int64_t*);
+double row_min_scalar(const double*, const double*, std::int64_t);
 #if defined(__x86_64__) || defined(__i386__)
 int scan_avx2(const double*, std::int64_t, double);
 StepResult step_avx2(const double*, const double*, double, double*, std::int64_t*,
@@ -91,6 +114,9 @@ StepResult step_avx2(const double*, const double*, double, double*, std::int64_t
 void two_min_avx2(const double*, const double*, std::int64_t, double*, std::int64_t*, double*,
                   std::int64_t*);
 void col_min_avx2(const double*, std::int64_t, std::int64_t, double*, std::int64_t*);
+double row_min_avx2(const double*, const double*, std::int64_t);
+void two_min_f32_avx2(const float*, const float*, std::int64_t, std::int64_t*, std::int64_t*);
+void col_min_f32_avx2(const float*, std::int64_t, std::int64_t, float*, std::int64_t*);
 #define GLASSLENS_LAP_HAVE_AVX2 1
 #endif
 }  // namespace lap_detail

@@ -2,7 +2,9 @@
 // M replicas with unit features U_r (H x D, row j = [W1 row j, b1_j, W2 column j]), the cost
 // matrix C_ab = U_b U_a^T (H x H, float32; rows: units of b, columns: units of a) is formed by a
 // register-blocked GEMM (U_a packed once per task and reused across a block of b's) and the
-// exact maximum-weight assignment of C_ab is found by lap_solve (in double).
+// exact maximum-weight assignment of C_ab is found by lap_solve (in double, on -C_ab; -C_ab in
+// float32 is passed as LapOptions::cost_f32 so that the heuristic start runs in float32 at twice
+// the SIMD width, and the validation scan is skipped when every cost is finite).
 //
 // Every pair's cost matrix is computed by the same code whatever the thread or the task it runs
 // in (fixed summation order along D), so results are bit-identical for any thread count. The
