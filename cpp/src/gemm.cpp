@@ -127,9 +127,16 @@ struct Kern {
 
 #include "gemm_impl.inc"
 
+// 64-byte aligned (a large vector's data sits 16 bytes into its mapping: unaligned panels make
+// half of the microkernel's B loads split cache lines).
+float* align64(std::vector<float>& v) {
+  const auto addr = reinterpret_cast<std::uintptr_t>(v.data());
+  return v.data() + ((64 - addr % 64) % 64) / sizeof(float);
+}
+
 float* pack_buffer() {
-  thread_local std::vector<float> buf(static_cast<std::size_t>(internal::kPackFloats));
-  return buf.data();
+  thread_local std::vector<float> buf(static_cast<std::size_t>(internal::kPackFloats + 16));
+  return align64(buf);
 }
 
 bool use_avx2() noexcept { return simd_path() == SimdPath::avx2; }
@@ -189,11 +196,12 @@ double mlp2_loss(std::int64_t n, std::int64_t d0, std::int64_t d1, int c, const 
   if (n <= 0) return 0.0;
   if (d0 < 1 || d1 < 1 || c < 1 || d0 > kFusedMaxK || d1 > kFusedMaxK)
     throw std::invalid_argument("mlp2_loss: needs 1 <= d0, d1 <= kFusedMaxK and c >= 1");
-  thread_local std::vector<float> ws;
-  const std::int64_t need = mlp2_ws_floats_impl(d0, d1, c);
-  if (static_cast<std::int64_t>(ws.size()) < need) ws.resize(static_cast<std::size_t>(need));
-  if (use_avx2()) return internal::mlp2_avx2(n, d0, d1, c, X, W0, b0, W1, b1, y, n_correct, ws.data());
-  return internal::mlp2_scalar(n, d0, d1, c, X, W0, b0, W1, b1, y, n_correct, ws.data());
+  thread_local std::vector<float> buf;
+  const std::int64_t need = mlp2_ws_floats_impl(d0, d1, c) + 16;  // + room to align to 64 B
+  if (static_cast<std::int64_t>(buf.size()) < need) buf.resize(static_cast<std::size_t>(need));
+  float* ws = align64(buf);
+  if (use_avx2()) return internal::mlp2_avx2(n, d0, d1, c, X, W0, b0, W1, b1, y, n_correct, ws);
+  return internal::mlp2_scalar(n, d0, d1, c, X, W0, b0, W1, b1, y, n_correct, ws);
 }
 
 void gemm_nt(std::int64_t m, std::int64_t n, std::int64_t k, const float* A, std::int64_t lda,
