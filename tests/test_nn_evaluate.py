@@ -167,3 +167,77 @@ def test_ties_go_to_lowest_class(rng, c):
             assert loss[0] == pytest.approx(np.log(c), rel=1e-6)
     finally:
         _core.set_simd_path(orig)
+
+
+
+# One hidden layer with widths <= 256 goes through the fused kernel (gemm::mlp2_loss). It must
+# give the bits of the unfused sequence, rebuilt here from the exposed primitives: hidden layer
+# by gemm 'nt' with the bias + ReLU epilogue, transposed logits ZT = (b1 rows) + W1 H^T, per
+# sample lse = log(sum_j exp(z_j - max)) (exp / log kernels, class-order float sum) minus
+# (z_y - max), summed in double in row order (AVX2: rows [0, n & ~7) then the tail added as its
+# own sum), tiles of eval_tile_rows summed in order. Row counts straddle the 8/16/48-row blocks,
+# class counts the 6/4-row strips and the register blocks; with and without biases; multi-tile.
+FUSED = [([64, 32, 10], True, 1000), ([64, 32, 10], False, 1003), ([7, 5, 3], True, 37),
+         ([5, 40, 1], True, 29), ([33, 17, 12], True, 2401), ([256, 256, 20], True, 101),
+         ([9, 16, 6], False, 5), ([3, 7, 17], True, 97)]
+
+
+def _unfused_loss_sum(W0, b0, W1, b1, X, y, vec):
+    H = _core.gemm("nt", X, W0, bias=b0, relu=True)
+    c, n = W1.shape[0], X.shape[0]
+    if b1 is None:
+        ZT = _core.gemm("nt", W1, H)
+    else:
+        ZT = _core.gemm("nt", W1, H, C=np.repeat(b1[:, None], n, axis=1).astype(np.float32))
+    mx = ZT[0].copy()
+    arg = np.zeros(n, np.int64)
+    for j in range(1, c):
+        gt = ZT[j] > mx
+        mx[gt] = ZT[j][gt]
+        arg[gt] = j
+    e = _core.nn_exp((ZT - mx[None, :]).astype(np.float32))
+    s = np.zeros(n, np.float32)
+    for j in range(c):
+        s = (s + e[j]).astype(np.float32)
+    lse = _core.nn_log(s)
+    zym = (ZT[y, np.arange(n)] - mx).astype(np.float32)
+    li = lse.astype(np.float64) - zym.astype(np.float64)
+    nv = n & ~7 if vec else 0
+    total = np.cumsum(np.concatenate([[0.0], li[:nv]]))[-1]
+    if nv < n:
+        total += np.cumsum(li[nv:])[-1]
+    return total, int(np.sum(arg == y))
+
+
+@pytest.mark.parametrize("widths,bias,n", FUSED)
+def test_fused_one_hidden_layer_bit_identical_to_unfused(rng, widths, bias, n):
+    X, y = _data(rng, n, widths[0], widths[-1])
+    d0, d1, c = widths
+    ens = gl.Ensemble.init(widths, 2, seed=7, bias=bias, scheme="pytorch" if bias else "kaiming")
+    theta = ens.flat()
+    theta = (theta + 0.1 * rng.standard_normal(theta.shape)).astype(np.float32)  # nonzero biases
+    tile = 240 * max(1, min(16, (1 << 20) // (240 * 4 * sum(widths))))
+    paths = ["scalar"] + (["avx2"] if _core.cpu_has_avx2_fma() else [])
+    orig = _core.simd_path()
+    try:
+        for p in paths:
+            _core.set_simd_path(p)
+            loss, acc = gl.evaluate(theta, X, y, widths=widths, bias=bias, n_threads=2)
+            for k in range(2):
+                t = theta[k]
+                W0 = t[:d1 * d0].reshape(d1, d0)
+                o = d1 * d0
+                b0 = t[o:o + d1] if bias else None
+                o += d1 if bias else 0
+                W1 = t[o:o + c * d1].reshape(c, d1)
+                b1 = t[o + c * d1:] if bias else None
+                tot, corr = 0.0, 0
+                for r0 in range(0, n, tile):
+                    sl = slice(r0, min(n, r0 + tile))
+                    lt, ct = _unfused_loss_sum(W0, b0, W1, b1, X[sl], y[sl], p == "avx2")
+                    tot += lt
+                    corr += ct
+                assert loss[k] == tot / n, (p, k)
+                assert acc[k] == corr / n, (p, k)
+    finally:
+        _core.set_simd_path(orig)

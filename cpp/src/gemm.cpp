@@ -2,6 +2,7 @@
 #include "glasslens/gemm.hpp"
 
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "gemm_internal.hpp"
@@ -22,6 +23,7 @@ inline v4sf load4(const float* p) {
 
 struct Kern {
   static constexpr int MR = 4, NR = 8;
+  static constexpr bool kXentVec = false;  // xentc_scalar: one generic pass
 
   template <int R>
   static void micro(std::int64_t kc, const float* a, std::int64_t rs, std::int64_t cs,
@@ -89,13 +91,52 @@ struct Kern {
   static void log_n(float* x, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) x[i] = __builtin_logf(x[i]);
   }
+
+  // Same per-sample arithmetic as xent_rows_impl (used by xent_cols on this path).
+  static std::int64_t panel_xent(const float* zb, const float* bias, int c, int cnt,
+                                 const std::int32_t* y, float* e, float* lse, float* zym) {
+    // z = bias_j + zb: the same add as the GEMM's accumulate epilogue on a bias-filled output
+    auto z = [&](int j, int i) { return bias ? bias[j] + zb[j * NR + i] : zb[j * NR + i]; };
+    float mx[NR];
+    int arg[NR];
+    for (int i = 0; i < cnt; ++i) {
+      mx[i] = z(0, i);
+      arg[i] = 0;
+    }
+    for (int j = 1; j < c; ++j)
+      for (int i = 0; i < cnt; ++i)
+        if (z(j, i) > mx[i]) {
+          mx[i] = z(j, i);
+          arg[i] = j;
+        }
+    for (int j = 0; j < c; ++j)
+      for (int i = 0; i < cnt; ++i) e[j * cnt + i] = z(j, i) - mx[i];
+    exp_n(e, static_cast<std::int64_t>(c) * cnt);
+    std::int64_t correct = 0;
+    for (int i = 0; i < cnt; ++i) {
+      float sm = 0.0f;
+      for (int j = 0; j < c; ++j) sm += e[j * cnt + i];
+      lse[i] = sm;
+      zym[i] = z(y[i], i) - mx[i];
+      correct += (arg[i] == y[i]);
+    }
+    log_n(lse, cnt);
+    return correct;
+  }
 };
 
 #include "gemm_impl.inc"
 
+// 64-byte aligned (a large vector's data sits 16 bytes into its mapping: unaligned panels make
+// half of the microkernel's B loads split cache lines).
+float* align64(std::vector<float>& v) {
+  const auto addr = reinterpret_cast<std::uintptr_t>(v.data());
+  return v.data() + ((64 - addr % 64) % 64) / sizeof(float);
+}
+
 float* pack_buffer() {
-  thread_local std::vector<float> buf(static_cast<std::size_t>(internal::kPackFloats));
-  return buf.data();
+  thread_local std::vector<float> buf(static_cast<std::size_t>(internal::kPackFloats + 16));
+  return align64(buf);
 }
 
 bool use_avx2() noexcept { return simd_path() == SimdPath::avx2; }
@@ -142,7 +183,26 @@ double xentc_scalar(const float* ZT, std::int64_t ldzt, std::int64_t n, int c,
                     const std::int32_t* y, std::int64_t* n_correct, float* scratch) {
   return xent_cols_generic<Kern>(ZT, ldzt, n, c, y, n_correct, scratch);
 }
+double mlp2_scalar(std::int64_t n, std::int64_t d0, std::int64_t d1, int c, const float* X,
+                   const float* W0, const float* b0, const float* W1, const float* b1,
+                   const std::int32_t* y, std::int64_t* n_correct, float* ws) {
+  return mlp2_loss_impl<Kern>(n, d0, d1, c, X, W0, b0, W1, b1, y, n_correct, ws);
+}
 }  // namespace internal
+
+double mlp2_loss(std::int64_t n, std::int64_t d0, std::int64_t d1, int c, const float* X,
+                 const float* W0, const float* b0, const float* W1, const float* b1,
+                 const std::int32_t* y, std::int64_t* n_correct) {
+  if (n <= 0) return 0.0;
+  if (d0 < 1 || d1 < 1 || c < 1 || d0 > kFusedMaxK || d1 > kFusedMaxK)
+    throw std::invalid_argument("mlp2_loss: needs 1 <= d0, d1 <= kFusedMaxK and c >= 1");
+  thread_local std::vector<float> buf;
+  const std::int64_t need = mlp2_ws_floats_impl(d0, d1, c) + 16;  // + room to align to 64 B
+  if (static_cast<std::int64_t>(buf.size()) < need) buf.resize(static_cast<std::size_t>(need));
+  float* ws = align64(buf);
+  if (use_avx2()) return internal::mlp2_avx2(n, d0, d1, c, X, W0, b0, W1, b1, y, n_correct, ws);
+  return internal::mlp2_scalar(n, d0, d1, c, X, W0, b0, W1, b1, y, n_correct, ws);
+}
 
 void gemm_nt(std::int64_t m, std::int64_t n, std::int64_t k, const float* A, std::int64_t lda,
              const float* B, std::int64_t ldb, float* C, std::int64_t ldc, bool accumulate,

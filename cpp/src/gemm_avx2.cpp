@@ -11,30 +11,54 @@ namespace {
 
 struct Kern {
   static constexpr int MR = 6, NR = 16;
+  static constexpr bool kXentVec = true;  // xentc_avx2: rows [0, n & ~7) vectorised
 
   template <int R>
   static inline __attribute__((always_inline)) void micro(
       std::int64_t kc, const float* a, std::int64_t rs, std::int64_t cs, const float* bp,
       float* c, std::int64_t ldc, int ncols, bool overwrite, const float* bias, bool relu) {
-    __m256 lo[R], hi[R];
-#pragma GCC unroll 6
-    for (int i = 0; i < R; ++i) {
-      lo[i] = _mm256_setzero_ps();
-      hi[i] = _mm256_setzero_ps();
-    }
+    // Named accumulators (unused ones are dead code for R < 6): with arrays GCC keeps the
+    // accumulators of the smaller heights in memory.
+    const __m256 z = _mm256_setzero_ps();
+    __m256 l0 = z, h0 = z, l1 = z, h1 = z, l2 = z, h2 = z, l3 = z, h3 = z, l4 = z, h4 = z,
+           l5 = z, h5 = z;
     const float* ap = a;
     for (std::int64_t p = 0; p < kc; ++p) {
       const __m256 b0 = _mm256_loadu_ps(bp);
       const __m256 b1 = _mm256_loadu_ps(bp + 8);
-#pragma GCC unroll 6
-      for (int i = 0; i < R; ++i) {
-        const __m256 av = _mm256_broadcast_ss(ap + i * rs);
-        lo[i] = _mm256_fmadd_ps(av, b0, lo[i]);
-        hi[i] = _mm256_fmadd_ps(av, b1, hi[i]);
+      __m256 av = _mm256_broadcast_ss(ap);
+      l0 = _mm256_fmadd_ps(av, b0, l0);
+      h0 = _mm256_fmadd_ps(av, b1, h0);
+      if constexpr (R > 1) {
+        av = _mm256_broadcast_ss(ap + rs);
+        l1 = _mm256_fmadd_ps(av, b0, l1);
+        h1 = _mm256_fmadd_ps(av, b1, h1);
+      }
+      if constexpr (R > 2) {
+        av = _mm256_broadcast_ss(ap + 2 * rs);
+        l2 = _mm256_fmadd_ps(av, b0, l2);
+        h2 = _mm256_fmadd_ps(av, b1, h2);
+      }
+      if constexpr (R > 3) {
+        av = _mm256_broadcast_ss(ap + 3 * rs);
+        l3 = _mm256_fmadd_ps(av, b0, l3);
+        h3 = _mm256_fmadd_ps(av, b1, h3);
+      }
+      if constexpr (R > 4) {
+        av = _mm256_broadcast_ss(ap + 4 * rs);
+        l4 = _mm256_fmadd_ps(av, b0, l4);
+        h4 = _mm256_fmadd_ps(av, b1, h4);
+      }
+      if constexpr (R > 5) {
+        av = _mm256_broadcast_ss(ap + 5 * rs);
+        l5 = _mm256_fmadd_ps(av, b0, l5);
+        h5 = _mm256_fmadd_ps(av, b1, h5);
       }
       ap += cs;
       bp += NR;
     }
+    const __m256 lo[6] = {l0, l1, l2, l3, l4, l5};
+    const __m256 hi[6] = {h0, h1, h2, h3, h4, h5};
     if (ncols == NR) {
       const __m256 zero = _mm256_setzero_ps();
       __m256 bl = zero, bh = zero;
@@ -182,6 +206,58 @@ struct Kern {
       for (std::int64_t j = i; j < n; ++j) x[j] = tmp[j - i];
     }
   }
+
+  // Vertical cross-entropy of a 16-sample panel, per sample the same arithmetic as xentc_avx2
+  // (and as its generic tail): max / first argmax, exp8(z - max) summed from 0 in class order,
+  // log8. Lanes >= cnt are computed on whatever the panel holds and discarded.
+  static std::int64_t panel_xent(const float* zb, const float* bias, int c, int cnt,
+                                 const std::int32_t* y, float*, float* lse, float* zym) {
+    // both 8-sample halves at once (independent chains overlap); z = bias_j + zb (the same add
+    // as the GEMM's accumulate epilogue on a bias-filled output)
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    auto row = [&](int j, int h) {
+      const __m256 v = _mm256_loadu_ps(zb + j * NR + h);
+      return bias ? _mm256_add_ps(_mm256_set1_ps(bias[j]), v) : v;
+    };
+    __m256 mx0 = row(0, 0), mx1 = row(0, 8);
+    __m256i arg0 = _mm256_setzero_si256(), arg1 = _mm256_setzero_si256();
+    for (int j = 1; j < c; ++j) {
+      const __m256 v0 = row(j, 0), v1 = row(j, 8);
+      const __m256 g0 = _mm256_cmp_ps(v0, mx0, _CMP_GT_OQ);
+      const __m256 g1 = _mm256_cmp_ps(v1, mx1, _CMP_GT_OQ);
+      const __m256 jv = _mm256_castsi256_ps(_mm256_set1_epi32(j));
+      mx0 = _mm256_blendv_ps(mx0, v0, g0);
+      mx1 = _mm256_blendv_ps(mx1, v1, g1);
+      arg0 = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(arg0), jv, g0));
+      arg1 = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(arg1), jv, g1));
+    }
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    for (int j = 0; j < c; ++j) {
+      s0 = _mm256_add_ps(s0, exp8(_mm256_sub_ps(row(j, 0), mx0)));
+      s1 = _mm256_add_ps(s1, exp8(_mm256_sub_ps(row(j, 8), mx1)));
+    }
+    const __m256i valid0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt), lane);
+    const __m256i valid1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt - 8), lane);
+    const __m256i y0 = _mm256_maskload_epi32(y, valid0);
+    const __m256i y1 = _mm256_maskload_epi32(y + 8, valid1);
+    __m256 zy0 = _mm256_i32gather_ps(zb, _mm256_add_epi32(_mm256_slli_epi32(y0, 4), lane), 4);
+    __m256 zy1 =
+        _mm256_i32gather_ps(zb + 8, _mm256_add_epi32(_mm256_slli_epi32(y1, 4), lane), 4);
+    if (bias) {
+      zy0 = _mm256_add_ps(_mm256_i32gather_ps(bias, y0, 4), zy0);
+      zy1 = _mm256_add_ps(_mm256_i32gather_ps(bias, y1, 4), zy1);
+    }
+    const unsigned ok0 = static_cast<unsigned>(_mm256_movemask_ps(
+        _mm256_castsi256_ps(_mm256_and_si256(_mm256_cmpeq_epi32(arg0, y0), valid0))));
+    const unsigned ok1 = static_cast<unsigned>(_mm256_movemask_ps(
+        _mm256_castsi256_ps(_mm256_and_si256(_mm256_cmpeq_epi32(arg1, y1), valid1))));
+    _mm256_storeu_ps(lse, log8(s0));
+    _mm256_storeu_ps(lse + 8, log8(s1));
+    _mm256_storeu_ps(zym, _mm256_sub_ps(zy0, mx0));
+    _mm256_storeu_ps(zym + 8, _mm256_sub_ps(zy1, mx1));
+    const std::int64_t correct = __builtin_popcount(ok0) + __builtin_popcount(ok1);
+    return correct;
+  }
 };
 
 #include "gemm_impl.inc"
@@ -309,6 +385,11 @@ double xentc_avx2(const float* ZT, std::int64_t ldzt, std::int64_t n, int c,
   if (nv < n)
     total += xent_cols_generic<Kern>(ZT + nv, ldzt, n - nv, c, y + nv, n_correct, scratch);
   return total;
+}
+double mlp2_avx2(std::int64_t n, std::int64_t d0, std::int64_t d1, int c, const float* X,
+                 const float* W0, const float* b0, const float* W1, const float* b1,
+                 const std::int32_t* y, std::int64_t* n_correct, float* ws) {
+  return mlp2_loss_impl<Kern>(n, d0, d1, c, X, W0, b0, W1, b1, y, n_correct, ws);
 }
 }  // namespace internal
 

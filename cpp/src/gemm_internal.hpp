@@ -19,7 +19,10 @@ constexpr std::int64_t kPackFloats = 256 * 1024 + 64;  // KC * NC (+ slack)
                        const std::int32_t* y, float* dZ, std::int64_t lddz, float scale,         \
                        std::int64_t* n_correct, float* scratch);                                 \
   double xentc_##SUFFIX(const float* ZT, std::int64_t ldzt, std::int64_t n, int c,               \
-                        const std::int32_t* y, std::int64_t* n_correct, float* scratch);
+                        const std::int32_t* y, std::int64_t* n_correct, float* scratch);     \
+  double mlp2_##SUFFIX(std::int64_t n, std::int64_t d0, std::int64_t d1, int c, const float* X,  \
+                       const float* W0, const float* b0, const float* W1, const float* b1,       \
+                       const std::int32_t* y, std::int64_t* n_correct, float* ws);
 
 GLASSLENS_GEMM_DECLARE(scalar)
 GLASSLENS_GEMM_DECLARE(avx2)

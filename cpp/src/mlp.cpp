@@ -94,6 +94,11 @@ void Workspace::reserve(const Shape& s, std::int64_t rows) {
 double loss_sum(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
                 std::int64_t n, std::int64_t* n_correct, Workspace& ws) {
   if (n <= 0) return 0.0;
+  // one hidden layer: fused kernel (same bits as forward_t + xent_cols below)
+  if (s.n_layers() == 2 && s.widths[0] <= gemm::kFusedMaxK && s.widths[1] <= gemm::kFusedMaxK)
+    return gemm::mlp2_loss(n, s.widths[0], s.widths[1], s.n_out(), X, theta,
+                           s.bias ? theta + s.b_offset(0) : nullptr, theta + s.w_offset(1),
+                           s.bias ? theta + s.b_offset(1) : nullptr, y, n_correct);
   reserve_forward(ws, s, n);
   const float* zt = forward_t(s, theta, X, n, ws);
   return gemm::xent_cols(zt, n, n, s.n_out(), y, n_correct, ws.scratch.data());

@@ -70,4 +70,20 @@ double xent_rows(const float* Z, std::int64_t ldz, std::int64_t n, int c, const 
 double xent_cols(const float* ZT, std::int64_t ldzt, std::int64_t n, int c, const std::int32_t* y,
                  std::int64_t* n_correct, float* scratch);
 
+// ---- fused small-network kernel ---------------------------------------------------------------
+
+// Largest input / hidden width accepted by mlp2_loss (one k-block of the GEMM).
+constexpr std::int64_t kFusedMaxK = 256;
+
+// Cross-entropy loss sum of a one-hidden-layer ReLU network on n rows, fused: blocks of rows go
+// through H = relu(X W0^T + b0), ZT = b1 + W1 H^T and the loss while they are in L1. Returns the
+// same bits as the unfused sequence gemm_nt (hidden layer, bias + relu epilogue), ZT filled with b1
+// then gemm_nt(c, n, d1, W1, ..., H, ..., accumulate), xent_cols(ZT) - on both SIMD paths - and
+// adds the correct argmax predictions to *n_correct when not null. X: n x d0, W0: d1 x d0,
+// W1: c x d1 (row-major, dense), b0 / b1 may be null (no bias). Requires 1 <= d0, d1 <=
+// kFusedMaxK. Serial; uses a thread-local workspace.
+double mlp2_loss(std::int64_t n, std::int64_t d0, std::int64_t d1, int c, const float* X,
+                 const float* W0, const float* b0, const float* W1, const float* b1,
+                 const std::int32_t* y, std::int64_t* n_correct);
+
 }  // namespace glasslens::gemm

@@ -65,7 +65,9 @@ struct Workspace {
 
 // Sum over the n rows of the cross-entropy loss (natural log) and the number of correct argmax
 // predictions (ties -> lowest index). Returns the *sum* of losses (not the mean) so callers can
-// combine tiles in a fixed order. Serial.
+// combine tiles in a fixed order. Serial. Networks with one hidden layer (input and hidden width
+// <= gemm::kFusedMaxK) take the fused kernel gemm::mlp2_loss, bit-identical to the layer-by-layer
+// pass (hidden layers by gemm_nt, output layer transposed, xent_cols) that the others take.
 double loss_sum(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
                 std::int64_t n, std::int64_t* n_correct, Workspace& ws);
 
