@@ -6,14 +6,11 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#include <limits>
-
 namespace glasslens {
 namespace lap_detail {
 
 namespace {
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
+#include "lap_kernels.inc"
 }  // namespace
 
 namespace {
@@ -119,22 +116,7 @@ StepResult step_impl(const double* crow, const double* v, double base, double* d
   StepResult r{kInf, -1, kInf, -1};
   reduce_min(s0.best, s0.bidx, s1.best, s1.bidx, &r.best, &r.jbest);
   if (TrackFree) reduce_min(s0.bestf, s0.bfidx, s1.bestf, s1.bfidx, &r.bestf, &r.jfree);
-  for (; j < n; ++j) {
-    const double h = (crow[j] - v[j]) + base;
-    double dj = d[j];
-    if (h < dj) {
-      d[j] = dj = h;
-      pred[j] = row;
-    }
-    if (dj < r.best) {
-      r.best = dj;
-      r.jbest = j;
-    }
-    if (TrackFree && freecol[j] && dj < r.bestf) {
-      r.bestf = dj;
-      r.jfree = j;
-    }
-  }
+  step_from(crow, v, base, d, pred, TrackFree ? freecol : nullptr, j, n, row, r);
   return r;
 }
 }  // namespace
@@ -156,13 +138,8 @@ int scan_avx2(const double* c, std::int64_t n, double sign) {
     is_inf = _mm256_or_pd(is_inf, _mm256_cmp_pd(x, pinf, _CMP_EQ_OQ));
     bad = _mm256_or_pd(bad, _mm256_cmp_pd(x, ninf, _CMP_NGT_UQ));  // NaN or -inf
   }
-  int flags = (_mm256_movemask_pd(is_inf) ? 1 : 0) | (_mm256_movemask_pd(bad) ? 2 : 0);
-  for (; t < n; ++t) {
-    const double x = sign * c[t];
-    if (x == kInf) flags |= 1;
-    else if (!(x > -kInf)) flags |= 2;
-  }
-  return flags;
+  const int flags = (_mm256_movemask_pd(is_inf) ? 1 : 0) | (_mm256_movemask_pd(bad) ? 2 : 0);
+  return scan_from(c, t, n, sign, flags);
 }
 
 void two_min_avx2(const double* crow, const double* v, std::int64_t n, double* m1,
@@ -198,33 +175,14 @@ void two_min_avx2(const double* crow, const double* v, std::int64_t n, double* m
              swap_halves(ib0));
   top2_merge(a0, ia0, b0, ib0, swap_pairs(a0), swap_pairs(ia0), swap_pairs(b0),
              swap_pairs(ib0));
-  double A = _mm256_cvtsd_f64(a0), Bv = _mm256_cvtsd_f64(b0);
-  std::int64_t IA = static_cast<std::int64_t>(_mm256_cvtsd_f64(ia0));
-  std::int64_t IB = static_cast<std::int64_t>(_mm256_cvtsd_f64(ib0));
-  for (; j < n; ++j) {
-    const double h = crow[j] - v[j];
-    if (h < A) {
-      Bv = A;
-      IB = IA;
-      A = h;
-      IA = j;
-    } else if (h < Bv) {
-      Bv = h;
-      IB = j;
-    }
-  }
-  *m1 = A;
-  *j1 = IA;
-  *m2 = Bv;
-  *j2 = IB;
+  two_min_from(crow, v, j, n, _mm256_cvtsd_f64(a0),
+               static_cast<std::int64_t>(_mm256_cvtsd_f64(ia0)), _mm256_cvtsd_f64(b0),
+               static_cast<std::int64_t>(_mm256_cvtsd_f64(ib0)), m1, j1, m2, j2);
 }
 
 void col_min_avx2(const double* c, std::int64_t nr, std::int64_t nc, double* v,
                   std::int64_t* arg) {
-  for (std::int64_t j = 0; j < nc; ++j) {
-    v[j] = kInf;
-    arg[j] = -1;
-  }
+  col_min_init(v, arg, nc);
   for (std::int64_t i = 0; i < nr; ++i) {
     const double* row = c + i * nc;
     const __m256d rowv = _mm256_castsi256_pd(_mm256_set1_epi64x(i));
@@ -238,12 +196,7 @@ void col_min_avx2(const double* c, std::int64_t nr, std::int64_t nc, double* v,
       const __m256d p = _mm256_castsi256_pd(_mm256_loadu_si256(pa));
       _mm256_storeu_si256(pa, _mm256_castpd_si256(_mm256_blendv_pd(p, rowv, lt)));
     }
-    for (; j < nc; ++j) {
-      if (row[j] < v[j]) {
-        v[j] = row[j];
-        arg[j] = i;
-      }
-    }
+    col_min_row_from(row, v, arg, j, nc, i);
   }
 }
 
@@ -262,17 +215,10 @@ double row_min_avx2(const double* crow, const double* v, std::int64_t n) {
   m0 = _mm256_min_pd(m0, m1);
   m0 = _mm256_min_pd(m0, swap_halves(m0));
   m0 = _mm256_min_pd(m0, swap_pairs(m0));
-  double m = _mm256_cvtsd_f64(m0);
-  for (; j < n; ++j) {
-    const double h = crow[j] - v[j];
-    if (h < m) m = h;
-  }
-  return m;
+  return row_min_from(crow, v, j, n, _mm256_cvtsd_f64(m0));
 }
 
 namespace {
-constexpr float kInfF = std::numeric_limits<float>::infinity();
-
 // float32 counterparts: 8 lanes, indices held as exact floats (n < 2^24).
 inline __m256 lexlt_ps(__m256 x, __m256 ix, __m256 y, __m256 iy) {
   return _mm256_or_ps(_mm256_cmp_ps(x, y, _CMP_LT_OQ),
@@ -330,23 +276,9 @@ void two_min_f32_avx2(const float* crow, const float* v, std::int64_t n, std::in
                 _mm256_permute_ps(b0, 0x4E), _mm256_permute_ps(ib0, 0x4E));
   top2_merge_ps(a0, ia0, b0, ib0, _mm256_permute_ps(a0, 0xB1), _mm256_permute_ps(ia0, 0xB1),
                 _mm256_permute_ps(b0, 0xB1), _mm256_permute_ps(ib0, 0xB1));
-  float A = _mm256_cvtss_f32(a0), Bv = _mm256_cvtss_f32(b0);
-  std::int64_t IA = static_cast<std::int64_t>(_mm256_cvtss_f32(ia0));
-  std::int64_t IB = static_cast<std::int64_t>(_mm256_cvtss_f32(ib0));
-  for (; j < n; ++j) {
-    const float h = crow[j] - v[j];
-    if (h < A) {
-      Bv = A;
-      IB = IA;
-      A = h;
-      IA = j;
-    } else if (h < Bv) {
-      Bv = h;
-      IB = j;
-    }
-  }
-  *j1 = IA;
-  *j2 = IB;
+  two_min_from<float>(crow, v, j, n, _mm256_cvtss_f32(a0),
+                      static_cast<std::int64_t>(_mm256_cvtss_f32(ia0)), _mm256_cvtss_f32(b0),
+                      static_cast<std::int64_t>(_mm256_cvtss_f32(ib0)), nullptr, j1, nullptr, j2);
 }
 
 void col_min_f32_avx2(const float* c, std::int64_t nr, std::int64_t nc, float* v,
@@ -355,10 +287,7 @@ void col_min_f32_avx2(const float* c, std::int64_t nr, std::int64_t nc, float* v
   std::int32_t iarg[1024];
   for (std::int64_t j0 = 0; j0 < nc; j0 += 1024) {
     const std::int64_t w = nc - j0 < 1024 ? nc - j0 : 1024;
-    for (std::int64_t j = 0; j < w; ++j) {
-      v[j0 + j] = kInfF;
-      iarg[j] = -1;
-    }
+    col_min_init(v + j0, iarg, w);
     for (std::int64_t i = 0; i < nr; ++i) {
       const float* row = c + i * nc + j0;
       float* vv0 = v + j0;
@@ -372,12 +301,7 @@ void col_min_f32_avx2(const float* c, std::int64_t nr, std::int64_t nc, float* v
         float* pa = reinterpret_cast<float*>(iarg + j);
         _mm256_storeu_ps(pa, _mm256_blendv_ps(_mm256_loadu_ps(pa), rowv, lt));
       }
-      for (; j < w; ++j) {
-        if (row[j] < vv0[j]) {
-          vv0[j] = row[j];
-          iarg[j] = static_cast<std::int32_t>(i);
-        }
-      }
+      col_min_row_from(row, vv0, iarg, j, w, static_cast<std::int32_t>(i));
     }
     for (std::int64_t j = 0; j < w; ++j) arg[j0 + j] = iarg[j];
   }
