@@ -1,6 +1,7 @@
 // AVX2 kernels of the linear assignment solver (compiled with -mavx2 -mfma; chosen at run time).
 // They return bit-identical results to the scalar kernels in lap.cpp: same arithmetic (no FMA
-// contraction: sub then add), same lowest-index tie rule.
+// contraction: sub then add), same lowest-index tie rule; the columns after the last full vector
+// block run the very loops of the scalar kernels (lap_kernels.inc).
 #include "glasslens/lap.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
