@@ -15,128 +15,46 @@
 #include "glasslens/simd.hpp"
 
 namespace glasslens {
-namespace {
-constexpr double kInf = std::numeric_limits<double>::infinity();
-}
 namespace lap_detail {
+namespace {
+#include "lap_kernels.inc"
+}  // namespace
 
+// The scalar kernels: the shared loops of lap_kernels.inc over the whole row.
 int scan_scalar(const double* c, std::int64_t n, double sign) {
-  int flags = 0;
-  for (std::int64_t t = 0; t < n; ++t) {
-    const double x = sign * c[t];
-    if (x == kInf) flags |= 1;
-    else if (!(x > -kInf)) flags |= 2;  // NaN or -inf
-  }
-  return flags;
+  return scan_from(c, 0, n, sign, 0);
 }
 
 StepResult step_scalar(const double* crow, const double* v, double base, double* d,
                        std::int64_t* pred, const std::uint64_t* freecol, std::int64_t n,
                        std::int64_t row) {
   StepResult r{kInf, -1, kInf, -1};
-  for (std::int64_t j = 0; j < n; ++j) {
-    const double h = (crow[j] - v[j]) + base;
-    double dj = d[j];
-    if (h < dj) {  // false for scanned columns (NaN)
-      d[j] = dj = h;
-      pred[j] = row;
-    }
-    if (dj < r.best) {
-      r.best = dj;
-      r.jbest = j;
-    }
-    if (freecol && freecol[j] && dj < r.bestf) {
-      r.bestf = dj;
-      r.jfree = j;
-    }
-  }
+  step_from(crow, v, base, d, pred, freecol, 0, n, row, r);
   return r;
 }
 
 void two_min_scalar(const double* crow, const double* v, std::int64_t n, double* m1,
                     std::int64_t* j1, double* m2, std::int64_t* j2) {
-  double a = kInf, b = kInf;
-  std::int64_t ia = -1, ib = -1;
-  for (std::int64_t j = 0; j < n; ++j) {
-    const double h = crow[j] - v[j];
-    if (h < a) {
-      b = a;
-      ib = ia;
-      a = h;
-      ia = j;
-    } else if (h < b) {
-      b = h;
-      ib = j;
-    }
-  }
-  *m1 = a;
-  *j1 = ia;
-  *m2 = b;
-  *j2 = ib;
+  two_min_from(crow, v, 0, n, kInf, -1, kInf, -1, m1, j1, m2, j2);
 }
 
 void col_min_scalar(const double* c, std::int64_t nr, std::int64_t nc, double* v,
                     std::int64_t* arg) {
-  for (std::int64_t j = 0; j < nc; ++j) {
-    v[j] = kInf;
-    arg[j] = -1;
-  }
-  for (std::int64_t i = 0; i < nr; ++i) {
-    const double* row = c + i * nc;
-    for (std::int64_t j = 0; j < nc; ++j) {
-      if (row[j] < v[j]) {
-        v[j] = row[j];
-        arg[j] = i;
-      }
-    }
-  }
+  col_min_rows(c, nr, nc, v, arg);
 }
 
 double row_min_scalar(const double* crow, const double* v, std::int64_t n) {
-  double m = kInf;
-  for (std::int64_t j = 0; j < n; ++j) {
-    const double h = crow[j] - v[j];
-    if (h < m) m = h;
-  }
-  return m;
+  return row_min_from(crow, v, 0, n, kInf);
 }
 
 void two_min_f32_scalar(const float* crow, const float* v, std::int64_t n, std::int64_t* j1,
                         std::int64_t* j2) {
-  const float inf = std::numeric_limits<float>::infinity();
-  float a = inf, b = inf;
-  std::int64_t ia = -1, ib = -1;
-  for (std::int64_t j = 0; j < n; ++j) {
-    const float h = crow[j] - v[j];
-    if (h < a) {
-      b = a;
-      ib = ia;
-      a = h;
-      ia = j;
-    } else if (h < b) {
-      b = h;
-      ib = j;
-    }
-  }
-  *j1 = ia;
-  *j2 = ib;
+  two_min_from<float>(crow, v, 0, n, kInfF, -1, kInfF, -1, nullptr, j1, nullptr, j2);
 }
 
 void col_min_f32_scalar(const float* c, std::int64_t nr, std::int64_t nc, float* v,
                         std::int64_t* arg) {
-  for (std::int64_t j = 0; j < nc; ++j) {
-    v[j] = std::numeric_limits<float>::infinity();
-    arg[j] = -1;
-  }
-  for (std::int64_t i = 0; i < nr; ++i) {
-    const float* row = c + i * nc;
-    for (std::int64_t j = 0; j < nc; ++j) {
-      if (row[j] < v[j]) {
-        v[j] = row[j];
-        arg[j] = i;
-      }
-    }
-  }
+  col_min_rows(c, nr, nc, v, arg);
 }
 
 }  // namespace lap_detail

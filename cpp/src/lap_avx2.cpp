@@ -1,35 +1,75 @@
 // AVX2 kernels of the linear assignment solver (compiled with -mavx2 -mfma; chosen at run time).
 // They return bit-identical results to the scalar kernels in lap.cpp: same arithmetic (no FMA
-// contraction: sub then add), same lowest-index tie rule.
+// contraction: sub then add), same lowest-index tie rule; the columns after the last full vector
+// block run the very loops of the scalar kernels (lap_kernels.inc).
 #include "glasslens/lap.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#include <limits>
-
 namespace glasslens {
 namespace lap_detail {
 
 namespace {
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
+#include "lap_kernels.inc"
 }  // namespace
 
 namespace {
+// Lane types of the kernels: packed doubles (4 lanes) and packed floats (8 lanes; indices are
+// held as exact floats, n < 2^24), with the operations of the shared lexicographic searches.
+// The element-wise operations, for the intrinsic suffix SFX (pd / ps) of lane type V:
+#define GLASSLENS_LAP_LANE_OPS(SFX)                                          \
+  static V set1(T x) { return _mm256_set1_##SFX(x); }                        \
+  static V load(const T* p) { return _mm256_loadu_##SFX(p); }                \
+  static V add(V a, V b) { return _mm256_add_##SFX(a, b); }                  \
+  static V sub(V a, V b) { return _mm256_sub_##SFX(a, b); }                  \
+  static V lt(V a, V b) { return _mm256_cmp_##SFX(a, b, _CMP_LT_OQ); }       \
+  static V eq(V a, V b) { return _mm256_cmp_##SFX(a, b, _CMP_EQ_OQ); }       \
+  static V or_(V a, V b) { return _mm256_or_##SFX(a, b); }                   \
+  static V and_(V a, V b) { return _mm256_and_##SFX(a, b); }                 \
+  static V blend(V a, V b, V m) { return _mm256_blendv_##SFX(a, b, m); }
+
+struct PD {
+  using T = double;
+  using V = __m256d;
+  static constexpr int W = 4;
+  GLASSLENS_LAP_LANE_OPS(pd)
+  static V iota() { return _mm256_setr_pd(0.0, 1.0, 2.0, 3.0); }
+  static T first(V a) { return _mm256_cvtsd_f64(a); }
+  // f(swap) for the lane swaps of an all-lanes reduction, widest first
+  template <class F>
+  static void each_swap(F f) {
+    f([](V x) { return _mm256_permute2f128_pd(x, x, 1); });
+    f([](V x) { return _mm256_permute_pd(x, 0x5); });
+  }
+};
+
+struct PS {
+  using T = float;
+  using V = __m256;
+  static constexpr int W = 8;
+  GLASSLENS_LAP_LANE_OPS(ps)
+  static V iota() { return _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7); }
+  static T first(V a) { return _mm256_cvtss_f32(a); }
+  template <class F>
+  static void each_swap(F f) {
+    f([](V x) { return _mm256_permute2f128_ps(x, x, 1); });
+    f([](V x) { return _mm256_permute_ps(x, 0x4E); });
+    f([](V x) { return _mm256_permute_ps(x, 0xB1); });
+  }
+};
+#undef GLASSLENS_LAP_LANE_OPS
+
 // Lexicographic (value, index) order; absent entries are (inf, -1) and never beat present ones
 // (present values are finite).
-inline __m256d lexlt(__m256d x, __m256d ix, __m256d y, __m256d iy) {
-  return _mm256_or_pd(_mm256_cmp_pd(x, y, _CMP_LT_OQ),
-                      _mm256_and_pd(_mm256_cmp_pd(x, y, _CMP_EQ_OQ),
-                                    _mm256_cmp_pd(ix, iy, _CMP_LT_OQ)));
+template <class S>
+inline typename S::V lexlt(typename S::V x, typename S::V ix, typename S::V y, typename S::V iy) {
+  return S::or_(S::lt(x, y), S::and_(S::eq(x, y), S::lt(ix, iy)));
 }
-inline __m256d swap_halves(__m256d x) { return _mm256_permute2f128_pd(x, x, 1); }
-inline __m256d swap_pairs(__m256d x) { return _mm256_permute_pd(x, 0x5); }
 
 // Lane-wise lexicographic minimum of (v, i) and (w, j).
 inline void min_merge(__m256d& v, __m256d& i, __m256d w, __m256d j) {
-  const __m256d m = lexlt(w, j, v, i);
+  const __m256d m = lexlt<PD>(w, j, v, i);
   v = _mm256_blendv_pd(v, w, m);
   i = _mm256_blendv_pd(i, j, m);
 }
@@ -38,24 +78,63 @@ inline void min_merge(__m256d& v, __m256d& i, __m256d w, __m256d j) {
 inline void reduce_min(__m256d v, __m256d i, __m256d w, __m256d j, double* best,
                        std::int64_t* jbest) {
   min_merge(v, i, w, j);
-  min_merge(v, i, swap_halves(v), swap_halves(i));
-  min_merge(v, i, swap_pairs(v), swap_pairs(i));
+  PD::each_swap([&](auto sw) { min_merge(v, i, sw(v), sw(i)); });
   *best = _mm256_cvtsd_f64(v);
   *jbest = static_cast<std::int64_t>(_mm256_cvtsd_f64(i));
 }
 
+// Lane-wise insertion of (h, idx) into the sorted top-2 list (a, ia) <= (b, ib); indices only
+// grow, so strict < keeps the lowest index on ties.
+template <class S, class V = typename S::V>
+inline void top2_insert(V h, V idx, V& a, V& b, V& ia, V& ib) {
+  const V lt1 = S::lt(h, a);
+  const V lt2 = S::lt(h, b);
+  b = S::blend(S::blend(b, h, lt2), a, lt1);
+  ib = S::blend(S::blend(ib, idx, lt2), ia, lt1);
+  a = S::blend(a, h, lt1);
+  ia = S::blend(ia, idx, lt1);
+}
+
 // Lane-wise merge of two sorted top-2 lists (a <= b lexicographically).
-inline void top2_merge(__m256d& a, __m256d& ia, __m256d& b, __m256d& ib, __m256d a2,
-                       __m256d ia2, __m256d b2, __m256d ib2) {
-  const __m256d m = lexlt(a2, ia2, a, ia);  // the second list holds the minimum
-  const __m256d A = _mm256_blendv_pd(a, a2, m), IA = _mm256_blendv_pd(ia, ia2, m);
-  const __m256d L = _mm256_blendv_pd(a2, a, m), IL = _mm256_blendv_pd(ia2, ia, m);
-  const __m256d W = _mm256_blendv_pd(b, b2, m), IW = _mm256_blendv_pd(ib, ib2, m);
-  const __m256d m2 = lexlt(W, IW, L, IL);
+template <class S, class V = typename S::V>
+inline void top2_merge(V& a, V& ia, V& b, V& ib, V a2, V ia2, V b2, V ib2) {
+  const V m = lexlt<S>(a2, ia2, a, ia);  // the second list holds the minimum
+  const V A = S::blend(a, a2, m), IA = S::blend(ia, ia2, m);
+  const V L = S::blend(a2, a, m), IL = S::blend(ia2, ia, m);
+  const V W = S::blend(b, b2, m), IW = S::blend(ib, ib2, m);
+  const V m2 = lexlt<S>(W, IW, L, IL);
   a = A;
   ia = IA;
-  b = _mm256_blendv_pd(L, W, m2);
-  ib = _mm256_blendv_pd(IL, IW, m2);
+  b = S::blend(L, W, m2);
+  ib = S::blend(IL, IW, m2);
+}
+
+// Two smallest of crow[j] - v[j] (see TwoMinFn; m1 / m2 may be null): two accumulator sets of
+// per-lane top-2 lists, merged lexicographically over sets and lanes, then the scalar tail.
+template <class S, class T = typename S::T>
+void two_min_lanes(const typename S::T* crow, const typename S::T* v, std::int64_t n,
+                   typename S::T* m1, std::int64_t* j1, typename S::T* m2, std::int64_t* j2) {
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const V step = S::set1(2 * W);
+  V a0 = S::set1(inf_of<T>()), b0 = a0, a1 = a0, b1 = a0;
+  V ia0 = S::set1(-1), ib0 = ia0, ia1 = ia0, ib1 = ia0;
+  V idx0 = S::iota(), idx1 = S::add(idx0, S::set1(W));
+  std::int64_t j = 0;
+  for (; j + 2 * W <= n; j += 2 * W) {
+    top2_insert<S>(S::sub(S::load(crow + j), S::load(v + j)), idx0, a0, b0, ia0, ib0);
+    top2_insert<S>(S::sub(S::load(crow + j + W), S::load(v + j + W)), idx1, a1, b1, ia1, ib1);
+    idx0 = S::add(idx0, step);
+    idx1 = S::add(idx1, step);
+  }
+  if (j + W <= n) {
+    top2_insert<S>(S::sub(S::load(crow + j), S::load(v + j)), idx0, a0, b0, ia0, ib0);
+    j += W;
+  }
+  top2_merge<S>(a0, ia0, b0, ib0, a1, ia1, b1, ib1);
+  S::each_swap([&](auto sw) { top2_merge<S>(a0, ia0, b0, ib0, sw(a0), sw(ia0), sw(b0), sw(ib0)); });
+  two_min_from<T>(crow, v, j, n, S::first(a0), static_cast<std::int64_t>(S::first(ia0)),
+                  S::first(b0), static_cast<std::int64_t>(S::first(ib0)), m1, j1, m2, j2);
 }
 
 struct LaneState {
@@ -119,22 +198,7 @@ StepResult step_impl(const double* crow, const double* v, double base, double* d
   StepResult r{kInf, -1, kInf, -1};
   reduce_min(s0.best, s0.bidx, s1.best, s1.bidx, &r.best, &r.jbest);
   if (TrackFree) reduce_min(s0.bestf, s0.bfidx, s1.bestf, s1.bfidx, &r.bestf, &r.jfree);
-  for (; j < n; ++j) {
-    const double h = (crow[j] - v[j]) + base;
-    double dj = d[j];
-    if (h < dj) {
-      d[j] = dj = h;
-      pred[j] = row;
-    }
-    if (dj < r.best) {
-      r.best = dj;
-      r.jbest = j;
-    }
-    if (TrackFree && freecol[j] && dj < r.bestf) {
-      r.bestf = dj;
-      r.jfree = j;
-    }
-  }
+  step_from(crow, v, base, d, pred, TrackFree ? freecol : nullptr, j, n, row, r);
   return r;
 }
 }  // namespace
@@ -156,75 +220,18 @@ int scan_avx2(const double* c, std::int64_t n, double sign) {
     is_inf = _mm256_or_pd(is_inf, _mm256_cmp_pd(x, pinf, _CMP_EQ_OQ));
     bad = _mm256_or_pd(bad, _mm256_cmp_pd(x, ninf, _CMP_NGT_UQ));  // NaN or -inf
   }
-  int flags = (_mm256_movemask_pd(is_inf) ? 1 : 0) | (_mm256_movemask_pd(bad) ? 2 : 0);
-  for (; t < n; ++t) {
-    const double x = sign * c[t];
-    if (x == kInf) flags |= 1;
-    else if (!(x > -kInf)) flags |= 2;
-  }
-  return flags;
+  const int flags = (_mm256_movemask_pd(is_inf) ? 1 : 0) | (_mm256_movemask_pd(bad) ? 2 : 0);
+  return scan_from(c, t, n, sign, flags);
 }
 
 void two_min_avx2(const double* crow, const double* v, std::int64_t n, double* m1,
                   std::int64_t* j1, double* m2, std::int64_t* j2) {
-  const __m256d eight = _mm256_set1_pd(8.0);
-  __m256d a0 = _mm256_set1_pd(kInf), b0 = a0, a1 = a0, b1 = a0;
-  __m256d ia0 = _mm256_set1_pd(-1.0), ib0 = ia0, ia1 = ia0, ib1 = ia0;
-  __m256d idx0 = _mm256_setr_pd(0.0, 1.0, 2.0, 3.0);
-  __m256d idx1 = _mm256_setr_pd(4.0, 5.0, 6.0, 7.0);
-  auto upd = [](__m256d h, __m256d idx, __m256d& a, __m256d& b, __m256d& ia, __m256d& ib) {
-    const __m256d lt1 = _mm256_cmp_pd(h, a, _CMP_LT_OQ);
-    const __m256d lt2 = _mm256_cmp_pd(h, b, _CMP_LT_OQ);
-    b = _mm256_blendv_pd(_mm256_blendv_pd(b, h, lt2), a, lt1);
-    ib = _mm256_blendv_pd(_mm256_blendv_pd(ib, idx, lt2), ia, lt1);
-    a = _mm256_blendv_pd(a, h, lt1);
-    ia = _mm256_blendv_pd(ia, idx, lt1);
-  };
-  std::int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    upd(_mm256_sub_pd(_mm256_loadu_pd(crow + j), _mm256_loadu_pd(v + j)), idx0, a0, b0, ia0, ib0);
-    upd(_mm256_sub_pd(_mm256_loadu_pd(crow + j + 4), _mm256_loadu_pd(v + j + 4)), idx1, a1, b1,
-        ia1, ib1);
-    idx0 = _mm256_add_pd(idx0, eight);
-    idx1 = _mm256_add_pd(idx1, eight);
-  }
-  if (j + 4 <= n) {
-    upd(_mm256_sub_pd(_mm256_loadu_pd(crow + j), _mm256_loadu_pd(v + j)), idx0, a0, b0, ia0, ib0);
-    j += 4;
-  }
-  // merge the per-lane top-2 lists (lexicographic in (value, index)), then the tail
-  top2_merge(a0, ia0, b0, ib0, a1, ia1, b1, ib1);
-  top2_merge(a0, ia0, b0, ib0, swap_halves(a0), swap_halves(ia0), swap_halves(b0),
-             swap_halves(ib0));
-  top2_merge(a0, ia0, b0, ib0, swap_pairs(a0), swap_pairs(ia0), swap_pairs(b0),
-             swap_pairs(ib0));
-  double A = _mm256_cvtsd_f64(a0), Bv = _mm256_cvtsd_f64(b0);
-  std::int64_t IA = static_cast<std::int64_t>(_mm256_cvtsd_f64(ia0));
-  std::int64_t IB = static_cast<std::int64_t>(_mm256_cvtsd_f64(ib0));
-  for (; j < n; ++j) {
-    const double h = crow[j] - v[j];
-    if (h < A) {
-      Bv = A;
-      IB = IA;
-      A = h;
-      IA = j;
-    } else if (h < Bv) {
-      Bv = h;
-      IB = j;
-    }
-  }
-  *m1 = A;
-  *j1 = IA;
-  *m2 = Bv;
-  *j2 = IB;
+  two_min_lanes<PD>(crow, v, n, m1, j1, m2, j2);
 }
 
 void col_min_avx2(const double* c, std::int64_t nr, std::int64_t nc, double* v,
                   std::int64_t* arg) {
-  for (std::int64_t j = 0; j < nc; ++j) {
-    v[j] = kInf;
-    arg[j] = -1;
-  }
+  col_min_init(v, arg, nc);
   for (std::int64_t i = 0; i < nr; ++i) {
     const double* row = c + i * nc;
     const __m256d rowv = _mm256_castsi256_pd(_mm256_set1_epi64x(i));
@@ -238,12 +245,7 @@ void col_min_avx2(const double* c, std::int64_t nr, std::int64_t nc, double* v,
       const __m256d p = _mm256_castsi256_pd(_mm256_loadu_si256(pa));
       _mm256_storeu_si256(pa, _mm256_castpd_si256(_mm256_blendv_pd(p, rowv, lt)));
     }
-    for (; j < nc; ++j) {
-      if (row[j] < v[j]) {
-        v[j] = row[j];
-        arg[j] = i;
-      }
-    }
+    col_min_row_from(row, v, arg, j, nc, i);
   }
 }
 
@@ -260,93 +262,13 @@ double row_min_avx2(const double* crow, const double* v, std::int64_t n) {
     j += 4;
   }
   m0 = _mm256_min_pd(m0, m1);
-  m0 = _mm256_min_pd(m0, swap_halves(m0));
-  m0 = _mm256_min_pd(m0, swap_pairs(m0));
-  double m = _mm256_cvtsd_f64(m0);
-  for (; j < n; ++j) {
-    const double h = crow[j] - v[j];
-    if (h < m) m = h;
-  }
-  return m;
+  PD::each_swap([&](auto sw) { m0 = _mm256_min_pd(m0, sw(m0)); });
+  return row_min_from(crow, v, j, n, _mm256_cvtsd_f64(m0));
 }
-
-namespace {
-constexpr float kInfF = std::numeric_limits<float>::infinity();
-
-// float32 counterparts: 8 lanes, indices held as exact floats (n < 2^24).
-inline __m256 lexlt_ps(__m256 x, __m256 ix, __m256 y, __m256 iy) {
-  return _mm256_or_ps(_mm256_cmp_ps(x, y, _CMP_LT_OQ),
-                      _mm256_and_ps(_mm256_cmp_ps(x, y, _CMP_EQ_OQ),
-                                    _mm256_cmp_ps(ix, iy, _CMP_LT_OQ)));
-}
-inline void top2_merge_ps(__m256& a, __m256& ia, __m256& b, __m256& ib, __m256 a2, __m256 ia2,
-                          __m256 b2, __m256 ib2) {
-  const __m256 m = lexlt_ps(a2, ia2, a, ia);
-  const __m256 A = _mm256_blendv_ps(a, a2, m), IA = _mm256_blendv_ps(ia, ia2, m);
-  const __m256 L = _mm256_blendv_ps(a2, a, m), IL = _mm256_blendv_ps(ia2, ia, m);
-  const __m256 W = _mm256_blendv_ps(b, b2, m), IW = _mm256_blendv_ps(ib, ib2, m);
-  const __m256 m2 = lexlt_ps(W, IW, L, IL);
-  a = A;
-  ia = IA;
-  b = _mm256_blendv_ps(L, W, m2);
-  ib = _mm256_blendv_ps(IL, IW, m2);
-}
-inline void upd_ps(__m256 h, __m256 idx, __m256& a, __m256& b, __m256& ia, __m256& ib) {
-  const __m256 lt1 = _mm256_cmp_ps(h, a, _CMP_LT_OQ);
-  const __m256 lt2 = _mm256_cmp_ps(h, b, _CMP_LT_OQ);
-  b = _mm256_blendv_ps(_mm256_blendv_ps(b, h, lt2), a, lt1);
-  ib = _mm256_blendv_ps(_mm256_blendv_ps(ib, idx, lt2), ia, lt1);
-  a = _mm256_blendv_ps(a, h, lt1);
-  ia = _mm256_blendv_ps(ia, idx, lt1);
-}
-}  // namespace
 
 void two_min_f32_avx2(const float* crow, const float* v, std::int64_t n, std::int64_t* j1,
                       std::int64_t* j2) {
-  const __m256 sixteen = _mm256_set1_ps(16.0f);
-  __m256 a0 = _mm256_set1_ps(kInfF), b0 = a0, a1 = a0, b1 = a0;
-  __m256 ia0 = _mm256_set1_ps(-1.0f), ib0 = ia0, ia1 = ia0, ib1 = ia0;
-  __m256 idx0 = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
-  __m256 idx1 = _mm256_setr_ps(8, 9, 10, 11, 12, 13, 14, 15);
-  std::int64_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    upd_ps(_mm256_sub_ps(_mm256_loadu_ps(crow + j), _mm256_loadu_ps(v + j)), idx0, a0, b0, ia0,
-           ib0);
-    upd_ps(_mm256_sub_ps(_mm256_loadu_ps(crow + j + 8), _mm256_loadu_ps(v + j + 8)), idx1, a1,
-           b1, ia1, ib1);
-    idx0 = _mm256_add_ps(idx0, sixteen);
-    idx1 = _mm256_add_ps(idx1, sixteen);
-  }
-  if (j + 8 <= n) {
-    upd_ps(_mm256_sub_ps(_mm256_loadu_ps(crow + j), _mm256_loadu_ps(v + j)), idx0, a0, b0, ia0,
-           ib0);
-    j += 8;
-  }
-  top2_merge_ps(a0, ia0, b0, ib0, a1, ia1, b1, ib1);
-  __m256 t0 = _mm256_permute2f128_ps(a0, a0, 1), t1 = _mm256_permute2f128_ps(ia0, ia0, 1);
-  __m256 t2 = _mm256_permute2f128_ps(b0, b0, 1), t3 = _mm256_permute2f128_ps(ib0, ib0, 1);
-  top2_merge_ps(a0, ia0, b0, ib0, t0, t1, t2, t3);
-  top2_merge_ps(a0, ia0, b0, ib0, _mm256_permute_ps(a0, 0x4E), _mm256_permute_ps(ia0, 0x4E),
-                _mm256_permute_ps(b0, 0x4E), _mm256_permute_ps(ib0, 0x4E));
-  top2_merge_ps(a0, ia0, b0, ib0, _mm256_permute_ps(a0, 0xB1), _mm256_permute_ps(ia0, 0xB1),
-                _mm256_permute_ps(b0, 0xB1), _mm256_permute_ps(ib0, 0xB1));
-  float A = _mm256_cvtss_f32(a0), Bv = _mm256_cvtss_f32(b0);
-  std::int64_t IA = static_cast<std::int64_t>(_mm256_cvtss_f32(ia0));
-  std::int64_t IB = static_cast<std::int64_t>(_mm256_cvtss_f32(ib0));
-  for (; j < n; ++j) {
-    const float h = crow[j] - v[j];
-    if (h < A) {
-      Bv = A;
-      IB = IA;
-      A = h;
-      IA = j;
-    } else if (h < Bv) {
-      Bv = h;
-      IB = j;
-    }
-  }
-  *j1 = IA;
-  *j2 = IB;
+  two_min_lanes<PS>(crow, v, n, nullptr, j1, nullptr, j2);
 }
 
 void col_min_f32_avx2(const float* c, std::int64_t nr, std::int64_t nc, float* v,
@@ -355,10 +277,7 @@ void col_min_f32_avx2(const float* c, std::int64_t nr, std::int64_t nc, float* v
   std::int32_t iarg[1024];
   for (std::int64_t j0 = 0; j0 < nc; j0 += 1024) {
     const std::int64_t w = nc - j0 < 1024 ? nc - j0 : 1024;
-    for (std::int64_t j = 0; j < w; ++j) {
-      v[j0 + j] = kInfF;
-      iarg[j] = -1;
-    }
+    col_min_init(v + j0, iarg, w);
     for (std::int64_t i = 0; i < nr; ++i) {
       const float* row = c + i * nc + j0;
       float* vv0 = v + j0;
@@ -372,12 +291,7 @@ void col_min_f32_avx2(const float* c, std::int64_t nr, std::int64_t nc, float* v
         float* pa = reinterpret_cast<float*>(iarg + j);
         _mm256_storeu_ps(pa, _mm256_blendv_ps(_mm256_loadu_ps(pa), rowv, lt));
       }
-      for (; j < w; ++j) {
-        if (row[j] < vv0[j]) {
-          vv0[j] = row[j];
-          iarg[j] = static_cast<std::int32_t>(i);
-        }
-      }
+      col_min_row_from(row, vv0, iarg, j, w, static_cast<std::int32_t>(i));
     }
     for (std::int64_t j = 0; j < w; ++j) arg[j0 + j] = iarg[j];
   }
