@@ -38,7 +38,7 @@ import numpy as np
 from . import _core
 from ._threads import resolve_threads
 from ._validate import as_array, check_float, check_int, check_labels, check_seed
-from .network import _check_widths as _network_check_widths
+from .network import _check_widths as _network_check_widths, _stacked_layers
 
 PathLike = Union[str, Path]
 
@@ -223,14 +223,8 @@ class BinaryEnsemble:
                  state: Optional[Dict[str, Any]] = None):
         if len(theta) < 1:
             raise ValueError("theta must hold at least one layer")
-        ts = [as_array(t, f"theta[{i}]", np.float32, ndim=3) for i, t in enumerate(theta)]
+        ts = _stacked_layers(theta, "theta")
         R = ts[0].shape[0]
-        for i, t in enumerate(ts):
-            if t.shape[0] != R:
-                raise ValueError(f"theta[{i}] holds {t.shape[0]} replicas, theta[0] holds {R}")
-            if i and t.shape[2] != ts[i - 1].shape[1]:
-                raise ValueError(f"theta[{i}] expects {t.shape[2]} inputs but theta[{i - 1}] "
-                                 f"produces {ts[i - 1].shape[1]}")
         self.theta: List[np.ndarray] = ts
         self.history: Dict[str, np.ndarray] = {k: np.asarray(v) for k, v in (history or {}).items()}
         self.metrics: Dict[str, np.ndarray] = {

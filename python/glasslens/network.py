@@ -44,6 +44,19 @@ def _check_widths(widths: Sequence[int], limit: int = 1_000_000, what: str = "")
     return w
 
 
+def _stacked_layers(layers: Sequence[Any], name: str) -> List[np.ndarray]:
+    """Per-layer float32 stacks ``(R, out, in)`` checked for one replica count and chained sizes."""
+    ws = [as_array(W, f"{name}[{i}]", np.float32, ndim=3) for i, W in enumerate(layers)]
+    R = ws[0].shape[0]
+    for i, W in enumerate(ws):
+        if W.shape[0] != R:
+            raise ValueError(f"{name}[{i}] holds {W.shape[0]} replicas, {name}[0] holds {R}")
+        if i and W.shape[2] != ws[i - 1].shape[1]:
+            raise ValueError(f"{name}[{i}] expects {W.shape[2]} inputs but {name}[{i - 1}] "
+                             f"produces {ws[i - 1].shape[1]}")
+    return ws
+
+
 def n_params(widths: Sequence[int], bias: bool = True) -> int:
     """Number of parameters of an MLP with these widths."""
     w = _check_widths(widths)
@@ -343,15 +356,8 @@ class Ensemble:
     ):
         if len(weights) < 1:
             raise ValueError("weights must hold at least one layer")
-        ws = [as_array(W, f"weights[{i}]", np.float32, ndim=3) for i, W in enumerate(weights)]
+        ws = _stacked_layers(weights, "weights")
         R = ws[0].shape[0]
-        for i, W in enumerate(ws):
-            if W.shape[0] != R:
-                raise ValueError(f"weights[{i}] holds {W.shape[0]} replicas, weights[0] holds {R}")
-            if i and W.shape[2] != ws[i - 1].shape[1]:
-                raise ValueError(
-                    f"weights[{i}] expects {W.shape[2]} inputs but weights[{i - 1}] produces "
-                    f"{ws[i - 1].shape[1]}")
         self.weights: List[np.ndarray] = ws
         self.biases: Optional[List[np.ndarray]] = None
         if biases is not None:
