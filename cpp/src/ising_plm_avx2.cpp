@@ -6,77 +6,42 @@
 
 namespace glasslens::ising::detail {
 
-void plm_forward_avx2(const float* XcT, int Np, int S, const float* Wt, int B, float* Hc) {
-  for (int s0 = 0; s0 < S; s0 += 4) {
-    for (int b0 = 0; b0 < B; b0 += 16) {
-      __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps();
-      __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
-      __m256 a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps();
-      __m256 a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
-      const float* w = Wt + b0;
-      const float* x = XcT + s0;
-      for (int j = 0; j < Np; ++j, w += B, x += S) {
-        const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
-        const __m256 x0 = _mm256_broadcast_ss(x), x1 = _mm256_broadcast_ss(x + 1);
-        const __m256 x2 = _mm256_broadcast_ss(x + 2), x3 = _mm256_broadcast_ss(x + 3);
-        a00 = _mm256_fmadd_ps(x0, w0, a00);
-        a01 = _mm256_fmadd_ps(x0, w1, a01);
-        a10 = _mm256_fmadd_ps(x1, w0, a10);
-        a11 = _mm256_fmadd_ps(x1, w1, a11);
-        a20 = _mm256_fmadd_ps(x2, w0, a20);
-        a21 = _mm256_fmadd_ps(x2, w1, a21);
-        a30 = _mm256_fmadd_ps(x3, w0, a30);
-        a31 = _mm256_fmadd_ps(x3, w1, a31);
-      }
-      float* o = Hc + static_cast<long>(s0) * B + b0;
-      _mm256_storeu_ps(o, a00);
-      _mm256_storeu_ps(o + 8, a01);
-      _mm256_storeu_ps(o + B, a10);
-      _mm256_storeu_ps(o + B + 8, a11);
-      _mm256_storeu_ps(o + 2 * B, a20);
-      _mm256_storeu_ps(o + 2 * B + 8, a21);
-      _mm256_storeu_ps(o + 3 * B, a30);
-      _mm256_storeu_ps(o + 3 * B + 8, a31);
+namespace {
+// out[r * B + j] = sum_t a[r * a_rs + t * a_ts] * w[t * B + j] for r < 4, j < 16: a 4 x 16 block
+// of a product with T terms, accumulated in t order (one FMA per term and output).
+inline void block4x16(const float* a, long a_rs, long a_ts, const float* w, int B, int T,
+                      float* out) {
+  __m256 acc[4][2];
+  for (int r = 0; r < 4; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int t = 0; t < T; ++t, a += a_ts, w += B) {
+    const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      const __m256 x = _mm256_broadcast_ss(a + r * a_rs);
+      acc[r][0] = _mm256_fmadd_ps(x, w0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(x, w1, acc[r][1]);
     }
+  }
+  for (int r = 0; r < 4; ++r) {
+    _mm256_storeu_ps(out + r * B, acc[r][0]);
+    _mm256_storeu_ps(out + r * B + 8, acc[r][1]);
   }
 }
+}  // namespace
 
+// Hc (S x B) = Xc (S x Np) Wt (Np x B), with XcT the transposed samples (Np x S).
+void plm_forward_avx2(const float* XcT, int Np, int S, const float* Wt, int B, float* Hc) {
+  for (int s0 = 0; s0 < S; s0 += 4)
+    for (int b0 = 0; b0 < B; b0 += 16)
+      block4x16(XcT + s0, 1, S, Wt + b0, B, Np, Hc + static_cast<long>(s0) * B + b0);
+}
+
+// Gc (Np x B) = XcT (Np x S) R (S x B).
 void plm_backward_avx2(const float* XcT, int Np, int S, const float* R, int B, float* Gc) {
-  for (int j0 = 0; j0 < Np; j0 += 4) {
-    const float* x0p = XcT + static_cast<long>(j0) * S;
-    const float* x1p = x0p + S;
-    const float* x2p = x1p + S;
-    const float* x3p = x2p + S;
-    for (int b0 = 0; b0 < B; b0 += 16) {
-      __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps();
-      __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
-      __m256 a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps();
-      __m256 a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
-      const float* r = R + b0;
-      for (int s = 0; s < S; ++s, r += B) {
-        const __m256 r0 = _mm256_loadu_ps(r), r1 = _mm256_loadu_ps(r + 8);
-        const __m256 x0 = _mm256_broadcast_ss(x0p + s), x1 = _mm256_broadcast_ss(x1p + s);
-        const __m256 x2 = _mm256_broadcast_ss(x2p + s), x3 = _mm256_broadcast_ss(x3p + s);
-        a00 = _mm256_fmadd_ps(x0, r0, a00);
-        a01 = _mm256_fmadd_ps(x0, r1, a01);
-        a10 = _mm256_fmadd_ps(x1, r0, a10);
-        a11 = _mm256_fmadd_ps(x1, r1, a11);
-        a20 = _mm256_fmadd_ps(x2, r0, a20);
-        a21 = _mm256_fmadd_ps(x2, r1, a21);
-        a30 = _mm256_fmadd_ps(x3, r0, a30);
-        a31 = _mm256_fmadd_ps(x3, r1, a31);
-      }
-      float* o = Gc + static_cast<long>(j0) * B + b0;
-      _mm256_storeu_ps(o, a00);
-      _mm256_storeu_ps(o + 8, a01);
-      _mm256_storeu_ps(o + B, a10);
-      _mm256_storeu_ps(o + B + 8, a11);
-      _mm256_storeu_ps(o + 2 * B, a20);
-      _mm256_storeu_ps(o + 2 * B + 8, a21);
-      _mm256_storeu_ps(o + 3 * B, a30);
-      _mm256_storeu_ps(o + 3 * B + 8, a31);
-    }
-  }
+  for (int j0 = 0; j0 < Np; j0 += 4)
+    for (int b0 = 0; b0 < B; b0 += 16)
+      block4x16(XcT + static_cast<long>(j0) * S, S, 1, R + b0, B, S,
+                Gc + static_cast<long>(j0) * B + b0);
 }
 
 }  // namespace glasslens::ising::detail
