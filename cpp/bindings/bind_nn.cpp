@@ -129,6 +129,19 @@ py::array_t<float> gemm_py(const std::string& kind, const carray<float>& A, cons
   return C;
 }
 
+// A copy of x (any shape) with the in-place vector kernel f applied to it, without the GIL.
+carray<float> copy_apply(const carray<float>& x, void (*f)(float*, i64)) {
+  carray<float> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+  std::copy(x.data(), x.data() + x.size(), out.mutable_data());
+  float* p = out.mutable_data();
+  const i64 n = x.size();
+  {
+    py::gil_scoped_release nogil;
+    f(p, n);
+  }
+  return out;
+}
+
 }  // namespace
 
 void bind_nn(py::module_& m) {
@@ -139,35 +152,16 @@ void bind_nn(py::module_& m) {
         "C; 'nt' also takes bias (n,) and relu. Returns a new (m, n) float32 array.");
 
   m.def(
-      "nn_exp",
-      [](const carray<float>& x) {
-        carray<float> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
-        std::copy(x.data(), x.data() + x.size(), out.mutable_data());
-        float* p = out.mutable_data();
-        const i64 n = x.size();
-        {
-          py::gil_scoped_release nogil;
-          gemm::exp_inplace(p, n);
-        }
-        return out;
-      },
+      "nn_exp", [](const carray<float>& x) { return copy_apply(x, gemm::exp_inplace); },
       py::arg("x"), "Vectorised float32 exp used by the softmax kernels (for tests).");
 
   m.def(
       "nn_log",
       [](const carray<float>& x) {
-        carray<float> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
-        std::copy(x.data(), x.data() + x.size(), out.mutable_data());
         for (py::ssize_t i = 0; i < x.size(); ++i)
           if (!(x.data()[i] >= 1.17549435e-38f) || !std::isfinite(x.data()[i]))
             throw std::invalid_argument("x must hold positive normal finite floats");
-        float* p = out.mutable_data();
-        const i64 n = x.size();
-        {
-          py::gil_scoped_release nogil;
-          gemm::log_inplace(p, n);
-        }
-        return out;
+        return copy_apply(x, gemm::log_inplace);
       },
       py::arg("x"), "Vectorised float32 log used by the softmax kernels (for tests).");
 

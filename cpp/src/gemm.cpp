@@ -167,12 +167,7 @@ void exp_scalar(float* x, std::int64_t n) { Kern::exp_n(x, n); }
 void log_scalar(float* x, std::int64_t n) { Kern::log_n(x, n); }
 void sgd_scalar(std::int64_t n, float* theta, float* vel, const float* grad, float lr, float mu,
                 float wd) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float g = grad[i] + wd * theta[i];
-    const float v = mu * vel[i] + g;
-    vel[i] = v;
-    theta[i] -= lr * v;
-  }
+  sgd_elements(0, n, theta, vel, grad, lr, mu, wd);
 }
 double xent_scalar(const float* Z, std::int64_t ldz, std::int64_t n, int c,
                    const std::int32_t* y, float* dZ, std::int64_t lddz, float scale,

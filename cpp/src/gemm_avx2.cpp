@@ -241,12 +241,7 @@ void sgd_avx2(std::int64_t n, float* theta, float* vel, const float* grad, float
     _mm256_storeu_ps(vel + i, v);
     _mm256_storeu_ps(theta + i, _mm256_sub_ps(th, _mm256_mul_ps(vlr, v)));
   }
-  for (; i < n; ++i) {
-    const float g = grad[i] + wd * theta[i];
-    const float v = mu * vel[i] + g;
-    vel[i] = v;
-    theta[i] -= lr * v;
-  }
+  sgd_elements(i, n, theta, vel, grad, lr, mu, wd);
 }
 double xent_avx2(const float* Z, std::int64_t ldz, std::int64_t n, int c, const std::int32_t* y,
                  float* dZ, std::int64_t lddz, float scale, std::int64_t* n_correct,
