@@ -48,6 +48,18 @@ struct Fwd {
   }
 };
 
+// Sum (double, row order) of per-row losses; adds the number of correct rows to corr.
+double row_sums(const float* loss, const unsigned char* correct, i64 rows, i64& corr) {
+  double tot = 0.0;
+  i64 cr = 0;
+  for (i64 r = 0; r < rows; ++r) {
+    tot += loss[r];
+    cr += correct[r];
+  }
+  corr += cr;
+  return tot;
+}
+
 // Loss sum (double, row order) of `rows` samples through layers l0..L-1; A is the input of layer
 // l0 (the data for l0 = 0, else post-ReLU activations), row stride lda. Layer l's weights are at
 // th + (s.w_offset(l) - shift), its bias at th + (s.b_offset(l) - shift). Adds the correct
@@ -66,22 +78,11 @@ double tile_loss(const Shape& s, int l0, const float* th, i64 shift, const float
     h = out;
     ldh = dout;
   }
-  const int din = s.widths[L - 1];
   float* zt = f.zt.data();
-  if (s.bias) {
-    const float* b = th + (s.b_offset(L - 1) - shift);
-    for (int c = 0; c < C; ++c) std::fill(zt + c * rows, zt + (c + 1) * rows, b[c]);
-  }
-  gemm::gemm_nt(C, rows, din, th + (s.w_offset(L - 1) - shift), din, h, ldh, zt, rows, s.bias);
+  nn::output_logits_t(C, s.widths[L - 1], th + (s.w_offset(L - 1) - shift),
+                      s.bias ? th + (s.b_offset(L - 1) - shift) : nullptr, h, ldh, rows, zt, rows);
   cols_loss(zt, rows, rows, C, y, f.loss.data(), f.corr.data());
-  double tot = 0.0;
-  i64 cr = 0;
-  for (i64 r = 0; r < rows; ++r) {
-    tot += f.loss[r];
-    cr += f.corr[r];
-  }
-  corr += cr;
-  return tot;
+  return row_sums(f.loss.data(), f.corr.data(), rows, corr);
 }
 
 // Serial loss total of one network (see above).
@@ -406,24 +407,13 @@ struct IncState {
         h = out;
         ldh = dout;
       }
-      const int din = s.widths[L - 1];
       float* zt = f.zt.data();
-      if (s.bias) {
-        const float* b = theta + s.b_offset(L - 1);
-        for (int c = 0; c < C; ++c) std::fill(zt + c * rows, zt + (c + 1) * rows, b[c]);
-      }
-      gemm::gemm_nt(C, rows, din, theta + s.w_offset(L - 1), din, h, ldh, zt, rows, s.bias);
+      nn::output_logits_t(C, s.widths[L - 1], theta + s.w_offset(L - 1),
+                          s.bias ? theta + s.b_offset(L - 1) : nullptr, h, ldh, rows, zt, rows);
       cols_loss(zt, rows, rows, C, y + t0, lossv.data() + t0, corr.data() + t0);
       for (i64 r = 0; r < rows; ++r)
         for (int c = 0; c < C; ++c) logits[(t0 + r) * C + c] = zt[c * rows + r];
-      double tot = 0.0;
-      i64 cr = 0;
-      for (i64 r = 0; r < rows; ++r) {
-        tot += lossv[t0 + r];
-        cr += corr[t0 + r];
-      }
-      part[t] = tot;
-      pc[t] = cr;
+      part[t] = row_sums(lossv.data() + t0, corr.data() + t0, rows, pc[t]);
     });
     double tot = 0.0;
     i64 cr = 0;

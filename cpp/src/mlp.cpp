@@ -12,6 +12,14 @@ namespace glasslens::nn {
 
 using i64 = std::int64_t;
 
+void output_logits_t(int n_out, int d_in, const float* W, const float* b, const float* H,
+                     std::int64_t ldh, std::int64_t rows, float* ZT, std::int64_t ldzt) {
+  if (b)
+    for (int j = 0; j < n_out; ++j) std::fill(ZT + j * ldzt, ZT + j * ldzt + rows, b[j]);
+  // ZT (n_out x rows) [+]= W (n_out x d_in) * H^T
+  gemm::gemm_nt(n_out, rows, d_in, W, d_in, H, ldh, ZT, ldzt, b != nullptr);
+}
+
 namespace {
 
 void grow(std::vector<float>& v, i64 n) {
@@ -45,14 +53,9 @@ const float* forward_t(const Shape& s, const float* theta, const float* X, i64 n
     gemm::gemm_nt(n, dout, din, h, din, theta + s.w_offset(l), din, out, dout, false, b, true);
     h = out;
   }
-  const int din = s.widths[L - 1], C = s.n_out();
   float* zt = ws.act[L].data();
-  if (s.bias) {
-    const float* b = theta + s.b_offset(L - 1);
-    for (int j = 0; j < C; ++j) std::fill(zt + j * n, zt + (j + 1) * n, b[j]);
-  }
-  // ZT (C x n) = W (C x din) * H^T, H is n x din
-  gemm::gemm_nt(C, n, din, theta + s.w_offset(L - 1), din, h, din, zt, n, s.bias);
+  output_logits_t(s.n_out(), s.widths[L - 1], theta + s.w_offset(L - 1),
+                  s.bias ? theta + s.b_offset(L - 1) : nullptr, h, s.widths[L - 1], n, zt, n);
   return zt;
 }
 

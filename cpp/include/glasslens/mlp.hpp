@@ -76,6 +76,13 @@ double loss_sum(const Shape& s, const float* theta, const float* X, const std::i
 double loss_grad(const Shape& s, const float* theta, const float* X, const std::int32_t* y,
                  std::int64_t n, float* grad, Workspace& ws, std::int64_t* n_correct = nullptr);
 
+// Output layer written transposed, one row per class: ZT (n_out x rows, row stride ldzt) =
+// b + W H^T for the rows x d_in activations H (row stride ldh); W is n_out x d_in row-major and b
+// may be null (no bias). The bias rows are filled first and the product accumulated onto them, the
+// order every loss kernel here relies on for identical bits. Serial.
+void output_logits_t(int n_out, int d_in, const float* W, const float* b, const float* H,
+                     std::int64_t ldh, std::int64_t rows, float* ZT, std::int64_t ldzt);
+
 // Logits (n x n_out) of one network. Serial.
 void forward_logits(const Shape& s, const float* theta, const float* X, std::int64_t n,
                     float* logits, Workspace& ws);
