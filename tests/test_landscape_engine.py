@@ -147,3 +147,32 @@ def test_single_walker_tiled_passes_thread_independent(tiled, move):
                         data.y_train)
     assert o.train_loss[0, -1] == l and o.train_acc[0, -1] == a
     assert o.train_loss[0, 0] == network_loss(net, data.X_train, data.y_train)[0]
+
+
+@pytest.mark.parametrize("path", ["scalar", "avx2"])
+def test_network_loss_every_row_remainder(path):
+    # the AVX2 cross-entropy takes rows in blocks of 24, then 8, then a padded tail: n = 1 .. 53
+    # covers every remainder; per-sample losses are summed, so a wrong row anywhere shows
+    if path == "avx2" and not _core.cpu_has_avx2_fma():
+        pytest.skip("CPU lacks AVX2/FMA")
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(53, 6)).astype(np.float32)
+    y = rng.integers(0, 7, size=53)
+    net = gl.MLP.init([6, 5, 7], seed=4, scheme="pytorch")
+    net.weights[1] *= 8.0  # large logits: exp underflow of the non-maximal classes
+    # output layer zeroed with equal biases: every logit ties, argmax must be class 0
+    tie = gl.MLP([w.copy() for w in net.weights], [b.copy() for b in net.biases])
+    tie.weights[1][:] = 0.0
+    tie.biases[1][:] = 0.25
+    before = _core.simd_path()
+    try:
+        _core.set_simd_path(path)
+        for n in range(1, 54):
+            L, A = network_loss(net, X[:n], y[:n], n_threads=1)
+            Lr, Ar = np_loss(net.widths, True, net.flat(), X[:n], y[:n])
+            assert L == pytest.approx(Lr, rel=2e-6, abs=1e-6) and A == pytest.approx(Ar)
+            L, A = network_loss(tie, X[:n], y[:n], n_threads=1)
+            assert L == pytest.approx(np.log(7.0), rel=1e-6)
+            assert A == pytest.approx(np.mean(y[:n] == 0))
+    finally:
+        _core.set_simd_path(before)

@@ -8,10 +8,9 @@
 namespace glasslens::avx2 {
 namespace {
 
-// exp(x) for 8 floats, relative error ~2 ulp, inputs clamped to [-87.34, 88.72] (see gemm.hpp:
-// exp_inplace).
-inline __m256 exp8(__m256 v) {
-  v = _mm256_min_ps(v, _mm256_set1_ps(88.7228317f));
+// exp(v) for v <= 0 (a logit minus its row maximum): the lower clamp only, since the upper one
+// cannot bind there; exp8(v) == exp8_nonpos(min(v, 88.72)) bit for bit.
+inline __m256 exp8_nonpos(__m256 v) {
   v = _mm256_max_ps(v, _mm256_set1_ps(-87.3365448f));
   const __m256 fx = _mm256_floor_ps(
       _mm256_fmadd_ps(v, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
@@ -28,6 +27,10 @@ inline __m256 exp8(__m256 v) {
       _mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
+
+// exp(x) for 8 floats, relative error ~2 ulp, inputs clamped to [-87.34, 88.72] (see gemm.hpp:
+// exp_inplace).
+inline __m256 exp8(__m256 v) { return exp8_nonpos(_mm256_min_ps(v, _mm256_set1_ps(88.7228317f))); }
 
 // Natural log of 8 positive normal floats (Cephes logf polynomial, a few ulp).
 inline __m256 log8(__m256 x) {

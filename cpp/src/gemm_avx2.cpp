@@ -190,8 +190,8 @@ struct Kern {
     }
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     for (int j = 0; j < c; ++j) {
-      s0 = _mm256_add_ps(s0, exp8(_mm256_sub_ps(row(j, 0), mx0)));
-      s1 = _mm256_add_ps(s1, exp8(_mm256_sub_ps(row(j, 8), mx1)));
+      s0 = _mm256_add_ps(s0, avx2::exp8_nonpos(_mm256_sub_ps(row(j, 0), mx0)));
+      s1 = _mm256_add_ps(s1, avx2::exp8_nonpos(_mm256_sub_ps(row(j, 8), mx1)));
     }
     const __m256i valid0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt), lane);
     const __m256i valid1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt - 8), lane);
@@ -323,7 +323,7 @@ double xentc_avx2(const float* ZT, std::int64_t ldzt, std::int64_t n, int c,
         _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(arg, yv)))));
     __m256 s = _mm256_setzero_ps();
     for (int j = 0; j < c; ++j)
-      s = _mm256_add_ps(s, Kern::exp8(_mm256_sub_ps(_mm256_loadu_ps(z + j * ldzt), mx)));
+      s = _mm256_add_ps(s, avx2::exp8_nonpos(_mm256_sub_ps(_mm256_loadu_ps(z + j * ldzt), mx)));
     const __m256 zy =
         _mm256_i32gather_ps(z, _mm256_add_epi32(_mm256_mullo_epi32(yv, vld), lane), 4);
     _mm256_storeu_ps(sums + i0, s);

@@ -50,39 +50,46 @@ inline void mulhilo(__m256i a, __m256i m, __m256i& hi, __m256i& lo) {
   hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
 }
 
-// The 32 entries of group g (blocks 8g .. 8g+7) into out[0..32).
-inline void group32(const PhiloxKey& key, std::uint64_t g, float* out) {
-  const std::uint64_t b0 = 8 * g;
-  __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(b0))),
-                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  __m256i c1 = _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(b0 >> 32)));
-  __m256i c2 = _mm256_set1_epi32(static_cast<int>(key.c2));
-  __m256i c3 = _mm256_set1_epi32(static_cast<int>(key.c3));
+// The 32 entries of each of the G groups g0 .. g0+G-1 (blocks 8g .. 8g+7) into out[32 i ..);
+// G independent Philox chains interleaved so that their latencies overlap.
+template <int G>
+inline void groups32(const PhiloxKey& key, std::uint64_t g0, float* out) {
+  __m256i c0[G], c1[G], c2[G], c3[G];
+  for (int i = 0; i < G; ++i) {
+    const std::uint64_t b0 = 8 * (g0 + static_cast<std::uint64_t>(i));
+    c0[i] = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(b0))),
+                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    c1[i] = _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(b0 >> 32)));
+    c2[i] = _mm256_set1_epi32(static_cast<int>(key.c2));
+    c3[i] = _mm256_set1_epi32(static_cast<int>(key.c3));
+  }
   const __m256i m0 = _mm256_set1_epi32(static_cast<int>(0xD2511F53u));
   const __m256i m1 = _mm256_set1_epi32(static_cast<int>(0xCD9E8D57u));
   std::uint32_t k0 = key.k0, k1 = key.k1;
   for (int r = 0; r < 10; ++r) {
-    __m256i hi0, lo0, hi1, lo1;
-    mulhilo(c0, m0, hi0, lo0);
-    mulhilo(c2, m1, hi1, lo1);
-    const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1),
-                                        _mm256_set1_epi32(static_cast<int>(k0)));
-    const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3),
-                                        _mm256_set1_epi32(static_cast<int>(k1)));
-    c0 = n0;
-    c1 = lo1;
-    c2 = n2;
-    c3 = lo0;
+    const __m256i vk0 = _mm256_set1_epi32(static_cast<int>(k0));
+    const __m256i vk1 = _mm256_set1_epi32(static_cast<int>(k1));
+    for (int i = 0; i < G; ++i) {
+      __m256i hi0, lo0, hi1, lo1;
+      mulhilo(c0[i], m0, hi0, lo0);
+      mulhilo(c2[i], m1, hi1, lo1);
+      c0[i] = _mm256_xor_si256(_mm256_xor_si256(hi1, c1[i]), vk0);
+      c2[i] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[i]), vk1);
+      c1[i] = lo1;
+      c3[i] = lo0;
+    }
     k0 += 0x9E3779B9u;
     k1 += 0xBB67AE85u;
   }
-  __m256 o1, o2, o3, o4;
-  box_muller<VAvx2>(c0, c1, o1, o2);
-  box_muller<VAvx2>(c2, c3, o3, o4);
-  _mm256_storeu_ps(out, o1);
-  _mm256_storeu_ps(out + 8, o2);
-  _mm256_storeu_ps(out + 16, o3);
-  _mm256_storeu_ps(out + 24, o4);
+  for (int i = 0; i < G; ++i) {
+    __m256 o1, o2, o3, o4;
+    box_muller<VAvx2>(c0[i], c1[i], o1, o2);
+    box_muller<VAvx2>(c2[i], c3[i], o3, o4);
+    _mm256_storeu_ps(out + 32 * i, o1);
+    _mm256_storeu_ps(out + 32 * i + 8, o2);
+    _mm256_storeu_ps(out + 32 * i + 16, o3);
+    _mm256_storeu_ps(out + 32 * i + 24, o4);
+  }
 }
 
 }  // namespace
@@ -90,10 +97,12 @@ inline void group32(const PhiloxKey& key, std::uint64_t g, float* out) {
 void gaussian_fill_avx2(std::uint64_t seed, std::int64_t k, std::int64_t P, float* u) {
   const PhiloxKey key = philox_key(seed, static_cast<std::uint64_t>(k));
   const std::int64_t full = P / 32;
-  for (std::int64_t g = 0; g < full; ++g) group32(key, static_cast<std::uint64_t>(g), u + 32 * g);
+  std::int64_t g = 0;
+  for (; g + 3 <= full; g += 3) groups32<3>(key, static_cast<std::uint64_t>(g), u + 32 * g);
+  for (; g < full; ++g) groups32<1>(key, static_cast<std::uint64_t>(g), u + 32 * g);
   if (full * 32 < P) {
     alignas(32) float tmp[32];
-    group32(key, static_cast<std::uint64_t>(full), tmp);
+    groups32<1>(key, static_cast<std::uint64_t>(full), tmp);
     std::memcpy(u + full * 32, tmp, sizeof(float) * static_cast<std::size_t>(P - full * 32));
   }
 }
