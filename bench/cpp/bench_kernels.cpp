@@ -7,7 +7,8 @@
 //
 // Build: cmake -S . -B build/bench -DGLASSLENS_BUILD_BENCH=ON -DGLASSLENS_BUILD_PYTHON=OFF
 //        cmake --build build/bench --target bench_kernels
-// Run:   build/bench/bench_kernels [--quick] [--threads N] [--only SUBSTRING] [--out FILE.md]
+// Run:   build/bench/bench_kernels [--quick] [--threads N] [--only SUBSTRING]
+//                                   [--paths scalar,avx2,avx512] [--out FILE.md]
 // Peers (numpy, PyTorch, scipy, lap) are timed by the Python scripts in bench/python.
 #include <algorithm>
 #include <chrono>
@@ -50,6 +51,7 @@ struct Options {
   bool quick = false;
   int max_threads = 1;
   std::string only;
+  std::string paths;  // comma-separated subset of scalar,avx2,avx512 (empty: all available)
   std::string out;
 };
 
@@ -146,6 +148,10 @@ std::string fmt(const char* f, double v) {
 std::vector<Case> make_cases(const Options& o) {
   std::vector<Case> cs;
   const bool q = o.quick;
+  // only the selected cases allocate their data
+  auto want = [&](const std::string& name) {
+    return o.only.empty() || name.find(o.only) != std::string::npos;
+  };
 
   // ---- GEMM variants (serial: callers parallelise over networks and tiles)
   struct G {
@@ -160,6 +166,7 @@ std::vector<Case> make_cases(const Options& o) {
                   {"gemm_nn backward (dZ W)", 64, 784, 128, 1},
                   {"gemm_tn weight gradient (dZ^T X)", 128, 784, 64, 2}};
   for (const G& g : gs) {
+    if (!want(g.name)) continue;
     auto A = std::make_shared<std::vector<float>>(randn(g.m * g.k, 1));
     auto B = std::make_shared<std::vector<float>>(randn(g.n * g.k, 2));
     auto C = std::make_shared<std::vector<float>>(static_cast<std::size_t>(g.m * g.n));
@@ -176,13 +183,15 @@ std::vector<Case> make_cases(const Options& o) {
       else  // A: k x m, B: k x n
         gemm::gemm_tn(gg.m, gg.n, gg.k, A->data(), gg.m, B->data(), gg.n, C->data(), gg.n);
     };
-    c.result = [C] { return std::vector<double>(C->begin(), C->begin() + std::min<std::size_t>(C->size(), 4096)); };
+    c.result = [C] {
+      return std::vector<double>(C->begin(), C->begin() + std::min<std::size_t>(C->size(), 4096));
+    };
     c.rtol = 1e-4;
     cs.push_back(c);
   }
 
   // ---- fused one-hidden-layer loss (serial kernel under nn::evaluate)
-  {
+  if (want("mlp2_loss (fused forward + cross-entropy)")) {
     const i64 n = 1000;
     auto X = std::make_shared<std::vector<float>>(randn(n * 64, 3));
     auto y = std::make_shared<std::vector<std::int32_t>>(labels(n, 10, 4));
@@ -205,11 +214,13 @@ std::vector<Case> make_cases(const Options& o) {
 
   // ---- parallel engines
   auto evaluate_case = [&](const char* name, std::vector<int> widths, i64 K, i64 n) {
+    if (!want(name)) return;
     const nn::Shape s(widths, true);
     auto X = std::make_shared<std::vector<float>>(randn(n * s.n_in(), 6));
     auto y = std::make_shared<std::vector<std::int32_t>>(labels(n, s.n_out(), 7));
     auto th = std::make_shared<std::vector<float>>(init_params(s, K, 8));
-    auto loss = std::make_shared<std::vector<double>>(K), acc = std::make_shared<std::vector<double>>(K);
+    auto loss = std::make_shared<std::vector<double>>(K);
+    auto acc = std::make_shared<std::vector<double>>(K);
     Case c;
     c.name = name;
     std::string w;
@@ -235,7 +246,8 @@ std::vector<Case> make_cases(const Options& o) {
   evaluate_case("nn::evaluate (many small networks)", {64, 32, 10}, q ? 100 : 2000, 1000);
   evaluate_case("nn::evaluate (784-128-10)", {784, 128, 10}, q ? 4 : 32, q ? 2400 : 10000);
 
-  {  // training: R replicas, one epoch of minibatch SGD with momentum
+  // training: R replicas, one epoch of minibatch SGD with momentum
+  if (want("nn::train (SGD, batch 64, momentum 0.9)")) {
     const nn::Shape s({784, 128, 10}, true);
     const i64 R = q ? 4 : 16, n = q ? 1000 : 10000;
     auto X = std::make_shared<std::vector<float>>(randn(n * 784, 9));
@@ -281,13 +293,15 @@ std::vector<Case> make_cases(const Options& o) {
     cs.push_back(c);
   }
 
-  {  // perturbation probes (Protocol 1, case B of bench_landscape.py)
+  // perturbation probes (Protocol 1, case B of bench_landscape.py)
+  if (want("landscape::perturbed_eval (filter-normalised Gaussian)")) {
     const nn::Shape s({64, 32, 10}, true);
     const i64 K = q ? 100 : 2000, n = 1000;
     auto X = std::make_shared<std::vector<float>>(randn(n * 64, 12));
     auto y = std::make_shared<std::vector<std::int32_t>>(labels(n, 10, 13));
     auto th = std::make_shared<std::vector<float>>(init_params(s, 1, 14));
-    auto loss = std::make_shared<std::vector<double>>(K), acc = std::make_shared<std::vector<double>>(K);
+    auto loss = std::make_shared<std::vector<double>>(K);
+    auto acc = std::make_shared<std::vector<double>>(K);
     Case c;
     c.name = "landscape::perturbed_eval (filter-normalised Gaussian)";
     c.work = std::to_string(K) + " directions of 64-32-10, n = 1000";
@@ -305,7 +319,8 @@ std::vector<Case> make_cases(const Options& o) {
     cs.push_back(c);
   }
 
-  {  // direction generator: Philox + Box-Muller, identical bits on both paths
+  // direction generator: Philox + Box-Muller, identical bits on both paths
+  if (want("landscape::gaussian_fill")) {
     const i64 P = q ? 10000 : 1000000;
     auto u = std::make_shared<std::vector<float>>(static_cast<std::size_t>(P));
     Case c;
@@ -318,7 +333,8 @@ std::vector<Case> make_cases(const Options& o) {
     cs.push_back(c);
   }
 
-  {  // cross-entropy of transposed logits (the landscape engines' loss kernel)
+  // cross-entropy of transposed logits (the landscape engines' loss kernel)
+  if (want("landscape::cols_loss (10 classes)")) {
     const i64 rows = 2400;
     const int C = 10;
     auto Z = std::make_shared<std::vector<float>>(randn(rows * C, 15, 3.0f));
@@ -344,7 +360,8 @@ std::vector<Case> make_cases(const Options& o) {
     cs.push_back(c);
   }
 
-  {  // one linear assignment problem (Hungarian alignment), float64 costs
+  // one linear assignment problem (Hungarian alignment), float64 costs
+  if (want("lap_solve (uniform costs, float64)")) {
     const i64 n = q ? 128 : 512;
     auto cost = std::make_shared<std::vector<double>>(static_cast<std::size_t>(n * n));
     std::mt19937 g(17);
@@ -357,7 +374,9 @@ std::vector<Case> make_cases(const Options& o) {
     c.work = std::to_string(n) + " x " + std::to_string(n);
     c.unit_count = 1.0;
     c.unit = "LAPs/s";
-    c.run = [=](int) { *tot = lap_solve(cost->data(), n, n, LapOptions{}, ri->data(), ci->data()); };
+    c.run = [=](int) {
+      *tot = lap_solve(cost->data(), n, n, LapOptions{}, ri->data(), ci->data());
+    };
     c.result = [tot, ci] {
       std::vector<double> r(ci->begin(), ci->end());
       r.push_back(*tot);
@@ -366,7 +385,8 @@ std::vector<Case> make_cases(const Options& o) {
     cs.push_back(c);  // exact optimum on both paths
   }
 
-  {  // all pairwise matchings of an ensemble (Protocol 2)
+  // all pairwise matchings of an ensemble (Protocol 2)
+  if (want("lap_all_pairs (cost GEMMs + LAPs)")) {
     const i64 M = q ? 6 : 24, H = 256, D = 784 + 1 + 10;
     auto U = std::make_shared<std::vector<float>>(randn(M * H * D, 18, 0.05f));
     auto perms = std::make_shared<std::vector<i64>>(static_cast<std::size_t>(M * M * H));
@@ -376,13 +396,16 @@ std::vector<Case> make_cases(const Options& o) {
     c.work = std::to_string(M * (M - 1) / 2) + " pairs of 784-256-10";
     c.parallel = true;
     c.flop = 2.0 * (M * (M - 1) / 2) * H * H * D;
-    c.run = [=](int nt) { lap_all_pairs(U->data(), M, H, D, perms->data(), tot->data(), nullptr, nt); };
+    c.run = [=](int nt) {
+      lap_all_pairs(U->data(), M, H, D, perms->data(), tot->data(), nullptr, nt);
+    };
     c.result = [tot] { return *tot; };
     c.rtol = 1e-5;  // cost matrices differ by FMA rounding between the paths
     cs.push_back(c);
   }
 
-  {  // +-1 overlap matrix (replica overlaps of binary weights)
+  // +-1 overlap matrix (replica overlaps of binary weights)
+  if (want("overlap_packed (+-1 spins, popcount)")) {
     const i64 Mr = q ? 200 : 1000, N = q ? 10000 : 100000;
     const i64 st = packed_stride(N);
     std::vector<std::int8_t> sgn(static_cast<std::size_t>(Mr * N));
@@ -428,10 +451,12 @@ int main(int argc, char** argv) {
     if (a == "--quick") o.quick = true;
     else if (a == "--threads") o.max_threads = std::max(1, std::atoi(next("--threads").c_str()));
     else if (a == "--only") o.only = next("--only");
+    else if (a == "--paths") o.paths = "," + next("--paths") + ",";
     else if (a == "--out") o.out = next("--out");
     else {
       std::fprintf(stderr,
-                   "usage: bench_kernels [--quick] [--threads N] [--only SUBSTRING] [--out FILE]\n");
+                   "usage: bench_kernels [--quick] [--threads N] [--only SUBSTRING] "
+                   "[--paths scalar,avx2,avx512] [--out FILE]\n");
       return 2;
     }
   }
@@ -484,6 +509,7 @@ int main(int argc, char** argv) {
     std::string ref_path;
     for (const std::string& p : c.paths) {
       if (!path_available(p)) continue;
+      if (!o.paths.empty() && o.paths.find("," + p + ",") == std::string::npos) continue;
       select_path(p);
       // agreement between the paths (results of a 1-thread run)
       c.run(1);
@@ -525,7 +551,8 @@ int main(int argc, char** argv) {
         if (peak1 > 0) pk = fmt("%.0f%%", 100.0 * gf / (peak1 * m.threads));
       } else {
         const double per = c.unit_count / m.seconds;
-        const double scale = c.unit.rfind("G ", 0) == 0 ? 1e9 : c.unit.rfind("M ", 0) == 0 ? 1e6 : 1.0;
+        const double scale =
+            c.unit.rfind("G ", 0) == 0 ? 1e9 : (c.unit.rfind("M ", 0) == 0 ? 1e6 : 1.0);
         rate = fmt("%.3g ", per / scale) + c.unit;
       }
       for (const Measured& s : ms)
