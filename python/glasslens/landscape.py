@@ -43,7 +43,7 @@ import numpy as np
 
 from . import _core
 from ._threads import resolve_threads
-from ._validate import as_array, check_float, check_int, check_labels, check_seed
+from ._validate import as_array, check_alloc, check_float, check_int, check_labels, check_seed
 from .network import MLP
 
 __all__ = [
@@ -285,6 +285,8 @@ def profile(
     d = _Data(data, net)
     r = _check_radii(radii)
     K = check_int(directions, "directions", 1, 10_000_000)
+    # K x R float64 curves (train / test loss and accuracy) and their summaries
+    check_alloc(64.0 * K * r.size, f"directions={K:,} x {r.size:,} radii")
     mode = _choice(mode, "mode", _MODES)
     if normalization is None:
         normalization = "filter" if mode == "additive" else "none"

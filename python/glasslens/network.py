@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ._validate import as_array, check_int
+from ._validate import as_array, check_alloc, check_int
 
 PathLike = Union[str, Path]
 
@@ -407,8 +407,11 @@ class Ensemble:
              bias: bool = True) -> "Ensemble":
         """R independent initialisations; replica r uses the seed spawned as (seed, r)."""
         R = check_int(replicas, "replicas", 1)
+        w = _check_widths(widths)
+        P = sum(a * b + (b if bias else 0) for a, b in zip(w[:-1], w[1:]))
+        check_alloc(2.0 * R * P * 4, f"replicas={R:,} x {P:,} parameters")
         seeds = replica_seeds(seed, R)
-        return cls.from_mlps([MLP.init(widths, int(s), scheme, bias) for s in seeds])
+        return cls.from_mlps([MLP.init(w, int(s), scheme, bias) for s in seeds])
 
     # ---- properties ---------------------------------------------------------------------------
     @property

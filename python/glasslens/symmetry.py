@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from . import _core
 from ._threads import resolve_threads
-from ._validate import as_array, check_int, check_seed
+from ._validate import as_array, check_alloc, check_int, check_seed
 from .assignment import linear_sum_assignment, linear_sum_assignment_batch
 from .network import MLP, Ensemble
 
@@ -591,6 +591,8 @@ def pairwise_alignment(
     nt = resolve_threads(n_threads)
     H = hidden_widths(ensemble)
     M = ensemble.n_replicas
+    # the (M, M, H_l) int64 permutations and the (M, M) float64 overlaps / distances
+    check_alloc(8.0 * M * M * (sum(H) + 4), f"{M:,} replicas (all pairs)")
     fast = len(H) == 1 and np.dtype(cost_dtype) == np.dtype(np.float32)
     if not fast:
         flat = ensemble.flat().astype(np.float64)

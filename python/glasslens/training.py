@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _core
 from ._threads import resolve_threads
-from ._validate import as_array, check_float, check_int, check_labels, check_seed
+from ._validate import as_array, check_alloc, check_float, check_int, check_labels, check_seed
 from .evaluation import evaluate
 from .network import MLP, Ensemble, _check_widths, n_params, replica_seeds
 
@@ -189,6 +189,9 @@ def train_ensemble(
     widths = _check_widths([d, *list(hidden), C])
     R = check_int(replicas, "replicas", 1, 1_000_000)
     E = check_int(epochs, "epochs", 0, 10_000_000)
+    P = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    # parameters, velocities, the initial copy and per-thread gradients
+    check_alloc(3.0 * R * P * 4, f"replicas={R:,} x {P:,} parameters")
     bs = check_int(batch_size, "batch_size", 1)
     mu = check_float(momentum, "momentum", 0.0)
     if mu >= 1.0:

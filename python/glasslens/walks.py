@@ -38,7 +38,7 @@ import numpy as np
 
 from . import _core
 from ._threads import resolve_threads
-from ._validate import as_array, check_float, check_int, check_seed
+from ._validate import as_array, check_alloc, check_float, check_int, check_seed
 from .landscape import _check_net, _choice, _Data, _first_crossing
 from .network import MLP, Ensemble
 
@@ -252,6 +252,12 @@ def random_walk(
         raise ValueError("move='unit' needs a network with at least one hidden layer")
     theta = net.flat()
     N = theta.size
+    # every walker's final parameters, plus per running walker (one per thread) its working
+    # copies and, for sparse moves, the stored pre-activations of every training sample
+    n_tr = d.X_train.shape[0]
+    running = 3.0 * N + (n_tr * sum(net.widths[1:]) if move != "dense" else 0)
+    check_alloc(4.0 * (W * N + min(W, resolve_threads(n_threads)) * running),
+                f"walkers={W:,} of {N:,} parameters on {n_tr:,} samples")
     n0 = float(np.linalg.norm(theta.astype(np.float64)))
     sigma = eta * n0 / np.sqrt(N) if step_scale == "relative" else eta
     layer_sigma = None
