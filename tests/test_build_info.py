@@ -15,6 +15,12 @@ def test_build_info_fields():
     assert info["simd_path"] in ("avx2", "scalar")
     assert info["default_threads"] >= 1
     assert "GNU" in info["compiler"] or "Clang" in info["compiler"]
+    assert isinstance(info["x86_simd_kernels"], bool)
+    # the AVX2 kernels can only be usable when the build has them
+    assert not info["cpu_has_avx2_fma"] or info["x86_simd_kernels"]
+    if not info["cpu_has_avx2_fma"]:
+        with pytest.raises(ValueError, match="AVX2"):
+            _core.set_simd_path("avx2")
 
 
 def test_simd_path_switch_roundtrip():

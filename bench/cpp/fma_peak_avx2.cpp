@@ -1,9 +1,10 @@
 // The machine's float32 FMA peak for bench_kernels: a loop of independent AVX2 FMAs (compiled with
 // -mavx2 -mfma; called only on CPUs that have them). No memory traffic, ten independent chains
 // (more than the FMA latency times the number of FMA pipes on current x86 cores).
-#include <immintrin.h>
-
 #include <cstdint>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
 
 namespace glasslens_bench {
 
@@ -35,3 +36,10 @@ float fma_loop_avx2(std::int64_t iters) {
 }
 
 }  // namespace glasslens_bench
+#else
+namespace glasslens_bench {
+// Built without the x86 kernels: bench_kernels calls this only when cpu_has_avx2_fma() is true,
+// which it never is then.
+float fma_loop_avx2(std::int64_t) { return 0.0f; }
+}  // namespace glasslens_bench
+#endif

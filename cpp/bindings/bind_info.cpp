@@ -10,7 +10,9 @@ void bind_info(py::module_& m) {
   m.attr("compiler") = GLASSLENS_COMPILER;
   m.attr("has_openmp") = has_openmp();
   m.def("default_threads", &default_threads, "Default thread count (honours OMP_NUM_THREADS).");
-  m.def("cpu_has_avx2_fma", &cpu_has_avx2_fma, "Whether this CPU supports AVX2 and FMA.");
+  m.def("cpu_has_avx2_fma", &cpu_has_avx2_fma,
+        "Whether the AVX2+FMA kernels can run: this build has them and this CPU supports them.");
+  m.attr("has_x86_simd") = static_cast<bool>(GLASSLENS_HAVE_X86_SIMD);
   m.def("simd_path", [] { return simd_path_name(simd_path()); },
         "The SIMD kernel path in use: 'avx2' or 'scalar'.");
   m.def(

@@ -2,8 +2,14 @@
 // Same summation order as the baseline compilation; may use FMA.
 #include <cstdint>
 
+#include "glasslens/simd.hpp"
+
 namespace glasslens::binarynet::k_avx2 {
+#if GLASSLENS_HAVE_X86_SIMD
 #define GLB_VW 8
+#else
+#define GLB_VW 4  // a build without the x86 kernels compiles this file for the baseline target
+#endif
 #include "binarynet_gemm.inl"
 #undef GLB_VW
 

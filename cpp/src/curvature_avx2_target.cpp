@@ -14,19 +14,26 @@
 
 #include "glasslens/curvature.hpp"
 #include "glasslens/gemm.hpp"
+#include "glasslens/simd.hpp"
 
+// Without the x86 kernels (GLASSLENS_HAVE_X86_SIMD == 0) the same code is compiled for the
+// baseline target, so that the dispatcher's avx2 entries exist (never chosen there).
+#if GLASSLENS_HAVE_X86_SIMD
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #endif
+#endif
 
 #define GLASSLENS_CURV_NS avx2
 #include "curvature_kernels.inc"
 
+#if GLASSLENS_HAVE_X86_SIMD
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
 #pragma GCC pop_options
+#endif
 #endif

@@ -8,7 +8,7 @@
 namespace glasslens {
 
 bool cpu_has_avx2_fma() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
+#if GLASSLENS_HAVE_X86_SIMD
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else

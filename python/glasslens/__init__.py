@@ -131,12 +131,17 @@ __all__ += ["maxent"]
 
 
 def build_info() -> Dict[str, Any]:
-    """Version, compiler, OpenMP on/off, SIMD path in use and default thread count."""
+    """Version, compiler, OpenMP on/off, SIMD path in use and default thread count.
+
+    ``x86_simd_kernels``: whether this build contains the AVX2/FMA kernels (False on non-x86
+    CPUs and in ``GLASSLENS_X86_SIMD=OFF`` builds); ``cpu_has_avx2_fma``: whether they can run.
+    """
     return {
         "version": __version__,
         "compiler": _core.compiler,
         "openmp": bool(_core.has_openmp),
         "simd_path": _core.simd_path(),
+        "x86_simd_kernels": bool(_core.has_x86_simd),
         "cpu_has_avx2_fma": bool(_core.cpu_has_avx2_fma()),
         "default_threads": resolve_threads(None),
     }

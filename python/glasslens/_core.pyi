@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['binarynet_adam_step', 'binarynet_epoch_permutation', 'binarynet_evaluate_binary', 'binarynet_evaluate_real', 'binarynet_forward_logits', 'binarynet_init_theta', 'binarynet_loss_grad', 'binarynet_sample', 'binarynet_step_noise', 'binarynet_train', 'bp_marginals', 'bp_run', 'compiler', 'cpu_has_avx2_fma', 'curv_HessianOperator', 'curv_loss_many', 'curv_serial_work', 'default_threads', 'gemm', 'hamming_packed', 'has_openmp', 'ising_exact_moments', 'ising_sample', 'landscape_affine_eval', 'landscape_direction', 'landscape_full_loss', 'landscape_perturbed_eval', 'landscape_random_walk', 'lap_all_pairs', 'lap_solve', 'lap_solve_batch', 'nn_epoch_order', 'nn_evaluate', 'nn_exp', 'nn_log', 'nn_logits', 'nn_loss_grad', 'nn_noisy_labels', 'nn_train', 'overlap_packed', 'pack_signs', 'parallel_tempering', 'plm_fit', 'plm_objective', 'popcount_kernel', 'popcount_kernel_available', 'set_popcount_kernel', 'set_simd_path', 'simd_path', 'spin_couplings', 'spin_energies', 'triangle_sides_all', 'triangle_sides_list', 'triangle_summary', 'unpack_signs']
+__all__: list[str] = ['binarynet_adam_step', 'binarynet_epoch_permutation', 'binarynet_evaluate_binary', 'binarynet_evaluate_real', 'binarynet_forward_logits', 'binarynet_init_theta', 'binarynet_loss_grad', 'binarynet_sample', 'binarynet_step_noise', 'binarynet_train', 'bp_marginals', 'bp_run', 'compiler', 'cpu_has_avx2_fma', 'curv_HessianOperator', 'curv_loss_many', 'curv_serial_work', 'default_threads', 'gemm', 'hamming_packed', 'has_openmp', 'has_x86_simd', 'ising_exact_moments', 'ising_sample', 'landscape_affine_eval', 'landscape_direction', 'landscape_full_loss', 'landscape_perturbed_eval', 'landscape_random_walk', 'lap_all_pairs', 'lap_solve', 'lap_solve_batch', 'nn_epoch_order', 'nn_evaluate', 'nn_exp', 'nn_log', 'nn_logits', 'nn_loss_grad', 'nn_noisy_labels', 'nn_train', 'overlap_packed', 'pack_signs', 'parallel_tempering', 'plm_fit', 'plm_objective', 'popcount_kernel', 'popcount_kernel_available', 'set_popcount_kernel', 'set_simd_path', 'simd_path', 'spin_couplings', 'spin_energies', 'triangle_sides_all', 'triangle_sides_list', 'triangle_summary', 'unpack_signs']
 class curv_HessianOperator:
     """
     Hessian of the mean cross-entropy loss of one MLP on (X, y) at theta (cached forward pass).
@@ -102,7 +102,7 @@ def bp_run(h: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], J: typing
     """
 def cpu_has_avx2_fma() -> bool:
     """
-    Whether this CPU supports AVX2 and FMA.
+    Whether the AVX2+FMA kernels can run: this build has them and this CPU supports them.
     """
 def curv_loss_many(widths: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], bias: bool, thetas: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], X: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
     """
@@ -260,3 +260,4 @@ __version__: str = '0.1.0'
 compiler: str = 'GNU 12.2.0'
 curv_serial_work: int = 200000
 has_openmp: bool = True
+has_x86_simd: bool = True

@@ -15,6 +15,8 @@
 // a complete assignment of the smaller side throws std::invalid_argument.
 #pragma once
 #include <cstdint>
+
+#include "glasslens/simd.hpp"
 #include <vector>
 
 namespace glasslens {
@@ -107,7 +109,7 @@ void two_min_scalar(const double*, const double*, std::int64_t, double*, std::in
                     std::int64_t*);
 void col_min_scalar(const double*, std::int64_t, std::int64_t, double*, std::int64_t*);
 double row_min_scalar(const double*, const double*, std::int64_t);
-#if defined(__x86_64__) || defined(__i386__)
+#if GLASSLENS_HAVE_X86_SIMD
 int scan_avx2(const double*, std::int64_t, double);
 StepResult step_avx2(const double*, const double*, double, double*, std::int64_t*,
                      const std::uint64_t*, std::int64_t, std::int64_t);

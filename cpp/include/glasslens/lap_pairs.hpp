@@ -12,6 +12,8 @@
 #pragma once
 #include <cstdint>
 
+#include "glasslens/simd.hpp"
+
 namespace glasslens {
 
 // U: (M, H, D) float32 row-major. Outputs:
@@ -35,7 +37,7 @@ using GramFn = void (*)(std::int64_t m, std::int64_t npan, std::int64_t kc, cons
                         bool overwrite);
 void gram_scalar(std::int64_t, std::int64_t, std::int64_t, const float*, std::int64_t,
                  const float*, float*, std::int64_t, bool);
-#if defined(__x86_64__) || defined(__i386__)
+#if GLASSLENS_HAVE_X86_SIMD
 void gram_avx2(std::int64_t, std::int64_t, std::int64_t, const float*, std::int64_t,
                const float*, float*, std::int64_t, bool);
 #define GLASSLENS_LAP_PAIRS_HAVE_AVX2 1

@@ -4,6 +4,17 @@
 #pragma once
 #include <string>
 
+// GLASSLENS_HAVE_X86_SIMD is 1 when this build contains the AVX2/FMA (and AVX-512 popcount)
+// kernels: an x86 target whose compiler takes -mavx2 -mfma, unless CMake was configured with
+// GLASSLENS_X86_SIMD=OFF (which defines GLASSLENS_NO_X86_SIMD). Otherwise (ARM, POWER, ...) the
+// intrinsics files are left out, cpu_has_avx2_fma() is false and every kernel runs its portable
+// version; x86_simd_fallback.cpp defines the AVX2 entry points the dispatchers name.
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(GLASSLENS_NO_X86_SIMD)
+#define GLASSLENS_HAVE_X86_SIMD 1
+#else
+#define GLASSLENS_HAVE_X86_SIMD 0
+#endif
+
 namespace glasslens {
 
 enum class SimdPath { scalar = 0, avx2 = 1 };
