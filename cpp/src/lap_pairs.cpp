@@ -13,21 +13,49 @@
 namespace glasslens {
 namespace lap_pairs_detail {
 
+namespace {
+// GR rows of C against one packed panel with 4-float vectors (SSE2 / NEON, GCC/Clang vector
+// extensions), each element summed sequentially along kc: the same order as one row at a time.
+typedef float v4f __attribute__((vector_size(16)));
+inline v4f load4(const float* p) {
+  v4f v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+template <int GR>
+inline void gram_rows(const float* A, std::int64_t lda, const float* bp, std::int64_t kc,
+                      float* C, std::int64_t ldc, bool overwrite) {
+  constexpr int NV = static_cast<int>(NR) / 4;
+  v4f acc[GR][NV];
+  for (int r = 0; r < GR; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = v4f{};
+  for (std::int64_t p = 0; p < kc; ++p) {
+    v4f b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = load4(bp + p * NR + 4 * v);
+    for (int r = 0; r < GR; ++r) {
+      const float av = A[r * lda + p];
+      for (int v = 0; v < NV; ++v) acc[r][v] += av * b[v];
+    }
+  }
+  for (int r = 0; r < GR; ++r) {
+    float* c = C + r * ldc;
+    for (int v = 0; v < NV; ++v) {
+      const v4f out = overwrite ? acc[r][v] : load4(c + 4 * v) + acc[r][v];
+      __builtin_memcpy(c + 4 * v, &out, sizeof out);
+    }
+  }
+}
+}  // namespace
+
 void gram_scalar(std::int64_t m, std::int64_t npan, std::int64_t kc, const float* A,
                  std::int64_t lda, const float* Bp, float* C, std::int64_t ldc, bool overwrite) {
+  constexpr int GR = 3;  // 3 rows x 16 columns: 12 accumulators + 4 panel vectors = 16 registers
   for (std::int64_t q = 0; q < npan; ++q) {
     const float* bp = Bp + q * kc * NR;
-    for (std::int64_t i = 0; i < m; ++i) {
-      const float* a = A + i * lda;
-      float acc[NR] = {};
-      for (std::int64_t p = 0; p < kc; ++p) {
-        const float av = a[p];
-        const float* b = bp + p * NR;
-        for (int j = 0; j < NR; ++j) acc[j] += av * b[j];
-      }
-      float* c = C + i * ldc + q * NR;
-      for (int j = 0; j < NR; ++j) c[j] = overwrite ? acc[j] : c[j] + acc[j];
-    }
+    std::int64_t i = 0;
+    for (; i + GR <= m; i += GR)
+      gram_rows<GR>(A + i * lda, lda, bp, kc, C + i * ldc + q * NR, ldc, overwrite);
+    for (; i < m; ++i) gram_rows<1>(A + i * lda, lda, bp, kc, C + i * ldc + q * NR, ldc, overwrite);
   }
 }
 
