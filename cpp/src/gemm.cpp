@@ -7,19 +7,15 @@
 
 #include "gemm_internal.hpp"
 #include "glasslens/simd.hpp"
+#include "portable_vec.hpp"
 
 namespace glasslens::gemm {
 namespace {
 
 // Portable 4 x 8 microkernel written with GCC/Clang vector extensions (4 floats per vector,
 // lowered to SSE2 on x86-64, NEON on arm64, scalars elsewhere): 8 accumulators stay in registers.
-typedef float v4sf __attribute__((vector_size(16)));
-
-inline v4sf load4(const float* p) {
-  v4sf v;
-  __builtin_memcpy(&v, p, sizeof(v));
-  return v;
-}
+using portable::load4;
+using portable::v4f;
 
 struct Kern {
   static constexpr int MR = 4, NR = 8;
@@ -29,24 +25,24 @@ struct Kern {
   static void micro(std::int64_t kc, const float* a, std::int64_t rs, std::int64_t cs,
                     const float* bp, float* c, std::int64_t ldc, int ncols, bool overwrite,
                     const float* bias, bool relu) {
-    v4sf lo[R], hi[R];
+    v4f lo[R], hi[R];
     for (int i = 0; i < R; ++i) {
-      lo[i] = v4sf{0.0f, 0.0f, 0.0f, 0.0f};
+      lo[i] = v4f{0.0f, 0.0f, 0.0f, 0.0f};
       hi[i] = lo[i];
     }
     for (std::int64_t p = 0; p < kc; ++p) {
-      const v4sf b0 = load4(bp + p * NR), b1 = load4(bp + p * NR + 4);
+      const v4f b0 = load4(bp + p * NR), b1 = load4(bp + p * NR + 4);
       for (int i = 0; i < R; ++i) {
         const float av = a[i * rs + p * cs];
-        const v4sf va = {av, av, av, av};
+        const v4f va = {av, av, av, av};
         lo[i] += va * b0;
         hi[i] += va * b1;
       }
     }
     float acc[R][NR];
     for (int i = 0; i < R; ++i) {
-      __builtin_memcpy(&acc[i][0], &lo[i], sizeof(v4sf));
-      __builtin_memcpy(&acc[i][4], &hi[i], sizeof(v4sf));
+      __builtin_memcpy(&acc[i][0], &lo[i], sizeof(v4f));
+      __builtin_memcpy(&acc[i][4], &hi[i], sizeof(v4f));
     }
     for (int i = 0; i < R; ++i) {
       float* ci = c + i * ldc;
@@ -60,24 +56,13 @@ struct Kern {
   }
 
   static void exp_n(float* x, std::int64_t n) {
-    for (std::int64_t i = 0; i < n; ++i) {
-      float v = x[i];
-      v = v < 88.7228317f ? v : 88.7228317f;
-      v = v > -87.3365448f ? v : -87.3365448f;
-      const float fx = __builtin_floorf(v * 1.44269504088896341f + 0.5f);
-      float r = v - fx * 0.693359375f;
-      r = r - fx * -2.12194440e-4f;
-      float p = 1.9875691500e-4f;
-      p = p * r + 1.3981999507e-3f;
-      p = p * r + 8.3334519073e-3f;
-      p = p * r + 4.1665795894e-2f;
-      p = p * r + 1.6666665459e-1f;
-      p = p * r + 5.0000001201e-1f;
-      p = p * (r * r) + r + 1.0f;
-      const std::int32_t e = (static_cast<std::int32_t>(fx) + 127) << 23;
-      float scale;
-      __builtin_memcpy(&scale, &e, sizeof(scale));
-      x[i] = p * scale;
+    std::int64_t i = 0;
+    for (; i + 4 <= n; i += 4) portable::store4(x + i, portable::exp4(load4(x + i)));
+    if (i < n) {
+      float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      for (std::int64_t j = i; j < n; ++j) tmp[j - i] = x[j];
+      portable::store4(tmp, portable::exp4(load4(tmp)));
+      for (std::int64_t j = i; j < n; ++j) x[j] = tmp[j - i];
     }
   }
 

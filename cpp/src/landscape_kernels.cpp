@@ -1,6 +1,7 @@
 // Portable cross-entropy kernel and its run-time dispatch for the landscape engines.
 #include "glasslens/landscape.hpp"
 #include "glasslens/simd.hpp"
+#include "portable_vec.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -10,40 +11,10 @@
 namespace glasslens::landscape {
 namespace detail {
 
-namespace {
-// Four rows per vector (GCC/Clang vector extensions: SSE2 on baseline x86, NEON on ARM).
-typedef float v4f __attribute__((vector_size(16)));
-typedef std::int32_t v4i __attribute__((vector_size(16)));
-
-inline v4f load4(const float* p) {
-  v4f v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-// exp(v) for v <= 0 (a logit minus its row maximum): the Cephes polynomial of the AVX2 kernel
-// (avx2_math.hpp) without FMA; floor by truncation and a compare (exact for |x| < 2^31).
-inline v4f exp4_nonpos(v4f v) {
-  const v4f lo = v4f{} - 87.3365448f;
-  v = v > lo ? v : lo;
-  const v4f x = v * 1.44269504088896341f + 0.5f;
-  const v4f t = __builtin_convertvector(__builtin_convertvector(x, v4i), v4f);
-  const v4f fx = t - (x < t ? v4f{} + 1.0f : v4f{});
-  v4f r = v - fx * 0.693359375f;
-  r = r - fx * -2.12194440e-4f;
-  v4f p = v4f{} + 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-  const v4i e = (__builtin_convertvector(fx, v4i) + 127) << 23;
-  v4f scale;
-  std::memcpy(&scale, &e, sizeof scale);
-  return p * scale;
-}
-}  // namespace
+using portable::exp4_nonpos;
+using portable::load4;
+using portable::v4f;
+using portable::v4i;
 
 // Portable kernel: blocks of up to 64 rows copied class by class into a padded buffer (the last
 // row repeated), then four rows per vector. Per row: first argmax, max, exp of (z - max) summed

@@ -9,6 +9,7 @@
 #include "glasslens/lap.hpp"
 #include "glasslens/parallel.hpp"
 #include "glasslens/simd.hpp"
+#include "portable_vec.hpp"
 
 namespace glasslens {
 namespace lap_pairs_detail {
@@ -16,12 +17,9 @@ namespace lap_pairs_detail {
 namespace {
 // GR rows of C against one packed panel with 4-float vectors (SSE2 / NEON, GCC/Clang vector
 // extensions), each element summed sequentially along kc: the same order as one row at a time.
-typedef float v4f __attribute__((vector_size(16)));
-inline v4f load4(const float* p) {
-  v4f v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
+using portable::load4;
+using portable::store4;
+using portable::v4f;
 template <int GR>
 inline void gram_rows(const float* A, std::int64_t lda, const float* bp, std::int64_t kc,
                       float* C, std::int64_t ldc, bool overwrite) {
@@ -40,8 +38,7 @@ inline void gram_rows(const float* A, std::int64_t lda, const float* bp, std::in
   for (int r = 0; r < GR; ++r) {
     float* c = C + r * ldc;
     for (int v = 0; v < NV; ++v) {
-      const v4f out = overwrite ? acc[r][v] : load4(c + 4 * v) + acc[r][v];
-      __builtin_memcpy(c + 4 * v, &out, sizeof out);
+      store4(c + 4 * v, overwrite ? acc[r][v] : load4(c + 4 * v) + acc[r][v]);
     }
   }
 }
