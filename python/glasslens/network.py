@@ -408,7 +408,7 @@ class Ensemble:
         """R independent initialisations; replica r uses the seed spawned as (seed, r)."""
         R = check_int(replicas, "replicas", 1)
         w = _check_widths(widths)
-        P = sum(a * b + (b if bias else 0) for a, b in zip(w[:-1], w[1:]))
+        P = n_params(w, bias)
         check_alloc(2.0 * R * P * 4, f"replicas={R:,} x {P:,} parameters")
         seeds = replica_seeds(seed, R)
         return cls.from_mlps([MLP.init(w, int(s), scheme, bias) for s in seeds])

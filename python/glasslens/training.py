@@ -189,9 +189,6 @@ def train_ensemble(
     widths = _check_widths([d, *list(hidden), C])
     R = check_int(replicas, "replicas", 1, 1_000_000)
     E = check_int(epochs, "epochs", 0, 10_000_000)
-    P = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
-    # parameters, velocities, the initial copy and per-thread gradients
-    check_alloc(3.0 * R * P * 4, f"replicas={R:,} x {P:,} parameters")
     bs = check_int(batch_size, "batch_size", 1)
     mu = check_float(momentum, "momentum", 0.0)
     if mu >= 1.0:
@@ -207,6 +204,9 @@ def train_ensemble(
     if not isinstance(bias, (bool, np.bool_)):
         raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
     bias = bool(bias)
+    P = n_params(widths, bias)
+    # parameters, velocities, the initial copy and per-thread gradients
+    check_alloc(3.0 * R * P * 4, f"replicas={R:,} x {P:,} parameters")
     noise = check_float(label_noise, "label_noise", 0.0, 1.0)
     rho = check_float(sam_rho, "sam_rho", 0.0)
     rec = check_int(record_every, "record_every", 1)
@@ -244,7 +244,6 @@ def train_ensemble(
     theta = np.ascontiguousarray(theta0, dtype=np.float32).copy()
     if not np.all(np.isfinite(theta)):
         raise ValueError("init contains NaN or inf")
-    P = n_params(widths, bias)
     assert theta.shape == (R, P)
 
     ds = derived_seeds(s)
