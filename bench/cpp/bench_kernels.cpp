@@ -191,7 +191,7 @@ std::vector<Case> make_cases(const Options& o) {
   }
 
   // ---- fused one-hidden-layer loss (serial kernel under nn::evaluate)
-  if (want("mlp2_loss (fused forward + cross-entropy)")) {
+  if (const char* name = "mlp2_loss (fused forward + cross-entropy)"; want(name)) {
     const i64 n = 1000;
     auto X = std::make_shared<std::vector<float>>(randn(n * 64, 3));
     auto y = std::make_shared<std::vector<std::int32_t>>(labels(n, 10, 4));
@@ -199,7 +199,7 @@ std::vector<Case> make_cases(const Options& o) {
     auto th = std::make_shared<std::vector<float>>(init_params(s, 1, 5));
     auto out = std::make_shared<double>(0.0);
     Case c;
-    c.name = "mlp2_loss (fused forward + cross-entropy)";
+    c.name = name;
     c.work = "64-32-10, n = 1000";
     c.flop = 2.0 * n * (64 * 32 + 32 * 10);
     c.run = [=](int) {
@@ -247,7 +247,7 @@ std::vector<Case> make_cases(const Options& o) {
   evaluate_case("nn::evaluate (784-128-10)", {784, 128, 10}, q ? 4 : 32, q ? 2400 : 10000);
 
   // training: R replicas, one epoch of minibatch SGD with momentum
-  if (want("nn::train (SGD, batch 64, momentum 0.9)")) {
+  if (const char* name = "nn::train (SGD, batch 64, momentum 0.9)"; want(name)) {
     const nn::Shape s({784, 128, 10}, true);
     const i64 R = q ? 4 : 16, n = q ? 1000 : 10000;
     auto X = std::make_shared<std::vector<float>>(randn(n * 784, 9));
@@ -259,7 +259,7 @@ std::vector<Case> make_cases(const Options& o) {
     auto ep = std::make_shared<std::vector<i64>>(R);
     auto stop = std::make_shared<std::vector<std::uint8_t>>(R);
     Case c;
-    c.name = "nn::train (SGD, batch 64, momentum 0.9)";
+    c.name = name;
     c.work = std::to_string(R) + " x 784-128-10, n = " + std::to_string(n) + ", 1 epoch";
     c.parallel = true;
     // forward + weight gradients of both layers + backward through the output layer
@@ -294,7 +294,7 @@ std::vector<Case> make_cases(const Options& o) {
   }
 
   // perturbation probes (Protocol 1, case B of bench_landscape.py)
-  if (want("landscape::perturbed_eval (filter-normalised Gaussian)")) {
+  if (const char* name = "landscape::perturbed_eval (filter-normalised Gaussian)"; want(name)) {
     const nn::Shape s({64, 32, 10}, true);
     const i64 K = q ? 100 : 2000, n = 1000;
     auto X = std::make_shared<std::vector<float>>(randn(n * 64, 12));
@@ -303,7 +303,7 @@ std::vector<Case> make_cases(const Options& o) {
     auto loss = std::make_shared<std::vector<double>>(K);
     auto acc = std::make_shared<std::vector<double>>(K);
     Case c;
-    c.name = "landscape::perturbed_eval (filter-normalised Gaussian)";
+    c.name = name;
     c.work = std::to_string(K) + " directions of 64-32-10, n = 1000";
     c.parallel = true;
     c.flop = 2.0 * K * n * (64 * 32 + 32 * 10);
@@ -320,11 +320,11 @@ std::vector<Case> make_cases(const Options& o) {
   }
 
   // direction generator: Philox + Box-Muller, identical bits on both paths
-  if (want("landscape::gaussian_fill")) {
+  if (const char* name = "landscape::gaussian_fill"; want(name)) {
     const i64 P = q ? 10000 : 1000000;
     auto u = std::make_shared<std::vector<float>>(static_cast<std::size_t>(P));
     Case c;
-    c.name = "landscape::gaussian_fill";
+    c.name = name;
     c.work = std::to_string(P) + " entries";
     c.unit_count = double(P);
     c.unit = "M entries/s";
@@ -334,7 +334,7 @@ std::vector<Case> make_cases(const Options& o) {
   }
 
   // cross-entropy of transposed logits (the landscape engines' loss kernel)
-  if (want("landscape::cols_loss (10 classes)")) {
+  if (const char* name = "landscape::cols_loss (10 classes)"; want(name)) {
     const i64 rows = 2400;
     const int C = 10;
     auto Z = std::make_shared<std::vector<float>>(randn(rows * C, 15, 3.0f));
@@ -342,26 +342,26 @@ std::vector<Case> make_cases(const Options& o) {
     auto loss = std::make_shared<std::vector<float>>(rows);
     auto corr = std::make_shared<std::vector<unsigned char>>(rows);
     Case c;
-    c.name = "landscape::cols_loss (10 classes)";
+    c.name = name;
     c.work = std::to_string(rows) + " rows";
-    c.unit_count = double(rows);
+    constexpr int reps = 10;  // one call is too short to time alone
+    c.unit_count = double(reps) * rows;
     c.unit = "M rows/s";
     c.run = [=](int) {
-      for (int rep = 0; rep < 10; ++rep)
+      for (int rep = 0; rep < reps; ++rep)
         landscape::cols_loss(Z->data(), rows, rows, C, y->data(), loss->data(), corr->data());
     };
-    c.unit_count *= 10;
     c.result = [loss, corr] {
       std::vector<double> r(loss->begin(), loss->end());
       r.insert(r.end(), corr->begin(), corr->end());
       return r;
     };
-    c.rtol = 1e-5;  // the portable path uses std::exp / std::log
+    c.rtol = 1e-5;  // the paths differ by FMA rounding in exp and by the log
     cs.push_back(c);
   }
 
   // one linear assignment problem (Hungarian alignment), float64 costs
-  if (want("lap_solve (uniform costs, float64)")) {
+  if (const char* name = "lap_solve (uniform costs, float64)"; want(name)) {
     const i64 n = q ? 128 : 512;
     auto cost = std::make_shared<std::vector<double>>(static_cast<std::size_t>(n * n));
     std::mt19937 g(17);
@@ -370,7 +370,7 @@ std::vector<Case> make_cases(const Options& o) {
     auto ri = std::make_shared<std::vector<i64>>(n), ci = std::make_shared<std::vector<i64>>(n);
     auto tot = std::make_shared<double>(0.0);
     Case c;
-    c.name = "lap_solve (uniform costs, float64)";
+    c.name = name;
     c.work = std::to_string(n) + " x " + std::to_string(n);
     c.unit_count = 1.0;
     c.unit = "LAPs/s";
@@ -386,13 +386,13 @@ std::vector<Case> make_cases(const Options& o) {
   }
 
   // all pairwise matchings of an ensemble (Protocol 2)
-  if (want("lap_all_pairs (cost GEMMs + LAPs)")) {
+  if (const char* name = "lap_all_pairs (cost GEMMs + LAPs)"; want(name)) {
     const i64 M = q ? 6 : 24, H = 256, D = 784 + 1 + 10;
     auto U = std::make_shared<std::vector<float>>(randn(M * H * D, 18, 0.05f));
     auto perms = std::make_shared<std::vector<i64>>(static_cast<std::size_t>(M * M * H));
     auto tot = std::make_shared<std::vector<double>>(static_cast<std::size_t>(M * M));
     Case c;
-    c.name = "lap_all_pairs (cost GEMMs + LAPs)";
+    c.name = name;
     c.work = std::to_string(M * (M - 1) / 2) + " pairs of 784-256-10";
     c.parallel = true;
     c.flop = 2.0 * (M * (M - 1) / 2) * H * H * D;
@@ -405,7 +405,7 @@ std::vector<Case> make_cases(const Options& o) {
   }
 
   // +-1 overlap matrix (replica overlaps of binary weights)
-  if (want("overlap_packed (+-1 spins, popcount)")) {
+  if (const char* name = "overlap_packed (+-1 spins, popcount)"; want(name)) {
     const i64 Mr = q ? 200 : 1000, N = q ? 10000 : 100000;
     const i64 st = packed_stride(N);
     std::vector<std::int8_t> sgn(static_cast<std::size_t>(Mr * N));
@@ -415,7 +415,7 @@ std::vector<Case> make_cases(const Options& o) {
     pack_signs(sgn.data(), Mr, N, words->data(), 1);
     auto qm = std::make_shared<std::vector<double>>(static_cast<std::size_t>(Mr * Mr));
     Case c;
-    c.name = "overlap_packed (+-1 spins, popcount)";
+    c.name = name;
     c.work = std::to_string(Mr) + " x " + std::to_string(N);
     c.parallel = true;
     c.unit_count = double(Mr) * (Mr + 1) / 2 * N;
