@@ -255,8 +255,9 @@ def random_walk(
     # every walker's final parameters, plus per running walker (one per thread) its working
     # copies and, for sparse moves, the stored pre-activations of every training sample
     n_tr = d.X_train.shape[0]
+    nt = resolve_threads(n_threads)
     running = 3.0 * N + (n_tr * sum(net.widths[1:]) if move != "dense" else 0)
-    check_alloc(4.0 * (W * N + min(W, resolve_threads(n_threads)) * running),
+    check_alloc(4.0 * (W * N + min(W, nt) * running),
                 f"walkers={W:,} of {N:,} parameters on {n_tr:,} samples")
     n0 = float(np.linalg.norm(theta.astype(np.float64)))
     sigma = eta * n0 / np.sqrt(N) if step_scale == "relative" else eta
@@ -276,8 +277,8 @@ def random_walk(
         if threshold is None:
             raise ValueError("mode='threshold' needs threshold")
         thr = check_float(threshold, "threshold")
-        l0, a0 = _core.landscape_full_loss(net.widths, net.has_bias, theta, d.X_train, d.y_train,
-                                            resolve_threads(n_threads))
+        l0, a0 = _core.landscape_full_loss(net.widths, net.has_bias, theta, d.X_train,
+                                            d.y_train, nt)
         start = l0 if threshold_on == "loss" else 1.0 - a0
         if start > thr:
             raise ValueError(f"the start point violates the threshold: train {threshold_on} "
@@ -307,7 +308,6 @@ def random_walk(
         quench_cfg = dict(quench)
         check_int(quench_cfg.setdefault("every", max(1, n_rec - 1)), "quench['every']", 1)
         check_int(quench_cfg.setdefault("epochs", 5), "quench['epochs']", 0)
-    nt = resolve_threads(n_threads)
     out = _core.landscape_random_walk(
         net.widths, net.has_bias, theta, d.X_train, d.y_train,
         d.X_test if (eval_test and d.has_test) else None,
