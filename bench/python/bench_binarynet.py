@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import glasslens as gl
-from glasslens import binarynet as bn
+from glasslens import effective_model as bn
 
 REF = Path(__file__).resolve().parents[2] / ".." / ".." / "shared" / "reference" / "zou-huang-2021"
 
@@ -127,13 +127,13 @@ def main() -> None:
         work = R * E * n
         res = {}
         for nt in args.threads:
-            gl.train_binary(bn.ArrayDataset(data.X_train[:400], data.y_train[:400]), hidden=hidden,
+            gl.effective_model.train_binary(bn.ArrayDataset(data.X_train[:400], data.y_train[:400]), hidden=hidden,
                             replicas=2, epochs=1, n_threads=nt)  # warm-up
             torch.set_num_threads(nt)
             best = {}
             for _ in range(args.repeat):  # interleaved, best of `repeat` (shared, noisy machine)
                 t = time.perf_counter()
-                ens = gl.train_binary(data, hidden=hidden, replicas=R, epochs=E, seed=1,
+                ens = gl.effective_model.train_binary(data, hidden=hidden, replicas=R, epochs=E, seed=1,
                                       n_threads=nt, n_eval=1)
                 dt = time.perf_counter() - t
                 if dt < best.get("glasslens", (np.inf,))[0]:
@@ -236,7 +236,7 @@ def _quality(torch, data, R, Q):
                   "|---|---|---|---|"]
         torch.set_num_threads(1)
         t = time.perf_counter()
-        ens = gl.train_binary(data, hidden=(15, 15), replicas=R, epochs=Q, seed=3, n_threads=1)
+        ens = gl.effective_model.train_binary(data, hidden=(15, 15), replicas=R, epochs=Q, seed=3, n_threads=1)
         g_dt = time.perf_counter() - t
         t = time.perf_counter()
         te = torch_train(torch, [20, 15, 15, 10], data.X_train, data.y_train, R, Q, 200, 0.3, 1e-5,

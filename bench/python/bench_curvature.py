@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 import glasslens as gl
-from glasslens import curvature as cv
+from glasslens.flatness import _curvature as cv
 
 
 CLOCK = time.perf_counter

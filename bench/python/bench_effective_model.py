@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glasslens import binarynet as bn
+from glasslens import effective_model as bn
 from glasslens import effective_model as em
 from glasslens import maxent
 

@@ -130,7 +130,7 @@ def profile_rows(cases, nt, clock, have_torch, repeat=2):
         y = rng.integers(0, widths[-1], n)
         net = gl.MLP.init(widths, seed=1, scheme="pytorch")
         data = (X, y)
-        run_gl = lambda: gl.profile(net, data, radii, directions=K, n_threads=nt)  # noqa: E731
+        run_gl = lambda: gl.probes.profile(net, data, radii, directions=K, n_threads=nt)  # noqa: E731
         res = run_gl()
         t_np, lnp = timeit(lambda: numpy_profile(net, X, y, K, radii), repeat, clock)
         # sanity: same distribution of perturbed losses (different random streams)
@@ -178,7 +178,7 @@ def walk_row(nt, clock, have_torch, steps, repeat=2):
     X = rng.standard_normal((n, widths[0]), dtype=np.float32)
     y = rng.integers(0, 10, n)
     net = gl.MLP.init(widths, seed=1, scheme="pytorch")
-    t_walk, w = timeit(lambda: gl.random_walk(net, (X, y), steps, 0.01, move="weight",
+    t_walk, w = timeit(lambda: gl.probes.random_walk(net, (X, y), steps, 0.01, move="weight",
                                               walkers=1, record_every=steps,
                                               refresh_every=10_000, eval_test=False,
                                               n_threads=nt), 1, clock)
@@ -186,7 +186,7 @@ def walk_row(nt, clock, have_torch, steps, repeat=2):
     S = 20
 
     def walk(refresh):
-        return gl.random_walk(net, (X, y), S, 0.01, move="weight", walkers=1, record_every=S,
+        return gl.probes.random_walk(net, (X, y), S, 0.01, move="weight", walkers=1, record_every=S,
                               refresh_every=refresh, eval_test=False, n_threads=nt)
 
     t_w1, _ = timeit(lambda: walk(1), repeat, clock)
@@ -194,7 +194,7 @@ def walk_row(nt, clock, have_torch, steps, repeat=2):
     t_refresh = max(t_w1 - t_w0, 0.0) / S
     reps = 5
     t_full_gl, _ = timeit(
-        lambda: [gl.landscape.network_loss(net, X, y, n_threads=nt) for _ in range(reps)],
+        lambda: [gl.probes.network_loss(net, X, y, n_threads=nt) for _ in range(reps)],
         repeat, clock)
 
     def np_forward():

@@ -87,7 +87,7 @@ def bench_single(sizes, reps, out):
                 t["glasslens avx2"] = float("nan")
                 continue
             _core.set_simd_path(path)
-            t["glasslens " + path], (r, c) = best_of(lambda: gl.linear_sum_assignment(C), reps,
+            t["glasslens " + path], (r, c) = best_of(lambda: gl.symmetry.linear_sum_assignment(C), reps,
                                                      key=("glasslens " + path, n))
             assert abs(C[r, c].sum() - ref) <= 1e-9 * abs(ref), "glasslens total differs from scipy"
         _core.set_simd_path(old)
@@ -120,8 +120,8 @@ def bench_batch(B, n, reps, out):
     A, Bm = rng.normal(size=(B, n, 784)), rng.normal(size=(B, n, 784))
     C = -np.matmul(A, np.transpose(Bm, (0, 2, 1)))
     nt = gl.resolve_threads(None)
-    t_gl1, (r1, c1) = best_of(lambda: gl.linear_sum_assignment_batch(C, n_threads=1), reps)
-    t_gl, (r, c) = best_of(lambda: gl.linear_sum_assignment_batch(C, n_threads=nt), reps)
+    t_gl1, (r1, c1) = best_of(lambda: gl.symmetry.linear_sum_assignment_batch(C, n_threads=1), reps)
+    t_gl, (r, c) = best_of(lambda: gl.symmetry.linear_sum_assignment_batch(C, n_threads=nt), reps)
     t_sp, res = best_of(lambda: [scipy_lsa(C[b]) for b in range(B)], reps)
     for b in range(B):
         assert abs(C[b][r[b], c[b]].sum() - C[b][res[b]].sum()) <= 1e-9 * abs(C[b][res[b]].sum())

@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import glasslens as gl
 from glasslens import _core
-from glasslens.training import derived_seeds, lr_schedule
+from glasslens.nn import derived_seeds, lr_schedule
 
 
 CLOCK: Callable[[], float] = time.perf_counter

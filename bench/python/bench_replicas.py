@@ -24,7 +24,7 @@ import glasslens as gl
 from glasslens import _core
 from glasslens import replicas as rp
 from glasslens import spinmodels as sm
-from glasslens.overlaps import pack_signs, sign_overlaps
+from glasslens.replicas import pack_signs, sign_overlaps
 
 
 def best(f, repeat=3):
@@ -73,7 +73,7 @@ def bench_float(R, P, threads, repeat):
         with threadpool_limits(nt):
             for _ in range(max(repeat, 1) + 2):  # interleaved, best of each
                 a.append(best(lambda: F @ F.T, 1)[0])
-                b.append(best(lambda: gl.overlap_matrix(F, kind="weights"), 1)[0])
+                b.append(best(lambda: gl.replicas.overlap_matrix(F, kind="weights"), 1)[0])
         t_np, t_gl = min(a), min(b)
         print(f"| {nt} | {t_np:.3f} | {t_gl:.3f} | {t_np / t_gl:.2f} |")
 
@@ -168,7 +168,7 @@ def calibration(quick):
     print("\n### calibration: SK (T = 0.5 < T_c = 1), paramagnet, Curie-Weiss ferromagnet\n")
     print("| system | N | samples x replicas | <E>/N | q_EA | Binder | weight |q| < q_EA/2 | mean K / Gaussian-null mean K | samples more ultrametric (p < 0.05) |")
     print("|---|---|---|---|---|---|---|---|---|")
-    from glasslens.overlaps import sign_overlaps
+    from glasslens.replicas import sign_overlaps
 
     N = 128 if quick else 256
     S, R = (2, 16) if quick else (4, 24)

@@ -6,7 +6,7 @@ Prints the correlation table of the remaining networks.
 import json
 import sys
 
-from glasslens.generalization import GeneralizationStudy, analyse_rows
+from glasslens.flatness import GeneralizationStudy, analyse_rows
 
 d = json.load(open(sys.argv[1]))
 drop = set(sys.argv[2:])

@@ -5,7 +5,7 @@ Usage: PYTHONPATH=python /work/venv/bin/python bench/python/run_flatness_study.p
 import argparse
 import sys
 
-from glasslens.flatness_cli import add_flatness_parser
+from glasslens.cli._flatness import add_flatness_parser
 
 ap = argparse.ArgumentParser(prog="glasslens")
 sub = ap.add_subparsers()

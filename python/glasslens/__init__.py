@@ -1,201 +1,124 @@
 """glasslens: loss landscapes of neural networks through the lens of spin-glass physics.
 
-Train many small ReLU networks in C++, probe the landscape around them, align them modulo the
-permutation symmetry of hidden units, and measure whether their solutions organise like the
-states of a spin glass (overlaps, P(q), ultrametricity), plus maximum-entropy models of the
-weight space of binary networks.
+Train many small ReLU networks in C++ (:mod:`glasslens.nn`), probe the landscape around them
+(:mod:`glasslens.probes`, Protocol 1), align them modulo the permutation symmetry of hidden
+units (:mod:`glasslens.symmetry`, Protocol 2), measure whether their solutions organise like
+the states of a spin glass (:mod:`glasslens.replicas`, Protocol 3), relate flatness to
+generalisation (:mod:`glasslens.flatness`, Protocol 4), and fit maximum-entropy models of the
+weight space of binary networks (:mod:`glasslens.maxent`, :mod:`glasslens.effective_model`).
+:mod:`glasslens.spinmodels` holds the reference spin systems used for calibration and
+:mod:`glasslens.report` the report that ``glasslens analyze`` writes.
+
+The top level holds the names used every day; everything else lives in its subpackage.
 """
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import List
 
-from . import _core
-from ._threads import resolve_threads, set_threads
-from .network import MLP, Ensemble, n_params
-
-# --- nn ---
-from . import evaluation, training
-from .evaluation import evaluate, loss_and_grad
-from .training import train_ensemble
-
-# --- datasets, report ---
-from . import datasets, plots
-from .analyze import register_section, run_analysis
+from ._lib import _deprecation
+from ._lib._build import __version__, build_info
+from ._lib._threads import resolve_threads, set_threads
+from . import nn, datasets, probes, symmetry, replicas, flatness, spinmodels, maxent
+from . import effective_model, report
 from .datasets import Dataset, load_dataset
-from .report import Report
-# --- flatness ---
-from . import curvature, flatness, generalization
-from .curvature import (HessianOperator, hessian_density, hessian_explicit, hessian_top,
-                        hessian_trace, hvp)
-from .flatness import measures as flatness_measures
-from .generalization import generalization_study
-
-__version__: str = _core.__version__
+from .nn import MLP, Ensemble, evaluate, train_ensemble
+from .report import Report, run_analysis
 
 __all__ = [
-    "MLP",
-    "Ensemble",
-    "n_params",
+    "__version__",
     "build_info",
     "set_threads",
     "resolve_threads",
-    "__version__",
-    # --- nn ---
-    "evaluate",
-    "loss_and_grad",
+    "MLP",
+    "Ensemble",
     "train_ensemble",
-    # --- datasets, report ---
-    "datasets",
-    "plots",
+    "evaluate",
     "Dataset",
     "load_dataset",
     "Report",
-    "register_section",
     "run_analysis",
-    # --- flatness ---
-    "curvature",
+    # subpackages
+    "nn",
+    "datasets",
+    "probes",
+    "symmetry",
+    "replicas",
     "flatness",
-    "generalization",
-    "HessianOperator",
-    "hvp",
-    "hessian_top",
-    "hessian_trace",
-    "hessian_density",
-    "hessian_explicit",
-    "flatness_measures",
-    "generalization_study",
+    "spinmodels",
+    "maxent",
+    "effective_model",
+    "report",
 ]
 
-# --- symmetry ---
-from . import assignment, interpolation, symmetry  # noqa: E402
-from .assignment import linear_sum_assignment, linear_sum_assignment_batch  # noqa: E402
-from .symmetry import (  # noqa: E402
-    align_ensemble,
-    align_to,
-    match_activations,
-    match_weights,
-    pairwise_alignment,
-    permute,
-    random_permutation,
-)
-from .interpolation import (  # noqa: E402
-    barrier,
-    interpolate,
-    permutation_barrier_scan,
-    replica_barriers,
-)
+#: names that lived at the top level before 0.2: name -> (module, attribute) now
+_MOVED_NAMES = {
+    "n_params": ("glasslens.nn", "n_params"),
+    "loss_and_grad": ("glasslens.nn", "loss_and_grad"),
+    "register_section": ("glasslens.report", "register_section"),
+    "HessianOperator": ("glasslens.flatness", "HessianOperator"),
+    "hvp": ("glasslens.flatness", "hvp"),
+    "hessian_top": ("glasslens.flatness", "hessian_top"),
+    "hessian_trace": ("glasslens.flatness", "hessian_trace"),
+    "hessian_density": ("glasslens.flatness", "hessian_density"),
+    "hessian_explicit": ("glasslens.flatness", "hessian_explicit"),
+    "flatness_measures": ("glasslens.flatness", "measures"),
+    "generalization_study": ("glasslens.flatness", "generalization_study"),
+    "linear_sum_assignment": ("glasslens.symmetry", "linear_sum_assignment"),
+    "linear_sum_assignment_batch": ("glasslens.symmetry", "linear_sum_assignment_batch"),
+    "permute": ("glasslens.symmetry", "permute"),
+    "random_permutation": ("glasslens.symmetry", "random_permutation"),
+    "match_weights": ("glasslens.symmetry", "match_weights"),
+    "match_activations": ("glasslens.symmetry", "match_activations"),
+    "align_to": ("glasslens.symmetry", "align_to"),
+    "align_ensemble": ("glasslens.symmetry", "align_ensemble"),
+    "pairwise_alignment": ("glasslens.symmetry", "pairwise_alignment"),
+    "interpolate": ("glasslens.symmetry", "interpolate"),
+    "barrier": ("glasslens.symmetry", "barrier"),
+    "permutation_barrier_scan": ("glasslens.symmetry", "permutation_barrier_scan"),
+    "replica_barriers": ("glasslens.symmetry", "replica_barriers"),
+    "PackedSigns": ("glasslens.replicas", "PackedSigns"),
+    "overlap_matrix": ("glasslens.replicas", "overlap_matrix"),
+    "pack_signs": ("glasslens.replicas", "pack_signs"),
+    "sign_overlaps": ("glasslens.replicas", "sign_overlaps"),
+    "cluster": ("glasslens.replicas", "cluster"),
+    "overlap_distribution": ("glasslens.replicas", "overlap_distribution"),
+    "overlaps_to_distances": ("glasslens.replicas", "overlaps_to_distances"),
+    "triangle_sides": ("glasslens.replicas", "triangle_sides"),
+    "ultrametricity": ("glasslens.replicas", "ultrametricity"),
+    "replica_structure": ("glasslens.replicas", "replica_structure"),
+    "replica_sweep": ("glasslens.replicas", "replica_sweep"),
+    "replica_analysis": ("glasslens.replicas", "replica_analysis"),
+    "exact_enumeration": ("glasslens.spinmodels", "exact_enumeration"),
+    "parallel_tempering": ("glasslens.spinmodels", "parallel_tempering"),
+    "EffectiveModelResult": ("glasslens.effective_model", "EffectiveModelResult"),
+    "BlockAnalysis": ("glasslens.effective_model", "BlockAnalysis"),
+    "run_effective_model": ("glasslens.effective_model", "run_effective_model"),
+    "analyse_configurations": ("glasslens.effective_model", "analyse_configurations"),
+    "align_hidden_units": ("glasslens.effective_model", "align_hidden_units"),
+    "permute_configurations": ("glasslens.effective_model", "permute_configurations"),
+    "BinaryEnsemble": ("glasslens.effective_model", "BinaryEnsemble"),
+    "BinaryNet": ("glasslens.effective_model", "BinaryNet"),
+    "BinarySamples": ("glasslens.effective_model", "BinarySamples"),
+    "PaperPreset": ("glasslens.effective_model", "PaperPreset"),
+    "block_indices": ("glasslens.effective_model", "block_indices"),
+    "paper_preset": ("glasslens.effective_model", "paper_preset"),
+    "sample_configurations": ("glasslens.effective_model", "sample_configurations"),
+    "train_binary": ("glasslens.effective_model", "train_binary"),
+    "line": ("glasslens.probes", "line"),
+    "perturbation_direction": ("glasslens.probes", "perturbation_direction"),
+    "plane": ("glasslens.probes", "plane"),
+    "profile": ("glasslens.probes", "profile"),
+    "WalkResult": ("glasslens.probes", "WalkResult"),
+    "autocorrelation": ("glasslens.probes", "autocorrelation"),
+    "correlation_length": ("glasslens.probes", "correlation_length"),
+    "random_walk": ("glasslens.probes", "random_walk"),
+    "permutation_interpolation": ("glasslens.symmetry", "permutation_interpolation"),
+    "PermutationInterpolation": ("glasslens.symmetry", "PermutationInterpolation"),
+}
 
-__all__ += [
-    "linear_sum_assignment",
-    "linear_sum_assignment_batch",
-    "permute",
-    "random_permutation",
-    "match_weights",
-    "match_activations",
-    "align_to",
-    "align_ensemble",
-    "pairwise_alignment",
-    "interpolate",
-    "barrier",
-    "permutation_barrier_scan",
-    "replica_barriers",
-]
-
-
-# --- replicas ---
-from . import overlaps, replicas, spinmodels  # noqa: E402
-from .overlaps import PackedSigns, overlap_matrix, pack_signs, sign_overlaps  # noqa: E402
-from .replicas import (  # noqa: E402
-    cluster,
-    overlap_distribution,
-    overlaps_to_distances,
-    replica_analysis,
-    replica_structure,
-    replica_sweep,
-    triangle_sides,
-    ultrametricity,
-)
-from .spinmodels import exact_enumeration, parallel_tempering  # noqa: E402
-
-__all__ += [
-    "overlaps", "replicas", "spinmodels", "PackedSigns", "overlap_matrix", "pack_signs",
-    "sign_overlaps", "cluster", "overlap_distribution", "overlaps_to_distances", "triangle_sides",
-    "ultrametricity", "replica_structure", "replica_sweep", "replica_analysis",
-    "exact_enumeration", "parallel_tempering",
-]
-# --- end replicas ---
-# --- maxent ---
-from . import maxent  # noqa: E402
-
-__all__ += ["maxent"]
-
-
-def build_info() -> Dict[str, Any]:
-    """Version, compiler, OpenMP on/off, SIMD path in use and default thread count.
-
-    ``x86_simd_kernels``: whether this build contains the AVX2/FMA kernels (False on non-x86
-    CPUs and in ``GLASSLENS_X86_SIMD=OFF`` builds); ``cpu_has_avx2_fma``: whether they can run.
-    """
-    return {
-        "version": __version__,
-        "compiler": _core.compiler,
-        "openmp": bool(_core.has_openmp),
-        "simd_path": _core.simd_path(),
-        "x86_simd_kernels": bool(_core.has_x86_simd),
-        "cpu_has_avx2_fma": bool(_core.cpu_has_avx2_fma()),
-        "default_threads": resolve_threads(None),
-    }
+_deprecation.install_finder()
+__getattr__ = _deprecation.moved_names("glasslens", _MOVED_NAMES)
 
 
-# --- binarynet ---
-from .binarynet import (  # noqa: E402
-    BinaryEnsemble,
-    BinaryNet,
-    BinarySamples,
-    PaperPreset,
-    block_indices,
-    paper_preset,
-    sample_configurations,
-    train_binary,
-)
-from .effective_model import (  # noqa: E402
-    BlockAnalysis,
-    EffectiveModelResult,
-    align_hidden_units,
-    analyse_configurations,
-    permute_configurations,
-    run_effective_model,
-)
-
-__all__ += [
-    "EffectiveModelResult",
-    "BlockAnalysis",
-    "run_effective_model",
-    "analyse_configurations",
-    "align_hidden_units",
-    "permute_configurations",
-    "BinaryEnsemble",
-    "BinaryNet",
-    "BinarySamples",
-    "PaperPreset",
-    "block_indices",
-    "paper_preset",
-    "sample_configurations",
-    "train_binary",
-]
-# --- end binarynet ---
-# --- landscape ---
-from . import landscape, walks  # noqa: E402
-from .landscape import line, perturbation_direction, plane, profile  # noqa: E402
-from .walks import WalkResult, autocorrelation, correlation_length, random_walk  # noqa: E402
-
-__all__ += ["landscape", "walks", "line", "perturbation_direction", "plane", "profile",
-            "WalkResult", "autocorrelation", "correlation_length", "random_walk"]
-# --- end landscape ---
-# --- protocols ---
-from . import permutation  # noqa: E402
-from .permutation import PermutationInterpolation, permutation_interpolation  # noqa: E402
-from . import analyze_protocols  # noqa: E402,F401  (registers the protocol report sections)
-
-__all__ += ["permutation", "permutation_interpolation", "PermutationInterpolation"]
-# --- end protocols ---
+def __dir__() -> List[str]:
+    return list(__all__)

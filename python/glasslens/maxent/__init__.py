@@ -9,8 +9,8 @@
 """
 from __future__ import annotations
 
-from . import landscape
-from .inference import (
+
+from ._inference import (
     compare_moments,
     fit_boltzmann,
     fit_pseudolikelihood,
@@ -20,8 +20,8 @@ from .inference import (
     planted_recovery,
     reconstruction_error,
 )
-from .ising import BPConvergenceWarning, BPState, Ising, block_slices, check_spins, sk_model
-from .landscape import (
+from ._ising import BPConvergenceWarning, BPState, Ising, block_slices, check_spins, sk_model
+from ._landscape import (
     Landscape,
     binary_entropy,
     block_summary,
@@ -45,7 +45,6 @@ __all__ = [
     "compare_moments",
     "reconstruction_error",
     "planted_recovery",
-    "landscape",
     "entropy_landscape",
     "binary_entropy",
     "Landscape",

@@ -1,0 +1,60 @@
+"""Matplotlib helpers for glasslens reports.
+
+Every function returns a :class:`matplotlib.figure.Figure` built with the object-oriented API
+(no ``pyplot``, no global backend switch, no display needed), so they work on headless machines
+and inside notebooks alike. Save with :func:`save` (PNG) or ``fig.savefig``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+__all__ = ["new_figure", "save", "histogram"]
+
+TRAIN_COLOR = "#1f77b4"
+TEST_COLOR = "#d62728"
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, size: Tuple[float, float] = (4.2, 3.2)):
+    """A Figure with an ``nrows x ncols`` grid of axes; returns ``(fig, axes)`` (axes flat)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    return fig, axes
+
+
+def save(fig: Any, path: Union[str, Path], dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG to ``path`` (parent directories are created)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=dpi, format="png")
+    return p
+
+
+def curves(ax: Any, x: np.ndarray, Y: np.ndarray, color: str, label: str) -> None:
+    Y = np.atleast_2d(np.asarray(Y, dtype=np.float64))
+    alpha = max(0.08, min(0.5, 3.0 / max(1, Y.shape[0])))
+    for row in Y:
+        ax.plot(x, row, color=color, alpha=alpha, lw=0.8)
+    ax.plot(x, np.median(Y, axis=0), color=color, lw=2.0, label=f"{label} (median)")
+
+
+def histogram(values: Any, xlabel: str, title: Optional[str] = None, bins: Any = "auto",
+              ax_label: str = "count"):
+    """A single histogram of ``values`` (non-finite values are dropped)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    fig, (ax,) = new_figure(1)
+    if v.size:
+        ax.hist(v, bins=bins, color=TRAIN_COLOR, alpha=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ax_label)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig
+
+

@@ -1,0 +1,281 @@
+"""The main job: train an ensemble and write a report (``glasslens analyze``).
+
+``run_analysis(...)`` loads a dataset, trains ``replicas`` networks with
+``glasslens.train_ensemble``, saves them to ``<out>/ensemble.npz`` and then runs the registered
+*sections* in order; each adds text, figures and data to the :class:`~glasslens.report.Report`.
+
+Adding a section (e.g. a protocol of a later issue)::
+
+    from glasslens.analyze import register_section
+
+    @register_section("overlaps", order=40, title="Replica overlaps")
+    def overlaps_section(ctx):
+        q = ...  # use ctx.ensemble, ctx.dataset, ctx.options, ctx.n_threads
+        ctx.report.add_section("Replica overlaps", text="...", figures=[fig], data={"q": q})
+
+``order`` fixes the position (built-ins: setup 0, training 10, weights 20); ``default=False``
+sections only run when named (``--sections``). Register at import time of a module that
+``glasslens/__init__.py`` imports. Section-specific settings come from
+``ctx.options["extra"]`` (``glasslens analyze -O key=value``). A section that raises is
+recorded in the report as failed; the others still run and ``run_analysis`` raises
+``AnalysisError`` at the end.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from ..datasets._datasets import Dataset
+from ..nn._network import Ensemble
+from ._report import Report
+from ._sections import BUILTIN_SECTIONS
+
+__all__ = ["AnalysisContext", "AnalysisError", "register_section", "sections", "run_analysis",
+           "DEFAULTS"]
+
+#: Defaults of ``glasslens analyze`` (chosen to finish in a few seconds on 2 cores).
+DEFAULTS: Dict[str, Any] = {
+    "dataset": "digits", "hidden": (32,), "replicas": 16, "epochs": 30, "batch_size": 32,
+    "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "family": "init", "seed": 0,
+    "n_train": None, "n_test": None, "pca": None, "classes": None, "data_path": None,
+}
+
+
+class AnalysisError(RuntimeError):
+    """Raised by ``run_analysis`` when one or more sections failed (the report is written)."""
+
+
+@dataclass
+class AnalysisContext:
+    """What a section function receives.
+
+    dataset, ensemble : the data and the trained replicas
+    options : the run's options (DEFAULTS keys, ``out``, ``extra`` dict of -O settings)
+    report : the Report to add sections to
+    n_threads : resolved thread count for heavy calls
+    progress : whether to show progress bars (pass to tqdm as ``disable=not ctx.progress``)
+    results : scratch dict shared between sections (e.g. an alignment reused by later ones)
+    """
+
+    dataset: Dataset
+    ensemble: Ensemble
+    options: Dict[str, Any]
+    report: Report
+    n_threads: int
+    progress: bool = False
+    results: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Spec:
+    name: str
+    func: Callable[[AnalysisContext], None]
+    order: float
+    default: bool
+    title: str
+
+
+_REGISTRY: Dict[str, _Spec] = {}
+
+
+def register_section(name: str, func: Optional[Callable[[AnalysisContext], None]] = None, *,
+                     order: float = 100.0, default: bool = True, title: Optional[str] = None):
+    """Register ``func(ctx) -> None`` as report section ``name`` (usable as a decorator)."""
+    if not isinstance(name, str) or not name or "," in name:
+        raise ValueError(f"section name must be a non-empty str without commas, got {name!r}")
+
+    def deco(f: Callable[[AnalysisContext], None]) -> Callable[[AnalysisContext], None]:
+        if not callable(f):
+            raise TypeError("section function must be callable")
+        _REGISTRY[name] = _Spec(name, f, float(order), bool(default), title or name)
+        return f
+
+    return deco(func) if func is not None else deco
+
+
+def sections(include_optional: bool = True) -> List[str]:
+    """Registered section names in run order."""
+    specs = sorted(_REGISTRY.values(), key=lambda s: (s.order, s.name))
+    return [s.name for s in specs if include_optional or s.default]
+
+
+# ---------------------------------------------------------------------------------------------
+# built-in sections
+# ---------------------------------------------------------------------------------------------
+
+
+def setup_section(ctx: AnalysisContext) -> None:
+    """Data, model, training options and build of the run."""
+    from .._lib._build import build_info
+
+    d, e, o = ctx.dataset, ctx.ensemble, ctx.options
+    text = (f"Dataset '{d.name}': {d.n_train} training and {d.n_test} test samples, "
+            f"{d.n_features} features, {d.n_classes} classes. "
+            f"{e.n_replicas} replicas of a fully connected ReLU network with widths {e.widths} "
+            f"({e.n_params} parameters each), trained by SGD for {o['epochs']} epochs "
+            f"(batch {o['batch_size']}, learning rate {o['lr']}, momentum {o['momentum']}, "
+            f"weight decay {o['weight_decay']}, replica family '{o['family']}', seed "
+            f"{o['seed']}) on {ctx.n_threads} thread(s).")
+    data = {
+        "dataset": {"name": d.name, "n_train": d.n_train, "n_test": d.n_test,
+                    "n_features": d.n_features, "n_classes": d.n_classes,
+                    "class_counts": d.meta.get("class_counts"),
+                    "classes": d.meta.get("classes"), "pca": d.meta.get("pca")},
+        "model": {"widths": e.widths, "n_params": e.n_params, "bias": e.has_bias,
+                  "replicas": e.n_replicas},
+        "training": {k: o[k] for k in ("epochs", "batch_size", "lr", "momentum",
+                                        "weight_decay", "family", "seed")},
+        "build": build_info(),
+        "timing_s": ctx.results.get("timing", {}),
+    }
+    ctx.report.add_section("Data and model", text, data=data, key="setup")
+
+
+def _lazy(target: str) -> Callable[[AnalysisContext], None]:
+    """A section function that imports ``"module:function"`` when it first runs."""
+    module, name = target.split(":")
+
+    def run(ctx: AnalysisContext) -> None:
+        getattr(importlib.import_module(module), name)(ctx)
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = f"runs {target}"
+    return run
+
+
+for _name, _order, _title, _target in BUILTIN_SECTIONS:
+    register_section(_name, _lazy(_target), order=_order, title=_title)
+
+
+# ---------------------------------------------------------------------------------------------
+# the job
+# ---------------------------------------------------------------------------------------------
+def _pick_sections(names: Optional[Sequence[str]]) -> List[_Spec]:
+    if names is None:
+        return [_REGISTRY[n] for n in sections(include_optional=False)]
+    unknown = [n for n in names if n not in _REGISTRY]
+    if unknown:
+        raise ValueError(f"unknown section(s) {unknown}; available: {', '.join(sections())}")
+    return sorted((_REGISTRY[n] for n in dict.fromkeys(names)), key=lambda s: (s.order, s.name))
+
+
+def run_analysis(
+    out: Union[str, Path] = "glasslens-report",
+    *,
+    dataset: Union[str, Dataset] = "digits",
+    hidden: Sequence[int] = (32,),
+    replicas: int = 16,
+    epochs: int = 30,
+    batch_size: int = 32,
+    lr: float = 0.05,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    family: str = "init",
+    seed: int = 0,
+    n_train: Optional[int] = None,
+    n_test: Optional[int] = None,
+    pca: Optional[int] = None,
+    classes: Optional[Sequence[int]] = None,
+    data_path: Optional[str] = None,
+    sections: Optional[Sequence[str]] = None,
+    extra: Optional[Dict[str, Any]] = None,
+    n_threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+    log: Optional[Callable[[str], None]] = None,
+) -> Report:
+    """Train an ensemble and write a report directory ``out`` (see the module docstring).
+
+    ``dataset`` is a name for :func:`glasslens.datasets.load` (with ``n_train``, ``n_test``,
+    ``pca``, ``classes``, ``data_path``, ``seed``) or a ready :class:`Dataset`. ``sections``
+    selects report sections (default: every default section). ``progress``: None shows bars
+    only on a terminal. ``log``: a callable receiving one-line status messages.
+    Returns the written :class:`Report`.
+    """
+    from tqdm.auto import tqdm
+
+    from .. import datasets
+    from .._lib._threads import resolve_threads
+
+    say = log or (lambda s: None)
+    specs = _pick_sections(sections)
+    threads = resolve_threads(n_threads)
+    show = progress
+    timing: Dict[str, float] = {}
+    options: Dict[str, Any] = {
+        "dataset": dataset if isinstance(dataset, str) else dataset.name,
+        "hidden": list(hidden), "replicas": replicas, "epochs": epochs, "batch_size": batch_size,
+        "lr": lr, "momentum": momentum, "weight_decay": weight_decay, "family": family,
+        "seed": seed, "n_train": n_train, "n_test": n_test, "pca": pca,
+        "classes": None if classes is None else list(classes), "data_path": data_path,
+        "out": str(out), "n_threads": threads, "sections": [s.name for s in specs],
+        "extra": dict(extra or {}),
+    }
+
+    t0 = time.perf_counter()
+    if isinstance(dataset, Dataset):
+        ds = dataset
+    else:
+        say(f"loading dataset {dataset!r}")
+        ds = datasets.load(dataset, n_train=n_train, n_test=n_test, pca=pca, classes=classes,
+                           seed=seed, path=data_path, n_threads=threads)
+    timing["load_dataset"] = time.perf_counter() - t0
+
+    from ..nn import train_ensemble
+
+    report = Report(out, title=f"glasslens analysis: {ds.name}", meta=options)
+    say(f"training {replicas} replicas of {[ds.n_features, *hidden, ds.n_classes]} for "
+        f"{epochs} epochs on {threads} thread(s)")
+    t0 = time.perf_counter()
+    ens = train_ensemble(ds, hidden=tuple(hidden), replicas=replicas, epochs=epochs,
+                         batch_size=batch_size, lr=lr, momentum=momentum,
+                         weight_decay=weight_decay, family=family, seed=seed,
+                         n_threads=threads,
+                         progress=bool(show) if show is not None else _isatty())
+    timing["train"] = time.perf_counter() - t0
+    ens.save(report.out_dir / "ensemble.npz")
+
+    ctx = AnalysisContext(ds, ens, options, report, threads, progress=bool(
+        show if show is not None else _isatty()))
+    ctx.results["timing"] = timing
+    failed: List[str] = []
+    bar = tqdm(specs, desc="report sections", unit="section", disable=not ctx.progress,
+               leave=False)
+    for spec in bar:
+        bar.set_postfix_str(spec.name)
+        say(f"section {spec.name}")
+        n_before = len(report.sections)
+        t0 = time.perf_counter()
+        try:
+            spec.func(ctx)
+        except Exception as exc:  # keep going: a report with one failed section is useful
+            failed.append(spec.name)
+            report.add_section(f"{spec.title} (failed)", text=f"This section raised "
+                               f"{type(exc).__name__}: {exc}",
+                               data={"traceback": traceback.format_exc()},
+                               key=f"{spec.name}-failed")
+        dt = time.perf_counter() - t0
+        timing[f"section:{spec.name}"] = dt
+        for s in report.sections[n_before:]:
+            if s.get("seconds") is None:
+                s["seconds"] = round(dt, 3)
+    bar.close()
+    report.meta["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
+    report.write()
+    if failed:
+        raise AnalysisError(f"report section(s) {failed} failed; see {report.out_dir}/index.html")
+    return report
+
+
+def _isatty() -> bool:
+    import sys
+
+    try:
+        return bool(sys.stderr.isatty())
+    except Exception:
+        return False

@@ -1,0 +1,249 @@
+"""Report directories: ``summary.json`` + PNG figures + ``index.html``.
+
+A :class:`Report` collects sections; each section has a title, free text, figures and a
+JSON-serialisable ``data`` dict. After every ``add_section`` the report rewrites
+``summary.json`` and ``index.html``, so an interrupted run still leaves a readable report.
+
+Layout of a report directory::
+
+    index.html          all sections with their figures and data tables
+    summary.json        {"title", "created", "glasslens", "meta", "sections": [...]}
+    figures/<key>-<n>.png
+
+``summary.json["sections"]`` is a list of ``{"key", "title", "text", "figures", "data",
+"seconds"}``; figure paths are relative to the report directory. Numpy arrays and scalars in
+``data`` are converted to lists and numbers; NaN and infinities become ``null``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+__all__ = ["Report", "to_jsonable"]
+
+FigureLike = Any  # a matplotlib Figure, or a path to an existing image
+
+
+def to_jsonable(x: Any) -> Any:
+    """Recursively convert numpy types, tuples and paths to JSON types; non-finite floats to None."""
+    if isinstance(x, dict):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return to_jsonable(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    if isinstance(x, Path):
+        return str(x)
+    if x is None or isinstance(x, str):
+        return x
+    raise TypeError(f"cannot store a {type(x).__name__} in a report (use numbers, strings, "
+                    "lists, dicts or numpy arrays)")
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s or "section"
+
+
+class Report:
+    """A report directory under construction.
+
+    Parameters
+    ----------
+    out_dir : directory to write (created; files of an older report there are overwritten)
+    title : page title
+    meta : JSON-serialisable dict stored at the top of ``summary.json`` (e.g. options)
+    """
+
+    def __init__(self, out_dir: Union[str, Path], title: str = "glasslens report",
+                 meta: Optional[Dict[str, Any]] = None):
+        self.out_dir = Path(out_dir)
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise ValueError(f"out_dir {self.out_dir} exists and is not a directory")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "figures").mkdir(exist_ok=True)
+        self.title = str(title)
+        self.meta: Dict[str, Any] = to_jsonable(dict(meta or {}))
+        self.sections: List[Dict[str, Any]] = []
+        self.created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        from .._lib._build import __version__
+
+        self.version = __version__
+
+    # ---- building ---------------------------------------------------------------------------
+    def figure_path(self, name: str) -> Path:
+        """Path for a figure file ``figures/<name>.png`` inside the report."""
+        return self.out_dir / "figures" / f"{_slug(name)}.png"
+
+    def add_section(
+        self,
+        title: str,
+        text: str = "",
+        figures: Sequence[Union[FigureLike, Tuple[FigureLike, str]]] = (),
+        data: Optional[Dict[str, Any]] = None,
+        key: Optional[str] = None,
+        seconds: Optional[float] = None,
+    ) -> Dict[str, Any]:
+        """Append a section and rewrite ``summary.json`` and ``index.html``.
+
+        ``figures``: matplotlib Figures (saved as ``figures/<key>-<n>.png``) or paths of image
+        files inside the report directory, each optionally paired with a caption:
+        ``[(fig, "caption"), ...]``. ``data``: JSON-serialisable dict (numpy allowed).
+        ``key``: unique identifier (default: slug of the title). Returns the stored section.
+        """
+        if not isinstance(title, str) or not title:
+            raise ValueError("title must be a non-empty str")
+        k = _slug(key or title)
+        existing = {s["key"] for s in self.sections}
+        base, n = k, 2
+        while k in existing:
+            k, n = f"{base}-{n}", n + 1
+        figs: List[Dict[str, str]] = []
+        for i, item in enumerate(figures):
+            fig, caption = item if isinstance(item, tuple) else (item, "")
+            figs.append({"path": self._store_figure(fig, f"{k}-{i + 1}"), "caption": str(caption)})
+        section = {"key": k, "title": title, "text": str(text), "figures": figs,
+                   "data": to_jsonable(dict(data or {})),
+                   "seconds": None if seconds is None else round(float(seconds), 3)}
+        self.sections.append(section)
+        self.write()
+        return section
+
+    def _store_figure(self, fig: FigureLike, name: str) -> str:
+        if isinstance(fig, (str, Path)):
+            p = Path(fig)
+            if not p.is_absolute():
+                p = self.out_dir / p
+            if not p.is_file():
+                raise FileNotFoundError(f"figure file {p} does not exist")
+            try:
+                return p.resolve().relative_to(self.out_dir.resolve()).as_posix()
+            except ValueError:
+                raise ValueError(f"figure file {p} is outside the report directory "
+                                 f"{self.out_dir}") from None
+        if not hasattr(fig, "savefig"):
+            raise TypeError(f"figures must be matplotlib Figures or paths, got {type(fig).__name__}")
+        from .._lib._plotting import save
+
+        p = save(fig, self.figure_path(name))
+        return p.relative_to(self.out_dir).as_posix()
+
+    # ---- output -------------------------------------------------------------------------------
+    def summary(self) -> Dict[str, Any]:
+        """The content of ``summary.json``."""
+        return {"title": self.title, "created": self.created,
+                "glasslens": {"version": self.version}, "meta": self.meta,
+                "sections": self.sections}
+
+    def write(self) -> None:
+        """(Re)write ``summary.json`` and ``index.html``."""
+        tmp = self.out_dir / "summary.json.tmp"
+        tmp.write_text(json.dumps(self.summary(), indent=2, allow_nan=False) + "\n")
+        tmp.replace(self.out_dir / "summary.json")
+        (self.out_dir / "index.html").write_text(self._html())
+
+    def _html(self) -> str:
+        e = html.escape
+        toc = "".join(f'<li><a href="#{e(s["key"])}">{e(s["title"])}</a></li>'
+                      for s in self.sections)
+        body = []
+        for s in self.sections:
+            parts = [f'<section id="{e(s["key"])}"><h2>{e(s["title"])}</h2>']
+            for para in [p for p in s["text"].split("\n\n") if p.strip()]:
+                parts.append(_md_table_html(para) or f"<p>{e(para.strip())}</p>")
+            for f in s["figures"]:
+                cap = f"<figcaption>{e(f['caption'])}</figcaption>" if f["caption"] else ""
+                parts.append(f'<figure><a href="{e(f["path"])}"><img src="{e(f["path"])}" '
+                             f'alt="{e(f["caption"] or s["title"])}"></a>{cap}</figure>')
+            if s["data"]:
+                parts.append(_data_html(s["data"]))
+            if s.get("seconds") is not None:
+                parts.append(f'<p class="time">{s["seconds"]:.2f} s</p>')
+            parts.append("</section>")
+            body.append("\n".join(parts))
+        meta = _data_html(self.meta, open_=False, label="run options") if self.meta else ""
+        return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(self.title)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}
+h1{{margin-bottom:.2em}} .sub{{color:#666;margin-top:0}}
+section{{border-top:1px solid #ddd;margin-top:1.5em}}
+figure{{margin:1em 0}} img{{max-width:100%;border:1px solid #eee}}
+figcaption{{color:#555;font-size:90%}}
+table{{border-collapse:collapse;font-size:90%}} td,th{{border:1px solid #ddd;padding:2px 8px;text-align:left}}
+pre{{background:#f6f6f6;padding:.5em;overflow:auto;max-height:30em}} .time{{color:#888;font-size:80%}}
+</style></head><body>
+<h1>{e(self.title)}</h1>
+<p class="sub">glasslens {e(self.version)} &middot; {e(self.created)} &middot; data: <a href="summary.json">summary.json</a></p>
+{meta}
+<ul>{toc}</ul>
+{chr(10).join(body)}
+</body></html>
+"""
+
+
+def _md_table_html(para: str) -> Optional[str]:
+    """A Markdown pipe table (every line starts with '|', second line a separator) as HTML;
+    None if ``para`` is not such a table."""
+    lines = [ln.strip() for ln in para.strip().splitlines()]
+    if len(lines) < 2 or not all(ln.startswith("|") for ln in lines):
+        return None
+    if not re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[1]):
+        return None
+    e = html.escape
+
+    def cells(ln: str) -> List[str]:
+        return [c.strip() for c in ln.strip().strip("|").split("|")]
+
+    head = "".join(f"<th>{e(c)}</th>" for c in cells(lines[0]))
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells(ln)) + "</tr>"
+                   for ln in lines[2:])
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _data_html(data: Dict[str, Any], open_: bool = True, label: str = "data") -> str:
+    e = html.escape
+    scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list))}
+    rest = {k: v for k, v in data.items() if k not in scalars}
+    out = []
+    if scalars:
+        rows = "".join(f"<tr><th>{e(str(k))}</th><td>{e(_fmt(v))}</td></tr>"
+                       for k, v in scalars.items())
+        out.append(f"<table>{rows}</table>")
+    if rest:
+        out.append(f"<details{' open' if open_ and len(json.dumps(rest)) < 2000 else ''}>"
+                   f"<summary>{e(label)} ({', '.join(e(str(k)) for k in rest)})</summary>"
+                   f"<pre>{e(_compact_json(rest))}</pre></details>")
+    return "\n".join(out)
+
+
+def _compact_json(x: Any, indent: int = 0) -> str:
+    """JSON with one key per line but lists of scalars kept on one line."""
+    pad = "  " * (indent + 1)
+    if isinstance(x, dict) and x:
+        items = [f"{pad}{json.dumps(str(k))}: {_compact_json(v, indent + 1)}" for k, v in x.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
+    if isinstance(x, list) and any(isinstance(v, (dict, list)) for v in x):
+        items = [pad + _compact_json(v, indent + 1) for v in x]
+        return "[\n" + ",\n".join(items) + "\n" + "  " * indent + "]"
+    return json.dumps(x)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)

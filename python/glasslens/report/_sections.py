@@ -1,0 +1,50 @@
+"""The built-in sections of the report (``glasslens analyze``), in run order.
+
+Each protocol owns its section (``glasslens.<protocol>._section``); the report only lists them
+here and imports each one when it runs.
+
+================  =====  ======================================================================
+section           order  content
+================  =====  ======================================================================
+setup             0      data, model, training options, build
+training          10     training curves and final metrics (:mod:`glasslens.nn`)
+weights           20     layer norms and raw replica overlaps (:mod:`glasslens.nn`)
+protocol1         30     loss vs perturbation radius and random walks around replica 0
+                         (:mod:`glasslens.probes`)
+protocol2         40     barriers to permuted copies and between replica pairs, raw and aligned
+                         (:mod:`glasslens.symmetry`)
+protocol3         50     replica analysis of the aligned ensemble next to SK samples at T = 0.5
+                         and a paramagnet (T = 2) (:mod:`glasslens.replicas`)
+protocol4         60     flatness measures of the replicas against test accuracy and the gap
+                         (:mod:`glasslens.flatness`)
+effective_model   70     a tiny run of the Zou & Huang effective model
+                         (:mod:`glasslens.effective_model`)
+================  =====  ======================================================================
+
+Settings (``glasslens analyze -O key=value``), defaults chosen so that the default run stays
+around a minute on 2 cores: ``p1_directions`` (16), ``p1_steps`` (500), ``p1_walkers`` (4);
+``p2_trials`` (2), ``p2_points`` (21), ``p2_pairs`` (8), ``p2_align`` ("weights");
+``p3_null`` (39 null realisations), ``p3_spins`` (N = 128 SK spins), ``p3_sweeps`` (1000),
+``p3_ref_replicas`` (max(replicas, 24)), ``p3_reference`` (true: run the SK and paramagnet
+references); ``flatness_replicas`` (8); ``em_trainings`` (30), ``em_draws`` (50),
+``em_epochs``.
+"""
+from __future__ import annotations
+
+from typing import Tuple
+
+#: (name, order, title, "module:function") of every built-in section
+BUILTIN_SECTIONS: Tuple[Tuple[str, float, str, str], ...] = (
+    ("setup", 0, "Data and model", "glasslens.report._analyze:setup_section"),
+    ("training", 10, "Training", "glasslens.nn._section:training_section"),
+    ("weights", 20, "Weights", "glasslens.nn._section:weights_section"),
+    ("protocol1", 30, "Protocol 1: perturbation probes and random walks",
+     "glasslens.probes._section:section"),
+    ("protocol2", 40, "Protocol 2: permutation symmetry and barriers",
+     "glasslens.symmetry._section:section"),
+    ("protocol3", 50, "Protocol 3: replica structure", "glasslens.replicas._section:section"),
+    ("protocol4", 60, "Protocol 4: flatness and generalisation",
+     "glasslens.flatness._section:section"),
+    ("effective_model", 70, "Effective model of binary-synapse weight space (Zou & Huang)",
+     "glasslens.effective_model._section:section"),
+)
