@@ -4,8 +4,8 @@
 #include <sstream>
 
 #include "common.hpp"
-#include "glasslens/binarynet.hpp"
-#include "glasslens/rng.hpp"
+#include "glasslens/effective_model/binarynet.hpp"
+#include "glasslens/common/rng.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;

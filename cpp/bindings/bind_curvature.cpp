@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "common.hpp"
-#include "glasslens/curvature.hpp"
+#include "glasslens/flatness/curvature.hpp"
 
 namespace py = pybind11;
 using glasslens::bind::carray;

@@ -1,6 +1,6 @@
 #include "common.hpp"
-#include "glasslens/parallel.hpp"
-#include "glasslens/simd.hpp"
+#include "glasslens/common/parallel.hpp"
+#include "glasslens/common/simd.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;

@@ -2,7 +2,7 @@
 #include <string>
 
 #include "common.hpp"
-#include "glasslens/landscape.hpp"
+#include "glasslens/probes/landscape.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;

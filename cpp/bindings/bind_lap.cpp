@@ -3,8 +3,8 @@
 #include <optional>
 
 #include "common.hpp"
-#include "glasslens/lap.hpp"
-#include "glasslens/lap_pairs.hpp"
+#include "glasslens/symmetry/lap.hpp"
+#include "glasslens/symmetry/lap_pairs.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;

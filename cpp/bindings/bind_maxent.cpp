@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "common.hpp"
-#include "glasslens/ising.hpp"
+#include "glasslens/maxent/ising.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;

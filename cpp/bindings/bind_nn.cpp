@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "common.hpp"
-#include "glasslens/gemm.hpp"
-#include "glasslens/mlp.hpp"
-#include "glasslens/train.hpp"
+#include "glasslens/nn/gemm.hpp"
+#include "glasslens/nn/mlp.hpp"
+#include "glasslens/nn/train.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;

@@ -3,8 +3,8 @@
 #include <sstream>
 
 #include "common.hpp"
-#include "glasslens/overlaps.hpp"
-#include "glasslens/triangles.hpp"
+#include "glasslens/replicas/overlaps.hpp"
+#include "glasslens/replicas/triangles.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;

@@ -1,6 +1,6 @@
 // Bindings for the parallel-tempering Monte Carlo of SK / Curie-Weiss / paramagnet models.
 #include "common.hpp"
-#include "glasslens/spinmodels.hpp"
+#include "glasslens/spinmodels/spinmodels.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;
