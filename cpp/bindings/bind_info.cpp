@@ -1,3 +1,4 @@
+// Build information and SIMD path control: the top level of glasslens._core.
 #include "common.hpp"
 #include "glasslens/common/parallel.hpp"
 #include "glasslens/common/simd.hpp"

@@ -27,7 +27,25 @@ void epoch_order(std::uint64_t seed, std::uint64_t stream, std::int64_t epoch, s
 void noisy_labels(const std::int32_t* y, std::int64_t n, int n_classes, double fraction,
                   std::uint64_t seed, std::uint64_t stream, std::int32_t* out);
 
-struct TrainSpec {
+// The scalar settings of a training run (bound to Python as glasslens._core.nn.TrainOptions).
+struct TrainOptions {
+  std::int64_t batch_size = 64;
+  double momentum = 0.0;
+  double weight_decay = 0.0;
+  double sam_rho = 0.0;            // 0: plain SGD
+
+  double label_noise = 0.0;        // fraction of training labels replaced (per noise stream)
+  std::uint64_t noise_seed = 0;
+  std::uint64_t order_seed = 0;
+
+  double target_train_acc = -1.0; // > 0: a replica stops after the first epoch that reaches it
+
+  std::int64_t epoch_begin = 0;    // this call runs epochs [epoch_begin, epoch_end)
+  std::int64_t epoch_end = 0;
+};
+
+// A training run: the options, the architecture and the arrays.
+struct TrainSpec : TrainOptions {
   Shape shape;
   const float* X = nullptr;        // n x d0 training inputs
   const std::int32_t* y = nullptr; // n labels
@@ -36,24 +54,11 @@ struct TrainSpec {
   const std::int32_t* y_test = nullptr;
   std::int64_t n_test = 0;
 
-  std::int64_t batch_size = 64;
-  double momentum = 0.0;
-  double weight_decay = 0.0;
-  double sam_rho = 0.0;            // 0: plain SGD
-
-  double label_noise = 0.0;        // fraction of training labels replaced (per noise stream)
-  std::uint64_t noise_seed = 0;
   const std::uint64_t* noise_stream = nullptr;  // R entries (null: stream r)
-
-  std::uint64_t order_seed = 0;
   const std::uint64_t* order_stream = nullptr;  // R entries (null: stream r)
-
-  double target_train_acc = -1.0; // > 0: a replica stops after the first epoch that reaches it
 
   std::int64_t total_epochs = 0;   // schedule length
   const double* lr = nullptr;      // learning rate per epoch (total_epochs entries)
-  std::int64_t epoch_begin = 0;    // this call runs epochs [epoch_begin, epoch_end)
-  std::int64_t epoch_end = 0;
   const std::int64_t* record_slot = nullptr;  // per epoch: history column after it, or -1
   std::int64_t n_records = 0;
   int n_threads = 0;

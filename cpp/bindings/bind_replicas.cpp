@@ -1,4 +1,4 @@
-// Bindings for bit-packed overlaps and triangle statistics (glasslens.overlaps, glasslens.replicas).
+// Bindings for bit-packed overlaps and triangle statistics (Protocol 3): glasslens._core.replicas.
 #include <optional>
 #include <sstream>
 
@@ -50,7 +50,7 @@ void check_packed(const carray<std::uint64_t>& w, std::int64_t n_bits, const cha
 
 }  // namespace
 
-void bind_overlaps(py::module_& m) {
+void bind_replicas(py::module_& m) {
   m.def(
       "pack_signs",
       [](const py::array& configs, int n_threads) -> carray<std::uint64_t> {

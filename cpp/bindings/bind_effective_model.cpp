@@ -1,5 +1,5 @@
-// Bindings for binary-synapse networks (glasslens.binarynet). Arrays are copied in (forcecast),
-// validated, and the GIL is released around the C++ work only.
+// Bindings for binary-synapse networks (the effective model): glasslens._core.effective_model.
+// Arrays are copied in (forcecast), validated, and the GIL is released around the C++ work only.
 #include <limits>
 #include <sstream>
 
@@ -62,9 +62,37 @@ py::tuple evaluate_configurations(const std::vector<int>& widths, const carray<T
 }
 }  // namespace
 
-void bind_binarynet(py::module_& m) {
+void bind_effective_model(py::module_& m) {
+  const bn::TrainConfig d;
+  py::class_<bn::TrainConfig>(m, "TrainConfig",
+                              "Settings of train (glasslens::binarynet::TrainConfig).")
+      .def(py::init<>())
+      .def(py::init([](std::int64_t batch_size, double lr, double beta1, double beta2,
+                       double adam_eps, double l2, double leak) {
+             bn::TrainConfig c;
+             c.batch_size = batch_size;
+             c.lr = lr;
+             c.beta1 = beta1;
+             c.beta2 = beta2;
+             c.adam_eps = adam_eps;
+             c.l2 = l2;
+             c.leak = leak;
+             return c;
+           }),
+           py::kw_only(), py::arg("batch_size") = d.batch_size, py::arg("lr") = d.lr,
+           py::arg("beta1") = d.beta1, py::arg("beta2") = d.beta2,
+           py::arg("adam_eps") = d.adam_eps, py::arg("l2") = d.l2, py::arg("leak") = d.leak)
+      .def_readwrite("batch_size", &bn::TrainConfig::batch_size,
+                     "minibatch size (the last minibatch of an epoch may be smaller)")
+      .def_readwrite("lr", &bn::TrainConfig::lr, "Adam learning rate")
+      .def_readwrite("beta1", &bn::TrainConfig::beta1, "Adam first-moment decay")
+      .def_readwrite("beta2", &bn::TrainConfig::beta2, "Adam second-moment decay")
+      .def_readwrite("adam_eps", &bn::TrainConfig::adam_eps, "Adam epsilon")
+      .def_readwrite("l2", &bn::TrainConfig::l2, "penalty (l2 / 2) ||theta||^2")
+      .def_readwrite("leak", &bn::TrainConfig::leak, "leaky-ReLU slope");
+
   m.def(
-      "binarynet_init_theta",
+      "init_theta",
       [](const std::vector<int>& widths, std::uint64_t seed, std::int64_t R, double init_std,
          int n_threads) {
         auto a = make_arch(widths);
@@ -84,7 +112,7 @@ void bind_binarynet(py::module_& m) {
       "r depends only on (seed, r).");
 
   m.def(
-      "binarynet_epoch_permutation",
+      "epoch_permutation",
       [](std::uint64_t seed, std::int64_t replica, std::int64_t epoch, std::int64_t n) {
         if (n < 0) throw std::invalid_argument("n must be >= 0");
         auto out = carray<std::int64_t>(std::vector<py::ssize_t>{n});
@@ -95,7 +123,7 @@ void bind_binarynet(py::module_& m) {
       "Order of the training examples in one epoch of one replica (int64 permutation of n).");
 
   m.def(
-      "binarynet_step_noise",
+      "step_noise",
       [](const std::vector<int>& widths, std::uint64_t seed, std::int64_t replica,
          std::int64_t step, std::int64_t rows) {
         auto a = make_arch(widths);
@@ -109,7 +137,7 @@ void bind_binarynet(py::module_& m) {
       "float32-exact).");
 
   m.def(
-      "_binarynet_philox_words",
+      "_philox_words",
       [](std::uint64_t seed, std::uint64_t stream, std::uint64_t sub, std::int64_t n_blocks,
          bool bulk) {
         if (n_blocks < 0) throw std::invalid_argument("n_blocks must be >= 0");
@@ -127,7 +155,7 @@ void bind_binarynet(py::module_& m) {
       "Testing aid: Philox words from the block-parallel generator (bulk) or the sequential one.");
 
   m.def(
-      "binarynet_loss_grad",
+      "loss_grad",
       [](const std::vector<int>& widths, const carray<double>& theta, const carray<double>& X,
          const carray<std::int32_t>& y, const carray<double>& eps, double l2, double leak) {
         auto a = make_arch(widths);
@@ -157,7 +185,7 @@ void bind_binarynet(py::module_& m) {
       "(n, n_units) held fixed (float64).");
 
   m.def(
-      "binarynet_adam_step",
+      "adam_step",
       [](const carray<float>& theta, const carray<float>& grad, const carray<float>& mom,
          const carray<float>& vel, std::int64_t t, double lr, double beta1, double beta2,
          double eps) {
@@ -182,21 +210,12 @@ void bind_binarynet(py::module_& m) {
       "One Adam step (float32) as used in training; returns new (theta, m, v).");
 
   m.def(
-      "binarynet_train",
+      "train",
       [](const std::vector<int>& widths, const carray<float>& theta, const carray<float>& adam_m,
          const carray<float>& adam_v, const carray<float>& X, const carray<std::int32_t>& y,
          std::uint64_t seed, std::int64_t epoch_begin, std::int64_t epoch_end,
-         std::int64_t batch_size, double lr, double beta1, double beta2, double adam_eps,
-         double l2, double leak, int n_threads) {
+         const bn::TrainConfig& cfg, int n_threads) {
         auto a = make_arch(widths);
-        bn::TrainConfig cfg;
-        cfg.batch_size = batch_size;
-        cfg.lr = lr;
-        cfg.beta1 = beta1;
-        cfg.beta2 = beta2;
-        cfg.adam_eps = adam_eps;
-        cfg.l2 = l2;
-        cfg.leak = leak;
         cfg.validate();
         require_ndim(theta, 2, "theta");
         require_dim(theta, 1, a.n_weights(), "theta");
@@ -234,13 +253,12 @@ void bind_binarynet(py::module_& m) {
       },
       py::arg("widths"), py::arg("theta"), py::arg("adam_m"), py::arg("adam_v"), py::arg("X"),
       py::arg("y"), py::arg("seed"), py::arg("epoch_begin"), py::arg("epoch_end"),
-      py::arg("batch_size"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"),
-      py::arg("adam_eps"), py::arg("l2"), py::arg("leak"), py::arg("n_threads"),
+      py::arg("config"), py::arg("n_threads"),
       "LR-net training of R replicas over epochs [epoch_begin, epoch_end); returns new "
       "(theta, adam_m, adam_v, losses (R, n_epochs)). Bit-identical for any n_threads.");
 
   m.def(
-      "binarynet_sample",
+      "sample",
       [](const carray<float>& theta, std::int64_t n_per, std::uint64_t seed, int n_threads,
          std::int64_t first_replica) {
         require_ndim(theta, 2, "theta");
@@ -265,7 +283,7 @@ void bind_binarynet(py::module_& m) {
       "(K, n_weights) on X; returns (accuracy (K,), mean cross-entropy (K,); NaN unless "
       "with_loss).";
   m.def(
-      "binarynet_evaluate_binary",
+      "evaluate_binary",
       [](const std::vector<int>& widths, const carray<std::int8_t>& W, const carray<float>& X,
          const carray<std::int32_t>& y, double leak, int n_threads, bool with_loss) {
         return evaluate_configurations(widths, W, X, y, leak, n_threads, with_loss,
@@ -274,7 +292,7 @@ void bind_binarynet(py::module_& m) {
       py::arg("widths"), py::arg("configurations"), py::arg("X"), py::arg("y"), py::arg("leak"),
       py::arg("n_threads"), py::arg("with_loss") = true, eval_doc);
   m.def(
-      "binarynet_evaluate_real",
+      "evaluate_real",
       [](const std::vector<int>& widths, const carray<float>& W, const carray<float>& X,
          const carray<std::int32_t>& y, double leak, int n_threads, bool with_loss) {
         require_finite(W, "weights");
@@ -283,7 +301,7 @@ void bind_binarynet(py::module_& m) {
       py::arg("widths"), py::arg("weights"), py::arg("X"), py::arg("y"), py::arg("leak"),
       py::arg("n_threads"), py::arg("with_loss") = true, eval_doc);
   m.def(
-      "binarynet_forward_logits",
+      "forward_logits",
       [](const std::vector<int>& widths, const carray<float>& W, const carray<float>& X,
          double leak) {
         auto a = make_arch(widths);

@@ -1,4 +1,5 @@
-// Bindings for the perturbation probes and random walks (Protocol 1).
+// Bindings for the perturbation probes and random walks (Protocol 1): glasslens._core.probes.
+#include <optional>
 #include <string>
 
 #include "common.hpp"
@@ -60,11 +61,102 @@ ls::PertMode parse_mode(const std::string& k) {
   throw std::invalid_argument("mode must be 'additive' or 'multiplicative', got '" + k + "'");
 }
 
+ls::WalkMode parse_walk_mode(const std::string& mode) {
+  if (mode == "free") return ls::WalkMode::free_walk;
+  if (mode == "threshold") return ls::WalkMode::threshold;
+  if (mode == "metropolis") return ls::WalkMode::metropolis;
+  throw std::invalid_argument("mode must be 'free', 'threshold' or 'metropolis', got '" + mode + "'");
+}
+std::string walk_mode_name(ls::WalkMode m) {
+  switch (m) {
+    case ls::WalkMode::free_walk: return "free";
+    case ls::WalkMode::threshold: return "threshold";
+    case ls::WalkMode::metropolis: return "metropolis";
+  }
+  return "?";
+}
+ls::MoveKind parse_move(const std::string& move) {
+  if (move == "dense") return ls::MoveKind::dense;
+  if (move == "weight") return ls::MoveKind::weight;
+  if (move == "unit") return ls::MoveKind::unit;
+  throw std::invalid_argument("move must be 'dense', 'weight' or 'unit', got '" + move + "'");
+}
+std::string move_name(ls::MoveKind m) {
+  switch (m) {
+    case ls::MoveKind::dense: return "dense";
+    case ls::MoveKind::weight: return "weight";
+    case ls::MoveKind::unit: return "unit";
+  }
+  return "?";
+}
+
+void bind_walk_params(py::module_& m) {
+  const ls::WalkParams d;
+  py::class_<ls::WalkParams>(m, "WalkParams",
+                             "Settings of random_walk (glasslens::landscape::WalkParams).")
+      .def(py::init<>())
+      .def(py::init([](std::int64_t steps, double sigma, const std::string& mode, double threshold,
+                       bool threshold_on_error, double temperature, const std::string& move,
+                       std::int64_t walkers, std::int64_t record_every, std::uint64_t seed,
+                       std::int64_t refresh_every, bool store_theta,
+                       std::optional<std::vector<double>> layer_sigma) {
+             ls::WalkParams p;
+             p.steps = steps;
+             p.sigma = sigma;
+             p.mode = parse_walk_mode(mode);
+             p.threshold = threshold;
+             p.threshold_on_error = threshold_on_error;
+             p.temperature = temperature;
+             p.move = parse_move(move);
+             p.walkers = walkers;
+             p.record_every = record_every;
+             p.seed = seed;
+             p.refresh_every = refresh_every;
+             p.store_theta = store_theta;
+             if (layer_sigma) p.layer_sigma = std::move(*layer_sigma);
+             return p;
+           }),
+           py::kw_only(), py::arg("steps") = d.steps, py::arg("sigma") = d.sigma,
+           py::arg("mode") = walk_mode_name(d.mode), py::arg("threshold") = d.threshold,
+           py::arg("threshold_on_error") = d.threshold_on_error,
+           py::arg("temperature") = d.temperature, py::arg("move") = move_name(d.move),
+           py::arg("walkers") = d.walkers, py::arg("record_every") = d.record_every,
+           py::arg("seed") = d.seed, py::arg("refresh_every") = d.refresh_every,
+           py::arg("store_theta") = d.store_theta, py::arg("layer_sigma") = py::none())
+      .def_readwrite("steps", &ls::WalkParams::steps, "proposed moves per walker (>= 0)")
+      .def_readwrite("sigma", &ls::WalkParams::sigma,
+                     "per-coordinate standard deviation of a move (finite, >= 0)")
+      .def_property(
+          "mode", [](const ls::WalkParams& p) { return walk_mode_name(p.mode); },
+          [](ls::WalkParams& p, const std::string& v) { p.mode = parse_walk_mode(v); },
+          "'free', 'threshold' or 'metropolis'")
+      .def_readwrite("threshold", &ls::WalkParams::threshold,
+                     "threshold mode: level on the train loss (or error)")
+      .def_readwrite("threshold_on_error", &ls::WalkParams::threshold_on_error,
+                     "threshold mode: the level applies to the train error instead of the loss")
+      .def_readwrite("temperature", &ls::WalkParams::temperature, "metropolis mode (> 0)")
+      .def_property(
+          "move", [](const ls::WalkParams& p) { return move_name(p.move); },
+          [](ls::WalkParams& p, const std::string& v) { p.move = parse_move(v); },
+          "'dense' (all parameters), 'weight' (one parameter) or 'unit' (one hidden unit)")
+      .def_readwrite("walkers", &ls::WalkParams::walkers, "independent walkers (>= 1)")
+      .def_readwrite("record_every", &ls::WalkParams::record_every,
+                     "record every this many steps (>= 1)")
+      .def_readwrite("seed", &ls::WalkParams::seed, "walker w draws from Philox(seed, w)")
+      .def_readwrite("refresh_every", &ls::WalkParams::refresh_every,
+                     "sparse moves: full recomputation every this many steps (0: never)")
+      .def_readwrite("store_theta", &ls::WalkParams::store_theta,
+                     "keep theta at every record (walkers x records x P)")
+      .def_readwrite("layer_sigma", &ls::WalkParams::layer_sigma,
+                     "if not empty: the sigma of each layer's block [W_l, b_l] (overrides sigma)");
+}
+
 }  // namespace
 
-void bind_landscape(py::module_& m) {
+void bind_probes(py::module_& m) {
+  bind_walk_params(m);
   m.def(
-      "landscape_direction",
+      "direction",
       [](const std::vector<int>& widths, bool bias, carray<float> theta, std::uint64_t seed,
          std::int64_t k, const std::string& kind, const std::string& normalization,
          const std::string& bias_mode) {
@@ -85,10 +177,10 @@ void bind_landscape(py::module_& m) {
       },
       py::arg("widths"), py::arg("bias"), py::arg("theta"), py::arg("seed"), py::arg("k"),
       py::arg("kind"), py::arg("normalization"), py::arg("bias_mode"),
-      "Direction u_k (float32, n_params) used by landscape_perturbed_eval.");
+      "Direction u_k (float32, n_params) used by perturbed_eval.");
 
   m.def(
-      "landscape_perturbed_eval",
+      "perturbed_eval",
       [](const std::vector<int>& widths, bool bias, carray<float> theta, std::uint64_t seed,
          std::int64_t K, carray<double> radii, const std::string& kind,
          const std::string& normalization, const std::string& bias_mode, const std::string& mode,
@@ -129,7 +221,7 @@ void bind_landscape(py::module_& m) {
       "mean loss and accuracy: (loss, acc, loss0, acc0).");
 
   m.def(
-      "_landscape_z0_limit",
+      "_z0_limit",
       [](std::int64_t floats) {
         const std::int64_t old = ls::z0_limit();
         if (floats >= 0) ls::set_z0_limit(floats);
@@ -140,7 +232,7 @@ void bind_landscape(py::module_& m) {
       "first-layer product (negative: leave unchanged); returns the previous value.");
 
   m.def(
-      "landscape_affine_eval",
+      "affine_eval",
       [](const std::vector<int>& widths, bool bias, carray<float> theta0, carray<float> D,
          carray<double> coeffs, carray<float> X, carray<std::int32_t> y, int n_threads) {
         const auto s = make_shape(widths, bias);
@@ -174,7 +266,7 @@ void bind_landscape(py::module_& m) {
       "Mean loss and accuracy at theta0 + coeffs[g] @ D for every row g of coeffs.");
 
   m.def(
-      "landscape_full_loss",
+      "full_loss",
       [](const std::vector<int>& widths, bool bias, carray<float> theta, carray<float> X,
          carray<std::int32_t> y, int n_threads) {
         const auto s = make_shape(widths, bias);
@@ -196,13 +288,10 @@ void bind_landscape(py::module_& m) {
       "bit-identical for any n_threads).");
 
   m.def(
-      "landscape_random_walk",
+      "random_walk",
       [](const std::vector<int>& widths, bool bias, carray<float> theta0, carray<float> Xtr,
-         carray<std::int32_t> ytr, py::object Xte_o, py::object yte_o, std::int64_t steps,
-         double sigma, const std::string& mode, double threshold, bool threshold_on_error,
-         double temperature, const std::string& move, std::int64_t walkers,
-         std::int64_t record_every, std::uint64_t seed, std::int64_t refresh_every,
-         bool store_theta, int n_threads, py::object layer_sigma) {
+         carray<std::int32_t> ytr, py::object Xte_o, py::object yte_o,
+         const ls::WalkParams& params, int n_threads) {
         const auto s = make_shape(widths, bias);
         check_theta(theta0, s, "theta0");
         check_data(Xtr, ytr, s, "X_train", "y_train");
@@ -214,39 +303,20 @@ void bind_landscape(py::module_& m) {
           yte = yte_o.cast<carray<std::int32_t>>();
           check_data(Xte, yte, s, "X_test", "y_test");
         }
-        ls::WalkParams p;
-        p.steps = steps;
-        if (!(sigma >= 0.0) || !std::isfinite(sigma)) throw std::invalid_argument("sigma must be finite and >= 0");
-        p.sigma = sigma;
-        if (!layer_sigma.is_none()) {
-          p.layer_sigma = layer_sigma.cast<std::vector<double>>();
+        ls::WalkParams p = params;
+        if (!(p.sigma >= 0.0) || !std::isfinite(p.sigma)) throw std::invalid_argument("sigma must be finite and >= 0");
+        if (!p.layer_sigma.empty()) {
           if (static_cast<int>(p.layer_sigma.size()) != s.n_layers())
             throw std::invalid_argument("layer_sigma needs one entry per layer");
           for (double v : p.layer_sigma)
             if (!(v >= 0.0) || !std::isfinite(v))
               throw std::invalid_argument("layer_sigma entries must be finite and >= 0");
         }
-        if (mode == "free") p.mode = ls::WalkMode::free_walk;
-        else if (mode == "threshold") p.mode = ls::WalkMode::threshold;
-        else if (mode == "metropolis") p.mode = ls::WalkMode::metropolis;
-        else throw std::invalid_argument("mode must be 'free', 'threshold' or 'metropolis', got '" + mode + "'");
-        p.threshold = threshold;
-        p.threshold_on_error = threshold_on_error;
-        p.temperature = temperature;
-        if (move == "dense") p.move = ls::MoveKind::dense;
-        else if (move == "weight") p.move = ls::MoveKind::weight;
-        else if (move == "unit") p.move = ls::MoveKind::unit;
-        else throw std::invalid_argument("move must be 'dense', 'weight' or 'unit', got '" + move + "'");
-        if (steps < 0) throw std::invalid_argument("steps must be >= 0");
-        if (walkers < 1) throw std::invalid_argument("walkers must be >= 1");
-        if (record_every < 1) throw std::invalid_argument("record_every must be >= 1");
-        if (refresh_every < 0) throw std::invalid_argument("refresh_every must be >= 0");
-        p.walkers = walkers;
-        p.record_every = record_every;
-        p.seed = seed;
-        p.refresh_every = refresh_every;
+        if (p.steps < 0) throw std::invalid_argument("steps must be >= 0");
+        if (p.walkers < 1) throw std::invalid_argument("walkers must be >= 1");
+        if (p.record_every < 1) throw std::invalid_argument("record_every must be >= 1");
+        if (p.refresh_every < 0) throw std::invalid_argument("refresh_every must be >= 0");
         p.eval_test = have_test;
-        p.store_theta = store_theta;
         ls::WalkOutput out;
         const float *tp = theta0.data(), *xp = Xtr.data();
         const std::int32_t* yp = ytr.data();
@@ -257,7 +327,7 @@ void bind_landscape(py::module_& m) {
           py::gil_scoped_release rel;
           ls::random_walk(s, tp, xp, yp, ntr, xtp, ytp, nte, p, out, n_threads);
         }
-        const py::ssize_t W = walkers, NR = out.n_records, P = s.n_params();
+        const py::ssize_t W = p.walkers, NR = out.n_records, P = s.n_params();
         auto mat = [&](const std::vector<double>& v) {
           carray<double> a(std::vector<py::ssize_t>{W, NR});
           std::copy(v.begin(), v.end(), a.mutable_data());
@@ -277,7 +347,7 @@ void bind_landscape(py::module_& m) {
         carray<float> ft(std::vector<py::ssize_t>{W, P});
         std::copy(out.final_theta.begin(), out.final_theta.end(), ft.mutable_data());
         d["final_theta"] = ft;
-        if (store_theta) {
+        if (p.store_theta) {
           carray<float> th(std::vector<py::ssize_t>{W, NR, P});
           std::copy(out.thetas.begin(), out.thetas.end(), th.mutable_data());
           d["thetas"] = th;
@@ -291,10 +361,8 @@ void bind_landscape(py::module_& m) {
         return d;
       },
       py::arg("widths"), py::arg("bias"), py::arg("theta0"), py::arg("X_train"),
-      py::arg("y_train"), py::arg("X_test"), py::arg("y_test"), py::arg("steps"),
-      py::arg("sigma"), py::arg("mode"), py::arg("threshold"), py::arg("threshold_on_error"),
-      py::arg("temperature"), py::arg("move"), py::arg("walkers"), py::arg("record_every"),
-      py::arg("seed"), py::arg("refresh_every"), py::arg("store_theta"), py::arg("n_threads"),
-      py::arg("layer_sigma") = py::none(),
-      "Random walks from theta0 (see glasslens.walks.random_walk); returns a dict of arrays.");
+      py::arg("y_train"), py::arg("X_test"), py::arg("y_test"), py::arg("params"),
+      py::arg("n_threads"),
+      "Random walks from theta0 (see glasslens.walks.random_walk; X_test/y_test may be None); "
+      "returns a dict of arrays.");
 }

@@ -1,4 +1,5 @@
-// Bindings of the curvature engine (Hessian-vector products, batched loss evaluation).
+// Bindings of the curvature engine (Protocol 4; Hessian-vector products, batched loss
+// evaluation): glasslens._core.flatness.
 #include <cstring>
 #include <memory>
 
@@ -42,10 +43,10 @@ void check_xy(const glasslens::nn::Shape& s, const carray<float>& X, const carra
 
 }  // namespace
 
-void bind_curvature(py::module_& m) {
+void bind_flatness(py::module_& m) {
   using glasslens::curv::HessianOperator;
   py::class_<HessianOperator, std::shared_ptr<HessianOperator>>(
-      m, "curv_HessianOperator",
+      m, "HessianOperator",
       "Hessian of the mean cross-entropy loss of one MLP on (X, y) at theta (cached forward pass).")
       .def(py::init([](const std::vector<int>& widths, bool bias, carray<float> theta,
                        carray<float> X, carray<std::int32_t> y, int n_threads,
@@ -110,9 +111,9 @@ void bind_curvature(py::module_& m) {
           py::arg("v"), py::arg("n_threads") = 0,
           "Hessian-vector products: v (P,) or (k, P) float32 -> H v with the same shape");
 
-  m.attr("curv_serial_work") = glasslens::curv::kSerialWork;
+  m.attr("serial_work") = glasslens::curv::kSerialWork;
   m.def(
-      "curv_loss_many",
+      "loss_many",
       [](const std::vector<int>& widths, bool bias, carray<float> thetas, carray<float> X,
          carray<std::int32_t> y, int n_threads) {
         const auto s = make_shape(widths, bias);

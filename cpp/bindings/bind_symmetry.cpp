@@ -1,4 +1,4 @@
-// Bindings of the linear assignment solver (glasslens/lap.hpp).
+// Bindings of the linear assignment solvers (glasslens/symmetry/): glasslens._core.symmetry.
 #include <algorithm>
 #include <optional>
 
@@ -127,7 +127,7 @@ py::tuple lap_all_pairs_py(const carray<float>& U, int n_threads, bool return_co
 
 }  // namespace
 
-void bind_lap(py::module_& m) {
+void bind_symmetry(py::module_& m) {
   m.def("lap_solve", &lap_one_any, py::arg("cost"), py::arg("maximize") = false,
         py::arg("duals") = py::none(), py::arg("return_duals") = false,
         "Exact dense linear assignment of a (n, m) float64 (or float32, solved in double) cost matrix (shortest augmenting "
