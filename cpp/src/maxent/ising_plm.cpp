@@ -242,6 +242,228 @@ struct Spin {
   double Fprev = 0.0;
 };
 
+// l1 * sum_{j != i} |x_j| (the non-smooth part of spin i's objective).
+double l1_norm(const Spin& s, const std::vector<double>& x, int N, double l1) {
+  if (l1 == 0.0) return 0.0;
+  double a = 0.0;
+  for (int j = 0; j < N; ++j)
+    if (j != s.i) a += std::fabs(x[j]);
+  return l1 * a;
+}
+
+// The OWL-QN pseudo-gradient of s into s.pg; returns its max norm.
+double pseudo_grad(Spin& s, int N, double l1) {
+  double mx = 0.0;
+  for (int j = 0; j < N; ++j) {
+    double v = s.g[j];
+    if (l1 > 0.0 && j != s.i) {
+      const double xj = s.x[j];
+      if (xj > 0) v += l1;
+      else if (xj < 0) v -= l1;
+      else if (v + l1 < 0) v += l1;
+      else if (v - l1 > 0) v -= l1;
+      else v = 0.0;
+    }
+    s.pg[j] = v;
+    mx = std::max(mx, std::fabs(v));
+  }
+  return mx;
+}
+
+// Trial point x + alpha d, projected on the orthant of x (L1 coordinates only).
+void make_trial(Spin& s, int N, double l1) {
+  for (int j = 0; j < N; ++j) {
+    double v = s.x[j] + s.alpha * s.d[j];
+    if (l1 > 0.0 && j != s.i) {
+      const double xi = s.x[j] != 0.0 ? s.x[j] : -s.pg[j];
+      if (v * xi <= 0.0) v = 0.0;
+    }
+    s.xt[j] = v;
+  }
+}
+
+// L-BFGS direction (two-loop recursion over the last m curvature pairs, restricted to the
+// orthant for L1) and the first trial step.
+void direction(Spin& s, int N, double l1, int m) {
+  // two-loop recursion on -pg
+  for (int j = 0; j < N; ++j) s.d[j] = -s.pg[j];
+  std::vector<double> al(m);
+  for (int k = 0; k < s.hist; ++k) {
+    const int idx = (s.head - 1 - k + m) % m;
+    const double* Sk = s.Sh.data() + static_cast<std::size_t>(idx) * N;
+    const double* Yk = s.Yh.data() + static_cast<std::size_t>(idx) * N;
+    al[k] = s.rho[idx] * dot(Sk, s.d.data(), N);
+    for (int j = 0; j < N; ++j) s.d[j] -= al[k] * Yk[j];
+  }
+  if (s.hist > 0) {
+    const int idx = (s.head - 1 + m) % m;
+    const double* Sk = s.Sh.data() + static_cast<std::size_t>(idx) * N;
+    const double* Yk = s.Yh.data() + static_cast<std::size_t>(idx) * N;
+    const double gam = dot(Sk, Yk, N) / dot(Yk, Yk, N);
+    for (int j = 0; j < N; ++j) s.d[j] *= gam;
+  }
+  for (int k = s.hist - 1; k >= 0; --k) {
+    const int idx = (s.head - 1 - k + m) % m;
+    const double* Sk = s.Sh.data() + static_cast<std::size_t>(idx) * N;
+    const double* Yk = s.Yh.data() + static_cast<std::size_t>(idx) * N;
+    const double be = s.rho[idx] * dot(Yk, s.d.data(), N);
+    for (int j = 0; j < N; ++j) s.d[j] += (al[k] - be) * Sk[j];
+  }
+  if (l1 > 0.0)
+    for (int j = 0; j < N; ++j)
+      if (j != s.i && s.d[j] * s.pg[j] >= 0.0) s.d[j] = 0.0;
+  if (dot(s.d.data(), s.pg.data(), N) >= 0.0) {  // not a descent direction: restart
+    s.hist = 0;
+    for (int j = 0; j < N; ++j) s.d[j] = -s.pg[j];
+  }
+  if (s.hist == 0) {
+    double n2 = std::sqrt(dot(s.pg.data(), s.pg.data(), N));
+    s.alpha = n2 > 1.0 ? 1.0 / n2 : 1.0;
+  } else {
+    s.alpha = 1.0;
+  }
+  s.ls = 0;
+  make_trial(s, N, l1);
+}
+
+// Fits spins [i0, i1) together (one Evaluator, lock-step evaluation of the active spins):
+// writes their rows of P and their entries of info. Called once per block by plm_fit.
+void fit_block(const Data& data, const PLMOptions& opt, const double* P0, int i0, int i1,
+               PLMInfo& info, double* P) {
+  const int N = data.N;
+  const int m = opt.history;
+  const double l1 = opt.l1;
+  const int nb = i1 - i0;
+  Evaluator ev(data, nb, opt.l2, opt.l2_h);
+  std::vector<Spin> sp(nb);
+  for (int a = 0; a < nb; ++a) {
+    Spin& s = sp[a];
+    s.i = i0 + a;
+    s.x.assign(N, 0.0);
+    if (P0) std::copy(P0 + static_cast<std::size_t>(s.i) * N, P0 + static_cast<std::size_t>(s.i + 1) * N, s.x.begin());
+    s.g.assign(N, 0.0); s.pg.assign(N, 0.0); s.d.assign(N, 0.0);
+    s.xt = s.x; s.gt.assign(N, 0.0);
+    s.Sh.assign(static_cast<std::size_t>(m) * N, 0.0);
+    s.Yh.assign(static_cast<std::size_t>(m) * N, 0.0);
+    s.rho.assign(m, 0.0);
+  }
+
+  std::vector<int> act, spins;
+  std::vector<const double*> xs;
+  std::vector<double*> gs;
+  std::vector<double> fv;
+  auto evaluate = [&](const std::vector<int>& which, bool at_trial) {
+    const int na = static_cast<int>(which.size());
+    spins.resize(na); xs.resize(na); gs.resize(na); fv.resize(na);
+    for (int k = 0; k < na; ++k) {
+      Spin& s = sp[which[k]];
+      spins[k] = s.i;
+      xs[k] = at_trial ? s.xt.data() : s.x.data();
+      gs[k] = at_trial ? s.gt.data() : s.g.data();
+      ++s.evals;
+    }
+    ev.eval(na, spins.data(), xs.data(), fv.data(), gs.data());
+    for (int k = 0; k < na; ++k) {
+      Spin& s = sp[which[k]];
+      if (at_trial) {
+        s.ft = fv[k];
+        s.Ft = fv[k] + l1_norm(s, s.xt, N, l1);
+      } else {
+        s.F = fv[k] + l1_norm(s, s.x, N, l1);
+      }
+    }
+  };
+  auto finish = [&](Spin& s, int status, double gn) {
+    s.status = status;
+    info.f[s.i] = s.F;
+    info.grad_norm[s.i] = gn;
+    info.iters[s.i] = s.iters;
+    info.evals[s.i] = s.evals;
+    info.status[s.i] = status;
+    std::copy(s.x.begin(), s.x.end(), P + static_cast<std::size_t>(s.i) * N);
+  };
+
+  for (int a = 0; a < nb; ++a) act.push_back(a);
+  evaluate(act, false);
+  {
+    std::vector<int> keep;
+    for (int a : act) {
+      Spin& s = sp[a];
+      const double gn = pseudo_grad(s, N, l1);
+      if (gn <= opt.tol) finish(s, 0, gn);
+      else if (opt.max_iter == 0) finish(s, 2, gn);
+      else { direction(s, N, l1, m); keep.push_back(a); }
+    }
+    act.swap(keep);
+  }
+  while (!act.empty()) {
+    evaluate(act, true);
+    std::vector<int> keep;
+    for (int a : act) {
+      Spin& s = sp[a];
+      double decr = 0.0;
+      for (int j = 0; j < N; ++j) decr += s.pg[j] * (s.xt[j] - s.x[j]);
+      // Sufficient decrease, either measured (Armijo) or certified by convexity: for convex
+      // F, F(xt) - F(x) <= xi . (xt - x) for any subgradient xi at xt. The certificate uses
+      // gradients, which float32 evaluation gives far more accurately than differences of F
+      // near the optimum.
+      double ub = 0.0;
+      for (int j = 0; j < N; ++j) {
+        const double sj = s.xt[j] - s.x[j];
+        double xi = s.gt[j];
+        if (l1 > 0.0 && j != s.i) {
+          if (s.xt[j] > 0) xi += l1;
+          else if (s.xt[j] < 0) xi -= l1;
+          else xi -= (sj > 0 ? l1 : (sj < 0 ? -l1 : 0.0));
+        }
+        ub += xi * sj;
+      }
+      if (s.Ft <= s.F + 1e-4 * decr || ub <= 1e-4 * decr) {
+        // accept; update the curvature pairs with the smooth gradients
+        double* Sk = s.Sh.data() + static_cast<std::size_t>(s.head) * N;
+        double* Yk = s.Yh.data() + static_cast<std::size_t>(s.head) * N;
+        double sy = 0.0, yy = 0.0;
+        for (int j = 0; j < N; ++j) {
+          Sk[j] = s.xt[j] - s.x[j];
+          Yk[j] = s.gt[j] - s.g[j];
+          sy += Sk[j] * Yk[j];
+          yy += Yk[j] * Yk[j];
+        }
+        if (sy > 1e-12 * yy && yy > 0.0) {
+          s.rho[s.head] = 1.0 / sy;
+          s.head = (s.head + 1) % m;
+          s.hist = std::min(s.hist + 1, m);
+        }
+        const double Fold = s.F;
+        s.x.swap(s.xt);
+        s.g.swap(s.gt);
+        s.F = s.Ft;
+        ++s.iters;
+        const double gn = pseudo_grad(s, N, l1);
+        if (gn <= opt.tol) { finish(s, 0, gn); continue; }
+        // f differences are at float32 noise near the optimum: use the step's predicted
+        // (first-order) decrease instead.
+        (void)Fold;
+        if (-decr <= opt.ftol * std::max(1.0, std::fabs(s.F))) { finish(s, 1, gn); continue; }
+        if (s.iters >= opt.max_iter) { finish(s, 2, gn); continue; }
+        direction(s, N, l1, m);
+        keep.push_back(a);
+      } else {
+        s.alpha *= 0.5;
+        if (++s.ls > 40) {
+          double gn = 0.0;
+          for (int j = 0; j < N; ++j) gn = std::max(gn, std::fabs(s.pg[j]));
+          finish(s, 3, gn);
+          continue;
+        }
+        make_trial(s, N, l1);
+        keep.push_back(a);
+      }
+    }
+    act.swap(keep);
+  }
+}
+
 }  // namespace
 
 PLMInfo plm_fit(const std::int8_t* X, std::int64_t M, int N, const double* P0,
@@ -259,215 +481,9 @@ PLMInfo plm_fit(const std::int8_t* X, std::int64_t M, int N, const double* P0,
   info.status.assign(N, 0);
   const int bs = std::min(opt.block, N);
   const std::int64_t nblocks = (N + bs - 1) / bs;
-  const int m = opt.history;
-  const double l1 = opt.l1;
   parallel_for(nblocks, opt.n_threads, [&](std::int64_t blk) {
     const int i0 = static_cast<int>(blk) * bs, i1 = std::min(N, i0 + bs);
-    const int nb = i1 - i0;
-    Evaluator ev(data, nb, opt.l2, opt.l2_h);
-    std::vector<Spin> sp(nb);
-    for (int a = 0; a < nb; ++a) {
-      Spin& s = sp[a];
-      s.i = i0 + a;
-      s.x.assign(N, 0.0);
-      if (P0) std::copy(P0 + static_cast<std::size_t>(s.i) * N, P0 + static_cast<std::size_t>(s.i + 1) * N, s.x.begin());
-      s.g.assign(N, 0.0); s.pg.assign(N, 0.0); s.d.assign(N, 0.0);
-      s.xt = s.x; s.gt.assign(N, 0.0);
-      s.Sh.assign(static_cast<std::size_t>(m) * N, 0.0);
-      s.Yh.assign(static_cast<std::size_t>(m) * N, 0.0);
-      s.rho.assign(m, 0.0);
-    }
-    auto l1norm = [&](const Spin& s, const std::vector<double>& x) {
-      if (l1 == 0.0) return 0.0;
-      double a = 0.0;
-      for (int j = 0; j < N; ++j)
-        if (j != s.i) a += std::fabs(x[j]);
-      return l1 * a;
-    };
-    auto pseudo_grad = [&](Spin& s) {
-      double mx = 0.0;
-      for (int j = 0; j < N; ++j) {
-        double v = s.g[j];
-        if (l1 > 0.0 && j != s.i) {
-          const double xj = s.x[j];
-          if (xj > 0) v += l1;
-          else if (xj < 0) v -= l1;
-          else if (v + l1 < 0) v += l1;
-          else if (v - l1 > 0) v -= l1;
-          else v = 0.0;
-        }
-        s.pg[j] = v;
-        mx = std::max(mx, std::fabs(v));
-      }
-      return mx;
-    };
-    // Trial point x + alpha d, projected on the orthant of x (L1 coordinates only).
-    auto make_trial = [&](Spin& s) {
-      for (int j = 0; j < N; ++j) {
-        double v = s.x[j] + s.alpha * s.d[j];
-        if (l1 > 0.0 && j != s.i) {
-          const double xi = s.x[j] != 0.0 ? s.x[j] : -s.pg[j];
-          if (v * xi <= 0.0) v = 0.0;
-        }
-        s.xt[j] = v;
-      }
-    };
-    auto direction = [&](Spin& s) {
-      // two-loop recursion on -pg
-      for (int j = 0; j < N; ++j) s.d[j] = -s.pg[j];
-      std::vector<double> al(m);
-      for (int k = 0; k < s.hist; ++k) {
-        const int idx = (s.head - 1 - k + m) % m;
-        const double* Sk = s.Sh.data() + static_cast<std::size_t>(idx) * N;
-        const double* Yk = s.Yh.data() + static_cast<std::size_t>(idx) * N;
-        al[k] = s.rho[idx] * dot(Sk, s.d.data(), N);
-        for (int j = 0; j < N; ++j) s.d[j] -= al[k] * Yk[j];
-      }
-      if (s.hist > 0) {
-        const int idx = (s.head - 1 + m) % m;
-        const double* Sk = s.Sh.data() + static_cast<std::size_t>(idx) * N;
-        const double* Yk = s.Yh.data() + static_cast<std::size_t>(idx) * N;
-        const double gam = dot(Sk, Yk, N) / dot(Yk, Yk, N);
-        for (int j = 0; j < N; ++j) s.d[j] *= gam;
-      }
-      for (int k = s.hist - 1; k >= 0; --k) {
-        const int idx = (s.head - 1 - k + m) % m;
-        const double* Sk = s.Sh.data() + static_cast<std::size_t>(idx) * N;
-        const double* Yk = s.Yh.data() + static_cast<std::size_t>(idx) * N;
-        const double be = s.rho[idx] * dot(Yk, s.d.data(), N);
-        for (int j = 0; j < N; ++j) s.d[j] += (al[k] - be) * Sk[j];
-      }
-      if (l1 > 0.0)
-        for (int j = 0; j < N; ++j)
-          if (j != s.i && s.d[j] * s.pg[j] >= 0.0) s.d[j] = 0.0;
-      if (dot(s.d.data(), s.pg.data(), N) >= 0.0) {  // not a descent direction: restart
-        s.hist = 0;
-        for (int j = 0; j < N; ++j) s.d[j] = -s.pg[j];
-      }
-      if (s.hist == 0) {
-        double n2 = std::sqrt(dot(s.pg.data(), s.pg.data(), N));
-        s.alpha = n2 > 1.0 ? 1.0 / n2 : 1.0;
-      } else {
-        s.alpha = 1.0;
-      }
-      s.ls = 0;
-      make_trial(s);
-    };
-
-    std::vector<int> act, spins;
-    std::vector<const double*> xs;
-    std::vector<double*> gs;
-    std::vector<double> fv;
-    auto evaluate = [&](const std::vector<int>& which, bool at_trial) {
-      const int na = static_cast<int>(which.size());
-      spins.resize(na); xs.resize(na); gs.resize(na); fv.resize(na);
-      for (int k = 0; k < na; ++k) {
-        Spin& s = sp[which[k]];
-        spins[k] = s.i;
-        xs[k] = at_trial ? s.xt.data() : s.x.data();
-        gs[k] = at_trial ? s.gt.data() : s.g.data();
-        ++s.evals;
-      }
-      ev.eval(na, spins.data(), xs.data(), fv.data(), gs.data());
-      for (int k = 0; k < na; ++k) {
-        Spin& s = sp[which[k]];
-        if (at_trial) {
-          s.ft = fv[k];
-          s.Ft = fv[k] + l1norm(s, s.xt);
-        } else {
-          s.F = fv[k] + l1norm(s, s.x);
-        }
-      }
-    };
-    auto finish = [&](Spin& s, int status, double gn) {
-      s.status = status;
-      info.f[s.i] = s.F;
-      info.grad_norm[s.i] = gn;
-      info.iters[s.i] = s.iters;
-      info.evals[s.i] = s.evals;
-      info.status[s.i] = status;
-      std::copy(s.x.begin(), s.x.end(), P + static_cast<std::size_t>(s.i) * N);
-    };
-
-    for (int a = 0; a < nb; ++a) act.push_back(a);
-    evaluate(act, false);
-    {
-      std::vector<int> keep;
-      for (int a : act) {
-        Spin& s = sp[a];
-        const double gn = pseudo_grad(s);
-        if (gn <= opt.tol) finish(s, 0, gn);
-        else if (opt.max_iter == 0) finish(s, 2, gn);
-        else { direction(s); keep.push_back(a); }
-      }
-      act.swap(keep);
-    }
-    while (!act.empty()) {
-      evaluate(act, true);
-      std::vector<int> keep;
-      for (int a : act) {
-        Spin& s = sp[a];
-        double decr = 0.0;
-        for (int j = 0; j < N; ++j) decr += s.pg[j] * (s.xt[j] - s.x[j]);
-        // Sufficient decrease, either measured (Armijo) or certified by convexity: for convex
-        // F, F(xt) - F(x) <= xi . (xt - x) for any subgradient xi at xt. The certificate uses
-        // gradients, which float32 evaluation gives far more accurately than differences of F
-        // near the optimum.
-        double ub = 0.0;
-        for (int j = 0; j < N; ++j) {
-          const double sj = s.xt[j] - s.x[j];
-          double xi = s.gt[j];
-          if (l1 > 0.0 && j != s.i) {
-            if (s.xt[j] > 0) xi += l1;
-            else if (s.xt[j] < 0) xi -= l1;
-            else xi -= (sj > 0 ? l1 : (sj < 0 ? -l1 : 0.0));
-          }
-          ub += xi * sj;
-        }
-        if (s.Ft <= s.F + 1e-4 * decr || ub <= 1e-4 * decr) {
-          // accept; update the curvature pairs with the smooth gradients
-          double* Sk = s.Sh.data() + static_cast<std::size_t>(s.head) * N;
-          double* Yk = s.Yh.data() + static_cast<std::size_t>(s.head) * N;
-          double sy = 0.0, yy = 0.0;
-          for (int j = 0; j < N; ++j) {
-            Sk[j] = s.xt[j] - s.x[j];
-            Yk[j] = s.gt[j] - s.g[j];
-            sy += Sk[j] * Yk[j];
-            yy += Yk[j] * Yk[j];
-          }
-          if (sy > 1e-12 * yy && yy > 0.0) {
-            s.rho[s.head] = 1.0 / sy;
-            s.head = (s.head + 1) % m;
-            s.hist = std::min(s.hist + 1, m);
-          }
-          const double Fold = s.F;
-          s.x.swap(s.xt);
-          s.g.swap(s.gt);
-          s.F = s.Ft;
-          ++s.iters;
-          const double gn = pseudo_grad(s);
-          if (gn <= opt.tol) { finish(s, 0, gn); continue; }
-          // f differences are at float32 noise near the optimum: use the step's predicted
-          // (first-order) decrease instead.
-          (void)Fold;
-          if (-decr <= opt.ftol * std::max(1.0, std::fabs(s.F))) { finish(s, 1, gn); continue; }
-          if (s.iters >= opt.max_iter) { finish(s, 2, gn); continue; }
-          direction(s);
-          keep.push_back(a);
-        } else {
-          s.alpha *= 0.5;
-          if (++s.ls > 40) {
-            double gn = 0.0;
-            for (int j = 0; j < N; ++j) gn = std::max(gn, std::fabs(s.pg[j]));
-            finish(s, 3, gn);
-            continue;
-          }
-          make_trial(s);
-          keep.push_back(a);
-        }
-      }
-      act.swap(keep);
-    }
+    fit_block(data, opt, P0, i0, i1, info, P);
   });
   return info;
 }

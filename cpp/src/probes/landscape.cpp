@@ -574,6 +574,219 @@ struct IncState {
 
 }  // namespace
 
+namespace {
+
+// What every walker of random_walk reads; shared by the threads, unchanged during the walk.
+struct WalkContext {
+  const Shape& s;
+  const float* theta0;                 // start point (P)
+  const float* Xtr;                    // training inputs, row-major (ntr x d0)
+  const std::int32_t* ytr;
+  std::int64_t ntr;
+  const float* Xte;                    // test set (used when have_test)
+  const std::int32_t* yte;
+  std::int64_t nte;
+  const WalkParams& p;
+  const float* XT;                     // training inputs transposed (d0 x ntr), sparse moves only
+  bool sparse;                         // move != dense: incremental evaluation (IncState)
+  bool have_test;
+  double n0;                           // |theta0|
+  std::int64_t NR;                     // records per walker
+  std::int64_t P;                      // parameters
+  std::int64_t H;                      // hidden units (move='unit')
+  int L;                               // layers
+  int inner;                           // threads of each full pass inside the walker
+};
+
+// Walker w: its random stream is Philox(seed, w, 1); it writes row w of the records in `out`,
+// out.final_theta[w], out.max_drift[w] and out.n_accepted[w] (disjoint between walkers).
+void run_walker(const WalkContext& c, std::int64_t w, WalkOutput& out) {
+  const Shape& s = c.s;
+  const WalkParams& p = c.p;
+  const float* theta0 = c.theta0;
+  const float* Xtr = c.Xtr;
+  const std::int32_t* ytr = c.ytr;
+  const std::int64_t ntr = c.ntr;
+  const float* Xte = c.Xte;
+  const std::int32_t* yte = c.yte;
+  const std::int64_t nte = c.nte;
+  const bool sparse = c.sparse, have_test = c.have_test;
+  const double n0 = c.n0;
+  const std::int64_t NR = c.NR, P = c.P, H = c.H;
+  const int L = c.L, inner = c.inner;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto sig = [&](int l) { return p.layer_sigma.empty() ? p.sigma : p.layer_sigma[l]; };
+  Philox g(p.seed, static_cast<std::uint64_t>(w), 1);
+  std::vector<float> theta(theta0, theta0 + P), prop;
+  double cur_loss = 0.0, cur_acc = 0.0;
+  IncState* st = nullptr;
+  std::unique_ptr<IncState> holder;
+  if (sparse) {
+    holder.reset(new IncState(s, c.XT, ytr, ntr));
+    st = holder.get();
+    st->refresh(theta.data(), Xtr, inner);
+  } else {
+    prop.resize(P);
+    cur_loss = full_loss(s, theta.data(), Xtr, ytr, ntr, &cur_acc, inner);
+  }
+  auto loss_now = [&] { return sparse ? st->total / ntr : cur_loss; };
+  auto acc_now = [&] { return sparse ? static_cast<double>(st->ncorr) / ntr : cur_acc; };
+  std::int64_t acc_window = 0, win_steps = 0;
+  auto record = [&](std::int64_t r) {
+    const std::int64_t o = w * NR + r;
+    double dd = 0.0, dot = 0.0, nt2 = 0.0;
+    for (std::int64_t q = 0; q < P; ++q) {
+      const double a = theta[q], b = theta0[q];
+      dd += (a - b) * (a - b);
+      dot += a * b;
+      nt2 += a * a;
+    }
+    out.dist[o] = n0 > 0 ? std::sqrt(dd) / n0 : std::sqrt(dd);
+    out.overlap[o] = (n0 > 0 && nt2 > 0) ? dot / (n0 * std::sqrt(nt2)) : nan;
+    out.train_loss[o] = loss_now();
+    out.train_acc[o] = acc_now();
+    if (have_test) {
+      double a;
+      out.test_loss[o] = full_loss(s, theta.data(), Xte, yte, nte, &a, inner);
+      out.test_acc[o] = a;
+    }
+    out.accept[o] = win_steps > 0 ? static_cast<double>(acc_window) / win_steps : nan;
+    acc_window = 0;
+    win_steps = 0;
+    if (p.store_theta)
+      std::copy(theta.begin(), theta.end(), out.thetas.begin() + o * P);
+  };
+  auto accept = [&](double new_loss, double new_acc) {
+    switch (p.mode) {
+      case WalkMode::free_walk:
+        return true;
+      case WalkMode::threshold:
+        return p.threshold_on_error ? (1.0 - new_acc) <= p.threshold : new_loss <= p.threshold;
+      case WalkMode::metropolis: {
+        const double dl = new_loss - loss_now();
+        if (dl <= 0.0) return true;
+        return g.uniform() < std::exp(-dl / p.temperature);
+      }
+    }
+    return false;
+  };
+  record(0);
+  std::vector<float> din, dout, wcol;
+  for (std::int64_t t = 1; t <= p.steps; ++t) {
+    bool ok = false;
+    if (!sparse) {
+      for (int l = 0; l < L; ++l) {
+        const double sl = sig(l);
+        const std::int64_t q1 = l + 1 < L ? s.w_offset(l + 1) : P;
+        for (std::int64_t q = s.w_offset(l); q < q1; ++q)
+          prop[q] = theta[q] + static_cast<float>(sl * g.normal());
+      }
+      std::int64_t corr = 0;
+      const double nl = parallel_total(s, prop.data(), Xtr, ytr, ntr, inner, corr) / ntr;
+      const double na = static_cast<double>(corr) / ntr;
+      ok = accept(nl, na);
+      if (ok) {
+        theta.swap(prop);
+        cur_loss = nl;
+        cur_acc = na;
+      }
+    } else if (p.move == MoveKind::weight) {
+      const std::int64_t q = g.below(static_cast<std::uint32_t>(P));
+      int l = 0;
+      while (l + 1 < L && q >= s.w_offset(l + 1)) ++l;
+      const float dw = static_cast<float>(sig(l) * g.normal());
+      const int dinl = s.widths[l], doutl = s.widths[l + 1];
+      const std::int64_t off = q - s.w_offset(l);
+      const std::int64_t nw = static_cast<std::int64_t>(doutl) * dinl;
+      int j;
+      if (off < nw) {
+        j = static_cast<int>(off / dinl);
+        const int i = static_cast<int>(off % dinl);
+        if (l == 0) {
+          const float* x = st->XT + static_cast<std::int64_t>(i) * ntr;
+          for (std::int64_t smp = 0; smp < ntr; ++smp) st->dz[smp] = dw * x[smp];
+        } else {
+          const float* z = st->Z[l].data() + static_cast<std::int64_t>(i) * ntr;
+          for (std::int64_t smp = 0; smp < ntr; ++smp)
+            st->dz[smp] = dw * (z[smp] > 0.0f ? z[smp] : 0.0f);
+        }
+      } else {
+        j = static_cast<int>(off - nw);
+        std::fill(st->dz.begin(), st->dz.end(), dw);
+      }
+      const int m = l + 1;
+      if (m < L) {
+        // outgoing column of unit j in layer m (unchanged by this move)
+        const int dn = s.widths[m + 1];
+        wcol.resize(dn);
+        for (int c = 0; c < dn; ++c) wcol[c] = theta[s.w_offset(m) + static_cast<std::int64_t>(c) * s.widths[m] + j];
+      }
+      st->propose(m, j, theta.data(), m < L ? wcol.data() : nullptr, nullptr);
+      ok = accept((st->total + st->dtotal) / ntr, static_cast<double>(st->ncorr + st->dcorr) / ntr);
+      if (ok) {
+        st->commit();
+        theta[q] = theta[q] + dw;
+      }
+    } else {  // unit
+      std::int64_t u = g.below(static_cast<std::uint32_t>(H));
+      int m = 1;
+      while (u >= s.widths[m]) {
+        u -= s.widths[m];
+        ++m;
+      }
+      const int j = static_cast<int>(u);
+      const int dprev = s.widths[m - 1], dn = s.widths[m + 1];
+      din.resize(dprev);
+      dout.resize(dn);
+      wcol.resize(dn);
+      const double s_in = sig(m - 1), s_out = sig(m);
+      for (int i = 0; i < dprev; ++i) din[i] = static_cast<float>(s_in * g.normal());
+      const float db = s.bias ? static_cast<float>(s_in * g.normal()) : 0.0f;
+      for (int c = 0; c < dn; ++c) dout[c] = static_cast<float>(s_out * g.normal());
+      for (int c = 0; c < dn; ++c)
+        wcol[c] = theta[s.w_offset(m) + static_cast<std::int64_t>(c) * s.widths[m] + j];
+      std::fill(st->dz.begin(), st->dz.end(), db);
+      for (int i = 0; i < dprev; ++i) {
+        const float di = din[i];
+        if (m == 1) {
+          const float* x = st->XT + static_cast<std::int64_t>(i) * ntr;
+          for (std::int64_t smp = 0; smp < ntr; ++smp) st->dz[smp] += di * x[smp];
+        } else {
+          const float* z = st->Z[m - 1].data() + static_cast<std::int64_t>(i) * ntr;
+          for (std::int64_t smp = 0; smp < ntr; ++smp)
+            st->dz[smp] += di * (z[smp] > 0.0f ? z[smp] : 0.0f);
+        }
+      }
+      st->propose(m, j, theta.data(), wcol.data(), dout.data());
+      ok = accept((st->total + st->dtotal) / ntr, static_cast<double>(st->ncorr + st->dcorr) / ntr);
+      if (ok) {
+        st->commit();
+        const std::int64_t wo = s.w_offset(m - 1) + static_cast<std::int64_t>(j) * dprev;
+        for (int i = 0; i < dprev; ++i) theta[wo + i] = theta[wo + i] + din[i];
+        if (s.bias) theta[s.b_offset(m - 1) + j] = theta[s.b_offset(m - 1) + j] + db;
+        for (int c = 0; c < dn; ++c) {
+          float& v = theta[s.w_offset(m) + static_cast<std::int64_t>(c) * s.widths[m] + j];
+          v = v + dout[c];
+        }
+      }
+    }
+    if (ok) {
+      ++acc_window;
+      ++out.n_accepted[w];
+    }
+    ++win_steps;
+    if (sparse && p.refresh_every > 0 && t % p.refresh_every == 0) {
+      const double before = st->total / ntr;
+      st->refresh(theta.data(), Xtr, inner);
+      out.max_drift[w] = std::max(out.max_drift[w], std::fabs(before - st->total / ntr));
+    }
+    if (t % p.record_every == 0) record(t / p.record_every);
+  }
+  std::copy(theta.begin(), theta.end(), out.final_theta.begin() + w * P);
+}
+
+}  // namespace
+
 void random_walk(const Shape& s, const float* theta0, const float* Xtr, const std::int32_t* ytr,
                  std::int64_t ntr, const float* Xte, const std::int32_t* yte, std::int64_t nte,
                  const WalkParams& p, WalkOutput& out, int n_threads) {
@@ -589,7 +802,6 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
   const bool sparse = p.move != MoveKind::dense;
   if (!p.layer_sigma.empty() && static_cast<int>(p.layer_sigma.size()) != L)
     throw std::invalid_argument("random_walk: layer_sigma needs one entry per layer");
-  auto sig = [&](int l) { return p.layer_sigma.empty() ? p.sigma : p.layer_sigma[l]; };
   const bool have_test = p.eval_test && Xte != nullptr && nte > 0;
   const std::int64_t W = p.walkers, NR = p.steps / p.record_every + 1;
   out.n_records = NR;
@@ -633,175 +845,9 @@ void random_walk(const Shape& s, const float* theta0, const float* Xtr, const st
   // one walker: its full passes (refresh, dense steps, test records) use the threads; several:
   // one walker per thread, serial passes
   const int inner = W == 1 ? n_threads : 1;
-  parallel_for(W, n_threads, [&](std::int64_t w) {
-    Philox g(p.seed, static_cast<std::uint64_t>(w), 1);
-    std::vector<float> theta(theta0, theta0 + P), prop;
-    double cur_loss = 0.0, cur_acc = 0.0;
-    IncState* st = nullptr;
-    std::unique_ptr<IncState> holder;
-    if (sparse) {
-      holder.reset(new IncState(s, XT.data(), ytr, ntr));
-      st = holder.get();
-      st->refresh(theta.data(), Xtr, inner);
-    } else {
-      prop.resize(P);
-      cur_loss = full_loss(s, theta.data(), Xtr, ytr, ntr, &cur_acc, inner);
-    }
-    auto loss_now = [&] { return sparse ? st->total / ntr : cur_loss; };
-    auto acc_now = [&] { return sparse ? static_cast<double>(st->ncorr) / ntr : cur_acc; };
-    std::int64_t acc_window = 0, win_steps = 0;
-    auto record = [&](std::int64_t r) {
-      const std::int64_t o = w * NR + r;
-      double dd = 0.0, dot = 0.0, nt2 = 0.0;
-      for (std::int64_t q = 0; q < P; ++q) {
-        const double a = theta[q], b = theta0[q];
-        dd += (a - b) * (a - b);
-        dot += a * b;
-        nt2 += a * a;
-      }
-      out.dist[o] = n0 > 0 ? std::sqrt(dd) / n0 : std::sqrt(dd);
-      out.overlap[o] = (n0 > 0 && nt2 > 0) ? dot / (n0 * std::sqrt(nt2)) : nan;
-      out.train_loss[o] = loss_now();
-      out.train_acc[o] = acc_now();
-      if (have_test) {
-        double a;
-        out.test_loss[o] = full_loss(s, theta.data(), Xte, yte, nte, &a, inner);
-        out.test_acc[o] = a;
-      }
-      out.accept[o] = win_steps > 0 ? static_cast<double>(acc_window) / win_steps : nan;
-      acc_window = 0;
-      win_steps = 0;
-      if (p.store_theta)
-        std::copy(theta.begin(), theta.end(), out.thetas.begin() + o * P);
-    };
-    auto accept = [&](double new_loss, double new_acc) {
-      switch (p.mode) {
-        case WalkMode::free_walk:
-          return true;
-        case WalkMode::threshold:
-          return p.threshold_on_error ? (1.0 - new_acc) <= p.threshold : new_loss <= p.threshold;
-        case WalkMode::metropolis: {
-          const double dl = new_loss - loss_now();
-          if (dl <= 0.0) return true;
-          return g.uniform() < std::exp(-dl / p.temperature);
-        }
-      }
-      return false;
-    };
-    record(0);
-    std::vector<float> din, dout, wcol;
-    for (std::int64_t t = 1; t <= p.steps; ++t) {
-      bool ok = false;
-      if (!sparse) {
-        for (int l = 0; l < L; ++l) {
-          const double sl = sig(l);
-          const std::int64_t q1 = l + 1 < L ? s.w_offset(l + 1) : P;
-          for (std::int64_t q = s.w_offset(l); q < q1; ++q)
-            prop[q] = theta[q] + static_cast<float>(sl * g.normal());
-        }
-        std::int64_t corr = 0;
-        const double nl = parallel_total(s, prop.data(), Xtr, ytr, ntr, inner, corr) / ntr;
-        const double na = static_cast<double>(corr) / ntr;
-        ok = accept(nl, na);
-        if (ok) {
-          theta.swap(prop);
-          cur_loss = nl;
-          cur_acc = na;
-        }
-      } else if (p.move == MoveKind::weight) {
-        const std::int64_t q = g.below(static_cast<std::uint32_t>(P));
-        int l = 0;
-        while (l + 1 < L && q >= s.w_offset(l + 1)) ++l;
-        const float dw = static_cast<float>(sig(l) * g.normal());
-        const int dinl = s.widths[l], doutl = s.widths[l + 1];
-        const std::int64_t off = q - s.w_offset(l);
-        const std::int64_t nw = static_cast<std::int64_t>(doutl) * dinl;
-        int j;
-        if (off < nw) {
-          j = static_cast<int>(off / dinl);
-          const int i = static_cast<int>(off % dinl);
-          if (l == 0) {
-            const float* x = st->XT + static_cast<std::int64_t>(i) * ntr;
-            for (std::int64_t smp = 0; smp < ntr; ++smp) st->dz[smp] = dw * x[smp];
-          } else {
-            const float* z = st->Z[l].data() + static_cast<std::int64_t>(i) * ntr;
-            for (std::int64_t smp = 0; smp < ntr; ++smp)
-              st->dz[smp] = dw * (z[smp] > 0.0f ? z[smp] : 0.0f);
-          }
-        } else {
-          j = static_cast<int>(off - nw);
-          std::fill(st->dz.begin(), st->dz.end(), dw);
-        }
-        const int m = l + 1;
-        if (m < L) {
-          // outgoing column of unit j in layer m (unchanged by this move)
-          const int dn = s.widths[m + 1];
-          wcol.resize(dn);
-          for (int c = 0; c < dn; ++c) wcol[c] = theta[s.w_offset(m) + static_cast<std::int64_t>(c) * s.widths[m] + j];
-        }
-        st->propose(m, j, theta.data(), m < L ? wcol.data() : nullptr, nullptr);
-        ok = accept((st->total + st->dtotal) / ntr, static_cast<double>(st->ncorr + st->dcorr) / ntr);
-        if (ok) {
-          st->commit();
-          theta[q] = theta[q] + dw;
-        }
-      } else {  // unit
-        std::int64_t u = g.below(static_cast<std::uint32_t>(H));
-        int m = 1;
-        while (u >= s.widths[m]) {
-          u -= s.widths[m];
-          ++m;
-        }
-        const int j = static_cast<int>(u);
-        const int dprev = s.widths[m - 1], dn = s.widths[m + 1];
-        din.resize(dprev);
-        dout.resize(dn);
-        wcol.resize(dn);
-        const double s_in = sig(m - 1), s_out = sig(m);
-        for (int i = 0; i < dprev; ++i) din[i] = static_cast<float>(s_in * g.normal());
-        const float db = s.bias ? static_cast<float>(s_in * g.normal()) : 0.0f;
-        for (int c = 0; c < dn; ++c) dout[c] = static_cast<float>(s_out * g.normal());
-        for (int c = 0; c < dn; ++c)
-          wcol[c] = theta[s.w_offset(m) + static_cast<std::int64_t>(c) * s.widths[m] + j];
-        std::fill(st->dz.begin(), st->dz.end(), db);
-        for (int i = 0; i < dprev; ++i) {
-          const float di = din[i];
-          if (m == 1) {
-            const float* x = st->XT + static_cast<std::int64_t>(i) * ntr;
-            for (std::int64_t smp = 0; smp < ntr; ++smp) st->dz[smp] += di * x[smp];
-          } else {
-            const float* z = st->Z[m - 1].data() + static_cast<std::int64_t>(i) * ntr;
-            for (std::int64_t smp = 0; smp < ntr; ++smp)
-              st->dz[smp] += di * (z[smp] > 0.0f ? z[smp] : 0.0f);
-          }
-        }
-        st->propose(m, j, theta.data(), wcol.data(), dout.data());
-        ok = accept((st->total + st->dtotal) / ntr, static_cast<double>(st->ncorr + st->dcorr) / ntr);
-        if (ok) {
-          st->commit();
-          const std::int64_t wo = s.w_offset(m - 1) + static_cast<std::int64_t>(j) * dprev;
-          for (int i = 0; i < dprev; ++i) theta[wo + i] = theta[wo + i] + din[i];
-          if (s.bias) theta[s.b_offset(m - 1) + j] = theta[s.b_offset(m - 1) + j] + db;
-          for (int c = 0; c < dn; ++c) {
-            float& v = theta[s.w_offset(m) + static_cast<std::int64_t>(c) * s.widths[m] + j];
-            v = v + dout[c];
-          }
-        }
-      }
-      if (ok) {
-        ++acc_window;
-        ++out.n_accepted[w];
-      }
-      ++win_steps;
-      if (sparse && p.refresh_every > 0 && t % p.refresh_every == 0) {
-        const double before = st->total / ntr;
-        st->refresh(theta.data(), Xtr, inner);
-        out.max_drift[w] = std::max(out.max_drift[w], std::fabs(before - st->total / ntr));
-      }
-      if (t % p.record_every == 0) record(t / p.record_every);
-    }
-    std::copy(theta.begin(), theta.end(), out.final_theta.begin() + w * P);
-  });
+  const WalkContext c{s, theta0, Xtr, ytr, ntr, Xte, yte, nte, p, XT.data(),
+                      sparse, have_test, n0, NR, P, H, L, inner};
+  parallel_for(W, n_threads, [&](std::int64_t w) { run_walker(c, w, out); });
 }
 
 }  // namespace glasslens::landscape
