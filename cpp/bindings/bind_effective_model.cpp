@@ -66,7 +66,6 @@ void bind_effective_model(py::module_& m) {
   const bn::TrainConfig d;
   py::class_<bn::TrainConfig>(m, "TrainConfig",
                               "Settings of train (glasslens::binarynet::TrainConfig).")
-      .def(py::init<>())
       .def(py::init([](std::int64_t batch_size, double lr, double beta1, double beta2,
                        double adam_eps, double l2, double leak) {
              bn::TrainConfig c;

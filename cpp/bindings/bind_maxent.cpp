@@ -40,7 +40,6 @@ void bind_maxent(py::module_& m) {
       m, "PLMOptions",
       "Settings of plm_fit (glasslens::ising::PLMOptions; the thread count is plm_fit's "
       "n_threads).")
-      .def(py::init<>())
       .def(py::init([](double l2, double l2_h, double l1, int max_iter, double tol, double ftol,
                        int history, int block) {
              ising::PLMOptions o;
@@ -154,7 +153,8 @@ void bind_maxent(py::module_& m) {
         d["status"] = py::array_t<int>(static_cast<py::ssize_t>(N), info.status.data());
         return py::make_tuple(P, d);
       },
-      py::arg("samples"), py::arg("P0") = py::none(), py::arg("options") = ising::PLMOptions(),
+      py::arg("samples"), py::arg("P0") = py::none(),
+      py::arg_v("options", ising::PLMOptions(), "PLMOptions()"),
       py::arg("n_threads") = 0,
       "Per-spin pseudo-likelihood fit (OWL-QN / L-BFGS). Returns (P, info) with P[i, j] = J_ij "
       "(row i, asymmetric), P[i, i] = h_i; info has per-spin f, grad_norm, iters, evals, status.");

@@ -148,7 +148,6 @@ void bind_nn(py::module_& m) {
   const nn::TrainOptions d;
   py::class_<nn::TrainOptions>(m, "TrainOptions",
                                "Scalar settings of nn.train (glasslens::nn::TrainOptions).")
-      .def(py::init<>())
       .def(py::init([](i64 batch_size, double momentum, double weight_decay, double sam_rho,
                        double label_noise, std::uint64_t noise_seed, std::uint64_t order_seed,
                        double target_train_acc, i64 epoch_begin, i64 epoch_end) {

@@ -94,7 +94,6 @@ void bind_walk_params(py::module_& m) {
   const ls::WalkParams d;
   py::class_<ls::WalkParams>(m, "WalkParams",
                              "Settings of random_walk (glasslens::landscape::WalkParams).")
-      .def(py::init<>())
       .def(py::init([](std::int64_t steps, double sigma, const std::string& mode, double threshold,
                        bool threshold_on_error, double temperature, const std::string& move,
                        std::int64_t walkers, std::int64_t record_every, std::uint64_t seed,

@@ -20,7 +20,6 @@ void bind_spinmodels(py::module_& m) {
   const spin::PTParams d;
   py::class_<spin::PTParams>(m, "PTParams",
                              "Settings of parallel_tempering (glasslens::spin::PTParams).")
-      .def(py::init<>())
       .def(py::init([](int model, int n_spins, std::int64_t n_samples, std::int64_t n_replicas,
                        std::vector<double> temperatures, std::int64_t n_equilibrate,
                        std::int64_t n_measure, std::int64_t record_every,
