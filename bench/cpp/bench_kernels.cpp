@@ -25,15 +25,15 @@
 #include <string>
 #include <vector>
 
-#include "glasslens/gemm.hpp"
-#include "glasslens/landscape.hpp"
-#include "glasslens/lap.hpp"
-#include "glasslens/lap_pairs.hpp"
-#include "glasslens/mlp.hpp"
-#include "glasslens/overlaps.hpp"
-#include "glasslens/parallel.hpp"
-#include "glasslens/simd.hpp"
-#include "glasslens/train.hpp"
+#include "glasslens/nn/gemm.hpp"
+#include "glasslens/probes/landscape.hpp"
+#include "glasslens/symmetry/lap.hpp"
+#include "glasslens/symmetry/lap_pairs.hpp"
+#include "glasslens/nn/mlp.hpp"
+#include "glasslens/replicas/overlaps.hpp"
+#include "glasslens/common/parallel.hpp"
+#include "glasslens/common/simd.hpp"
+#include "glasslens/nn/train.hpp"
 
 namespace glasslens_bench {
 float fma_loop_avx2(std::int64_t iters);

@@ -160,12 +160,14 @@ def glasslens_sgd(ens: gl.Ensemble, X, y, epochs, batch, lr, momentum, threads) 
     vel = np.zeros_like(theta)
     z = np.zeros((R, 0))
     ds = derived_seeds(0)
-    _core.nn_train(theta, vel, np.zeros(R, np.int64), np.zeros(R, np.uint8), z, z.copy(),
+    _core.nn.train(theta, vel, np.zeros(R, np.int64), np.zeros(R, np.uint8), z, z.copy(),
                    z.copy(), z.copy(), ens.widths, True, X, y.astype(np.int32),
-                   np.zeros((0, X.shape[1]), np.float32), np.zeros(0, np.int32), batch,
-                   momentum, 0.0, 0.0, 0.0, ds["noise_seed"], np.arange(R, dtype=np.uint64),
-                   ds["order_seed"], np.arange(R, dtype=np.uint64), -1.0,
-                   lr_schedule(lr, epochs), 0, epochs, np.full(epochs, -1, np.int64), threads)
+                   np.zeros((0, X.shape[1]), np.float32), np.zeros(0, np.int32),
+                   np.arange(R, dtype=np.uint64), np.arange(R, dtype=np.uint64),
+                   lr_schedule(lr, epochs), np.full(epochs, -1, np.int64),
+                   _core.nn.TrainOptions(batch_size=batch, momentum=momentum,
+                                         noise_seed=ds["noise_seed"], order_seed=ds["order_seed"],
+                                         epoch_begin=0, epoch_end=epochs), threads)
     return theta
 
 

@@ -46,14 +46,15 @@ def bench_popcount(M, N, threads, repeat):
         with threadpool_limits(nt):
             t_np, G = best(lambda: F @ F.T, repeat)
         t_pack, P = best(lambda: pack_signs(S, n_threads=nt), repeat)
-        kernels = [k for k in ("avx512", "avx2", "scalar") if _core.popcount_kernel_available(k)]
+        kernels = [k for k in ("avx512", "avx2", "scalar")
+                   if _core.replicas.popcount_kernel_available(k)]
         for k in kernels:
-            _core.set_popcount_kernel(k)
+            _core.replicas.set_popcount_kernel(k)
             reps = 1 if k == "scalar" else repeat
             t_gl, Q = best(lambda: sign_overlaps(P, n_threads=nt), reps)
             assert np.array_equal(Q, G.astype(np.float64) / N) or np.abs(Q - G / N).max() < 1e-6
             rows.append((nt, k, t_np, t_gl, t_pack))
-        _core.set_popcount_kernel("auto")
+        _core.replicas.set_popcount_kernel("auto")
     print(f"\n### +-1 overlaps, M={M}, N={N} (numpy float32 X @ X.T vs packed popcount)\n")
     print("| threads | kernel | numpy matmul (s) | glasslens kernel (s) | pack (s) | speed-up kernel | speed-up incl. pack |")
     print("|---|---|---|---|---|---|---|")
@@ -211,7 +212,8 @@ def main():
     threads = sorted({1, ncpu}) if ncpu > 1 else [1]
     repeat = 1 if args.quick else 3
     print(f"## glasslens replicas benchmarks\n\nCPU: {platform.processor() or platform.machine()}, "
-          f"{ncpu} logical CPUs; popcount kernel (auto): {_core.popcount_kernel()}; numpy {np.__version__}")
+          f"{ncpu} logical CPUs; popcount kernel (auto): {_core.replicas.popcount_kernel()}; "
+          f"numpy {np.__version__}")
     bench_popcount(args.M, args.N if not args.quick else 20_000, threads, repeat)
     bench_float(100, 200_000 if args.quick else 1_000_000, threads, repeat)
     bench_triangles(120 if args.quick else 200, threads, repeat)

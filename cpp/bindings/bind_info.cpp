@@ -1,6 +1,7 @@
+// Build information and SIMD path control: the top level of glasslens._core.
 #include "common.hpp"
-#include "glasslens/parallel.hpp"
-#include "glasslens/simd.hpp"
+#include "glasslens/common/parallel.hpp"
+#include "glasslens/common/simd.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;

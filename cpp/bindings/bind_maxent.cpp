@@ -1,11 +1,11 @@
-// Bindings of the maximum-entropy (Ising) core: samplers, exact enumeration, pseudo-likelihood,
-// belief propagation. Validation of meaning (+-1 values, symmetry) lives in glasslens.maxent;
+// Bindings of the maximum-entropy (Ising) core, glasslens._core.maxent: samplers, exact
+// enumeration, pseudo-likelihood, belief propagation. Validation of meaning (+-1 values, symmetry) lives in glasslens.maxent;
 // here we check shapes and finiteness so that no call can crash the interpreter.
 #include <algorithm>
 #include <optional>
 
 #include "common.hpp"
-#include "glasslens/ising.hpp"
+#include "glasslens/maxent/ising.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;
@@ -35,8 +35,35 @@ void check_pm1(const carray<std::int8_t>& X, const char* name) {
 }  // namespace
 
 void bind_maxent(py::module_& m) {
+  const ising::PLMOptions d;
+  py::class_<ising::PLMOptions>(
+      m, "PLMOptions",
+      "Settings of plm_fit (glasslens::ising::PLMOptions; the thread count is plm_fit's "
+      "n_threads).")
+      .def(py::init([](double l2, double l2_h, double l1, int max_iter, double tol, double ftol,
+                       int history, int block) {
+             ising::PLMOptions o;
+             o.l2 = l2; o.l2_h = l2_h; o.l1 = l1; o.max_iter = max_iter; o.tol = tol;
+             o.ftol = ftol; o.history = history; o.block = block;
+             return o;
+           }),
+           py::kw_only(), py::arg("l2") = d.l2, py::arg("l2_h") = d.l2_h, py::arg("l1") = d.l1,
+           py::arg("max_iter") = d.max_iter, py::arg("tol") = d.tol, py::arg("ftol") = d.ftol,
+           py::arg("history") = d.history, py::arg("block") = d.block)
+      .def_readwrite("l2", &ising::PLMOptions::l2, "L2 penalty on the couplings J_ij")
+      .def_readwrite("l2_h", &ising::PLMOptions::l2_h, "L2 penalty on the fields h_i")
+      .def_readwrite("l1", &ising::PLMOptions::l1, "L1 penalty on the couplings (> 0: OWL-QN)")
+      .def_readwrite("max_iter", &ising::PLMOptions::max_iter, "iterations per spin")
+      .def_readwrite("tol", &ising::PLMOptions::tol,
+                     "stop when max |(pseudo-)gradient| <= tol")
+      .def_readwrite("ftol", &ising::PLMOptions::ftol,
+                     "... or when an accepted step's predicted decrease <= ftol * max(1, |f_i|)")
+      .def_readwrite("history", &ising::PLMOptions::history, "L-BFGS memory")
+      .def_readwrite("block", &ising::PLMOptions::block,
+                     "spins optimised together (lock-step evaluation, one GEMM per round)");
+
   m.def(
-      "ising_sample",
+      "sample",
       [](const carray<double>& h, const carray<double>& J, int chains, std::int64_t per_chain,
          std::int64_t burn_in, std::int64_t thin, std::uint64_t seed, const std::string& method,
          std::optional<carray<std::int8_t>> init, int n_threads) {
@@ -77,7 +104,7 @@ void bind_maxent(py::module_& m) {
       "flip rate). Sequential sweeps; chain c uses the random stream (seed, c).");
 
   m.def(
-      "ising_exact_moments",
+      "exact_moments",
       [](const carray<double>& h, const carray<double>& J, int n_threads) {
         const int N = check_model(h, J);
         if (N > 26) throw std::invalid_argument("exact enumeration needs N <= 26");
@@ -95,8 +122,8 @@ void bind_maxent(py::module_& m) {
 
   m.def(
       "plm_fit",
-      [](const carray<std::int8_t>& X, std::optional<carray<double>> P0, double l2, double l2_h,
-         double l1, int max_iter, double tol, double ftol, int history, int block, int n_threads) {
+      [](const carray<std::int8_t>& X, std::optional<carray<double>> P0,
+         const ising::PLMOptions& options, int n_threads) {
         require_ndim(X, 2, "samples");
         const auto M = X.shape(0);
         const auto N = X.shape(1);
@@ -110,9 +137,8 @@ void bind_maxent(py::module_& m) {
           require_finite(*P0, "P0");
           p0 = P0->data();
         }
-        ising::PLMOptions opt;
-        opt.l2 = l2; opt.l2_h = l2_h; opt.l1 = l1; opt.max_iter = max_iter; opt.tol = tol;
-        opt.ftol = ftol; opt.history = history; opt.block = block; opt.n_threads = n_threads;
+        ising::PLMOptions opt = options;
+        opt.n_threads = n_threads;
         auto P = carray<double>(std::vector<py::ssize_t>{N, N});
         ising::PLMInfo info;
         {
@@ -127,9 +153,8 @@ void bind_maxent(py::module_& m) {
         d["status"] = py::array_t<int>(static_cast<py::ssize_t>(N), info.status.data());
         return py::make_tuple(P, d);
       },
-      py::arg("samples"), py::arg("P0") = py::none(), py::arg("l2") = 0.0, py::arg("l2_h") = 0.0,
-      py::arg("l1") = 0.0, py::arg("max_iter") = 200, py::arg("tol") = 1e-5,
-      py::arg("ftol") = 1e-14, py::arg("history") = 10, py::arg("block") = 32,
+      py::arg("samples"), py::arg("P0") = py::none(),
+      py::arg_v("options", ising::PLMOptions(), "PLMOptions()"),
       py::arg("n_threads") = 0,
       "Per-spin pseudo-likelihood fit (OWL-QN / L-BFGS). Returns (P, info) with P[i, j] = J_ij "
       "(row i, asymmetric), P[i, i] = h_i; info has per-spin f, grad_norm, iters, evals, status.");

@@ -1,13 +1,13 @@
-// Bindings of the MLP engine: fused evaluation, loss/gradient, logits, replica training and the
-// GEMM layer (for tests). Validation happens here, before the GIL is released.
+// Bindings of the MLP engine, glasslens._core.nn: fused evaluation, loss/gradient, logits,
+// replica training and the GEMM layer (for tests). Validation happens here, before the GIL is released.
 #include <limits>
 #include <sstream>
 #include <vector>
 
 #include "common.hpp"
-#include "glasslens/gemm.hpp"
-#include "glasslens/mlp.hpp"
-#include "glasslens/train.hpp"
+#include "glasslens/nn/gemm.hpp"
+#include "glasslens/nn/mlp.hpp"
+#include "glasslens/nn/train.hpp"
 
 namespace py = pybind11;
 using namespace glasslens;
@@ -145,6 +145,46 @@ carray<float> copy_apply(const carray<float>& x, void (*f)(float*, i64)) {
 }  // namespace
 
 void bind_nn(py::module_& m) {
+  const nn::TrainOptions d;
+  py::class_<nn::TrainOptions>(m, "TrainOptions",
+                               "Scalar settings of nn.train (glasslens::nn::TrainOptions).")
+      .def(py::init([](i64 batch_size, double momentum, double weight_decay, double sam_rho,
+                       double label_noise, std::uint64_t noise_seed, std::uint64_t order_seed,
+                       double target_train_acc, i64 epoch_begin, i64 epoch_end) {
+             nn::TrainOptions o;
+             o.batch_size = batch_size;
+             o.momentum = momentum;
+             o.weight_decay = weight_decay;
+             o.sam_rho = sam_rho;
+             o.label_noise = label_noise;
+             o.noise_seed = noise_seed;
+             o.order_seed = order_seed;
+             o.target_train_acc = target_train_acc;
+             o.epoch_begin = epoch_begin;
+             o.epoch_end = epoch_end;
+             return o;
+           }),
+           py::kw_only(), py::arg("batch_size") = d.batch_size, py::arg("momentum") = d.momentum,
+           py::arg("weight_decay") = d.weight_decay, py::arg("sam_rho") = d.sam_rho,
+           py::arg("label_noise") = d.label_noise, py::arg("noise_seed") = d.noise_seed,
+           py::arg("order_seed") = d.order_seed, py::arg("target_train_acc") = d.target_train_acc,
+           py::arg("epoch_begin") = d.epoch_begin, py::arg("epoch_end") = d.epoch_end)
+      .def_readwrite("batch_size", &nn::TrainOptions::batch_size,
+                     "minibatch size; >= n gives full-batch gradient descent")
+      .def_readwrite("momentum", &nn::TrainOptions::momentum, "heavy-ball momentum in [0, 1)")
+      .def_readwrite("weight_decay", &nn::TrainOptions::weight_decay,
+                     "L2 coefficient added to the gradient (>= 0)")
+      .def_readwrite("sam_rho", &nn::TrainOptions::sam_rho, "SAM radius (0: plain SGD)")
+      .def_readwrite("label_noise", &nn::TrainOptions::label_noise,
+                     "fraction of training labels replaced (per noise stream)")
+      .def_readwrite("noise_seed", &nn::TrainOptions::noise_seed, "seed of the label noise")
+      .def_readwrite("order_seed", &nn::TrainOptions::order_seed, "seed of the data order")
+      .def_readwrite("target_train_acc", &nn::TrainOptions::target_train_acc,
+                     "> 0: a replica stops after the first epoch that reaches it (-1: never)")
+      .def_readwrite("epoch_begin", &nn::TrainOptions::epoch_begin,
+                     "first epoch run by this call")
+      .def_readwrite("epoch_end", &nn::TrainOptions::epoch_end, "end (exclusive) of the epochs run");
+
   m.def("gemm", &gemm_py, py::arg("kind"), py::arg("A"), py::arg("B"), py::arg("C") = py::none(),
         py::arg("bias") = py::none(), py::arg("relu") = false,
         "Single-precision product on the active SIMD path. kind 'nt': A (m,k) @ B(n,k).T; 'nn': "
@@ -152,11 +192,11 @@ void bind_nn(py::module_& m) {
         "C; 'nt' also takes bias (n,) and relu. Returns a new (m, n) float32 array.");
 
   m.def(
-      "nn_exp", [](const carray<float>& x) { return copy_apply(x, gemm::exp_inplace); },
+      "exp", [](const carray<float>& x) { return copy_apply(x, gemm::exp_inplace); },
       py::arg("x"), "Vectorised float32 exp used by the softmax kernels (for tests).");
 
   m.def(
-      "nn_log",
+      "log",
       [](const carray<float>& x) {
         for (py::ssize_t i = 0; i < x.size(); ++i)
           if (!(x.data()[i] >= 1.17549435e-38f) || !std::isfinite(x.data()[i]))
@@ -166,7 +206,7 @@ void bind_nn(py::module_& m) {
       py::arg("x"), "Vectorised float32 log used by the softmax kernels (for tests).");
 
   m.def(
-      "nn_evaluate",
+      "evaluate",
       [](const carray<float>& theta, const std::vector<int>& widths, bool bias,
          const carray<float>& X, const carray<std::int32_t>& y, int n_threads) {
         const nn::Shape s = make_shape(widths, bias);
@@ -191,7 +231,7 @@ void bind_nn(py::module_& m) {
       "Returns (loss (K,), acc (K,)) float64. Bit-identical for any n_threads (0 = default).");
 
   m.def(
-      "nn_loss_grad",
+      "loss_grad",
       [](const carray<float>& theta, const std::vector<int>& widths, bool bias,
          const carray<float>& X, const carray<std::int32_t>& y) {
         const nn::Shape s = make_shape(widths, bias);
@@ -216,7 +256,7 @@ void bind_nn(py::module_& m) {
       "predictions: (loss, grad, n_correct). Serial.");
 
   m.def(
-      "nn_logits",
+      "logits",
       [](const carray<float>& theta, const std::vector<int>& widths, bool bias,
          const carray<float>& X, int n_threads) {
         const nn::Shape s = make_shape(widths, bias);
@@ -235,7 +275,7 @@ void bind_nn(py::module_& m) {
       py::arg("n_threads") = 0, "Logits (K, n, n_out) float32 of K flat parameter vectors.");
 
   m.def(
-      "nn_epoch_order",
+      "epoch_order",
       [](std::uint64_t seed, std::uint64_t stream, i64 epoch, i64 n) {
         if (n < 0) throw std::invalid_argument("n must be >= 0");
         carray<i64> out({n});
@@ -246,7 +286,7 @@ void bind_nn(py::module_& m) {
       "The permutation of range(n) that train visits in `epoch` for data-order stream `stream`.");
 
   m.def(
-      "nn_noisy_labels",
+      "noisy_labels",
       [](const carray<std::int32_t>& y, int n_classes, double fraction, std::uint64_t seed,
          std::uint64_t stream) {
         require_ndim(y, 1, "y");
@@ -260,18 +300,16 @@ void bind_nn(py::module_& m) {
       "Training labels with exactly round(fraction*n) entries moved to a different random class.");
 
   m.def(
-      "nn_train",
+      "train",
       [](py::array theta, py::array velocity, py::array epochs_run, py::array stopped,
          py::array hist_train_loss, py::array hist_train_acc, py::array hist_test_loss,
          py::array hist_test_acc, const std::vector<int>& widths, bool bias,
          const carray<float>& X, const carray<std::int32_t>& y, const carray<float>& X_test,
-         const carray<std::int32_t>& y_test, i64 batch_size, double momentum,
-         double weight_decay, double sam_rho, double label_noise, std::uint64_t noise_seed,
-         const carray<std::uint64_t>& noise_stream, std::uint64_t order_seed,
-         const carray<std::uint64_t>& order_stream, double target_train_acc,
-         const carray<double>& lr, i64 epoch_begin, i64 epoch_end,
-         const carray<i64>& record_slot, int n_threads) {
+         const carray<std::int32_t>& y_test, const carray<std::uint64_t>& noise_stream,
+         const carray<std::uint64_t>& order_stream, const carray<double>& lr,
+         const carray<i64>& record_slot, const nn::TrainOptions& options, int n_threads) {
         nn::TrainSpec sp;
+        static_cast<nn::TrainOptions&>(sp) = options;
         sp.shape = make_shape(widths, bias);
         const nn::Shape& s = sp.shape;
         if (theta.ndim() != 2) throw std::invalid_argument("theta must be (R, P)");
@@ -307,26 +345,16 @@ void bind_nn(py::module_& m) {
           if (record_slot.data()[e] >= NR)
             throw std::invalid_argument("record_slot out of range");
         }
-        if (!(momentum >= 0.0 && momentum < 1.0))
+        if (!(options.momentum >= 0.0 && options.momentum < 1.0))
           throw std::invalid_argument("momentum must be in [0, 1)");
-        if (!(weight_decay >= 0.0)) throw std::invalid_argument("weight_decay must be >= 0");
+        if (!(options.weight_decay >= 0.0)) throw std::invalid_argument("weight_decay must be >= 0");
         bind::require_finite(theta.cast<carray<float>>(), "theta");
         sp.X = X.data(); sp.y = y.data(); sp.n = n;
         sp.X_test = X_test.data(); sp.y_test = y_test.data(); sp.n_test = X_test.shape(0);
-        sp.batch_size = batch_size;
-        sp.momentum = momentum;
-        sp.weight_decay = weight_decay;
-        sp.sam_rho = sam_rho;
-        sp.label_noise = label_noise;
-        sp.noise_seed = noise_seed;
         sp.noise_stream = noise_stream.data();
-        sp.order_seed = order_seed;
         sp.order_stream = order_stream.data();
-        sp.target_train_acc = target_train_acc;
         sp.total_epochs = lr.shape(0);
         sp.lr = lr.data();
-        sp.epoch_begin = epoch_begin;
-        sp.epoch_end = epoch_end;
         sp.record_slot = record_slot.data();
         sp.n_records = NR;
         sp.n_threads = n_threads;
@@ -338,13 +366,11 @@ void bind_nn(py::module_& m) {
       py::arg("theta"), py::arg("velocity"), py::arg("epochs_run"), py::arg("stopped"),
       py::arg("hist_train_loss"), py::arg("hist_train_acc"), py::arg("hist_test_loss"),
       py::arg("hist_test_acc"), py::arg("widths"), py::arg("bias"), py::arg("X"), py::arg("y"),
-      py::arg("X_test"), py::arg("y_test"), py::arg("batch_size"), py::arg("momentum"),
-      py::arg("weight_decay"), py::arg("sam_rho"), py::arg("label_noise"),
-      py::arg("noise_seed"), py::arg("noise_stream"), py::arg("order_seed"),
-      py::arg("order_stream"), py::arg("target_train_acc"), py::arg("lr"),
-      py::arg("epoch_begin"), py::arg("epoch_end"), py::arg("record_slot"),
-      py::arg("n_threads") = 0,
-      "Run epochs [epoch_begin, epoch_end) of minibatch SGD for R replicas, updating theta, "
-      "velocity, epochs_run, stopped and the (R, n_records) history arrays in place. Private: "
-      "use glasslens.train_ensemble.");
+      py::arg("X_test"), py::arg("y_test"), py::arg("noise_stream"), py::arg("order_stream"),
+      py::arg("lr"), py::arg("record_slot"), py::arg("options"), py::arg("n_threads") = 0,
+      "Run epochs [options.epoch_begin, options.epoch_end) of minibatch SGD for R replicas, "
+      "updating theta, velocity, epochs_run, stopped and the (R, n_records) history arrays in "
+      "place. noise_stream and order_stream (R,) uint64 pick each replica's label-noise and "
+      "data-order streams, lr (total_epochs,) is the schedule, record_slot (total_epochs,) the "
+      "history column after each epoch (-1: none). Private: use glasslens.train_ensemble.");
 }

@@ -9,8 +9,8 @@
 #include <random>
 #include <vector>
 
-#include "glasslens/gemm.hpp"
-#include "glasslens/simd.hpp"
+#include "glasslens/nn/gemm.hpp"
+#include "glasslens/common/simd.hpp"
 
 using namespace glasslens;
 using i64 = std::int64_t;

@@ -121,7 +121,7 @@ def test_adam_steps_match_numpy(rng):
     th_r, m_r, v_r = th.astype(np.float64), np.zeros(n), np.zeros(n)
     for t in range(1, 8):
         g = rng.normal(size=n).astype(np.float32)
-        th, m, v = _core.binarynet_adam_step(th, g, m, v, t, 0.3, 0.9, 0.999, 1e-8)
+        th, m, v = _core.effective_model.adam_step(th, g, m, v, t, 0.3, 0.9, 0.999, 1e-8)
         th_r, m_r, v_r = ref_adam(th_r, g.astype(np.float64), m_r, v_r, t, 0.3)
     np.testing.assert_allclose(th, th_r, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(m, m_r, rtol=1e-5, atol=1e-7)
@@ -136,15 +136,15 @@ def test_training_steps_match_reference(rng):
     y = rng.integers(0, 3, n)
     ens = gl.effective_model.train_binary((X, y), hidden=(5, 4), replicas=R, epochs=2, batch_size=n, seed=seed,
                           n_classes=3, n_threads=1)
-    theta0 = _core.binarynet_init_theta(widths, seed, R, 0.1, 1)
+    theta0 = _core.effective_model.init_theta(widths, seed, R, 0.1, 1)
     for r in range(R):
         th = theta0[r].astype(np.float64)
         m = np.zeros_like(th)
         v = np.zeros_like(th)
         for ep in range(2):
-            perm = _core.binarynet_epoch_permutation(seed, r, ep, n)
+            perm = _core.effective_model.epoch_permutation(seed, r, ep, n)
             assert sorted(perm.tolist()) == list(range(n))
-            eps = _core.binarynet_step_noise(widths, seed, r, ep, n)
+            eps = _core.effective_model.step_noise(widths, seed, r, ep, n)
             loss, g = bn.lr_loss_grad(widths, th, X[perm].astype(np.float64), y[perm], eps, l2=1e-5)
             loss_ce = loss - 0.5e-5 * np.sum(th ** 2)
             assert ens.history["train_loss"][r, ep] == pytest.approx(loss_ce, rel=1e-4)
@@ -207,7 +207,7 @@ def test_sampled_configurations_follow_sigmoid_theta():
     np.testing.assert_allclose(ens.probabilities(), p)
     # deterministic for any thread count, and chunking by networks is consistent
     assert np.array_equal(ens.sample(n, seed=5, n_threads=1), S)
-    part = _core.binarynet_sample(theta[1:], n, 5, 1, 1)
+    part = _core.effective_model.sample(theta[1:], n, 5, 1, 1)
     assert np.array_equal(part, S[n:])
 
 
@@ -359,32 +359,35 @@ def test_bad_inputs_raise(digits):
         bn.BinaryEnsemble.from_flat([20, 10], np.zeros((2, 199)))
     # the C++ layer validates on its own as well
     with pytest.raises(ValueError, match="out of range"):
-        _core.binarynet_evaluate_binary([20, 3, 10], np.ones((1, 90), np.int8), X, y + 10, 0.1, 1)
+        _core.effective_model.evaluate_binary([20, 3, 10], np.ones((1, 90), np.int8), X, y + 10,
+                                              0.1, 1)
     with pytest.raises(ValueError, match="batch_size"):
-        _core.binarynet_train([20, 10], np.zeros((1, 200), np.float32),
-                              np.zeros((1, 200), np.float32), np.zeros((1, 200), np.float32),
-                              X, y.astype(np.int32), 0, 0, 1, 0, 0.3, 0.9, 0.999, 1e-8, 0.0, 0.1, 1)
+        _core.effective_model.train(
+            [20, 10], np.zeros((1, 200), np.float32), np.zeros((1, 200), np.float32),
+            np.zeros((1, 200), np.float32), X, y.astype(np.int32), 0, 0, 1,
+            _core.effective_model.TrainConfig(batch_size=0, lr=0.3, beta1=0.9, beta2=0.999,
+                                              adam_eps=1e-8, l2=0.0, leak=0.1), 1)
 
 
 # ---- random streams ------------------------------------------------------------------------------
 def test_block_parallel_philox_equals_sequential_philox():
     for seed, stream, sub in [(0, 0, 0), (123, 5, (3 << 56) ^ 7), (2**64 - 1, 2**40 + 3, 2**63)]:
-        a = _core._binarynet_philox_words(seed, stream, sub, 130, True)
-        b = _core._binarynet_philox_words(seed, stream, sub, 130, False)
+        a = _core.effective_model._philox_words(seed, stream, sub, 130, True)
+        b = _core.effective_model._philox_words(seed, stream, sub, 130, False)
         assert np.array_equal(a, b)
 
 
 def test_lr_noise_is_standard_normal():
     st = pytest.importorskip("scipy.stats")
-    e = np.concatenate([_core.binarynet_step_noise([20, 15, 15, 10], 1, r, s, 200).ravel()
+    e = np.concatenate([_core.effective_model.step_noise([20, 15, 15, 10], 1, r, s, 200).ravel()
                         for r in range(3) for s in range(20)])
     assert abs(e.mean()) < 5 / np.sqrt(e.size)
     assert abs(e.std() - 1) < 0.005
     assert st.kstest(e, "norm").pvalue > 1e-3
     tail = np.mean(np.abs(e) > 3)  # exercised by the ziggurat's slow path
     assert abs(tail - 2 * st.norm.sf(3)) < 5 * np.sqrt(2 * st.norm.sf(3) / e.size)
-    assert not np.array_equal(_core.binarynet_step_noise([4, 3], 1, 0, 0, 5),
-                              _core.binarynet_step_noise([4, 3], 1, 0, 1, 5))
+    assert not np.array_equal(_core.effective_model.step_noise([4, 3], 1, 0, 0, 5),
+                              _core.effective_model.step_noise([4, 3], 1, 0, 1, 5))
 
 
 def test_gradient_matches_torch_autograd(rng):
@@ -428,7 +431,7 @@ def test_scalar_and_avx2_kernels_agree(digits):
             cfg = ens.sample(20, seed=1)
             acc = bn.evaluate_configurations(cfg, ens.widths, digits.X_test, digits.y_test,
                                              return_loss=True)
-            noise = _core.binarynet_step_noise([20, 15, 15, 10], 3, 1, 7, 50)
+            noise = _core.effective_model.step_noise([20, 15, 15, 10], 3, 1, 7, 50)
             out[path] = (ens, acc, noise)
     finally:
         _core.set_simd_path(before)

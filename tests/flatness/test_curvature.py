@@ -89,7 +89,7 @@ def test_loss_grad_and_hvp_vs_finite_differences(widths, bias):
 
 def test_hvp_batched_equals_single_and_threads_bit_identical():
     net, X, y = make_problem([20, 24, 16, 4], True, 600, 5)
-    assert 600 * net.n_params > gl._core.curv_serial_work  # large enough to run in parallel
+    assert 600 * net.n_params > gl._core.flatness.serial_work  # large enough to run in parallel
     rng = np.random.default_rng(1)
     V = rng.normal(size=(3, net.n_params)).astype(np.float32)
     ref = cv.hvp(net, X, y, V, n_threads=1)
@@ -104,7 +104,7 @@ def test_hvp_batched_equals_single_and_threads_bit_identical():
 
 def _sparse_problem():
     net, X, y = make_problem([30, 10, 8, 3], True, 700, 2)
-    assert 700 * net.n_params > gl._core.curv_serial_work
+    assert 700 * net.n_params > gl._core.flatness.serial_work
     X[np.abs(X) < 1.2] = 0.0  # ~23% nonzero, like raw pixels
     return net, X, y
 

@@ -367,7 +367,7 @@ def test_bad_sampler_and_bp_args(rng):
         entropy_landscape(model, np.ones(4))
     # The raw bindings also refuse bad shapes instead of crashing.
     with pytest.raises(ValueError):
-        _core.bp_run(np.zeros(3), np.zeros((3, 2)))
+        _core.maxent.bp_run(np.zeros(3), np.zeros((3, 2)))
     assert "maxent" in glasslens.__all__
 
 

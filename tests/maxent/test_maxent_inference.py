@@ -57,7 +57,7 @@ def test_plm_objective_and_gradient(data12, rng):
     N = X.shape[1]
     P = rng.normal(0, 0.2, (N, N))
     l2, l2_h = 0.01, 0.003
-    f, G = _core.plm_objective(X, P, l2, l2_h, 0.0, 2)
+    f, G = _core.maxent.plm_objective(X, P, l2, l2_h, 0.0, 2)
     np.testing.assert_allclose(f, plm_numpy(X, P, l2, l2_h), rtol=1e-6)
     eps = 1e-5
     Gfd = np.zeros_like(P)
@@ -69,7 +69,7 @@ def test_plm_objective_and_gradient(data12, rng):
             Gfd[i, j] = (plm_numpy(X[:, :], Pp, l2, l2_h)[i] - plm_numpy(X, Pm, l2, l2_h)[i]) / (2 * eps)
     # float32 kernel: ~1e-7 absolute
     np.testing.assert_allclose(G, Gfd, atol=2e-6)
-    f1, _ = _core.plm_objective(X, P, l2, l2_h, 0.05, 1)
+    f1, _ = _core.maxent.plm_objective(X, P, l2, l2_h, 0.05, 1)
     np.testing.assert_allclose(f1, plm_numpy(X, P, l2, l2_h, 0.05), rtol=1e-6)
 
 
@@ -81,9 +81,9 @@ def test_plm_scalar_and_avx2_paths_agree(data12, rng):
     old = _core.simd_path()
     try:
         _core.set_simd_path("scalar")
-        fs, Gs = _core.plm_objective(X, P, 0.01, 0.0, 0.0, 1)
+        fs, Gs = _core.maxent.plm_objective(X, P, 0.01, 0.0, 0.0, 1)
         _core.set_simd_path("avx2")
-        fa, Ga = _core.plm_objective(X, P, 0.01, 0.0, 0.0, 1)
+        fa, Ga = _core.maxent.plm_objective(X, P, 0.01, 0.0, 0.0, 1)
     finally:
         _core.set_simd_path(old)
     # +-1 inputs make every product exact, so FMA and mul+add round identically.
@@ -116,7 +116,7 @@ def test_plm_l1_kkt_and_sparsity(data12):
     l1 = 0.02
     model = fit_pseudolikelihood(X, l2=0.0, l1=l1, l2_h=0.0, tol=1e-7)
     P = model.info["J_asym"] + np.diag(model.h)
-    _, G = _core.plm_objective(X, P, 0.0, 0.0, 0.0, 1)
+    _, G = _core.maxent.plm_objective(X, P, 0.0, 0.0, 0.0, 1)
     off = ~np.eye(N, dtype=bool)
     nz = off & (P != 0)
     z = off & (P == 0)
@@ -245,7 +245,7 @@ def test_bad_samples():
     with pytest.raises(ValueError, match="expected 4"):
         compare_moments(X, X[:, :3])
     with pytest.raises(ValueError):
-        _core.plm_fit(np.zeros((3, 3), np.int8))
+        _core.maxent.plm_fit(np.zeros((3, 3), np.int8))
 
 
 def test_constant_spin_is_regularised_and_warned():

@@ -148,9 +148,9 @@ def test_evaluate_bad_inputs(rng):
         gl.evaluate(ens, X, y, n_threads="2")
     # the private binding validates too (shapes and label range, before releasing the GIL)
     with pytest.raises(ValueError, match="out of range"):
-        _core.nn_evaluate(ens.flat(), widths, True, X, np.full(10, 7, np.int32), 1)
+        _core.nn.evaluate(ens.flat(), widths, True, X, np.full(10, 7, np.int32), 1)
     with pytest.raises(ValueError, match="theta"):
-        _core.nn_loss_grad(ens.flat(), widths, True, X, y.astype(np.int32))
+        _core.nn.loss_grad(ens.flat(), widths, True, X, y.astype(np.int32))
 
 
 @pytest.mark.parametrize("c", [3, 10, 20])
@@ -183,23 +183,23 @@ FUSED = [([64, 32, 10], True, 1000), ([64, 32, 10], False, 1003), ([7, 5, 3], Tr
 
 
 def _unfused_loss_sum(W0, b0, W1, b1, X, y, vec):
-    H = _core.gemm("nt", X, W0, bias=b0, relu=True)
+    H = _core.nn.gemm("nt", X, W0, bias=b0, relu=True)
     c, n = W1.shape[0], X.shape[0]
     if b1 is None:
-        ZT = _core.gemm("nt", W1, H)
+        ZT = _core.nn.gemm("nt", W1, H)
     else:
-        ZT = _core.gemm("nt", W1, H, C=np.repeat(b1[:, None], n, axis=1).astype(np.float32))
+        ZT = _core.nn.gemm("nt", W1, H, C=np.repeat(b1[:, None], n, axis=1).astype(np.float32))
     mx = ZT[0].copy()
     arg = np.zeros(n, np.int64)
     for j in range(1, c):
         gt = ZT[j] > mx
         mx[gt] = ZT[j][gt]
         arg[gt] = j
-    e = _core.nn_exp((ZT - mx[None, :]).astype(np.float32))
+    e = _core.nn.exp((ZT - mx[None, :]).astype(np.float32))
     s = np.zeros(n, np.float32)
     for j in range(c):
         s = (s + e[j]).astype(np.float32)
-    lse = _core.nn_log(s)
+    lse = _core.nn.log(s)
     zym = (ZT[y, np.arange(n)] - mx).astype(np.float32)
     li = lse.astype(np.float64) - zym.astype(np.float64)
     nv = n & ~7 if vec else 0

@@ -118,11 +118,11 @@ def test_multi_tile_profiles_match_numpy_and_threads(tiled):
 def test_multi_tile_first_layer_recomputed(tiled):
     data, net = tiled
     a = gl.probes.profile(net, data, [0.0, 0.3, 1.0], directions=3, n_threads=2)
-    old = _core._landscape_z0_limit(0)
+    old = _core.probes._z0_limit(0)
     try:
         b = gl.probes.profile(net, data, [0.0, 0.3, 1.0], directions=3, n_threads=2)
     finally:
-        _core._landscape_z0_limit(old)
+        _core.probes._z0_limit(old)
     assert np.array_equal(a.train_loss, b.train_loss) and np.array_equal(a.train_acc, b.train_acc)
 
 

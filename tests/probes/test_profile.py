@@ -180,11 +180,11 @@ def test_first_layer_recomputed_per_tile_gives_same_values(setup):
                                y_test=data.y_test)  # 771 rows: several tiles
     for net in nets.values():
         a = gl.probes.profile(net, big_data, [0.0, 0.3, 1.0], directions=3, n_threads=2)
-        old = _core._landscape_z0_limit(0)
+        old = _core.probes._z0_limit(0)
         try:
             b = gl.probes.profile(net, big_data, [0.0, 0.3, 1.0], directions=3, n_threads=2)
         finally:
-            _core._landscape_z0_limit(old)
+            _core.probes._z0_limit(old)
         assert np.array_equal(a.train_loss, b.train_loss) and a.loss0 == b.loss0
         assert np.array_equal(a.test_acc, b.test_acc)
 
@@ -315,5 +315,5 @@ def test_bad_inputs(setup):
         gl.probes.plane(net, data, n=1)
     # the C++ layer validates too
     with pytest.raises(ValueError, match="y"):
-        _core.landscape_full_loss(net.widths, True, net.flat(), data.X_train,
+        _core.probes.full_loss(net.widths, True, net.flat(), data.X_train,
                                   np.full(len(data.y_train), 9, np.int32))

@@ -12,7 +12,8 @@ from glasslens.replicas import (
     sign_overlaps,
 )
 
-KERNELS = [k for k in ("scalar", "avx2", "avx512") if _core.popcount_kernel_available(k)]
+KERNELS = [k for k in ("scalar", "avx2", "avx512")
+           if _core.replicas.popcount_kernel_available(k)]
 
 
 def _signs(rng, M, N, dtype=np.int8):
@@ -21,9 +22,9 @@ def _signs(rng, M, N, dtype=np.int8):
 
 @pytest.fixture
 def kernel(request):
-    _core.set_popcount_kernel(request.param)
+    _core.replicas.set_popcount_kernel(request.param)
     yield request.param
-    _core.set_popcount_kernel("auto")
+    _core.replicas.set_popcount_kernel("auto")
 
 
 @pytest.mark.parametrize("N", [1, 63, 64, 65, 511, 512, 1000, 4097 + 64 * 130])
@@ -49,7 +50,7 @@ def test_sign_overlaps_exact_vs_numpy(rng, kernel, M, N):
     B = _signs(rng, 7, N)
     np.testing.assert_array_equal(sign_overlaps(S, B),
                                   (S.astype(np.int64) @ B.T.astype(np.int64)) / N)
-    H = _core.hamming_packed(pack_signs(S).words, N, None, 2)
+    H = _core.replicas.hamming_packed(pack_signs(S).words, N, None, 2)
     np.testing.assert_array_equal(H, (S[:, None, :] != S[None, :, :]).sum(axis=2))
 
 
@@ -64,10 +65,10 @@ def test_kernels_agree_and_threads_deterministic(rng):
     np.testing.assert_array_equal(words[3], words[4])
     outs = []
     for k in KERNELS:
-        _core.set_popcount_kernel(k)
+        _core.replicas.set_popcount_kernel(k)
         for nt in (1, 2, 3):
             outs.append(sign_overlaps(S, n_threads=nt))
-    _core.set_popcount_kernel("auto")
+    _core.replicas.set_popcount_kernel("auto")
     for o in outs[1:]:
         np.testing.assert_array_equal(o, outs[0])
 
@@ -92,9 +93,9 @@ def test_pack_bad_input(rng):
     with pytest.raises(ValueError, match="spins per row"):
         sign_overlaps(S, _signs(rng, 2, 99))
     with pytest.raises(ValueError, match="words per row"):
-        _core.overlap_packed(np.zeros((2, 3), np.uint64), 100, None, 1)
+        _core.replicas.overlap_packed(np.zeros((2, 3), np.uint64), 100, None, 1)
     with pytest.raises(ValueError, match="popcount kernel"):
-        _core.set_popcount_kernel("sse9")
+        _core.replicas.set_popcount_kernel("sse9")
 
 
 def _permuted_copies(rng, widths, R, noise=0.0):

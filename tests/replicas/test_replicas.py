@@ -157,13 +157,13 @@ def test_triangle_summary_vs_numpy(rng):
     sides = rp.triangle_sides(D)
     gap = sides[:, 2] - sides[:, 1]
     iso = np.sum(np.where(sides[:, 2] > 0, gap < 0.1 * sides[:, 2], True))
-    outs = [_core.triangle_summary(D, None, 0.1, nt) for nt in (1, 2, 3)]
+    outs = [_core.replicas.triangle_summary(D, None, 0.1, nt) for nt in (1, 2, 3)]
     assert outs[0] == outs[1] == outs[2]
     sg, sg2, niso, n = outs[0]
     assert n == len(sides) and niso == iso
     np.testing.assert_allclose([sg, sg2], [gap.sum(), (gap**2).sum()], rtol=1e-12)
     idx = np.array(list(itertools.combinations(range(M), 3)))[::7].copy()
-    sg, sg2, niso, n = _core.triangle_summary(D, idx, 0.1, 2)
+    sg, sg2, niso, n = _core.replicas.triangle_summary(D, idx, 0.1, 2)
     np.testing.assert_allclose(sg, gap[::7].sum(), rtol=1e-12)
     assert n == len(idx)
     # the null summaries used by ultrametricity equal the stored-triangle statistics

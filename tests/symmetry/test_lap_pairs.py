@@ -1,4 +1,4 @@
-"""All-pairs weight matching kernel (_core.lap_all_pairs) against numpy + scipy."""
+"""All-pairs weight matching kernel (_core.symmetry.lap_all_pairs) against numpy + scipy."""
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment as scipy_lsa
@@ -54,21 +54,21 @@ def _check(U, perms, totals, costs):
 @pytest.mark.parametrize("M,H,D", [(4, 16, 40), (3, 20, 7), (4, 37, 700), (2, 1, 5), (5, 6, 1)])
 def test_all_pairs_vs_scipy(simd, M, H, D):
     U = _features(M, H, D, seed=M * 1000 + H + D)
-    perms, totals, costs = _core.lap_all_pairs(U, n_threads=2, return_costs=True)
+    perms, totals, costs = _core.symmetry.lap_all_pairs(U, n_threads=2, return_costs=True)
     _check(U, perms, totals, costs)
 
 
 def test_ties_and_integer_costs(simd):
     rng = np.random.default_rng(3)
     U = rng.integers(-1, 2, size=(4, 12, 5)).astype(np.float32)  # many exact ties
-    _check(U, *_core.lap_all_pairs(U, n_threads=1, return_costs=True))
+    _check(U, *_core.symmetry.lap_all_pairs(U, n_threads=1, return_costs=True))
 
 
 def test_thread_invariance():
     U = _features(9, 24, 330, seed=11)
-    ref = _core.lap_all_pairs(U, n_threads=1, return_costs=True)
+    ref = _core.symmetry.lap_all_pairs(U, n_threads=1, return_costs=True)
     for nt in (2, 3):
-        out = _core.lap_all_pairs(U, n_threads=nt, return_costs=True)
+        out = _core.symmetry.lap_all_pairs(U, n_threads=nt, return_costs=True)
         for x, y in zip(ref, out):
             np.testing.assert_array_equal(x, y)
 
@@ -81,7 +81,7 @@ def test_simd_paths_agree():
         out = {}
         for p in PATHS:
             _core.set_simd_path(p)
-            out[p] = _core.lap_all_pairs(U, n_threads=2, return_costs=True)
+            out[p] = _core.symmetry.lap_all_pairs(U, n_threads=2, return_costs=True)
     finally:
         _core.set_simd_path(old)
     (_, ts, cs), (_, ta, ca) = out["scalar"], out["avx2"]
@@ -91,10 +91,11 @@ def test_simd_paths_agree():
 
 def test_small_and_degenerate():
     U = _features(1, 5, 3, seed=1)
-    perms, totals = _core.lap_all_pairs(U)
+    perms, totals = _core.symmetry.lap_all_pairs(U)
     np.testing.assert_array_equal(perms[0, 0], np.arange(5))
     assert totals[0, 0] == pytest.approx(np.sum(U.astype(np.float64) ** 2))
-    perms, totals, costs = _core.lap_all_pairs(np.zeros((3, 4, 0), np.float32), return_costs=True)
+    perms, totals, costs = _core.symmetry.lap_all_pairs(np.zeros((3, 4, 0), np.float32),
+                                                        return_costs=True)
     assert np.all(costs == 0) and np.all(totals == 0)
     for a in range(3):
         for b in range(3):
@@ -103,11 +104,11 @@ def test_small_and_degenerate():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="U"):
-        _core.lap_all_pairs(np.zeros((3, 4), np.float32))
+        _core.symmetry.lap_all_pairs(np.zeros((3, 4), np.float32))
     U = _features(3, 4, 5, seed=0)
     U[1, 2, 3] = np.nan
     with pytest.raises(ValueError):
-        _core.lap_all_pairs(U)
+        _core.symmetry.lap_all_pairs(U)
     ens = gl.Ensemble.init([6, 5, 3], 3, seed=0)
     ens.weights[0][1, 0, 0] = np.inf
     with pytest.raises(ValueError, match="finite"):
@@ -150,7 +151,7 @@ def test_simd_paths_identical_on_exact_costs(H, hi, step, D):
         out = {}
         for p in PATHS:
             _core.set_simd_path(p)
-            out[p] = _core.lap_all_pairs(U, n_threads=2, return_costs=True)
+            out[p] = _core.symmetry.lap_all_pairs(U, n_threads=2, return_costs=True)
     finally:
         _core.set_simd_path(old)
     for x, y in zip(out["scalar"], out["avx2"]):

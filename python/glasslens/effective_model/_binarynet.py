@@ -197,7 +197,7 @@ class BinaryNet:
             raise ValueError(f"X has {Xa.shape[1]} features, the network expects {self.widths[0]}")
         W = self.mean_weights() if weights is None else weights
         Wa = as_array(W, "weights", np.float32, shape=(self.n_weights,))
-        return np.asarray(_core.binarynet_forward_logits(self.widths, Wa, Xa, LEAK))
+        return np.asarray(_core.effective_model.forward_logits(self.widths, Wa, Xa, LEAK))
 
     def __repr__(self) -> str:
         return f"BinaryNet(widths={self.widths}, n_weights={self.n_weights})"
@@ -291,8 +291,8 @@ class BinaryEnsemble:
         ``r * n_per_network + k`` is draw ``k`` of network ``r``."""
         n = check_int(n_per_network, "n_per_network", 0)
         _check_size(self.n_replicas * n, self.n_weights)
-        return np.asarray(_core.binarynet_sample(self.flat(), n, check_seed(seed),
-                                                 resolve_threads(n_threads)))
+        return np.asarray(_core.effective_model.sample(self.flat(), n, check_seed(seed),
+                                                       resolve_threads(n_threads)))
 
     def evaluate(self, X: Any, y: Any, n_samples: int = 10, seed: int = 0,
                  n_threads: Optional[int] = None) -> np.ndarray:
@@ -300,16 +300,16 @@ class BinaryEnsemble:
         n = check_int(n_samples, "n_samples", 1)
         Xa, ya = _check_xy(X, y, self.widths, "X", "y")
         cfg = self.sample(n, seed, n_threads)
-        acc, _ = _core.binarynet_evaluate_binary(self.widths, cfg, Xa, ya, LEAK,
-                                                 resolve_threads(n_threads), False)
+        acc, _ = _core.effective_model.evaluate_binary(self.widths, cfg, Xa, ya, LEAK,
+                                                       resolve_threads(n_threads), False)
         return np.asarray(acc).reshape(self.n_replicas, n)
 
     def evaluate_mean_field(self, X: Any, y: Any, n_threads: Optional[int] = None) -> np.ndarray:
         """Test accuracy ``(R,)`` of the deterministic nets with real weights ``mu``."""
         Xa, ya = _check_xy(X, y, self.widths, "X", "y")
         mu = self.mean_weights().astype(np.float32)
-        acc, _ = _core.binarynet_evaluate_real(self.widths, mu, Xa, ya, LEAK,
-                                               resolve_threads(n_threads), False)
+        acc, _ = _core.effective_model.evaluate_real(self.widths, mu, Xa, ya, LEAK,
+                                                     resolve_threads(n_threads), False)
         return np.asarray(acc)
 
     # ---- persistence --------------------------------------------------------------------------
@@ -474,7 +474,7 @@ def train_binary(
         widths = _check_widths([d, *list(hidden), C])
         R = check_int(replicas, "replicas", 1, 10_000_000)
         _check_size(R, n_weights(widths), limit=2**31)
-        theta = np.asarray(_core.binarynet_init_theta(widths, seed, R, init_std, nt))
+        theta = np.asarray(_core.effective_model.init_theta(widths, seed, R, init_std, nt))
         m = np.zeros_like(theta)
         v = np.zeros_like(theta)
         e0 = 0
@@ -493,9 +493,11 @@ def train_binary(
     try:
         while done < epochs:
             k = min(chunk, epochs - done)
-            theta, m, v, ls = _core.binarynet_train(
-                widths, theta, m, v, Xtr, ytr, seed, e0 + done, e0 + done + k, batch_size, lr,
-                b1, b2, adam_eps, l2, LEAK, nt)
+            theta, m, v, ls = _core.effective_model.train(
+                widths, theta, m, v, Xtr, ytr, seed, e0 + done, e0 + done + k,
+                _core.effective_model.TrainConfig(batch_size=batch_size, lr=lr, beta1=b1,
+                                                  beta2=b2, adam_eps=adam_eps, l2=l2, leak=LEAK),
+                nt)
             losses[:, done:done + k] = ls
             done += k
             if bar is not None:
@@ -553,8 +555,9 @@ def evaluate_configurations(
     P = n_weights(w)
     cfg = _as_spins(configurations, "configurations", P)
     Xa, ya = _check_xy(X, y, w, "X", "y")
-    acc, loss = _core.binarynet_evaluate_binary(w, cfg, Xa, ya, LEAK, resolve_threads(n_threads),
-                                                bool(return_loss))
+    acc, loss = _core.effective_model.evaluate_binary(w, cfg, Xa, ya, LEAK,
+                                                      resolve_threads(n_threads),
+                                                      bool(return_loss))
     if return_loss:
         return np.asarray(acc), np.asarray(loss)
     return np.asarray(acc)
@@ -603,10 +606,10 @@ def sample_configurations(
     cfgs, accs, nets_idx = [], [], []
     for r0 in range(0, R, per_chunk):
         r1 = min(R, r0 + per_chunk)
-        c = np.asarray(_core.binarynet_sample(theta[r0:r1], n, seed, nt, r0))
+        c = np.asarray(_core.effective_model.sample(theta[r0:r1], n, seed, nt, r0))
         idx = np.repeat(np.arange(r0, r1, dtype=np.int64), n)
         if Xa is not None:
-            a, _ = _core.binarynet_evaluate_binary(widths, c, Xa, ya, LEAK, nt, False)
+            a, _ = _core.effective_model.evaluate_binary(widths, c, Xa, ya, LEAK, nt, False)
             a = np.asarray(a)
         else:
             a = np.full(c.shape[0], np.nan)
@@ -661,7 +664,7 @@ def lr_loss_grad(widths: Sequence[int], theta: Any, X: Any, y: Any, eps: Any,
     ya = check_labels(y, "y", n=Xa.shape[0], n_classes=w[-1])
     ea = as_array(eps, "eps", np.float64, shape=(Xa.shape[0], sum(w[1:])))
     l2 = check_float(l2, "l2", 0.0)
-    loss, grad = _core.binarynet_loss_grad(w, th, Xa, ya, ea, l2, LEAK)
+    loss, grad = _core.effective_model.loss_grad(w, th, Xa, ya, ea, l2, LEAK)
     return float(loss), np.asarray(grad)
 
 

@@ -81,8 +81,8 @@ class HessianOperator:
         self.X, self.y = _data(X, y, net)
         self.n_threads = resolve_threads(n_threads)
         sp = -1 if sparse_input is None else int(bool(sparse_input))
-        self._op = _core.curv_HessianOperator(net.widths, net.has_bias, net.flat(), self.X,
-                                              self.y, self.n_threads, sp, bool(_borrow))
+        self._op = _core.flatness.HessianOperator(net.widths, net.has_bias, net.flat(), self.X,
+                                                  self.y, self.n_threads, sp, bool(_borrow))
         self.n_matvec = 0
 
     @property

@@ -90,8 +90,8 @@ def batch_loss(net: MLP, thetas: Any, X: Any, y: Any = None,
     _check_net(net)
     Xa, ya = _data(X, y, net)
     T = as_array(thetas, "thetas", np.float32, shape=(None, net.n_params))
-    loss, acc = _core.curv_loss_many(net.widths, net.has_bias, T, Xa, ya,
-                                     resolve_threads(n_threads))
+    loss, acc = _core.flatness.loss_many(net.widths, net.has_bias, T, Xa, ya,
+                                         resolve_threads(n_threads))
     return np.asarray(loss), np.asarray(acc)
 
 

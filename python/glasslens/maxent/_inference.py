@@ -122,8 +122,9 @@ def fit_pseudolikelihood(
     if not symmetrize:
         raise ValueError("symmetrize=False is not supported by Ising (J must be symmetric); "
                          "read model.info['J_asym'] instead")
-    P, info = _core.plm_fit(X, None, l2, l2_h, l1, max_iter, tol, 1e-14, history, block,
-                            resolve_threads(n_threads))
+    P, info = _core.maxent.plm_fit(X, None, _core.maxent.PLMOptions(
+        l2=l2, l2_h=l2_h, l1=l1, max_iter=max_iter, tol=tol, ftol=1e-14, history=history,
+        block=block), resolve_threads(n_threads))
     h = np.diag(P).copy()
     Ja = P.copy()
     np.fill_diagonal(Ja, 0.0)

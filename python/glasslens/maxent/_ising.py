@@ -140,7 +140,7 @@ class Ising:
         in C++ (N <= 20)."""
         if self.n > MAX_ENUMERATE:
             raise ValueError(f"exact_moments needs N <= {MAX_ENUMERATE}, got N = {self.n}")
-        lz, m, C = _core.ising_exact_moments(self.h, self.J, resolve_threads(n_threads))
+        lz, m, C = _core.maxent.exact_moments(self.h, self.J, resolve_threads(n_threads))
         return {"m": m, "C": C, "logZ": float(lz)}
 
     # ---- Monte Carlo ----------------------------------------------------------------------------
@@ -178,8 +178,8 @@ class Ising:
             ini = check_spins(init, "init", self.n)
             if ini.shape[0] != chains:
                 raise ValueError(f"init has {ini.shape[0]} rows, expected chains = {chains}")
-        X, rate = _core.ising_sample(self.h, self.J, chains, per, burn_in, thin, seed, method,
-                                     ini, resolve_threads(n_threads))
+        X, rate = _core.maxent.sample(self.h, self.J, chains, per, burn_in, thin, seed, method,
+                                      ini, resolve_threads(n_threads))
         X = X[:n]
         return (X, float(rate)) if return_rate else X
 
@@ -213,20 +213,20 @@ class Ising:
         nt = resolve_threads(n_threads)
         msg = None if messages is None else as_array(messages, "messages", np.float64,
                                                      shape=(self.n, self.n))
-        msg, sweeps, res, conv = _core.bp_run(self.h, self.J, msg, max_sweeps, tol,
-                                              criterion == "mean", damping, nt)
+        msg, sweeps, res, conv = _core.maxent.bp_run(self.h, self.J, msg, max_sweeps, tol,
+                                                     criterion == "mean", damping, nt)
         used = damping
         if not conv and damping == 0.0 and auto_damping > 0.0:
             used = auto_damping
-            msg, s2, res, conv = _core.bp_run(self.h, self.J, msg, max_sweeps, tol,
-                                              criterion == "mean", auto_damping, nt)
+            msg, s2, res, conv = _core.maxent.bp_run(self.h, self.J, msg, max_sweeps, tol,
+                                                     criterion == "mean", auto_damping, nt)
             sweeps += s2
         if not conv and warn:
             warnings.warn(
                 f"belief propagation did not converge in {sweeps} sweeps (damping {used:g}, "
                 f"residual {res:.3g} > tol {tol:.3g}); try stronger damping or more sweeps",
                 BPConvergenceWarning, stacklevel=2)
-        m, C, F = _core.bp_marginals(self.h, self.J, msg, with_C, nt)
+        m, C, F = _core.maxent.bp_marginals(self.h, self.J, msg, with_C, nt)
         return BPState(m=m, C=C, free_energy=float(F), messages=msg, converged=bool(conv),
                        sweeps=int(sweeps), residual=float(res))
 

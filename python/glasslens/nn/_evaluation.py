@@ -81,7 +81,7 @@ def evaluate(
     Xa = _check_X(X, w[0])
     ya = check_labels(y, "y", n=Xa.shape[0], n_classes=w[-1])
     nt = resolve_threads(n_threads)
-    loss, acc = _core.nn_evaluate(theta, w, b, Xa, ya, nt)
+    loss, acc = _core.nn.evaluate(theta, w, b, Xa, ya, nt)
     return np.asarray(loss), np.asarray(acc)
 
 
@@ -101,7 +101,7 @@ def loss_and_grad(net: Any, X: Any, y: Any, *, widths: Optional[Sequence[int]] =
     theta, w, b, _ = _flat_params(net, widths, bias, "net")
     Xa = _check_X(X, w[0])
     ya = check_labels(y, "y", n=Xa.shape[0], n_classes=w[-1])
-    loss, grad, _ = _core.nn_loss_grad(theta[0], w, b, Xa, ya)
+    loss, grad, _ = _core.nn.loss_grad(theta[0], w, b, Xa, ya)
     return float(loss), np.asarray(grad)
 
 
@@ -111,5 +111,5 @@ def logits(nets: Any, X: Any, *, widths: Optional[Sequence[int]] = None, bias: b
     ``(K, n, n_classes)`` for an Ensemble or a ``(K, P)`` array."""
     theta, w, b, single = _flat_params(nets, widths, bias)
     Xa = _check_X(X, w[0])
-    out = np.asarray(_core.nn_logits(theta, w, b, Xa, resolve_threads(n_threads)))
+    out = np.asarray(_core.nn.logits(theta, w, b, Xa, resolve_threads(n_threads)))
     return out[0] if single else out

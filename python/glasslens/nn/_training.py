@@ -80,7 +80,7 @@ def derived_seeds(seed: int) -> Dict[str, int]:
 
 def epoch_order(order_seed: int, stream: int, epoch: int, n: int) -> np.ndarray:
     """Permutation of ``range(n)`` visited in ``epoch`` by data-order stream ``stream``."""
-    return np.asarray(_core.nn_epoch_order(check_seed(order_seed, "order_seed"),
+    return np.asarray(_core.nn.epoch_order(check_seed(order_seed, "order_seed"),
                                            check_seed(stream, "stream"),
                                            check_int(epoch, "epoch", 0), check_int(n, "n", 0)))
 
@@ -91,7 +91,7 @@ def noisy_labels(y: Any, n_classes: int, fraction: float, noise_seed: int, strea
     C = check_int(n_classes, "n_classes", 1)
     ya = check_labels(y, "y", n_classes=C)
     f = check_float(fraction, "fraction", 0.0, 1.0)
-    return np.asarray(_core.nn_noisy_labels(ya, C, f, check_seed(noise_seed, "noise_seed"),
+    return np.asarray(_core.nn.noisy_labels(ya, C, f, check_seed(noise_seed, "noise_seed"),
                                             check_seed(stream, "stream")))
 
 
@@ -263,7 +263,8 @@ def train_ensemble(
     def labels_of(r: int) -> np.ndarray:
         if noise == 0:
             return y
-        return np.asarray(_core.nn_noisy_labels(y, C, noise, ds["noise_seed"], int(noise_stream[r])))
+        return np.asarray(_core.nn.noisy_labels(y, C, noise, ds["noise_seed"],
+                                                int(noise_stream[r])))
 
     def train_metrics(th: np.ndarray):
         if noise == 0 or label_noise_shared:
@@ -299,11 +300,14 @@ def train_ensemble(
         e0 = 0
         while e0 < E:
             e1 = min(E, e0 + chunk)
-            _core.nn_train(
+            _core.nn.train(
                 theta, velocity, epochs_run, stopped, h_tl, h_ta, h_vl, h_va, widths, bias,
-                X, y, Xt, yt, bs, mu, wd, rho, noise, ds["noise_seed"], noise_stream,
-                ds["order_seed"], order_stream, -1.0 if target is None else target, lrs,
-                e0, e1, slot_c, nt)
+                X, y, Xt, yt, noise_stream, order_stream, lrs, slot_c,
+                _core.nn.TrainOptions(
+                    batch_size=bs, momentum=mu, weight_decay=wd, sam_rho=rho, label_noise=noise,
+                    noise_seed=ds["noise_seed"], order_seed=ds["order_seed"],
+                    target_train_acc=-1.0 if target is None else target,
+                    epoch_begin=e0, epoch_end=e1), nt)
             if bar is not None:
                 bar.update(e1 - e0)
             e0 = e1

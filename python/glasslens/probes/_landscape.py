@@ -130,7 +130,7 @@ def perturbation_direction(
     ``net.flat() + np.float32(r) * u`` (additive) or
     ``net.flat() * (np.float32(1) + np.float32(r) * u)`` (multiplicative), in float32."""
     _check_net(net)
-    return _core.landscape_direction(
+    return _core.probes.direction(
         net.widths, net.has_bias, net.flat(), check_seed(seed), check_int(k, "k", 0, 2**63 - 1),
         _choice(kind, "kind", _KINDS), _choice(normalization, "normalization", _NORMS),
         _choice(bias_mode, "bias_mode", _BIAS))
@@ -144,7 +144,7 @@ def network_loss(net: MLP, X: Any, y: Any,
     tiles; the result is bit-identical for any ``n_threads``."""
     _check_net(net)
     d = _Data((X, y), net)
-    loss, acc = _core.landscape_full_loss(net.widths, net.has_bias, net.flat(), d.X_train,
+    loss, acc = _core.probes.full_loss(net.widths, net.has_bias, net.flat(), d.X_train,
                                           d.y_train, resolve_threads(n_threads))
     return float(loss), float(acc)
 
@@ -302,11 +302,11 @@ def profile(
     nt = resolve_threads(n_threads)
     theta = net.flat()
     args = (net.widths, net.has_bias, theta, seed, K, r, kind, normalization, bias_mode, mode)
-    trl, tra, l0, a0 = _core.landscape_perturbed_eval(*args, d.X_train, d.y_train, nt)
+    trl, tra, l0, a0 = _core.probes.perturbed_eval(*args, d.X_train, d.y_train, nt)
     tel = tea = None
     tl0 = ta0 = None
     if d.has_test:
-        tel, tea, tl0, ta0 = _core.landscape_perturbed_eval(*args, d.X_test, d.y_test, nt)
+        tel, tea, tl0, ta0 = _core.probes.perturbed_eval(*args, d.X_test, d.y_test, nt)
     return ProfileResult(
         radii=r, train_loss=trl, train_acc=tra, test_loss=tel, test_acc=tea, loss0=float(l0),
         acc0=float(a0), test_loss0=None if tl0 is None else float(tl0),
@@ -358,11 +358,11 @@ def _span(span: Any, name: str) -> Tuple[float, float]:
 
 def _eval_grid(net: MLP, d: _Data, D: np.ndarray, coeffs: np.ndarray, nt: int):
     theta = net.flat()
-    trl, tra = _core.landscape_affine_eval(net.widths, net.has_bias, theta, D, coeffs,
+    trl, tra = _core.probes.affine_eval(net.widths, net.has_bias, theta, D, coeffs,
                                            d.X_train, d.y_train, nt)
     tel = tea = None
     if d.has_test:
-        tel, tea = _core.landscape_affine_eval(net.widths, net.has_bias, theta, D, coeffs,
+        tel, tea = _core.probes.affine_eval(net.widths, net.has_bias, theta, D, coeffs,
                                                d.X_test, d.y_test, nt)
     return trl, tra, tel, tea
 

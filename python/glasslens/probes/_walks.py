@@ -277,7 +277,7 @@ def random_walk(
         if threshold is None:
             raise ValueError("mode='threshold' needs threshold")
         thr = check_float(threshold, "threshold")
-        l0, a0 = _core.landscape_full_loss(net.widths, net.has_bias, theta, d.X_train,
+        l0, a0 = _core.probes.full_loss(net.widths, net.has_bias, theta, d.X_train,
                                             d.y_train, nt)
         start = l0 if threshold_on == "loss" else 1.0 - a0
         if start > thr:
@@ -308,13 +308,16 @@ def random_walk(
         quench_cfg = dict(quench)
         check_int(quench_cfg.setdefault("every", max(1, n_rec - 1)), "quench['every']", 1)
         check_int(quench_cfg.setdefault("epochs", 5), "quench['epochs']", 0)
-    out = _core.landscape_random_walk(
+    out = _core.probes.random_walk(
         net.widths, net.has_bias, theta, d.X_train, d.y_train,
         d.X_test if (eval_test and d.has_test) else None,
         d.y_test if (eval_test and d.has_test) else None,
-        steps, float(sigma) if layer_sigma is None else 0.0, mode, float(thr),
-        threshold_on == "error", float(T), move, W, rec, seed, refresh,
-        bool(keep_points or quench_cfg is not None), nt, layer_sigma)
+        _core.probes.WalkParams(
+            steps=steps, sigma=float(sigma) if layer_sigma is None else 0.0, mode=mode,
+            threshold=float(thr), threshold_on_error=threshold_on == "error",
+            temperature=float(T), move=move, walkers=W, record_every=rec, seed=seed,
+            refresh_every=refresh, store_theta=bool(keep_points or quench_cfg is not None),
+            layer_sigma=layer_sigma), nt)
     res = WalkResult(
         step=out["step"], distance=out["distance"], overlap=out["overlap"],
         train_loss=out["train_loss"], train_acc=out["train_acc"], test_loss=out["test_loss"],

@@ -61,7 +61,7 @@ class PackedSigns:
 
     def unpack(self, n_threads: Optional[int] = None) -> np.ndarray:
         """The configurations as an (M, N) int8 array of +-1."""
-        return _core.unpack_signs(self.words, self.n_bits, resolve_threads(n_threads))
+        return _core.replicas.unpack_signs(self.words, self.n_bits, resolve_threads(n_threads))
 
     def __repr__(self) -> str:
         return f"PackedSigns(M={len(self)}, n_bits={self.n_bits})"
@@ -87,7 +87,7 @@ def pack_signs(configs: Any, n_threads: Optional[int] = None) -> PackedSigns:
     arr = as_array(raw, "configs", raw.dtype, ndim=2, finite=False)
     if arr.shape[0] > _MAX_M:
         raise ValueError(f"configs has {arr.shape[0]} rows; the limit is {_MAX_M}")
-    words = _core.pack_signs(arr, resolve_threads(n_threads))
+    words = _core.replicas.pack_signs(arr, resolve_threads(n_threads))
     return PackedSigns(words, arr.shape[1])
 
 
@@ -106,16 +106,16 @@ def sign_overlaps(A: Any, B: Any = None, n_threads: Optional[int] = None) -> np.
     nt = resolve_threads(n_threads)
     pa = pack_signs(A, nt)
     if B is None:
-        return _core.overlap_packed(pa.words, pa.n_bits, None, nt)
+        return _core.replicas.overlap_packed(pa.words, pa.n_bits, None, nt)
     pb = pack_signs(B, nt)
     if pb.n_bits != pa.n_bits:
         raise ValueError(f"A has {pa.n_bits} spins per row but B has {pb.n_bits}")
-    return _core.overlap_packed(pa.words, pa.n_bits, pb.words, nt)
+    return _core.replicas.overlap_packed(pa.words, pa.n_bits, pb.words, nt)
 
 
 def popcount_kernel() -> str:
     """The popcount kernel in use: 'avx512', 'avx2' or 'scalar'."""
-    return str(_core.popcount_kernel())
+    return str(_core.replicas.popcount_kernel())
 
 
 # ---- alignment ------------------------------------------------------------------------------------

@@ -351,16 +351,16 @@ def _sides(D: np.ndarray, triangles: Any, rng: np.random.Generator, nt: int) -> 
         if T > MAX_ALL_TRIANGLES:
             raise ValueError(f"triangles='all' gives {T} triangles for M={M}, above the limit "
                              f"{MAX_ALL_TRIANGLES}; pass an int to sample triangles")
-        return _core.triangle_sides_all(D, nt)
+        return _core.replicas.triangle_sides_all(D, nt)
     if isinstance(triangles, (int, np.integer)) and not isinstance(triangles, bool):
         n = check_int(triangles, "triangles", 1, 1_000_000_000)
-        return _core.triangle_sides_list(D, _sample_triples(M, n, rng), nt)
+        return _core.replicas.triangle_sides_list(D, _sample_triples(M, n, rng), nt)
     idx = as_array(triangles, "triangles", np.int64, ndim=2)
     if idx.shape[1] != 3:
         raise ValueError(f"triangles must have shape (T, 3), got {idx.shape}")
     if idx.min() < 0 or idx.max() >= M:
         raise ValueError(f"triangles has point indices outside [0, {M})")
-    return _core.triangle_sides_list(D, idx, nt)
+    return _core.replicas.triangle_sides_list(D, idx, nt)
 
 
 def _tri_stats(D: np.ndarray, sides: np.ndarray, tol: float) -> Dict[str, Any]:
@@ -384,11 +384,11 @@ def _null_summary(D: np.ndarray, triangles: Any, rng: np.random.Generator, tol: 
     storing the triangles."""
     M = D.shape[0]
     if isinstance(triangles, str):
-        sg, sg2, niso, n = _core.triangle_summary(D, None, tol, nt)
+        sg, sg2, niso, n = _core.replicas.triangle_summary(D, None, tol, nt)
     else:
         idx = _sample_triples(M, int(triangles), rng) if isinstance(triangles, (int, np.integer)) \
             else as_array(triangles, "triangles", np.int64, ndim=2)
-        sg, sg2, niso, n = _core.triangle_summary(D, idx, tol, nt)
+        sg, sg2, niso, n = _core.replicas.triangle_summary(D, idx, tol, nt)
     sigma = float(np.std(D[np.triu_indices(M, 1)]))
     if sigma == 0 or n == 0:
         return 0.0, float(niso) / max(n, 1), 0.0, int(n)

@@ -204,8 +204,10 @@ def parallel_tempering(
     Jv = check_float(J, "J")
     h = check_float(field, "field")
     hs = check_float(field_sigma, "field_sigma", 0.0)
-    d = _core.parallel_tempering(code, N, S, R, [float(t) for t in Ts], neq, nme, rev, rec, Jv, h,
-                                 hs, check_seed(seed), resolve_threads(n_threads))
+    d = _core.spinmodels.parallel_tempering(_core.spinmodels.PTParams(
+        model=code, n_spins=N, n_samples=S, n_replicas=R, temperatures=[float(t) for t in Ts],
+        n_equilibrate=neq, n_measure=nme, record_every=rev, record_temps=rec, J=Jv, field=h,
+        field_sigma=hs, seed=check_seed(seed)), resolve_threads(n_threads))
     return PTResult(temperatures=Ts, record_temperatures=np.asarray(rec, dtype=np.int64),
                     configs=d["configs"], energy=d["energy"], energy_sq=d["energy_sq"],
                     abs_magnetization=d["abs_magnetization"], final_energy=d["final_energy"],
@@ -217,9 +219,10 @@ def spin_couplings(model: str = "sk", n_spins: int = 64, n_samples: int = 1,
                    couplings: str = "gaussian", J: float = 1.0, seed: int = 0) -> np.ndarray:
     """The couplings (S, N, N) float32 that :func:`parallel_tempering` uses for the same
     (model, couplings, J, seed): sample s depends only on (seed, s)."""
-    return _core.spin_couplings(_model_code(model, couplings), check_int(n_spins, "n_spins", 1, 65536),
-                                check_int(n_samples, "n_samples", 1, 1_000_000), check_float(J, "J"),
-                                check_seed(seed))
+    return _core.spinmodels.couplings(_model_code(model, couplings),
+                                      check_int(n_spins, "n_spins", 1, 65536),
+                                      check_int(n_samples, "n_samples", 1, 1_000_000),
+                                      check_float(J, "J"), check_seed(seed))
 
 
 def spin_energies(J: Any, h: Any, configs: Any) -> np.ndarray:
@@ -229,7 +232,7 @@ def spin_energies(J: Any, h: Any, configs: Any) -> np.ndarray:
     s = as_array(configs, "configs", np.int8, ndim=2)
     if np.any(np.abs(s) != 1):
         raise ValueError("configs must contain only +1 and -1")
-    return _core.spin_energies(Ja, ha, s)
+    return _core.spinmodels.energies(Ja, ha, s)
 
 
 def exact_enumeration(J: Any, h: Any, T: float) -> dict:

@@ -92,7 +92,7 @@ def linear_sum_assignment(
                 f"{v0.shape} for cost {C.shape}")
         if not np.all(np.isfinite(v0)):
             raise ValueError("duals contains NaN or inf")
-    out = _core.lap_solve(C, mx, v0, bool(return_duals))
+    out = _core.symmetry.lap_solve(C, mx, v0, bool(return_duals))
     if return_duals:
         r, c, _, u, v = out
         return r, c, u, v
@@ -143,7 +143,7 @@ def linear_sum_assignment_batch(
                 f"{v0.shape} for costs {C.shape}")
         if not np.all(np.isfinite(v0)):
             raise ValueError("duals contains NaN or inf")
-    out = _core.lap_solve_batch(C, mx, v0, bool(return_duals), nt)
+    out = _core.symmetry.lap_solve_batch(C, mx, v0, bool(return_duals), nt)
     res: Tuple[np.ndarray, ...] = (out[0], out[1])
     if return_totals:
         res = res + (out[2],)

@@ -606,7 +606,7 @@ def pairwise_alignment(
         b2 = ensemble.biases[1] if ensemble.biases is not None else None
         if not (np.isfinite(U).all() and (b2 is None or np.isfinite(b2).all())):
             raise ValueError("ensemble weights must be finite")
-        perms, dots = _core.lap_all_pairs(U, n_threads=nt)
+        perms, dots = _core.symmetry.lap_all_pairs(U, n_threads=nt)
         if b2 is not None:
             dots = dots + _out_bias_dot(b2, b2)
         norms = np.sqrt(np.diag(dots))
