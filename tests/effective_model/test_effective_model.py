@@ -25,7 +25,7 @@ def digits20():
 # that their fields are held finite only by the regulariser.
 @pytest.mark.filterwarnings("ignore:.*constant in the data:RuntimeWarning")
 def test_pipeline_shallow_runs_end_to_end(digits20):
-    r = em.run_effective_model(digits20, "shallow", replicas=3, epochs=3, n_per_network=100,
+    r = em.run_effective_model(digits20, "shallow", n_replicas=3, epochs=3, n_per_network=100,
                                fit="boltzmann", fit_kwargs=dict(iters=20, keep_after=5),
                                n_references=1, xs=np.linspace(-1.0, 1.0, 5),
                                landscape_kwargs=dict(max_sweeps=300), seed=1, n_threads=2)
@@ -47,14 +47,14 @@ def test_pipeline_shallow_runs_end_to_end(digits20):
 
 @pytest.mark.filterwarnings("ignore:.*constant in the data:RuntimeWarning")
 def test_pipeline_deep_blocks_and_filter(digits20):
-    r = em.run_effective_model(digits20, "deep-under", replicas=2, epochs=15, n_per_network=200,
+    r = em.run_effective_model(digits20, "deep-under", n_replicas=2, epochs=15, n_per_network=200,
                                min_accuracy=0.3, blocks=["ITER"], fit="pseudolikelihood",
                                landscape=False, seed=2, n_threads=2)
     assert list(r.fits) == ["ITER"] and r.fits["ITER"].n == 225
     assert np.all(r.samples.accuracy >= 0.3)
     assert r.landscapes == {}
     with pytest.raises(ValueError, match="block"):
-        em.run_effective_model(digits20, "shallow", replicas=1, epochs=1, n_per_network=5,
+        em.run_effective_model(digits20, "shallow", n_replicas=1, epochs=1, n_per_network=5,
                                blocks=["ITER"])
     with pytest.raises(ValueError, match="fit"):
         em.run_effective_model(digits20, "shallow", fit="magic")

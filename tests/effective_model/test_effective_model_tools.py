@@ -86,7 +86,7 @@ def test_align_hidden_units_recovers_planted_permutations():
     reps = symmetry.permute(Ensemble.from_flat(W, np.repeat(base.flat(), R, 0), bias=False), perms)
     ens = bn.BinaryEnsemble.from_flat(W, reps.flat())
     for method in ("reference", "mean"):
-        al = em.align_hidden_units(ens, method=method)
+        al = em.align_hidden_units(ens, alignment=method)
         assert len(al["perms"]) == 2 and al["perms"][0].shape == (R, 15)
         np.testing.assert_allclose(al["cosine"], 1.0, atol=1e-6)
         # aligned samples of every network coincide with the reference network's
@@ -114,7 +114,7 @@ def test_analyse_configurations_summary_tap_and_landscape(planted):
     model, X = planted
     blocks = {"A": np.arange(6), "B": np.arange(6, 12)}
     an = em.analyse_configurations(X, blocks, fit="pseudolikelihood", n_references=1,
-                                   xs=np.round(np.arange(-2, 2.01, 0.5), 10), tap_starts=20,
+                                   xs=np.round(np.arange(-2, 2.01, 0.5), 10), n_tap_starts=20,
                                    n_threads=2)
     assert set(an.fits) == {"A", "B"} and an.fits["A"].n == 6
     for b, idx in blocks.items():
@@ -158,12 +158,12 @@ def test_constant_spins_and_few_samples_are_warned():
     X[:, 2] = 1  # a weight frozen at +1 in every draw
     with pytest.warns(RuntimeWarning, match="constant in the data.*finite only"):
         an = em.analyse_configurations(X, {"A": np.arange(6)}, fit_kwargs={"iters": 20},
-                                       landscape=False, tap_starts=0, n_threads=2)
+                                       landscape=False, n_tap_starts=0, n_threads=2)
     assert an.summaries["A"]["n_constant"] == 1
     assert np.all(np.isfinite(an.fits["A"].h)) and an.fits["A"].h[2] > 1.0
     with pytest.warns(RuntimeWarning, match="fewer samples"):
         em.analyse_configurations(_rand_spins(rng, (5, 8)), {"A": np.arange(8)},
-                                  fit_kwargs={"iters": 5}, landscape=False, tap_starts=0)
+                                  fit_kwargs={"iters": 5}, landscape=False, n_tap_starts=0)
 
 
 @pytest.mark.filterwarnings("ignore:.*constant in the data:RuntimeWarning")
@@ -177,7 +177,7 @@ def test_bp_nonconvergence_is_counted_and_warned():
                                        fit_kwargs={"l2": 1e-4}, n_references=1,
                                        xs=[-0.5, 0.0, 0.5],
                                        landscape_kwargs={"max_sweeps": 2, "tol": 1e-12},
-                                       tap_starts=0)
+                                       n_tap_starts=0)
     assert an.summaries["A"]["bp_nonconverged"] > 0
 
 
@@ -193,7 +193,7 @@ def test_alignment_changes_liquid_signal():
     ens = bn.BinaryEnsemble.from_flat(W, reps.flat())
     cfg = ens.sample(D, seed=1)
     net = np.repeat(np.arange(R), D)
-    al = em.align_hidden_units(ens, method="mean")
+    al = em.align_hidden_units(ens, alignment="mean")
     aligned = em.permute_configurations(cfg, W, al["perms"], net)
     it = bn.block_indices(W)["ITER"]
     raw_m = np.abs(cfg[:, it].mean(0)).mean()
@@ -213,10 +213,10 @@ def tiny_result():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return em.run_effective_model(
-            data, "deep-under", replicas=6, epochs=8, n_per_network=50, blocks=["ITER", "RB"],
+            data, "deep-under", n_replicas=6, epochs=8, n_per_network=50, blocks=["ITER", "RB"],
             fit="pseudolikelihood", fit_kwargs={"l2": 0.1}, n_references=1,
             xs=np.round(np.arange(-1, 1.01, 0.5), 10), landscape_kwargs={"max_sweeps": 100},
-            tap_starts=10, tap_kwargs={"max_iter": 100}, alignment="both", seed=0, n_threads=2)
+            n_tap_starts=10, tap_kwargs={"max_iter": 100}, alignment="both", seed=0, n_threads=2)
 
 
 def test_result_variants_json_and_figures(tiny_result, tmp_path):
@@ -225,7 +225,7 @@ def test_result_variants_json_and_figures(tiny_result, tmp_path):
     r = tiny_result
     assert set(r.variants()) == {"raw", "aligned"}
     assert r.alignment["perms"][0].shape == (6, 15)
-    d = r.to_dict()
+    d = r.to_dict(arrays=True)
     json.dumps(d, allow_nan=False)
     assert set(d["variants"]["aligned"]) == {"ITER", "RB"}
     assert "aligned" in r.report() and "| aligned | RB |" in em.liquid_solid_table(r)
@@ -247,8 +247,10 @@ def test_run_effective_model_rejects_bad_options(tiny_result):
                            np.zeros((5, 20), np.float32), np.zeros(5, np.int64))
     with pytest.raises(ValueError, match="alignment"):
         em.run_effective_model(data, "shallow", alignment="sorted")
-    with pytest.raises(ValueError, match="align_method"):
-        em.run_effective_model(data, "shallow", align_method="best")
+    with pytest.raises(ValueError, match="alignment must be one of"):
+        em.run_effective_model(data, "shallow", alignment="pairwise")
+    with pytest.raises(ValueError, match="one common labelling"):
+        em.run_effective_model(data, "shallow", alignment=("none", "mean", "medoid"))
 
 
 def test_cli_effective_model(tmp_path, monkeypatch):
@@ -327,6 +329,6 @@ def test_unstable_boltzmann_learning_is_warned():
     X = np.where(rng.random((20, 200, 60)) < (1 + mu[:, None, :]) / 2, 1, -1)
     X = X.reshape(-1, 60).astype(np.int8)
     with pytest.warns(RuntimeWarning, match="unstable"):
-        an = em.analyse_configurations(X, {"A": np.arange(60)}, landscape=False, tap_starts=0,
+        an = em.analyse_configurations(X, {"A": np.arange(60)}, landscape=False, n_tap_starts=0,
                                        fit_kwargs={"lr_J": 0.05}, n_threads=2)
     assert an.summaries["A"]["fit_error"] > 0.1

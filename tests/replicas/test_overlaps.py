@@ -116,7 +116,7 @@ def _permuted_copies(rng, widths, R, noise=0.0):
 def test_weight_overlaps_vs_numpy(rng):
     ens = Ensemble.init([10, 16, 3], replicas=6, seed=3)
     F = ens.flat().astype(np.float64)
-    Q = overlap_matrix(ens)
+    Q = overlap_matrix(ens, alignment="none")
     ref = (F @ F.T) / np.outer(np.linalg.norm(F, axis=1), np.linalg.norm(F, axis=1))
     np.testing.assert_allclose(Q, ref, atol=2e-6)
     np.testing.assert_array_equal(Q, Q.T)
@@ -134,20 +134,22 @@ def test_weight_overlaps_vs_numpy(rng):
 
 def test_alignment_recovers_permuted_copies(rng):
     ens = _permuted_copies(rng, [12, 20, 4], R=5, noise=0.01)
-    Q0 = overlap_matrix(ens)
+    Q0 = overlap_matrix(ens, alignment="none")
     off = ~np.eye(5, dtype=bool)
     assert Q0[off].max() < 0.9
-    for how in (True, "mean", "medoid", "pairwise"):
-        Qa = overlap_matrix(ens, aligned=how)
+    for how in ("reference", "mean", "medoid", "pairwise"):
+        Qa = overlap_matrix(ens, alignment=how)
         assert Qa[off].min() > 0.99, how
         np.testing.assert_array_equal(Qa, Qa.T)
+    # the default is pairwise
+    np.testing.assert_array_equal(overlap_matrix(ens), overlap_matrix(ens, alignment="pairwise"))
     # signs of aligned weights: equal up to the noise
-    Qs = overlap_matrix(ens, kind="signs", aligned=True)
+    Qs = overlap_matrix(ens, kind="signs", alignment="reference")
     assert Qs[off].min() > 0.9
     with pytest.raises(ValueError, match="pairwise"):
-        overlap_matrix(ens, aligned="pairwise", layer=0)
-    with pytest.raises(ValueError, match="aligned must"):
-        overlap_matrix(ens, aligned="best")
+        overlap_matrix(ens, alignment="pairwise", layer=0)
+    with pytest.raises(ValueError, match="alignment must be one of 'none', 'pairwise'"):
+        overlap_matrix(ens, alignment="best")
 
 
 def test_function_overlaps(rng):
@@ -175,8 +177,8 @@ def test_overlap_matrix_bad_input(rng):
         overlap_matrix(ens, kind="function")
     with pytest.raises(ValueError, match="features"):
         overlap_matrix(ens, kind="function", X=np.zeros((3, 7)))
-    with pytest.raises(ValueError, match="aligned"):
-        overlap_matrix(np.ones((3, 4)), aligned=True)
+    with pytest.raises(ValueError, match="needs an Ensemble"):
+        overlap_matrix(np.ones((3, 4)), alignment="reference")
     with pytest.raises(ValueError, match="all-zero"):
         overlap_matrix(np.array([[1.0, 2.0], [0.0, 0.0]]))
     with pytest.raises(ValueError, match="NaN"):

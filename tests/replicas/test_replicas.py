@@ -282,7 +282,7 @@ def test_replica_structure_on_ensemble_and_configs(rng):
     assert set(res.clusters) == {"average", "complete", "ward"}
     assert set(res.ultrametricity.nulls) == {"gaussian", "permutation"}
     assert res.Q.shape == (12, 12) and res.distribution.n_pairs == 66
-    s = res.summary()
+    s = res.to_dict()
     assert s["M"] == 12 and "null_gaussian_p" in s and isinstance(s["verdict"], str)
     # +-1 configurations with the shuffle null and the |q| distance
     S = rng.choice([-1, 1], (15, 200))

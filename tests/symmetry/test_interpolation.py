@@ -71,13 +71,13 @@ def test_permuted_copy_and_alignment(trained):
     assert c.test_error[-1] == pytest.approx(c.test_error[0], abs=1e-12)
     assert I.barrier(c).value > 0  # averaging different units costs loss
     for method in ("weights", "activations"):
-        ca = I.interpolate(a, b, data, n_points=9, align=method)
+        ca = I.interpolate(a, b, data, n_points=9, alignment="pairwise", matching=method)
         np.testing.assert_array_equal(ca.perms[0], np.argsort(p))
         np.testing.assert_allclose(ca.train_loss, ca.train_loss[0], rtol=1e-5)  # a flat path
         assert ca.distance == pytest.approx(0.0, abs=1e-6) and ca.cosine == pytest.approx(1.0)
     # independent replicas: aligning lowers the barrier
     raw = I.interpolate(ens[0], ens[1], data)
-    al = I.interpolate(ens[0], ens[1], data, align="weights")
+    al = I.interpolate(ens[0], ens[1], data, alignment="pairwise")
     assert al.cosine > raw.cosine
     assert I.barrier(al).value <= I.barrier(raw).value + 1e-6
 
@@ -123,7 +123,7 @@ def test_barrier_definitions_on_hand_made_curves():
 def test_permutation_barrier_scan(trained):
     data, ens = trained
     net = ens[0]
-    res = I.permutation_barrier_scan(net, data, trials=2, n_points=9, seed=4)
+    res = I.permutation_barrier_scan(net, data, n_trials=2, n_points=9, seed=4)
     assert set(res.k.tolist()) == {1, 2, 4, 8, -1}
     np.testing.assert_array_equal(res.m[res.k > 0], 2 * res.k[res.k > 0])
     assert np.all(res.m[res.k == -1] == 16)
@@ -143,7 +143,7 @@ def test_permutation_barrier_scan(trained):
     assert np.all(res.barrier >= -1e-6)
     assert np.all((res.cosine >= -1) & (res.cosine <= 1))
     # more swapped units: larger barrier on average
-    s = res.summary()
+    s = res.barrier_by_k()
     assert s[8][0] > s[1][0]
     assert "max_a" in res.definition
     with pytest.raises(ValueError, match="ks entry"):
@@ -156,8 +156,10 @@ def test_bad_input(trained):
         I.interpolate(ens, ens[0], data)
     with pytest.raises(ValueError, match="architecture"):
         I.interpolate(ens[0], MLP.init([10, 8, 3]), data)
-    with pytest.raises(ValueError, match="align"):
-        I.interpolate(ens[0], ens[1], data, align="magic")
+    with pytest.raises(ValueError, match="matching must be one of"):
+        I.interpolate(ens[0], ens[1], data, alignment="pairwise", matching="magic")
+    with pytest.raises(ValueError, match="alignment must be one of"):
+        I.interpolate(ens[0], ens[1], data, alignment="reference")
     with pytest.raises(TypeError, match="data"):
         I.interpolate(ens[0], ens[1], 5)
     with pytest.raises(ValueError, match="features"):
@@ -173,11 +175,11 @@ def test_exported():
 
 def test_replica_barriers(trained):
     data, ens = trained
-    res = I.replica_barriers(ens, data, aligns=(None, "weights"), n_points=11)
+    res = I.replica_barriers(ens, data, alignment=("none", "pairwise"), n_points=11)
     assert res.pairs.tolist() == [[0, 1]]
     assert res.barrier.shape == (1, 2) and res.train_loss.shape == (1, 2, 11)
     raw = I.interpolate(ens[0], ens[1], data, n_points=11)
-    al = I.interpolate(ens[0], ens[1], data, n_points=11, align="weights")
+    al = I.interpolate(ens[0], ens[1], data, n_points=11, alignment="pairwise")
     np.testing.assert_array_equal(res.train_loss[0, 0], raw.train_loss)
     np.testing.assert_array_equal(res.test_error[0, 1], al.test_error)
     assert res.barrier[0, 0] == pytest.approx(I.barrier(raw).value, abs=1e-12)
@@ -185,5 +187,5 @@ def test_replica_barriers(trained):
     assert res.cosine[0, 1] == pytest.approx(al.cosine) and res.distance[0, 0] == pytest.approx(raw.distance)
     with pytest.raises(ValueError, match="pairs"):
         I.replica_barriers(ens, data, pairs=[[0, 2]])
-    with pytest.raises(ValueError, match="aligns"):
-        I.replica_barriers(ens, data, aligns=("best",))
+    with pytest.raises(ValueError, match="alignment must be one of"):
+        I.replica_barriers(ens, data, alignment=("best",))

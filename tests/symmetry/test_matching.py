@@ -81,8 +81,8 @@ def test_bad_input():
         S.match_activations(net, net, np.zeros((10, 3)))
     with pytest.raises(ValueError, match="NaN"):
         S.match_activations(net, net, np.full((10, 4), np.nan))
-    with pytest.raises(ValueError, match="method"):
-        S.align_ensemble(Ensemble.init([4, 5, 3], 2), method="best")
+    with pytest.raises(ValueError, match="alignment must be one of"):
+        S.align_ensemble(Ensemble.init([4, 5, 3], 2), alignment="best")
     with pytest.raises(ValueError, match="out of range"):
         S.align_to(Ensemble.init([4, 5, 3], 2), 5)
 
@@ -180,7 +180,7 @@ def _planted_ensemble(widths, R, seed):
 def test_align_ensemble_methods(widths):
     ens, qs = _planted_ensemble(widths, 6, seed=3)
     for method in ("reference", "medoid", "mean"):
-        res = S.align_ensemble(ens, method=method, n_threads=2)
+        res = S.align_ensemble(ens, alignment=method, n_threads=2)
         assert res.method == method
         # all replicas end in one labelling: aligned copies agree unit by unit
         flat = res.ensemble.flat().astype(np.float64)
@@ -193,7 +193,7 @@ def test_align_ensemble_methods(widths):
         for l in range(len(widths) - 2):
             lab = np.stack([qs[r][l][res.perms[l][r]] for r in range(6)])
             assert np.all(lab == lab[0])
-    res = S.align_ensemble(ens, method="mean")
+    res = S.align_ensemble(ens, alignment="mean")
     assert res.iterations >= 1
 
 

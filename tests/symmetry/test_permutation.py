@@ -25,8 +25,8 @@ def _ce(net, X, y):
 
 def test_copies_k0_zero_barrier_and_function_preserving_endpoints(trained):
     ds, ens = trained
-    res = gl.symmetry.permutation_interpolation(ens, ds, ks=[0, 1, 4, 8], trials=2, n_points=9,
-                                       replica_pairs=0, n_threads=2)
+    res = gl.symmetry.permutation_interpolation(ens, ds, ks=[0, 1, 4, 8], n_trials=2, n_points=9,
+                                       n_replica_pairs=0, n_threads=2)
     c = res.copies
     assert res.replicas is None and res.width == 16 and res.replica == 0
     k0 = c.k == 0
@@ -43,7 +43,7 @@ def test_copies_k0_zero_barrier_and_function_preserving_endpoints(trained):
         assert np.all(c.m[c.k == k] == 2 * k)
     assert np.all(c.m[c.k == -1] == 16)
     # moving more units raises the barrier (trained network, means over trials)
-    s = c.summary()
+    s = c.barrier_by_k()
     assert s[0][0] < s[1][0] < s[8][0]
     # the barrier is the max excess over the straight line of the stored curves
     a = c.alphas
@@ -53,7 +53,7 @@ def test_copies_k0_zero_barrier_and_function_preserving_endpoints(trained):
 
 def test_replica_arm_raw_vs_aligned(trained):
     ds, ens = trained
-    res = gl.symmetry.permutation_interpolation(ens, ds, trials=1, n_points=11, replica_pairs=None,
+    res = gl.symmetry.permutation_interpolation(ens, ds, n_trials=1, n_points=11, n_replica_pairs=None,
                                        seed=3, n_threads=2)
     r = res.replicas
     assert r.pairs.shape == (15, 2) and r.aligns == [None, "weights"]
@@ -75,23 +75,23 @@ def test_replica_arm_raw_vs_aligned(trained):
 
 def test_table_plot_summary(trained, tmp_path):
     ds, ens = trained
-    res = gl.symmetry.permutation_interpolation(ens, ds, ks=[1, 2], trials=2, n_points=7,
-                                       replica_pairs=3, align=["weights", "activations"],
+    res = gl.symmetry.permutation_interpolation(ens, ds, ks=[1, 2], n_trials=2, n_points=7,
+                                       n_replica_pairs=3, matching=["weights", "activations"],
                                        metric="error", n_threads=1)
     t = res.table()
     lines = t.splitlines()
     assert len(lines) == 2 + 2 + 1 + 3  # header, sep, k=1, k=2, full, raw, weights, activations
     assert "error barrier" in lines[0] and "loss barrier mean" in lines[0]
     assert "copy, full permutation" in t and "replica pairs, activations-aligned" in t
-    rows = res.rows()
+    rows = res.to_dict()["rows"]
     assert rows[0]["barrier_mean"] == pytest.approx(res.copies.barrier[res.copies.k == 1].mean())
     fig = res.plot()
     assert len(fig.axes) >= 3
     fig.savefig(tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 5000
-    json.dumps(to_jsonable(res.summary()), allow_nan=False)
+    json.dumps(to_jsonable(res.to_dict(arrays=True)), allow_nan=False)
     # an MLP alone has no replica arm
-    res1 = gl.symmetry.permutation_interpolation(ens[2], (ds.X_train, ds.y_train), ks=[1], trials=1,
+    res1 = gl.symmetry.permutation_interpolation(ens[2], (ds.X_train, ds.y_train), ks=[1], n_trials=1,
                                         n_points=3, full=False)
     assert res1.replicas is None and res1.replica is None
     assert len(res1.table().splitlines()) == 3
@@ -100,7 +100,7 @@ def test_table_plot_summary(trained, tmp_path):
 
 def test_deterministic_across_threads(trained):
     ds, ens = trained
-    kw = dict(ks=[2], trials=2, n_points=5, replica_pairs=2, seed=7)
+    kw = dict(ks=[2], n_trials=2, n_points=5, n_replica_pairs=2, seed=7)
     a = gl.symmetry.permutation_interpolation(ens, ds, n_threads=1, **kw)
     b = gl.symmetry.permutation_interpolation(ens, ds, n_threads=2, **kw)
     np.testing.assert_array_equal(a.copies.barrier, b.copies.barrier)
@@ -123,8 +123,8 @@ def test_bad_input(trained):
         P(ens[0], ds, replicas=ens[1])
     with pytest.raises(TypeError, match="net_or_ensemble"):
         P(ens.flat(), ds)
-    with pytest.raises(ValueError, match="align"):
-        P(ens, ds, align="bogus")
+    with pytest.raises(ValueError, match="matching must be one of"):
+        P(ens, ds, matching="bogus")
     with pytest.raises(ValueError, match="features"):
         P(ens, (ds.X_train[:, :10], ds.y_train))
     with pytest.raises(ValueError, match="replica"):
@@ -141,10 +141,10 @@ def test_bad_input(trained):
 def test_replica_analysis_alias_and_sweep(trained):
     ds, ens = trained
     a = gl.replicas.replica_analysis(ens, n_null=3, seed=1)
-    b = gl.replicas.replica_structure(ens, aligned="pairwise", n_null=3, seed=1)
+    b = gl.replicas.replica_structure(ens, alignment="pairwise", n_null=3, seed=1)
     np.testing.assert_array_equal(a.Q, b.Q)
-    assert a.summary() == b.summary()
-    c = gl.replicas.replica_analysis(ens, aligned=True, n_null=3, seed=1)
+    assert a.to_dict() == b.to_dict()
+    c = gl.replicas.replica_analysis(ens, alignment="reference", n_null=3, seed=1)
     assert not np.array_equal(c.Q, a.Q)
     # pairwise overlaps are each pair's optimum: at least those of one common labelling
     iu = np.triu_indices(ens.n_replicas, 1)

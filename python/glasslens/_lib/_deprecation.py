@@ -98,3 +98,43 @@ def moved_names(package: str, table: Dict[str, Tuple[str, str]]) -> Callable[[st
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def renamed_kwargs(**renames: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator for renamed keyword arguments: ``@renamed_kwargs(trials="n_trials")`` maps a
+    call with ``trials=`` to ``n_trials=`` with a DeprecationWarning, and raises TypeError when
+    both are given. Positional calls are untouched (rename positional parameters in place)."""
+    import functools
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{fn.__name__}() got both {old}= (deprecated) and "
+                                        f"{new}=; pass only {new}=")
+                    warn_moved(f"the keyword {old}= of {fn.__name__}()", f"{new}=")
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        wrapper.__renamed_kwargs__ = dict(renames)  # type: ignore[attr-defined]
+        return wrapper
+
+    return deco
+
+
+def deprecated_method(old: str, new: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator for a method kept under its old name ``old`` for one release: the call warns
+    (``use .new()``) and then runs the decorated body (which keeps the old behaviour)."""
+    import functools
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            warn_moved(f"{type(self).__name__}.{old}()", f".{new}()")
+            return fn(self, *args, **kwargs)
+
+        return wrapper
+
+    return deco

@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from ._argtypes import alignment_arg as _alignment_arg
 from ._argtypes import nonneg_int as _nonneg_int
 from ._argtypes import positive_int as _positive_int
 
@@ -61,8 +62,11 @@ def add_effective_model_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--direction", choices=["outward", "both", "forward", "backward"],
                    default="outward", help="landscape sweep (both: hysteresis loop)")
     p.add_argument("--tap-starts", type=_nonneg_int, default=200)
-    p.add_argument("--alignment", choices=["none", "aligned", "both"], default="both",
-                   help="fit as drawn, in a common hidden-unit labelling, or both (default)")
+    p.add_argument("--alignment", type=_alignment_arg, default=("none", "mean"),
+                   metavar="{none,reference,medoid,mean}[,...]",
+                   help="the hidden-unit labellings fitted, comma-separated: as drawn (none) "
+                        "and/or one common labelling (reference, medoid or mean); default "
+                        "none,mean (the old 'both')")
     p.add_argument("--out", default="effective-model", help="output directory")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
@@ -137,17 +141,18 @@ def cli_effective_model(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             r = run_effective_model(
-                data, regime, replicas=args.trainings, epochs=args.epochs,
+                data, regime, n_replicas=args.trainings, epochs=args.epochs,
                 n_per_network=args.draws, min_accuracy=args.min_accuracy, fit=args.fit,
                 fit_kwargs=fkw, n_references=args.references, xs=xs,
-                landscape_kwargs={"direction": args.direction}, tap_starts=args.tap_starts,
-                alignment=args.alignment if regime != "shallow" else "none", n_train=n_train,
+                landscape_kwargs={"direction": args.direction}, n_tap_starts=args.tap_starts,
+                alignment=tuple(args.alignment) if regime != "shallow" else "none",
+                n_train=n_train,
                 seed=args.seed, n_threads=args.threads)
         msgs = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
         for m in msgs:
             print(f"warning: {m}")
         figs = save_figures(r, out, regime, title=f"{regime}, {args.dataset}")
-        d = r.to_dict(curves=True)
+        d = r.to_dict(arrays=True)
         d.update({"seconds": time.perf_counter() - t1, "warnings": msgs,
                   "figures": [p.name for p in figs]})
         summary["regimes"][regime] = d

@@ -18,6 +18,8 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from ._argtypes import alignment_arg as _alignment_arg
+from ._argtypes import deprecated_flag as _deprecated_flag
 from ._argtypes import positive_int as _positive_int
 
 __all__ = ["main", "build_parser"]
@@ -175,8 +177,11 @@ def _add_permutation_parser(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--n-points", type=int, default=41, help="points per path (default 41)")
     g.add_argument("--pairs", type=int, default=10,
                    help="replica pairs compared (default 10; 0 = none)")
-    g.add_argument("--align", default="weights", choices=("weights", "activations", "both"),
-                   help="alignment of replica pairs (default: weights)")
+    g.add_argument("--matching", default="weights", choices=("weights", "activations", "both"),
+                   help="criterion of the pairwise alignment of replica pairs, compared with "
+                        "the raw path (default: weights)")
+    g.add_argument("--align", dest="matching", choices=("weights", "activations", "both"),
+                   action=_deprecated_flag("--matching"), help=argparse.SUPPRESS)
     g.add_argument("--layer", type=int, default=0, help="hidden layer permuted (default 0)")
     g.add_argument("--replica", type=int, default=0,
                    help="replica whose copies are studied (default 0)")
@@ -218,11 +223,13 @@ def _add_replicas_parser(sub: Any) -> argparse.ArgumentParser:
     g = pr.add_argument_group("protocol")
     g.add_argument("--kind", default="weights", choices=("weights", "function"),
                    help="overlaps of weights (aligned) or of predictions on the test set")
-    g.add_argument("--align", default="pairwise",
-                   choices=("pairwise", "reference", "mean", "medoid", "none"),
+    g.add_argument("--alignment", type=_alignment_arg, default=("pairwise",),
+                   metavar="{none,pairwise,reference,medoid,mean}",
                    help="alignment of weight overlaps: every pair separately (pairwise, "
-                        "default), all to replica 0 (reference), to the iterated mean, to the "
-                        "medoid, or none (raw)")
+                        "default), all to replica 0 (reference), to the medoid, to the "
+                        "iterated mean, or none (raw)")
+    g.add_argument("--align", dest="alignment", type=_alignment_arg,
+                   action=_deprecated_flag("--alignment"), help=argparse.SUPPRESS)
     g.add_argument("--distance", default="1-q", choices=("1-q", "1-|q|", "sqrt"))
     g.add_argument("--methods", default="average,complete,ward",
                    help="linkages (default average,complete,ward)")
@@ -373,10 +380,11 @@ def _cmd_permutation(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     ds = _load_data(args, threads)
     ens = _ensemble(args, ds, threads)
-    aligns = ["weights", "activations"] if args.align == "both" else [args.align]
+    matching = ["weights", "activations"] if args.matching == "both" else [args.matching]
     res = permutation_interpolation(
-        ens, ds, ks=args.ks, full=not args.no_full, trials=args.trials, n_points=args.n_points,
-        replica_pairs=args.pairs, align=aligns, replica=args.replica, layer=args.layer,
+        ens, ds, ks=args.ks, full=not args.no_full, n_trials=args.trials,
+        n_points=args.n_points, n_replica_pairs=args.pairs, matching=matching,
+        replica=args.replica, layer=args.layer,
         metric=args.metric, kind=args.barrier_kind, reference=args.reference, split=args.split,
         seed=args.seed, n_threads=threads)
     dt = time.perf_counter() - t0
@@ -387,7 +395,7 @@ def _cmd_permutation(args: argparse.Namespace) -> int:
             f"{res.definition}; {dt:.1f} s on {threads} thread(s)\n\n")
     fig = res.plot()
     files = _write_outputs(args.out, "permutation", head, res.table(), fig,
-                           {**res.summary(), "seconds": dt, "widths": ens.widths,
+                           {**res.to_dict(arrays=True), "seconds": dt, "widths": ens.widths,
                             "dataset": ds.name})
     if args.model is None:
         from pathlib import Path
@@ -407,8 +415,11 @@ def _cmd_replicas(args: argparse.Namespace) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if not methods:
         raise ValueError("--methods must name at least one linkage")
-    aligned: Any = {"none": False, "reference": True}.get(args.align, args.align)
-    kw: Dict[str, Any] = dict(kind=args.kind, aligned=aligned, distance=args.distance,
+    from .._lib._alignment import check_alignment
+
+    alignment = check_alignment(args.alignment[0] if len(args.alignment) == 1
+                                else ",".join(args.alignment))
+    kw: Dict[str, Any] = dict(kind=args.kind, alignment=alignment, distance=args.distance,
                               methods=methods, n_null=args.n_null, seed=args.seed,
                               n_threads=threads)
     runs: Dict[str, Any] = {}
@@ -443,13 +454,13 @@ def _cmd_replicas(args: argparse.Namespace) -> int:
     head = (f"# Protocol 3: replica analysis on {d0.name}\n\n"
             f"{len(runs)} ensemble(s) of {e0.n_replicas} replicas (widths {e0.widths}"
             f"{', from ' + args.model if args.model else ''}); overlaps: {args.kind}, "
-            f"alignment {args.align if args.kind == 'weights' else 'none'}, "
+            f"alignment {alignment if args.kind == 'weights' else 'none'}, "
             f"distance {args.distance}; "
             f"{dt:.1f} s on {threads} thread(s)\n\n")
     verdicts = "\n".join(f"- {k}: {v.ultrametricity.verdict}" for k, v in res.items())
     fig = res.plot() if len(res) > 1 else next(iter(res.values())).plot()
     files = _write_outputs(args.out, "replicas", head, res.table() + "\n\n" + verdicts, fig,
-                           {"runs": {k: v.summary() for k, v in res.items()},
+                           {"runs": {k: v.to_dict() for k, v in res.items()},
                             "Q": {k: v.Q for k, v in res.items()}, "seconds": dt})
     if args.model is None and len(runs) == 1:
         from pathlib import Path

@@ -31,6 +31,9 @@ import warnings
 
 import numpy as np
 
+from .._lib._alignment import COMMON_LABELLING, check_alignment, check_alignments
+from .._lib._deprecation import renamed_kwargs, warn_moved
+from .._lib._results import Result, figure_axes, markdown_table
 from .._lib._validate import as_array, check_float, check_int, check_seed
 from ._binarynet import (
     BinaryEnsemble,
@@ -41,6 +44,8 @@ from ._binarynet import (
     sample_configurations,
     train_binary,
 )
+
+_UNSET: Any = object()
 
 __all__ = [
     "EffectiveModelResult",
@@ -54,7 +59,7 @@ __all__ = [
 
 
 @dataclass
-class BlockAnalysis:
+class BlockAnalysis(Result):
     """Maximum-entropy fits and their geometry for one set of +-1 samples, per block.
 
     fits : block name -> fitted ``maxent.Ising``
@@ -78,9 +83,32 @@ class BlockAnalysis:
     tap: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     summaries: Dict[str, Dict[str, float]] = field(default_factory=dict)
 
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """Per block the indicators, jumps and TAP histogram (:func:`analysis_to_dict`); the
+        landscape curves and magnetisations with ``arrays=True``."""
+        out = analysis_to_dict(self, curves=arrays)
+        if not arrays:
+            for d in out.values():
+                d.pop("magnetisations", None)
+        return out
+
+    def table(self) -> str:
+        """Markdown table of the per-block liquid/solid indicators."""
+        rows = [{"block": b, **{k: _f(v) for k, v in s.items()}} for b, s in self.summaries.items()]
+        return markdown_table(rows) if rows else markdown_table([{"block": "-"}])
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Per-block liquid/solid indicators (:func:`plotting.plot_liquid_solid`; always a new
+        Figure, ``ax_or_fig`` must be None)."""
+        from .plotting import plot_liquid_solid
+
+        if ax_or_fig is not None:
+            raise TypeError("BlockAnalysis.plot draws a new Figure; ax_or_fig must be None")
+        return plot_liquid_solid(self)
+
 
 @dataclass
-class EffectiveModelResult:
+class EffectiveModelResult(Result):
     """Products of :func:`run_effective_model`.
 
     preset : the settings used (after overrides)
@@ -130,9 +158,14 @@ class EffectiveModelResult:
                 lines.append("  " + _summary_line(b, s))
         return "\n".join(lines)
 
-    def to_dict(self, curves: bool = True) -> Dict[str, Any]:
+    def to_dict(self, arrays: bool = False, *, curves: Any = _UNSET) -> Dict[str, Any]:
         """JSON-serialisable summary (floats, lists): preset, accuracies, per variant and block
-        the indicators, jumps, TAP histogram and (``curves=True``) the landscape curves."""
+        the indicators, jumps, TAP histogram and (``arrays=True``) the landscape curves.
+        (The keyword was ``curves``, default True: deprecated.)"""
+        if curves is not _UNSET:
+            warn_moved("EffectiveModelResult.to_dict(curves=...)", "to_dict(arrays=...)")
+            arrays = bool(curves)
+        curves = arrays
         acc = self.samples.accuracy
         out: Dict[str, Any] = {
             "regime": self.preset.regime, "widths": self.preset.widths,
@@ -150,6 +183,19 @@ class EffectiveModelResult:
         for name, an in self.variants().items():
             out["variants"][name] = analysis_to_dict(an, curves=curves)
         return out
+
+    def table(self) -> str:
+        """Markdown table of the per-block liquid/solid indicators per labelling."""
+        return liquid_solid_table(self)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Liquid/solid indicators per block, as drawn and aligned
+        (:func:`plotting.plot_liquid_solid`; always a new Figure, ``ax_or_fig`` must be None)."""
+        from .plotting import plot_liquid_solid
+
+        if ax_or_fig is not None:
+            raise TypeError("EffectiveModelResult.plot draws a new Figure; ax_or_fig must be None")
+        return plot_liquid_solid(self)
 
 
 def _f(x: Any) -> Optional[float]:
@@ -222,9 +268,10 @@ def liquid_solid_table(result: "EffectiveModelResult") -> str:
 
 
 # ---- hidden-unit alignment -----------------------------------------------------------------------
+@renamed_kwargs(method="alignment")
 def align_hidden_units(
     ensemble: BinaryEnsemble,
-    method: str = "mean",
+    alignment: str = "mean",
     reference: int = 0,
     on: str = "mean_weights",
     n_threads: Optional[int] = None,
@@ -235,8 +282,9 @@ def align_hidden_units(
     Each network is represented by its mean weights ``mu = 2 sigmoid(theta) - 1``
     (``on="mean_weights"``) or its latent parameters (``on="theta"``) and weight-matched
     (``glasslens.symmetry.align_ensemble``: exact LAP per hidden layer, coordinate descent
-    over layers) to ``reference`` (method "reference"), to the medoid ("medoid") or iteratively
-    to the mean of the aligned networks ("mean"). Permutations act consistently on the rows of
+    over layers) to ``reference`` (``alignment="reference"``), to the medoid ("medoid") or
+    iteratively to the mean of the aligned networks ("mean", default; the keyword was
+    ``method``, deprecated). Permutations act consistently on the rows of
     a layer's weights and the columns of the next layer's, so every network computes the same
     function afterwards.
 
@@ -251,6 +299,7 @@ def align_hidden_units(
         raise TypeError(f"ensemble must be a BinaryEnsemble, got {type(ensemble).__name__}")
     if on not in ("mean_weights", "theta"):
         raise ValueError(f"on must be 'mean_weights' or 'theta', got {on!r}")
+    method = check_alignment(alignment, COMMON_LABELLING)
     R = ensemble.n_replicas
     if len(ensemble.widths) <= 2:
         return {"perms": [], "cosine": np.ones(R), "method": method}
@@ -260,8 +309,8 @@ def align_hidden_units(
                 "cosine": np.ones(R), "method": method}
     vals = ensemble.mean_weights() if on == "mean_weights" else ensemble.flat().astype(np.float64)
     net = Ensemble.from_flat(ensemble.widths, vals.astype(np.float32), bias=False)
-    al = symmetry.align_ensemble(net, method=method, reference=reference, n_threads=n_threads,
-                                 seed=seed)
+    al = symmetry.align_ensemble(net, alignment=method, reference=reference,
+                                 n_threads=n_threads, seed=seed)
     return {"perms": [np.asarray(p, dtype=np.int64) for p in al.perms],
             "cosine": np.asarray(al.cosine, dtype=np.float64), "method": method}
 
@@ -330,6 +379,7 @@ def permute_configurations(
 
 
 # ---- analysis of samples -------------------------------------------------------------------------
+@renamed_kwargs(tap_starts="n_tap_starts")
 def analyse_configurations(
     configurations: Any,
     blocks: Dict[str, Any],
@@ -340,7 +390,7 @@ def analyse_configurations(
     xs: Any = None,
     landscape: bool = True,
     landscape_kwargs: Optional[Dict[str, Any]] = None,
-    tap_starts: int = 200,
+    n_tap_starts: int = 200,
     tap_kwargs: Optional[Dict[str, Any]] = None,
     fit_error_warn: float = 0.1,
     seed: int = 0,
@@ -354,7 +404,7 @@ def analyse_configurations(
         go to the fitting function.
     n_references, xs, landscape, landscape_kwargs : entropy landscapes around references at
         the 5%, 50% and 95% energy quantiles (see :func:`run_effective_model`).
-    tap_starts : random starts of the TAP iteration per block (0 skips; ``tap_kwargs`` go to
+    n_tap_starts : random starts of the TAP iteration per block (0 skips; ``tap_kwargs`` go to
         ``maxent.tap_free_energies``).
 
     Bad input: non +-1 samples raise ValueError. Spins constant in the samples (an unused
@@ -377,7 +427,7 @@ def analyse_configurations(
     if fit not in ("boltzmann", "pseudolikelihood"):
         raise ValueError(f"fit must be 'boltzmann' or 'pseudolikelihood', got {fit!r}")
     n_references = check_int(n_references, "n_references", 0)
-    tap_starts = check_int(tap_starts, "tap_starts", 0, 1_000_000)
+    tap_starts = check_int(n_tap_starts, "n_tap_starts", 0, 1_000_000)
     if not isinstance(blocks, dict) or not blocks:
         raise TypeError("blocks must be a non-empty dict name -> column indices")
     grid = np.round(np.arange(-3.0, 3.0 + 1e-9, 0.1), 10) if xs is None else xs
@@ -468,11 +518,36 @@ def analyse_configurations(
     return res
 
 
+def effective_alignments(alignment: Any, align_method: Any = _UNSET) -> tuple:
+    """The labellings analysed by :func:`run_effective_model`: a tuple of "none" and/or one
+    common labelling ("reference", "medoid", "mean"). ``"both"`` is the shorthand of
+    ``("none", "mean")``; the old value ``"aligned"`` (deprecated) is ``("mean",)``; the old
+    ``align_method`` (deprecated) replaces the common labelling."""
+    if isinstance(alignment, str) and alignment == "aligned":
+        warn_moved("alignment='aligned' of run_effective_model()",
+                   "alignment='mean' (or 'reference' / 'medoid')")
+        alignment = ("mean",)
+    elif isinstance(alignment, str) and alignment == "both":
+        alignment = ("none", "mean")
+    vals = check_alignments(alignment, ("none",) + COMMON_LABELLING)
+    if align_method is not _UNSET:
+        warn_moved("the keyword align_method= of run_effective_model()",
+                   "alignment=('none', 'mean') (the labelling is an alignment value)")
+        m = check_alignment(align_method, COMMON_LABELLING, "align_method")
+        vals = tuple(m if v in COMMON_LABELLING else v for v in vals)
+    common = [v for v in vals if v in COMMON_LABELLING]
+    if len(common) > 1:
+        raise ValueError(f"alignment may name one common labelling (reference, medoid or "
+                         f"mean) next to 'none', got {alignment!r}")
+    return vals
+
+
+@renamed_kwargs(tap_starts="n_tap_starts", replicas="n_replicas")
 def run_effective_model(
     dataset: Any,
     regime: str = "deep-under",
     *,
-    replicas: Optional[int] = None,
+    n_replicas: Optional[int] = None,
     epochs: Optional[int] = None,
     n_per_network: Optional[int] = None,
     min_accuracy: Optional[float] = None,
@@ -483,10 +558,10 @@ def run_effective_model(
     xs: Any = None,
     landscape: bool = True,
     landscape_kwargs: Optional[Dict[str, Any]] = None,
-    tap_starts: int = 200,
+    n_tap_starts: int = 200,
     tap_kwargs: Optional[Dict[str, Any]] = None,
-    alignment: str = "none",
-    align_method: str = "mean",
+    alignment: Any = "none",
+    align_method: Any = _UNSET,
     n_train: Optional[int] = None,
     seed: int = 0,
     n_threads: Optional[int] = None,
@@ -500,8 +575,8 @@ def run_effective_model(
         components (e.g. ``glasslens.datasets.load("mnist", pca=20)``); the preset keeps the
         first ``n_train`` training examples.
     regime : ``"deep-under"``, ``"deep-over"`` or ``"shallow"`` (:func:`paper_preset`).
-    replicas, epochs, n_per_network, min_accuracy, n_train : override the preset (the paper:
-        100 trainings x 100 draws; fewer make a quick run).
+    n_replicas, epochs, n_per_network, min_accuracy, n_train : override the preset (the
+        paper: 100 trainings x 100 draws; fewer make a quick run).
     blocks : block names to fit (default: LB, ITER, RB for the deep net, FULL for the shallow
         one; "FULL" of the deep net is N = 675 and slow with BP moments).
     fit : ``"boltzmann"`` (BP moments, the paper's) or ``"pseudolikelihood"``;
@@ -511,12 +586,20 @@ def run_effective_model(
     xs : tilt grid for the landscapes (default -3..3 step 0.1); ``landscape=False`` skips them;
         ``landscape_kwargs`` go to ``maxent.entropy_landscape`` (e.g. ``max_sweeps``,
         ``damping``, ``direction``; default direction "both", a hysteresis loop).
-    tap_starts, tap_kwargs : TAP free energies from random starts per block (0 skips).
-    alignment : ``"none"`` (fit the samples as drawn), ``"aligned"`` (fit them after bringing
-        every network's hidden units into a common labelling, :func:`align_hidden_units` with
-        ``align_method``) or ``"both"`` (the comparison: ``result.fits`` etc. as drawn,
-        ``result.aligned`` after alignment).
+    n_tap_starts, tap_kwargs : TAP free energies from random starts per block (0 skips).
+    alignment : the hidden-unit labellings analysed, one or a tuple: ``"none"`` (the samples as
+        drawn: ``result.fits`` etc.) and/or one common labelling, ``"reference"``,
+        ``"medoid"`` or ``"mean"`` (every network's hidden units brought into one labelling by
+        :func:`align_hidden_units`: ``result.aligned``). ``"both"`` is the shorthand of
+        ``("none", "mean")`` (the comparison). Pairwise alignment gives no common labelling
+        and is not offered.
+
+    Deprecated: ``replicas`` (``n_replicas``), ``tap_starts`` (``n_tap_starts``),
+    ``alignment="aligned"`` (``"mean"``, or the ``align_method`` given), ``align_method=M``
+    (the common labelling M in ``alignment``: ``alignment="both", align_method="reference"``
+    is ``alignment=("none", "reference")``).
     """
+    replicas, tap_starts = n_replicas, n_tap_starts
     try:
         from .. import maxent  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the build
@@ -524,7 +607,7 @@ def run_effective_model(
     preset = paper_preset(regime)
     over: Dict[str, Any] = {}
     if replicas is not None:
-        over["replicas"] = check_int(replicas, "replicas", 1)
+        over["replicas"] = check_int(replicas, "n_replicas", 1)
     if epochs is not None:
         over["epochs"] = check_int(epochs, "epochs", 0)
     if n_per_network is not None:
@@ -539,12 +622,10 @@ def run_effective_model(
         preset = replace(preset, **over)
     if fit not in ("boltzmann", "pseudolikelihood"):
         raise ValueError(f"fit must be 'boltzmann' or 'pseudolikelihood', got {fit!r}")
-    if alignment not in ("none", "aligned", "both"):
-        raise ValueError(f"alignment must be 'none', 'aligned' or 'both', got {alignment!r}")
-    if align_method not in ("reference", "medoid", "mean"):
-        raise ValueError(f"align_method must be 'reference', 'medoid' or 'mean', got {align_method!r}")
+    labellings = effective_alignments(alignment, align_method)
+    common = [v for v in labellings if v in COMMON_LABELLING]
     n_references = check_int(n_references, "n_references", 0)
-    tap_starts = check_int(tap_starts, "tap_starts", 0, 1_000_000)
+    tap_starts = check_int(tap_starts, "n_tap_starts", 0, 1_000_000)
     seed = check_seed(seed)
     data = preset.prepare(dataset)
     if data.X_test is None:
@@ -569,14 +650,14 @@ def run_effective_model(
                          f"min_accuracy={preset.min_accuracy}; lower it or sample more")
     res = EffectiveModelResult(preset, ens, samples, {b: all_blocks[b] for b in names})
     akw = dict(fit=fit, fit_kwargs=fit_kwargs, n_references=n_references, xs=xs,
-               landscape=landscape, landscape_kwargs=landscape_kwargs, tap_starts=tap_starts,
+               landscape=landscape, landscape_kwargs=landscape_kwargs, n_tap_starts=tap_starts,
                tap_kwargs=tap_kwargs, seed=seed, n_threads=n_threads)
-    if alignment in ("none", "both"):
+    if "none" in labellings:
         raw = analyse_configurations(samples.configurations, res.blocks, **akw)
         res.fits, res.moments, res.references = raw.fits, raw.moments, raw.references
         res.landscapes, res.tap, res.summaries = raw.landscapes, raw.tap, raw.summaries
-    if alignment in ("aligned", "both"):
-        al = align_hidden_units(ens, method=align_method, n_threads=n_threads, seed=seed)
+    if common:
+        al = align_hidden_units(ens, alignment=common[0], n_threads=n_threads, seed=seed)
         res.alignment = al
         cfg = samples.configurations
         if al["perms"]:

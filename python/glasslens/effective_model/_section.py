@@ -71,12 +71,12 @@ def section(ctx: Any) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         r = run_effective_model(
-            data, "deep-under", replicas=R, epochs=E, n_per_network=D, blocks=["ITER"],
+            data, "deep-under", n_replicas=R, epochs=E, n_per_network=D, blocks=["ITER"],
             fit="pseudolikelihood", fit_kwargs={"l2": 3e-2, "l2_h": 1e-3}, n_references=1,
             xs=np.round(np.arange(-2.0, 2.0 + 1e-9, 0.5), 10),
-            landscape_kwargs={"direction": "outward", "max_sweeps": 200}, tap_starts=30,
+            landscape_kwargs={"direction": "outward", "max_sweeps": 200}, n_tap_starts=30,
             tap_kwargs={"max_iter": 300},
-            alignment="both", seed=seed, n_threads=nt)
+            alignment=("none", "mean"), seed=seed, n_threads=nt)
     msgs = sorted({str(w.message).split(";")[0] for w in caught})
     figs = [(plot_liquid_solid(r, title="liquid/solid indicators (tiny run)"),
              "Per-block indicators, samples as drawn (raw) and after hidden-unit alignment.")]
@@ -92,7 +92,7 @@ def section(ctx: Any) -> None:
             + "\n\nWith so few trainings the connected correlations mostly reflect differences "
               "between networks; run `glasslens effective-model` for the paper's scale."
             + ("\n\nWarnings: " + "; ".join(msgs) if msgs else ""))
-    data_out = r.to_dict(curves=False)
+    data_out = r.to_dict()
     data_out["seconds"] = time.perf_counter() - t0
     ctx.report.add_section("Effective model (binary nets)", text, figures=figs, data=data_out,
                            key="effective-model")

@@ -242,7 +242,7 @@ def _copy_barrier(net, X, y, L0, p, rng, nt):
     if k < 1:
         raise ValueError("copy_barrier needs a hidden layer with at least 2 units")
     p["seed"] = _engine_seed(rng)
-    scan = permutation_barrier_scan(net, (X, y), ks=[k], trials=int(p["n_copies"]),
+    scan = permutation_barrier_scan(net, (X, y), ks=[k], n_trials=int(p["n_copies"]),
                                     seed=p["seed"], n_points=int(p["n_alpha"]), layer=0,
                                     full=False, n_threads=nt)
     p["definition"] = scan.definition

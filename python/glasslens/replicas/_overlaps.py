@@ -3,10 +3,11 @@
 Three kinds of overlap q_ab between R replicas (or M configurations):
 
 * ``kind="weights"``: the cosine (``normalize="cosine"``) or ``q = w_a . w_b / P``
-  (``normalize="q"``) of the flattened parameter vectors (whole network or one layer). With
-  ``aligned=True`` the replicas are first brought into a common labelling of their hidden units
-  (weight matching to a reference replica), since otherwise weight overlaps mostly measure the
-  arbitrary order of the hidden units. Computed with one float32 BLAS product ``F @ F.T``.
+  (``normalize="q"``) of the flattened parameter vectors (whole network or one layer). The
+  hidden units are first aligned (``alignment=``, see ``glasslens._lib._alignment``; default
+  ``"pairwise"``, every pair at its own optimal weight matching), since otherwise weight
+  overlaps mostly measure the arbitrary order of the hidden units. Raw overlaps
+  (``alignment="none"``) are one float32 BLAS product ``F @ F.T``.
 * ``kind="signs"``: ``q_ab = (1/N) sum_i s_i^a s_i^b`` of +-1 configurations (spin
   configurations, binary weights, or the signs of real weights), computed exactly by a
   bit-packed XOR/popcount kernel in C++ (64 spins per machine word, AVX-512 VPOPCNTDQ or AVX2
@@ -26,6 +27,8 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _core
+from .._lib._alignment import check_alignment
+from .._lib._deprecation import warn_moved
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_int
 from ..nn._network import MLP, Ensemble, layer_slices
@@ -120,14 +123,44 @@ def popcount_kernel() -> str:
 
 # ---- alignment ------------------------------------------------------------------------------------
 
-_ALIGN = ("reference", "mean", "medoid", "pairwise")
+_UNSET: Any = object()
 
 
-def _aligned(ensemble: Ensemble, aligned: Any, reference: int, n_threads: Optional[int]) -> Ensemble:
+def legacy_aligned(aligned: Any, alignment: Any, func: str) -> Any:
+    """The ``alignment`` meant by a call that may use the old keyword ``aligned``: False ->
+    "none", True -> "reference", a string (an alignment name) unchanged; None = default."""
+    if aligned is _UNSET:
+        if isinstance(alignment, bool):  # an old positional ``aligned``
+            aligned, alignment = alignment, None
+        else:
+            return alignment
+    if alignment is not None:
+        raise TypeError(f"{func}() got both aligned= (deprecated) and alignment=; pass only "
+                        "alignment=")
+    warn_moved(f"the keyword aligned= of {func}()",
+               "alignment= ('none', 'pairwise', 'reference', 'medoid' or 'mean')")
+    if aligned is False:
+        return "none"
+    if aligned is True:
+        return "reference"
+    return aligned
+
+
+def default_alignment(ens: Optional[Ensemble], kind: str, normalize: str = "cosine",
+                      layer: Optional[int] = None) -> str:
+    """The default alignment: "pairwise" where it is defined (an Ensemble's whole-network cosine
+    weight overlaps), "none" elsewhere."""
+    if ens is not None and kind == "weights" and normalize == "cosine" and layer is None:
+        return "pairwise"
+    return "none"
+
+
+def _aligned(ensemble: Ensemble, alignment: str, reference: int,
+             n_threads: Optional[int]) -> Ensemble:
     from ..symmetry._matching import align_ensemble
 
-    method = "reference" if aligned is True else aligned
-    return align_ensemble(ensemble, method=method, reference=reference, n_threads=n_threads).ensemble
+    return align_ensemble(ensemble, alignment=alignment, reference=reference,
+                          n_threads=n_threads).ensemble
 
 
 # ---- overlap matrices ------------------------------------------------------------------------------
@@ -207,13 +240,15 @@ def _function_overlaps(ens: Ensemble, X: Any, output: str, n_threads: Optional[i
 def overlap_matrix(
     ensemble_or_configs: Any,
     kind: str = "weights",
-    aligned: bool = False,
+    alignment: Optional[str] = None,
     layer: Optional[int] = None,
     normalize: str = "cosine",
     X: Any = None,
     output: str = "argmax",
     reference: int = 0,
     n_threads: Optional[int] = None,
+    *,
+    aligned: Any = _UNSET,
 ) -> np.ndarray:
     """Overlap matrix ``Q`` (R, R) float64 between replicas.
 
@@ -222,13 +257,15 @@ def overlap_matrix(
     ensemble_or_configs : Ensemble, list of MLP, (R, P) float array of flat parameter vectors,
         (M, N) array of +-1 configurations, or PackedSigns
     kind : 'weights' | 'signs' | 'function' (see the module docstring)
-    aligned : False, or bring the hidden units of an Ensemble into a common labelling first
-        (kinds 'weights' and 'signs') with ``glasslens.symmetry.align_ensemble``: True or
-        'reference' (weight matching to replica ``reference``), 'mean' (iterated to the mean
-        network) or 'medoid'; 'pairwise' instead aligns every pair separately
-        (``glasslens.symmetry.pairwise_alignment``; kind='weights', normalize='cosine',
-        whole network only). Note that pairwise-aligned overlaps need not be those of one
-        common labelling.
+    alignment : how the hidden units of an Ensemble are aligned first (kinds 'weights' and
+        'signs'; ignored for 'function'): 'pairwise' (every pair separately,
+        ``glasslens.symmetry.pairwise_alignment``; kind='weights', normalize='cosine', whole
+        network only; pairwise-aligned overlaps need not be those of one common labelling),
+        'reference' (weight matching to replica ``reference``), 'medoid', 'mean' (one common
+        labelling, ``glasslens.symmetry.align_ensemble``) or 'none' (raw). Default (None):
+        'pairwise' where it is defined, 'none' elsewhere (arrays, signs, one layer, 'q').
+        Deprecated: ``aligned=False`` is 'none', ``aligned=True`` is 'reference', a string is
+        that alignment.
     layer : None for the whole network, or a layer index (its weight matrix and bias)
     normalize : 'cosine' (w_a . w_b / |w_a| |w_b|) or 'q' (w_a . w_b / P), for kind='weights'
     X : (n, d_in) inputs for kind='function'
@@ -247,23 +284,28 @@ def overlap_matrix(
         raise ValueError(f"normalize must be 'cosine' or 'q', got {normalize!r}")
     if output not in ("argmax", "logits"):
         raise ValueError(f"output must be 'argmax' or 'logits', got {output!r}")
-    if not (aligned is False or aligned is True or aligned in _ALIGN):
-        raise ValueError(f"aligned must be a bool or one of {_ALIGN}, got {aligned!r}")
+    alignment = legacy_aligned(aligned, alignment, "overlap_matrix")
     ens = _as_ensemble(ensemble_or_configs)
-    if ens is None and aligned is not False and kind != "function":
-        raise ValueError("aligned needs an Ensemble (arrays carry no network structure)")
-    if ens is not None and aligned == "pairwise" and kind != "function":
+    if alignment is None:
+        alignment = default_alignment(ens, kind, normalize, layer)
+    alignment = check_alignment(alignment)
+    if kind == "function":
+        alignment = "none"
+    if ens is None and alignment != "none":
+        raise ValueError(f"alignment={alignment!r} needs an Ensemble (arrays carry no network "
+                         "structure)")
+    if ens is not None and alignment == "pairwise":
         if kind != "weights" or normalize != "cosine" or layer is not None:
-            raise ValueError("aligned='pairwise' supports kind='weights', normalize='cosine' and "
-                             "layer=None only")
+            raise ValueError("alignment='pairwise' supports kind='weights', normalize='cosine' "
+                             "and layer=None only")
         from ..symmetry._matching import pairwise_alignment
 
         Q = np.array(pairwise_alignment(ens, n_threads=n_threads)[1], dtype=np.float64)
         Q = 0.5 * (Q + Q.T)
         np.fill_diagonal(Q, 1.0)
         return Q
-    if ens is not None and aligned is not False and kind != "function":
-        ens = _aligned(ens, aligned, reference, n_threads)
+    if ens is not None and alignment != "none":
+        ens = _aligned(ens, alignment, reference, n_threads)
     if kind == "function":
         if ens is None:
             raise TypeError("kind='function' needs an Ensemble or a list of MLP")

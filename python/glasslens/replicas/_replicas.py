@@ -26,8 +26,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import _core
+from .._lib._deprecation import deprecated_method
+from .._lib._results import Result, figure_axes, markdown_table
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int, check_seed
+from ._overlaps import _UNSET
 
 __all__ = [
     "OverlapDistribution",
@@ -91,7 +94,7 @@ def overlaps_to_distances(Q: Any, mode: str = "1-q") -> np.ndarray:
 # ---- P(q) ---------------------------------------------------------------------------------------
 
 @dataclass
-class OverlapDistribution:
+class OverlapDistribution(Result):
     """Distribution of the off-diagonal overlaps (all pairs a < b, pooled over samples)."""
 
     q: np.ndarray                 # (n_pairs,) overlaps (with their mirror -q if symmetric=True)
@@ -113,6 +116,19 @@ class OverlapDistribution:
     q_max: float
     support: Tuple[float, float]  # robust support: (quantile, 1 - quantile)
     n_pairs: int
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """P(q): the normalised histogram, the kernel density and q_EA."""
+        fig, (ax,) = figure_axes(ax_or_fig)
+        ax.bar(0.5 * (self.edges[1:] + self.edges[:-1]), self.density,
+               width=np.diff(self.edges), color="0.8", label="histogram")
+        if self.kde is not None:
+            ax.plot(self.grid, self.kde, "k-", lw=1.2, label="KDE")
+        ax.axvline(self.q_ea, color="C3", ls="--", lw=1, label=f"q_EA = {self.q_ea:.2f}")
+        ax.set_xlabel("q")
+        ax.set_ylabel("P(q)")
+        ax.legend(fontsize=8)
+        return fig
 
 
 def _offdiag(Q: Any) -> np.ndarray:
@@ -236,7 +252,7 @@ def overlap_distribution(
 # ---- clustering ----------------------------------------------------------------------------------
 
 @dataclass
-class ClusterResult:
+class ClusterResult(Result):
     """Hierarchical clustering of replicas."""
 
     method: str
@@ -247,6 +263,23 @@ class ClusterResult:
     distances: np.ndarray         # (M, M)
     ordered: np.ndarray           # Parisi-ordered matrix: input (overlaps or distances) reordered
     dendrogram: Dict[str, Any]    # scipy.cluster.hierarchy.dendrogram(no_plot=True) output
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"method": self.method, "cophenetic": float(self.cophenetic),
+                               "M": int(len(self.order)),
+                               "order": [int(i) for i in self.order]}
+        if arrays:
+            out["linkage"] = self.linkage.tolist()
+            out["ordered"] = self.ordered.tolist()
+        return out
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """The Parisi-ordered matrix (rows and columns in dendrogram order)."""
+        fig, (ax,) = figure_axes(ax_or_fig)
+        im = ax.imshow(self.ordered, cmap="viridis", interpolation="nearest")
+        ax.set_title(f"{self.method} linkage order (coph. {self.cophenetic:.2f})", fontsize=9)
+        fig.colorbar(im, ax=ax, fraction=0.046)
+        return fig
 
 
 def _matrix_kind(A: np.ndarray, input: str) -> str:
@@ -480,7 +513,8 @@ def permutation_null(ensemble: Any, layer: Optional[int] = None, distance: str =
                 e.weights[l + 1][r] = e.weights[l + 1][r][:, perm]
                 if e.biases is not None:
                     e.biases[l][r] = e.biases[l][r][perm]
-        Q = overlap_matrix(e, kind="weights", layer=layer, normalize=normalize)
+        Q = overlap_matrix(e, kind="weights", alignment="none", layer=layer,
+                           normalize=normalize)
         return overlaps_to_distances(Q, distance)
 
     return sample
@@ -489,7 +523,7 @@ def permutation_null(ensemble: Any, layer: Optional[int] = None, distance: str =
 # ---- ultrametricity -------------------------------------------------------------------------------
 
 @dataclass
-class NullComparison:
+class NullComparison(Result):
     """Observed statistics against one null model (n_null realisations)."""
 
     name: str
@@ -502,9 +536,24 @@ class NullComparison:
     p_value_cophenetic: float     # P(null cophenetic >= observed)
     more_ultrametric: bool        # observed mean K below the null at level alpha
 
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        out = super().to_dict(arrays)
+        out["null_mean_K"] = float(np.mean(self.mean_K)) if len(self.mean_K) else None
+        return out
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Histogram of the null realisations' mean K."""
+        fig, (ax,) = figure_axes(ax_or_fig)
+        ax.hist(self.mean_K, bins="auto", color="0.7")
+        ax.set_xlabel("mean K of a null realisation")
+        ax.set_title(f"{self.name} null (p = {self.p_value:.2g})", fontsize=9)
+        return fig
+
 
 @dataclass
-class UltrametricityResult:
+class UltrametricityResult(Result):
+    """Triangle statistics of the replicas against null models (see :func:`ultrametricity`)."""
+
     sides: np.ndarray             # (T, 3) sorted sides d1 <= d2 <= d3
     K: np.ndarray                 # (T,) (d3 - d2) / sigma_d
     ratio: np.ndarray             # (T,) (d3 - d2) / d3
@@ -517,6 +566,37 @@ class UltrametricityResult:
     nulls: Dict[str, NullComparison] = field(default_factory=dict)
     bootstrap_mean_K: Optional[np.ndarray] = None  # (n_boot,) over 80 % subsamples of replicas
     verdict: str = ""
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        out = super().to_dict(arrays)
+        out["n_triangles"] = int(len(self.K))
+        out["nulls"] = {k: v.to_dict(arrays) for k, v in self.nulls.items()}
+        return out
+
+    def table(self) -> str:
+        """Markdown table: the data and each null model (mean K, isosceles, p-value)."""
+        rows = [{"model": "data", "mean K": float(self.mean_K),
+                 "isosceles": float(self.frac_isosceles), "cophenetic": float(self.cophenetic)}]
+        for n, c in self.nulls.items():
+            rows.append({"model": f"{n} null", "mean K": float(np.mean(c.mean_K)),
+                         "isosceles": float(np.mean(c.frac_isosceles)),
+                         "cophenetic": float(np.mean(c.cophenetic)), "p": float(c.p_value),
+                         "effect": float(c.effect_size)})
+        return markdown_table(rows)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Distribution of K with the means of the data and of the null models."""
+        fig, (ax,) = figure_axes(ax_or_fig)
+        hi = float(max(np.quantile(self.K, 0.995), 1e-9)) if len(self.K) else 1.0
+        ax.hist(self.K, bins=np.linspace(0, hi, 40), density=True, histtype="step", color="k",
+                label="data")
+        for i, (n, nc) in enumerate(self.nulls.items()):
+            ax.axvline(float(nc.mean_K.mean()), color=f"C{i}", ls="--",
+                       label=f"{n} null mean (p={nc.p_value:.2g})")
+        ax.axvline(self.mean_K, color="k", ls="-", lw=1, label="data mean")
+        ax.set_xlabel("K = (d3 - d2) / sigma_d")
+        ax.legend(fontsize=8)
+        return fig
 
 
 def _null_list(null: Any, M: int, dim: Optional[int], points: Optional[np.ndarray],
@@ -701,8 +781,9 @@ _DIST_METRIC = {"1-q": "cosine", "1-|q|": "abs_cosine", "sqrt": "euclidean"}
 
 
 @dataclass
-class ReplicaStructure:
-    """Everything Protocol 3 computes for one set of replicas (see :func:`replica_structure`)."""
+class ReplicaStructure(Result):
+    """Everything Protocol 3 computes for one set of replicas (see :func:`replica_structure`):
+    ``to_dict()`` (scalars; ``Q`` with ``arrays=True``), ``table()``, ``plot()``."""
 
     Q: np.ndarray
     distances: np.ndarray
@@ -711,8 +792,24 @@ class ReplicaStructure:
     ultrametricity: UltrametricityResult
     info: Dict[str, Any]
 
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """Scalar results as a flat, JSON-friendly dict (with ``arrays=True`` also ``Q``)."""
+        out = self._scalars()
+        if arrays:
+            out["Q"] = self.Q.tolist()
+        return out
+
+    @deprecated_method("summary", "to_dict")
     def summary(self) -> Dict[str, Any]:
-        """Scalar results as a flat, JSON-friendly dict."""
+        """Deprecated: use :meth:`to_dict`."""
+        return self._scalars()
+
+    def table(self) -> str:
+        """Markdown table of the scalar results (quantity | value)."""
+        return markdown_table([{"quantity": k, "value": v} for k, v in self._scalars().items()],
+                              ["quantity", "value"])
+
+    def _scalars(self) -> Dict[str, Any]:
         d = self.distribution
         out: Dict[str, Any] = {
             "M": int(self.Q.shape[0]), "q_mean": d.mean, "q_var": d.var, "q_ea": d.q_ea,
@@ -730,11 +827,15 @@ class ReplicaStructure:
         out.update({k: v for k, v in self.info.items() if isinstance(v, (int, float, str, bool))})
         return out
 
-    def plot(self, fig: Any = None, method: Optional[str] = None) -> Any:
+    def plot(self, ax_or_fig: Any = None, method: Optional[str] = None, *,
+             fig: Any = None) -> Any:
         """One figure row: P(q), Parisi-ordered overlap matrix with its dendrogram order, and the
         distribution of K against the null models. Returns the matplotlib Figure."""
         from matplotlib.figure import Figure
 
+        if fig is not None:  # the old keyword
+            ax_or_fig = fig
+        fig = ax_or_fig
         if fig is None:
             fig = Figure(figsize=(13, 3.8))
         axes = fig.subplots(1, 3)
@@ -772,7 +873,7 @@ class ReplicaStructure:
 def replica_structure(
     data: Any,
     kind: str = "weights",
-    aligned: Any = True,
+    alignment: Optional[str] = None,
     X: Any = None,
     distance: str = "1-q",
     methods: Sequence[str] = ("average", "complete", "ward"),
@@ -783,15 +884,23 @@ def replica_structure(
     bins: Union[int, Sequence[float]] = 50,
     seed: int = 0,
     n_threads: Optional[int] = None,
+    *,
+    aligned: Any = _UNSET,
 ) -> ReplicaStructure:
     """Protocol 3 in one call: overlap matrix, P(q), hierarchical clustering (several linkages),
     ultrametricity against null models.
 
     Parameters
     ----------
-    data : Ensemble (overlaps by ``overlap_matrix(kind, aligned, X=X)``), an (M, N) array of +-1
-        configurations (sign overlaps), or an (M, M) overlap matrix (unit diagonal; pass ``dim``
-        for the Gaussian null)
+    data : Ensemble (overlaps by ``overlap_matrix(kind, alignment, X=X)``), an (M, N) array of
+        +-1 configurations (sign overlaps), or an (M, M) overlap matrix (unit diagonal; pass
+        ``dim`` for the Gaussian null)
+    alignment : how the hidden units of an Ensemble are aligned (see
+        :func:`glasslens.replicas.overlap_matrix`): default (None) ``"pairwise"`` for weight
+        overlaps (every pair at its own optimal matching: the overlap modulo the permutation
+        symmetry), ``"none"`` otherwise. ``"reference"`` (all to replica 0) makes that replica
+        a hub and adds a spurious peak to P(q). Deprecated: ``aligned=True`` (the old default)
+        is ``"reference"``, ``aligned=False`` is ``"none"``.
     distance : '1-q', '1-|q|' or 'sqrt' (see :func:`overlaps_to_distances`); the Gaussian null
         uses the matching metric
     triangles : 'all', a number to sample, or None (all up to 2 million, else 2 million sampled)
@@ -800,17 +909,19 @@ def replica_structure(
         configurations: sites permuted per replica), or callables (see :func:`ultrametricity`)
     """
     from ..nn._network import Ensemble
-    from ._overlaps import overlap_matrix, sign_overlaps
+    from ._overlaps import default_alignment, legacy_aligned, overlap_matrix, sign_overlaps
 
+    alignment = legacy_aligned(aligned, alignment, "replica_structure")
     if distance not in _DIST_METRIC:
         raise ValueError(f"distance must be one of {tuple(_DIST_METRIC)}, got {distance!r}")
     info: Dict[str, Any] = {"kind": kind, "distance": distance}
     points = None
     ens = data if isinstance(data, Ensemble) else None
     if ens is not None:
-        Q = overlap_matrix(ens, kind=kind, aligned=aligned if kind != "function" else False, X=X,
-                           n_threads=n_threads)
-        info["aligned"] = str(aligned)
+        if alignment is None or kind == "function":
+            alignment = default_alignment(ens, kind)
+        Q = overlap_matrix(ens, kind=kind, alignment=alignment, X=X, n_threads=n_threads)
+        info["alignment"] = alignment
         d_null = dim if dim is not None else (ens.n_params if kind != "function" else None)
     else:
         arr = np.asarray(data)
@@ -885,9 +996,13 @@ def plot_overlap_distributions(dists: Dict[str, OverlapDistribution], ax: Any = 
     return ax
 
 
-class ReplicaSweep(Dict[str, ReplicaStructure]):
+class ReplicaSweep(Result, Dict[str, ReplicaStructure]):
     """``{label: ReplicaStructure}`` of a sweep (a dict), with a table and a figure showing how
-    P(q) and the ultrametricity statistics change along the sweep."""
+    P(q) and the ultrametricity statistics change along the sweep; ``to_dict()`` is
+    ``{"runs": {label: run.to_dict()}}``."""
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        return {"runs": {k: v.to_dict(arrays) for k, v in self.items()}}
 
     def table(self) -> str:
         """Markdown table: one row per run (M, mean q, q_EA, Binder ratio, mean K, p-values)."""
@@ -904,7 +1019,7 @@ class ReplicaSweep(Dict[str, ReplicaStructure]):
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
-    def plot(self, fig: Any = None, scale: str = "density") -> Any:
+    def plot(self, ax_or_fig: Any = None, scale: str = "density", *, fig: Any = None) -> Any:
         """Overlaid P(q) densities (:func:`plot_overlap_distributions`) and the mean K of the
         data and of the null models per run. ``scale="peak"`` divides each density by its
         maximum (to compare shapes when one P(q) is much narrower than another). Returns a
@@ -913,6 +1028,7 @@ class ReplicaSweep(Dict[str, ReplicaStructure]):
             raise ValueError(f"scale must be 'density' or 'peak', got {scale!r}")
         from .._lib._plotting import new_figure
 
+        fig = fig if fig is not None else ax_or_fig
         if fig is None:
             fig, axes = new_figure(2, size=(4.6, 3.4))
         else:
@@ -953,7 +1069,7 @@ def replica_sweep(runs: Dict[str, Any], **kwargs: Any) -> ReplicaSweep:
     return ReplicaSweep({str(k): replica_structure(v, **kwargs) for k, v in runs.items()})
 
 
-def replica_analysis(data: Any, aligned: Any = None,
+def replica_analysis(data: Any, alignment: Optional[str] = None,
                      **kwargs: Any) -> Union[ReplicaStructure, ReplicaSweep]:
     """The replica-analysis protocol (Protocol 3), ``glasslens.replica_analysis``.
 
@@ -964,13 +1080,16 @@ def replica_analysis(data: Any, aligned: Any = None,
     :func:`replica_sweep` (``.table()``, ``.plot()``). Keyword arguments are those of
     :func:`replica_structure`.
 
-    ``aligned`` defaults to ``"pairwise"`` for weight overlaps of an Ensemble (every pair at its
-    own optimal matching: the overlap modulo the permutation symmetry) and to ``True``
-    otherwise. Aligning every replica to one reference replica (``aligned=True``) makes that
-    replica a hub: its overlaps with all others are pairwise optima, the others' overlaps are
-    not, which adds a spurious peak to P(q)."""
-    if aligned is None:
-        aligned = "pairwise" if kwargs.get("kind", "weights") == "weights" else True
+    ``alignment`` defaults to ``"pairwise"`` for weight overlaps of an Ensemble (every pair at
+    its own optimal matching: the overlap modulo the permutation symmetry) and to ``"none"``
+    otherwise. Aligning every replica to one reference replica (``alignment="reference"``)
+    makes that replica a hub: its overlaps with all others are pairwise optima, the others'
+    overlaps are not, which adds a spurious peak to P(q). Deprecated: ``aligned=True`` is
+    ``"reference"``, ``aligned=False`` is ``"none"``; the old default for ``kind="signs"`` of an
+    Ensemble was ``"reference"``, now ``"none"``."""
+    from ._overlaps import legacy_aligned
+
+    alignment = legacy_aligned(kwargs.pop("aligned", _UNSET), alignment, "replica_analysis")
     if isinstance(data, dict):
-        return replica_sweep(data, aligned=aligned, **kwargs)
-    return replica_structure(data, aligned=aligned, **kwargs)
+        return replica_sweep(data, alignment=alignment, **kwargs)
+    return replica_structure(data, alignment=alignment, **kwargs)

@@ -38,9 +38,9 @@ def section(ctx: Any) -> None:
     nt = ctx.n_threads
     t0 = time.perf_counter()
     runs = {}
-    runs["trained, aligned"] = replica_analysis(ens, kind="weights", aligned="pairwise",
+    runs["trained, aligned"] = replica_analysis(ens, kind="weights", alignment="pairwise",
                                                 n_null=n_null, seed=seed, n_threads=nt)
-    runs["trained, raw"] = replica_analysis(ens, kind="weights", aligned=False,
+    runs["trained, raw"] = replica_analysis(ens, kind="weights", alignment="none",
                                             null=("gaussian",), n_null=n_null, seed=seed,
                                             n_threads=nt)
     energy = None
@@ -86,7 +86,7 @@ def section(ctx: Any) -> None:
                         f"distribution of K against the null models."))
     figs.append((sweep.plot(scale="peak"), "P(q) of every system, each scaled to its maximum "
                  "(left), and mean K of the data and of the null models (right)."))
-    data: Dict[str, Any] = {k: v.summary() for k, v in runs.items()}
+    data: Dict[str, Any] = {k: v.to_dict() for k, v in runs.items()}
     data["seconds"] = time.perf_counter() - t0
     if energy is not None:
         data["sk_energy_per_spin"] = energy

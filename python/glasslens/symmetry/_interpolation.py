@@ -3,7 +3,8 @@
 ``interpolate(a, b, data)`` evaluates train (and test) loss and error along
 ``theta(alpha) = (1 - alpha) theta_a + alpha theta_b`` for a uniform alpha grid; all points are
 evaluated in one batched call of the fused evaluator (``glasslens.evaluate``). ``b`` can first be
-aligned to ``a`` (weight or activation matching).
+aligned to ``a`` (``alignment="pairwise"`` with ``matching="weights"`` or ``"activations"``; see
+``glasslens._lib._alignment`` for the vocabulary).
 
 ``barrier(curve, ...)`` exposes every choice peers make differently, and the returned
 ``Barrier`` states the one used:
@@ -27,6 +28,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .._lib._alignment import check_alignment, check_alignments, check_matching, check_matchings
+from .._lib._deprecation import deprecated_method, renamed_kwargs, warn_moved
+from .._lib._results import Result, figure_axes, markdown_table
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_int, check_labels, check_seed
 from ..nn._evaluation import evaluate
@@ -42,6 +46,32 @@ from ._matching import (
 
 __all__ = ["interpolate", "barrier", "permutation_barrier_scan", "replica_barriers", "Curve",
            "Barrier", "ScanResult", "ReplicaBarriers"]
+
+
+_UNSET: Any = object()
+_OLD_ALIGN = (None, "weights", "activations")
+
+
+def _legacy_align(align: Any, func: str, keyword: str = "align") -> Tuple[str, str]:
+    """(alignment, matching) of an old ``align`` value: None -> ("none", "weights"),
+    "weights"/"activations" -> ("pairwise", that criterion)."""
+    warn_moved(f"the keyword {keyword}= of {func}()",
+               "alignment= ('none' or 'pairwise') and matching= ('weights' or 'activations')")
+    if align is None:
+        return "none", "weights"
+    if align in ("weights", "activations"):
+        return "pairwise", align
+    raise ValueError(f"{keyword} must be None, 'weights' or 'activations', got {align!r}")
+
+
+def _arms(alignment: Any, matching: Any) -> List[Optional[str]]:
+    """The compared paths: None for "none", one entry per matching criterion for "pairwise"."""
+    al = check_alignments(alignment, ("none", "pairwise"))
+    mt = check_matchings(matching)
+    out: List[Optional[str]] = []
+    for a in al:
+        out += [None] if a == "none" else list(mt)
+    return out
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -74,7 +104,7 @@ def _data(data: Any, d_in: int, n_classes: int):
 
 # ---- curves -------------------------------------------------------------------------------------
 @dataclass
-class Curve:
+class Curve(Result):
     """Loss and error along a linear path (float64 arrays of length n_points).
 
     alphas : the grid; train_loss / train_error (error = 1 - accuracy); test_* (None without
@@ -103,6 +133,37 @@ class Curve:
             raise ValueError(f"the curve has no {split} values (no {split} data were given)")
         return np.asarray(v, dtype=np.float64)
 
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """Matching used, distance, cosine, the endpoint and maximum values (the curves with
+        ``arrays=True``)."""
+        out: Dict[str, Any] = {"align": self.align, "n_points": int(len(self.alphas)),
+                               "distance": float(self.distance), "cosine": float(self.cosine)}
+        for name in ("train_loss", "train_error", "test_loss", "test_error"):
+            v = getattr(self, name)
+            if v is not None:
+                out[f"{name}_max"] = float(np.max(v))
+                out[f"{name}_endpoints"] = [float(v[0]), float(v[-1])]
+                if arrays:
+                    out[name] = np.asarray(v).tolist()
+        if arrays:
+            out["alphas"] = self.alphas.tolist()
+        return out
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Loss (left) and error (right) along the path, train and test."""
+        fig, axes = figure_axes(ax_or_fig, 2)
+        for ax, m in zip(axes, ("loss", "error")):
+            for split, c in (("train", "C0"), ("test", "C3")):
+                v = getattr(self, f"{split}_{m}")
+                if v is not None:
+                    ax.plot(self.alphas, v, color=c, label=split)
+            ax.set_xlabel("alpha")
+            ax.set_ylabel(m)
+            ax.legend(fontsize=8)
+        axes[0].set_title("raw path" if self.align is None else f"{self.align}-matched path",
+                          fontsize=9)
+        return fig
+
 
 def _path(ta: np.ndarray, tb: np.ndarray, alphas: np.ndarray) -> np.ndarray:
     a64, b64 = ta.astype(np.float64), tb.astype(np.float64)
@@ -130,14 +191,18 @@ def _eval_many(theta: np.ndarray, widths, bias, Xtr, ytr, Xte, yte, nt):
     return tuple(out)
 
 
+@renamed_kwargs(align_samples="n_match_samples")
 def interpolate(
     a: MLP,
     b: MLP,
     data: Any,
     n_points: int = 41,
-    align: Optional[str] = None,
+    alignment: Optional[str] = "none",
     n_threads: Optional[int] = None,
-    align_samples: int = 2000,
+    n_match_samples: int = 2000,
+    *,
+    matching: str = "weights",
+    align: Any = _UNSET,
 ) -> Curve:
     """Train/test loss and error along the linear path from ``a`` to ``b``.
 
@@ -147,10 +212,14 @@ def interpolate(
     data : dataset (``X_train, y_train, X_test, y_test``) or tuple ``(X, y)`` /
         ``(X_train, y_train, X_test, y_test)``
     n_points : grid size (alpha = linspace(0, 1, n_points)); odd sizes contain alpha = 1/2
-    align : None (raw), "weights" (``match_weights(a, b)``) or "activations"
-        (``match_activations`` on the first ``align_samples`` training inputs); b is permuted
-        onto a before interpolating (the endpoint b is the same function)
+    alignment : "none" (raw, default) or "pairwise" (b is permuted onto a before
+        interpolating; the endpoint b is the same function)
+    matching : with alignment="pairwise", "weights" (``match_weights(a, b)``, default) or
+        "activations" (``match_activations`` on the first ``n_match_samples`` training inputs)
     n_threads : threads of the evaluator
+
+    Deprecated: ``align=None`` is alignment="none", ``align="weights"`` / ``"activations"`` is
+    alignment="pairwise" with that matching; ``align_samples`` is ``n_match_samples``.
 
     Returns
     -------
@@ -160,18 +229,24 @@ def interpolate(
         if not isinstance(n, MLP):
             raise TypeError(f"{name} must be an MLP, got {type(n).__name__}")
     _check_same_arch(a, b)
+    if align is not _UNSET:
+        alignment, matching = _legacy_align(align, "interpolate")
+    elif alignment is None or alignment in ("weights", "activations"):  # an old positional align
+        alignment, matching = _legacy_align(alignment, "interpolate")
+    alignment = check_alignment(alignment, ("none", "pairwise"))
+    matching = check_matching(matching)
     n_points = check_int(n_points, "n_points", 2, 100_000)
     nt = resolve_threads(n_threads)
     Xtr, ytr, Xte, yte = _data(data, a.widths[0], a.widths[-1])
     perms = None
-    if align is not None:
-        if align == "weights":
+    align = None
+    if alignment == "pairwise":
+        align = matching
+        if matching == "weights":
             perms = match_weights(a, b).perms
-        elif align == "activations":
-            k = check_int(align_samples, "align_samples", 2)
-            perms = match_activations(a, b, Xtr[:k]).perms
         else:
-            raise ValueError(f"align must be None, 'weights' or 'activations', got {align!r}")
+            k = check_int(n_match_samples, "n_match_samples", 2)
+            perms = match_activations(a, b, Xtr[:k]).perms
         b = permute(b, perms)
     alphas = np.linspace(0.0, 1.0, n_points)
     ta, tb = a.flat(), b.flat()
@@ -194,7 +269,7 @@ _KIND_ALIASES = {"max": "max", "midpoint": "midpoint", "mid": "midpoint"}
 
 
 @dataclass
-class Barrier:
+class Barrier(Result):
     """A barrier value with the definition that produced it.
 
     value : the barrier (same unit as the metric: nats or error fraction); alpha : where it is
@@ -209,6 +284,8 @@ class Barrier:
     reference: str
     split: str
     definition: str
+
+    _plot_unavailable = "a barrier is one number; plot the Curve it was computed from"
 
     def __float__(self) -> float:
         return float(self.value)
@@ -294,7 +371,7 @@ def barrier(
 
 # ---- permutation scan ---------------------------------------------------------------------------
 @dataclass
-class ScanResult:
+class ScanResult(Result):
     """Barriers between a network and function-preserving permuted copies of itself.
 
     One row per (k, trial): k (number of disjoint transpositions; -1 for a full random
@@ -324,17 +401,59 @@ class ScanResult:
                      None if self.test_loss is None else self.test_loss[row],
                      None if self.test_error is None else self.test_error[row])
 
-    def summary(self) -> Dict[int, Tuple[float, float]]:
-        """{k: (mean barrier, std barrier)} over trials."""
+    def barrier_by_k(self) -> Dict[int, Tuple[float, float]]:
+        """{k: (mean barrier, std barrier)} over trials (k = -1: full permutation)."""
         return {int(k): (float(self.barrier[self.k == k].mean()),
                          float(self.barrier[self.k == k].std())) for k in np.unique(self.k)}
 
+    @deprecated_method("summary", "barrier_by_k")
+    def summary(self) -> Dict[int, Tuple[float, float]]:
+        """Deprecated: use :meth:`barrier_by_k` (or :meth:`to_dict`)."""
+        return self.barrier_by_k()
 
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """Definition, layer, options and per k the mean/std barrier over trials (rows and
+        curves with ``arrays=True``)."""
+        out: Dict[str, Any] = {"definition": self.definition, "layer": int(self.layer),
+                               "options": dict(self.options),
+                               "by_k": {str(k): {"mean": m, "std": sd, "n": int(np.sum(self.k == k))}
+                                        for k, (m, sd) in self.barrier_by_k().items()}}
+        if arrays:
+            for name in ("k", "m", "trial", "cosine", "distance", "barrier", "alphas",
+                         "train_loss", "train_error", "test_loss", "test_error"):
+                v = getattr(self, name)
+                out[name] = None if v is None else np.asarray(v).tolist()
+        return out
+
+    def table(self) -> str:
+        """Markdown table: per k, the number of copies and the mean +- std barrier."""
+        rows = [{"k": "full" if k < 0 else k, "copies": int(np.sum(self.k == k)),
+                 "barrier mean": m, "barrier std": sd}
+                for k, (m, sd) in self.barrier_by_k().items()]
+        return markdown_table(rows)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Barrier against the number of transpositions k (points: copies; line: mean)."""
+        fig, (ax,) = figure_axes(ax_or_fig)
+        ks = self.k.astype(np.float64)
+        kmax = float(ks.max()) if len(ks) else 0.0
+        x = np.where(ks < 0, kmax + 1, ks)
+        ax.plot(x, self.barrier, "o", ms=3, color="C0", alpha=0.6)
+        bk = self.barrier_by_k()
+        xs = [kmax + 1 if k < 0 else k for k in bk]
+        ax.plot(xs, [v[0] for v in bk.values()], "k-", lw=1)
+        ax.set_xlabel("k transpositions (rightmost: full permutation)")
+        ax.set_ylabel("barrier")
+        ax.set_title(self.definition, fontsize=8)
+        return fig
+
+
+@renamed_kwargs(trials="n_trials")
 def permutation_barrier_scan(
     net: MLP,
     data: Any,
     ks: Optional[Sequence[int]] = None,
-    trials: int = 3,
+    n_trials: int = 3,
     seed: int = 0,
     n_points: int = 41,
     layer: int = 0,
@@ -348,7 +467,8 @@ def permutation_barrier_scan(
     """Barrier between ``net`` and copies with k random disjoint transpositions of hidden units.
 
     For every k in ``ks`` (default 1, 2, 4, ..., H/2; k = 0 is the network itself, cosine NaN)
-    and trial, hidden layer ``layer`` is
+    and trial (``n_trials`` per k; the keyword was ``trials``, deprecated), hidden layer
+    ``layer`` is
     permuted by k disjoint random transpositions (keyed by (seed, k, trial)); with ``full``
     also by a random derangement (k = -1). The copies compute the same function; the curve
     net -> copy is evaluated for all copies in one batched evaluator call per split, and the
@@ -362,7 +482,7 @@ def permutation_barrier_scan(
         raise ValueError("net has no hidden layer to permute")
     layer = check_int(layer, "layer", 0, len(H) - 1)
     h = H[layer]
-    trials = check_int(trials, "trials", 1)
+    trials = check_int(n_trials, "n_trials", 1)
     seed = check_seed(seed)
     n_points = check_int(n_points, "n_points", 2, 100_000)
     metric, kind, reference = _resolve(metric, kind, reference, None)
@@ -425,7 +545,7 @@ def permutation_barrier_scan(
 
 # ---- independent replicas: raw vs aligned -------------------------------------------------------
 @dataclass
-class ReplicaBarriers:
+class ReplicaBarriers(Result):
     """Barriers between pairs of replicas, raw and after alignment (the comparison arm).
 
     pairs : ``(n_pairs, 2)`` replica indices; aligns : the alignment of each column (None =
@@ -446,12 +566,57 @@ class ReplicaBarriers:
     definition: str
     options: Dict[str, str] = field(default_factory=dict)
 
+    def _label(self, al: Optional[str]) -> str:
+        return "raw" if al is None else f"{al}-aligned"
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """Definition, options and per compared path (raw, weights-aligned, ...) the mean/std
+        barrier and mean cosine over pairs (all arrays with ``arrays=True``)."""
+        out: Dict[str, Any] = {"definition": self.definition, "options": dict(self.options),
+                               "n_pairs": int(len(self.pairs)), "aligns": list(self.aligns),
+                               "paths": {}}
+        for j, al in enumerate(self.aligns):
+            out["paths"][self._label(al)] = {
+                "barrier_mean": float(np.mean(self.barrier[:, j])),
+                "barrier_std": float(np.std(self.barrier[:, j])),
+                "cosine_mean": float(np.mean(self.cosine[:, j])),
+                "distance_mean": float(np.mean(self.distance[:, j]))}
+        if arrays:
+            for name in ("pairs", "barrier", "cosine", "distance", "alphas", "train_loss",
+                         "train_error", "test_loss", "test_error"):
+                v = getattr(self, name)
+                out[name] = None if v is None else np.asarray(v).tolist()
+        return _jsonable_dict(out)
+
+    def table(self) -> str:
+        """Markdown table: one row per compared path."""
+        rows = [{"path": k, **v} for k, v in self.to_dict()["paths"].items()]
+        return markdown_table(rows)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Mean train loss (or error) along the paths, one line per alignment."""
+        fig, (ax,) = figure_axes(ax_or_fig)
+        m = self.options.get("metric", "loss")
+        curves = self.train_loss if m == "loss" else self.train_error
+        for j, al in enumerate(self.aligns):
+            ax.plot(self.alphas, curves[:, j].mean(axis=0), label=self._label(al))
+        ax.set_xlabel("alpha")
+        ax.set_ylabel(f"train {m} (mean over pairs)")
+        ax.legend(fontsize=8)
+        return fig
+
+
+def _jsonable_dict(d: Dict[str, Any]) -> Dict[str, Any]:
+    from .._lib._results import jsonable
+
+    return jsonable(d)
+
 
 def replica_barriers(
     ensemble: Any,
     data: Any,
     pairs: Optional[Any] = None,
-    aligns: Sequence[Optional[str]] = (None, "weights"),
+    alignment: Any = ("none", "pairwise"),
     n_points: int = 41,
     metric: str = "loss",
     kind: str = "max",
@@ -460,6 +625,9 @@ def replica_barriers(
     max_pairs: int = 45,
     seed: int = 0,
     n_threads: Optional[int] = None,
+    *,
+    matching: Any = "weights",
+    aligns: Any = _UNSET,
 ) -> ReplicaBarriers:
     """Interpolation barriers between independently trained replicas, raw and aligned.
 
@@ -469,8 +637,14 @@ def replica_barriers(
     data : as for ``interpolate``
     pairs : ``(n_pairs, 2)`` replica indices; default: all pairs, or ``max_pairs`` of them drawn
         with ``seed`` when there are more
-    aligns : alignments to compare (None = raw, "weights", "activations")
+    alignment : the paths compared: "none" (raw) and/or "pairwise" (b matched onto a); a
+        string or a tuple (default ``("none", "pairwise")``)
+    matching : the criterion of the pairwise paths, "weights" (default) and/or "activations"
+        (one path per criterion)
     n_points, metric, kind, reference, split : curve grid and barrier definition (``barrier``)
+
+    The result's ``aligns`` lists the paths in order: None (raw), "weights", "activations".
+    Deprecated: ``aligns=(None, "weights", ...)`` (that list of paths, kept as given).
 
     All curves (pairs x aligns x n_points networks) are evaluated in batched evaluator calls.
     """
@@ -483,9 +657,20 @@ def replica_barriers(
         raise ValueError("ensemble needs at least 2 replicas")
     metric, kind, reference = _resolve(metric, kind, reference, None)
     n_points = check_int(n_points, "n_points", 2, 100_000)
-    for al in aligns:
-        if al not in (None, "weights", "activations"):
-            raise ValueError(f"aligns entries must be None, 'weights' or 'activations', got {al!r}")
+    if aligns is _UNSET and not isinstance(alignment, str) and any(
+            a in _OLD_ALIGN for a in alignment):  # an old positional aligns list
+        aligns = alignment
+    if aligns is not _UNSET:
+        warn_moved("the keyword aligns= of replica_barriers()",
+                   "alignment= ('none' and/or 'pairwise') and matching= ('weights' and/or "
+                   "'activations')")
+        aligns = list(aligns)
+        for al in aligns:
+            if al not in _OLD_ALIGN:
+                raise ValueError(f"aligns entries must be None, 'weights' or 'activations', "
+                                 f"got {al!r}")
+    else:
+        aligns = _arms(alignment, matching)
     if pairs is None:
         allp = np.array([(a, b) for a in range(R) for b in range(a + 1, R)], dtype=np.int64)
         mp = check_int(max_pairs, "max_pairs", 1)

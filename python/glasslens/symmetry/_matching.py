@@ -26,6 +26,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .. import _core
+from .._lib._alignment import COMMON_LABELLING, check_alignment
+from .._lib._deprecation import renamed_kwargs
+from .._lib._results import Result
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_alloc, check_int, check_seed
 from ._assignment import linear_sum_assignment, linear_sum_assignment_batch
@@ -206,7 +209,7 @@ def random_permutation(
 
 # ---- matching two networks ----------------------------------------------------------------------
 @dataclass
-class Matching:
+class Matching(Result):
     """Result of matching network ``b`` onto network ``a``.
 
     perms : one permutation per hidden layer; ``permute(b, perms)`` is aligned with ``a``.
@@ -230,6 +233,15 @@ class Matching:
     gap: float = 0.0
     n_best: int = 1
     per_layer: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    _plot_unavailable = ("a matching is a set of permutations; plot the interpolation path "
+                         "instead (glasslens.symmetry.interpolate(...).plot())")
+
+    def to_dict(self, arrays: bool = False) -> dict:
+        out = super().to_dict(arrays)
+        out["per_layer"] = [float(v) for v in np.asarray(self.per_layer).ravel()]
+        out["n_hidden_layers"] = len(self.perms)
+        return out
 
 
 def _layer_cost(Wa, ba, Wb, bb, perms, l):
@@ -409,7 +421,7 @@ def _out_bias_dot(net_a_b2: Optional[np.ndarray], net_b_b2: Optional[np.ndarray]
 
 
 @dataclass
-class Alignment:
+class Alignment(Result):
     """Replicas brought into one common labelling.
 
     ensemble : the aligned Ensemble (replica r is ``permute(original[r], perms_r)``).
@@ -431,6 +443,28 @@ class Alignment:
     reference: int
     iterations: int = 1
     converged: bool = True
+
+    def to_dict(self, arrays: bool = False) -> dict:
+        """method, reference, mean cosine, iterations, converged (cosine per replica and the
+        permutations with ``arrays=True``)."""
+        out = {"method": self.method, "reference": int(self.reference),
+               "mean_cosine": float(self.mean_cosine), "iterations": int(self.iterations),
+               "converged": bool(self.converged), "n_replicas": int(len(self.cosine))}
+        if arrays:
+            out["cosine"] = [float(c) for c in self.cosine]
+            out["perms"] = [np.asarray(p).tolist() for p in self.perms]
+        return out
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Cosine of each aligned replica with the template (bars)."""
+        from .._lib._results import figure_axes
+
+        fig, (ax,) = figure_axes(ax_or_fig)
+        ax.bar(np.arange(len(self.cosine)), self.cosine, color="C0")
+        ax.set_xlabel("replica")
+        ax.set_ylabel("cosine with the template")
+        ax.set_title(f"{self.method} alignment (mean {self.mean_cosine:.3f})", fontsize=9)
+        return fig
 
 
 def _match_all_to(net: Ensemble, ref: MLP, n_threads: Optional[int], max_iter: int,
@@ -500,11 +534,12 @@ def align_to(ensemble: Ensemble, reference: Union[int, MLP], n_threads: Optional
     return Alignment(aligned, perms, cos, mean_cos, "reference", idx)
 
 
-def align_ensemble(ensemble: Ensemble, method: str = "reference", reference: int = 0,
+@renamed_kwargs(method="alignment")
+def align_ensemble(ensemble: Ensemble, alignment: str = "reference", reference: int = 0,
                    max_iter: int = 50, n_threads: Optional[int] = None, seed: int = 0) -> Alignment:
-    """Bring every replica into one common labelling.
+    """Bring every replica into one common labelling (weight matching).
 
-    method
+    alignment (formerly ``method``, deprecated)
         ``"reference"``: align all replicas to replica ``reference``.
         ``"medoid"``: align to the replica with the largest mean aligned overlap with the others
         (computed by ``pairwise_alignment``).
@@ -512,9 +547,11 @@ def align_ensemble(ensemble: Ensemble, method: str = "reference", reference: int
         the mean of the aligned replicas until the permutations stop changing (at most
         ``max_iter`` rounds); ``iterations`` and ``converged`` report it, ``cosine`` is measured
         against the final mean.
+        (For every pair matched separately, see :func:`pairwise_alignment`.)
     """
     if not isinstance(ensemble, Ensemble):
         raise TypeError(f"ensemble must be an Ensemble, got {type(ensemble).__name__}")
+    method = check_alignment(alignment, COMMON_LABELLING)
     max_iter = check_int(max_iter, "max_iter", 1)
     if method == "reference":
         return align_to(ensemble, check_int(reference, "reference", 0, ensemble.n_replicas - 1),
@@ -545,7 +582,7 @@ def align_ensemble(ensemble: Ensemble, method: str = "reference", reference: int
         mean = aligned.flat().astype(np.float64).mean(axis=0)
         cos = _cosines(aligned.flat(), mean)
         return Alignment(aligned, perms, cos, float(cos.mean()), "mean", -1, it, converged)
-    raise ValueError(f"method must be 'reference', 'medoid' or 'mean', got {method!r}")
+    raise AssertionError(method)  # pragma: no cover - checked above
 
 
 def pairwise_alignment(

@@ -16,7 +16,7 @@ The work is done by :func:`glasslens.interpolation.permutation_barrier_scan` (co
 :func:`glasslens.symmetry.match_weights`); every curve is evaluated in batched calls of the
 fused evaluator. The result has ``.table()`` (one Markdown table comparing copies at each k, the
 full permutation, and replica pairs raw and aligned), ``.plot()`` (one figure) and
-``.summary()`` (JSON-friendly dict).
+``.to_dict()`` (JSON-friendly dict; the per-copy and per-pair values with ``arrays=True``).
 
 Note: k = H/2 disjoint transpositions usually give a *higher* barrier than a full random
 permutation. At alpha = 1/2 the two units of a swapped pair become identical (both equal their
@@ -34,6 +34,9 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from .._lib._alignment import check_matchings
+from .._lib._deprecation import deprecated_method, renamed_kwargs, warn_moved
+from .._lib._results import Result, jsonable
 from .._lib._validate import check_int, check_seed
 from ._interpolation import (
     ReplicaBarriers,
@@ -64,7 +67,7 @@ def _other(metric: str) -> str:
 
 
 @dataclass
-class PermutationInterpolation:
+class PermutationInterpolation(Result):
     """Result of :func:`permutation_interpolation`.
 
     copies : ScanResult of the network against its permuted copies (rows = (k, trial); k = -1
@@ -90,7 +93,12 @@ class PermutationInterpolation:
     def definition(self) -> str:
         return self.copies.definition
 
+    @deprecated_method("rows", "to_dict()['rows']")
     def rows(self) -> List[Dict[str, Any]]:
+        """Deprecated: use ``to_dict()["rows"]``."""
+        return self._rows()
+
+    def _rows(self) -> List[Dict[str, Any]]:
         """One dict per table row (copies at each k, full permutation, replicas per alignment)."""
         c = self.copies
         out: List[Dict[str, Any]] = []
@@ -133,7 +141,7 @@ class PermutationInterpolation:
         lines = [f"| path | units moved | n | cosine | distance | {m} barrier ({unit}) mean +- std "
                  f"| max | {o} barrier mean |",
                  "|---|---|---|---|---|---|---|---|"]
-        for r in self.rows():
+        for r in self._rows():
             um = "-" if r["units_moved"] is None else str(r["units_moved"])
             cos = "-" if not np.isfinite(r["cosine"]) else f"{r['cosine']:.3f}"
             lines.append(f"| {r['path']} | {um} | {r['n']} | {cos} | {r['distance']:.3g} | "
@@ -141,12 +149,28 @@ class PermutationInterpolation:
                          f"{r['barrier_max']:.4g} | {r['other_mean']:.4g} |")
         return "\n".join(lines)
 
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """JSON-able dict: definition, width, options and the table rows; with ``arrays=True``
+        also the per-copy and per-pair values (``copies``, ``replicas``)."""
+        out = {"definition": self.definition, "width": self.width, "replica": self.replica,
+               "options": dict(self.options), "rows": self._rows()}
+        if arrays:
+            full = self._summary()
+            out["copies"] = full["copies"]
+            if "replicas" in full:
+                out["replicas"] = full["replicas"]
+        return jsonable(out)
+
+    @deprecated_method("summary", "to_dict(arrays=True)")
     def summary(self) -> Dict[str, Any]:
-        """JSON-friendly dict: options, the table rows and per-row raw values."""
+        """Deprecated: use ``to_dict(arrays=True)``."""
+        return self._summary()
+
+    def _summary(self) -> Dict[str, Any]:
         c = self.copies
         out: Dict[str, Any] = {"definition": self.definition, "width": self.width,
                                "replica": self.replica, "options": dict(self.options),
-                               "rows": self.rows(),
+                               "rows": self._rows(),
                                "copies": {"k": c.k, "units_moved": c.m, "trial": c.trial,
                                           "cosine": c.cosine, "distance": c.distance,
                                           "barrier": c.barrier, "other": self.other_copies}}
@@ -157,7 +181,7 @@ class PermutationInterpolation:
                                "other": self.other_replicas}
         return out
 
-    def plot(self, fig: Any = None) -> Any:
+    def plot(self, ax_or_fig: Any = None, *, fig: Any = None) -> Any:
         """One figure, three panels: barrier against k (copies; replica pairs raw and aligned as
         bands), barrier against the dissimilarity 1 - cosine of the swapped units, and the mean
         curves along the path. Returns a matplotlib Figure (headless, no pyplot)."""
@@ -165,6 +189,7 @@ class PermutationInterpolation:
 
         from .._lib._plotting import new_figure
 
+        fig = fig if fig is not None else ax_or_fig
         if fig is None:
             fig, axes = new_figure(3, size=(4.4, 3.4))
         else:
@@ -235,15 +260,19 @@ class PermutationInterpolation:
         return fig
 
 
+_UNSET: Any = object()
+
+
+@renamed_kwargs(trials="n_trials", replica_pairs="n_replica_pairs")
 def permutation_interpolation(
     net_or_ensemble: Union[MLP, Ensemble],
     data: Any,
     ks: Optional[Sequence[int]] = None,
     full: bool = True,
-    trials: int = 3,
+    n_trials: int = 3,
     n_points: int = 41,
-    replica_pairs: Union[int, Any, None] = 10,
-    align: Union[str, Sequence[str]] = "weights",
+    n_replica_pairs: Union[int, Any, None] = 10,
+    matching: Union[str, Sequence[str]] = "weights",
     replicas: Optional[Ensemble] = None,
     replica: int = 0,
     layer: int = 0,
@@ -253,6 +282,8 @@ def permutation_interpolation(
     split: str = "train",
     seed: int = 0,
     n_threads: Optional[int] = None,
+    *,
+    align: Any = _UNSET,
 ) -> PermutationInterpolation:
     """The permutation-interpolation protocol (Protocol 2) in one call.
 
@@ -265,13 +296,14 @@ def permutation_interpolation(
     ks : numbers of disjoint transpositions, each in [0, H/2] (H = width of hidden layer
         ``layer``); default 1, 2, 4, ..., H/2. k = 0 is the network itself (zero barrier).
     full : also a full random permutation (a derangement, every unit moves)
-    trials : random copies per k (seeded by (seed, k, trial))
+    n_trials : random copies per k (seeded by (seed, k, trial))
     n_points : points on each path (alpha = linspace(0, 1, n_points)), >= 2
-    replica_pairs : an int (number of replica pairs, drawn with ``seed`` when the ensemble has
-        more; 0 skips the replica arm), or an ``(n_pairs, 2)`` array of replica indices, or None
-        (all pairs)
-    align : alignment(s) compared with the raw path: "weights" (weight matching,
-        :func:`glasslens.match_weights`) and/or "activations"
+    n_replica_pairs : an int (number of replica pairs, drawn with ``seed`` when the ensemble
+        has more; 0 skips the replica arm), or an ``(n_pairs, 2)`` array of replica indices, or
+        None (all pairs)
+    matching : criterion (or tuple of criteria) of the pairwise-aligned replica paths compared
+        with the raw path: "weights" (weight matching, :func:`glasslens.match_weights`) and/or
+        "activations"
     replicas : an Ensemble of independently trained replicas for the comparison arm (default:
         ``net_or_ensemble`` when it is an Ensemble); must have the same architecture
     replica : index of the replica whose copies are studied when an Ensemble is given
@@ -280,10 +312,18 @@ def permutation_interpolation(
     seed : int >= 0
     n_threads : threads of the evaluator
 
+    Deprecated keywords: ``trials`` (``n_trials``), ``replica_pairs`` (``n_replica_pairs``),
+    ``align`` (``matching``, same values).
+
     Returns
     -------
-    PermutationInterpolation with ``.table()``, ``.plot()`` and ``.summary()``.
+    PermutationInterpolation with ``.table()``, ``.plot()`` and ``.to_dict()``.
     """
+    trials, replica_pairs = n_trials, n_replica_pairs
+    if align is not _UNSET:
+        warn_moved("the keyword align= of permutation_interpolation()",
+                   "matching= ('weights' and/or 'activations')")
+        matching = align
     metric, kind, reference = _resolve(metric, kind, reference, None)
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -310,7 +350,7 @@ def permutation_interpolation(
     if h < 2:
         raise ValueError(f"hidden layer {layer} has width {h}; permuting needs at least 2 units")
     n_points = check_int(n_points, "n_points", 2, 100_000)
-    trials = check_int(trials, "trials", 1, 10_000)
+    trials = check_int(trials, "n_trials", 1, 10_000)
     seed = check_seed(seed)
     if ks is None:
         ks_l = default_ks(h)
@@ -327,12 +367,10 @@ def permutation_interpolation(
         ks_l = sorted(set(ks_l))
     if not ks_l and not full:
         raise ValueError("nothing to do: ks is empty and full=False")
-    aligns_in = [align] if isinstance(align, str) else list(align or [])
-    for a in aligns_in:
-        if a not in ("weights", "activations"):
-            raise ValueError(f"align entries must be 'weights' or 'activations', got {a!r}")
+    aligns_in = list(check_matchings(matching)) if (
+        isinstance(matching, str) or len(list(matching or [])) > 0) else []
 
-    copies = permutation_barrier_scan(net, data, ks=ks_l, trials=trials, seed=seed,
+    copies = permutation_barrier_scan(net, data, ks=ks_l, n_trials=trials, seed=seed,
                                       n_points=n_points, layer=layer, full=full, metric=metric,
                                       kind=kind, reference=reference, split=split,
                                       n_threads=n_threads)
@@ -350,22 +388,24 @@ def permutation_interpolation(
         if replica_pairs is None:
             pairs, mp = None, 10 ** 9
         elif isinstance(replica_pairs, (int, np.integer)) and not isinstance(replica_pairs, bool):
-            pairs, mp = None, check_int(replica_pairs, "replica_pairs", 0)
+            pairs, mp = None, check_int(replica_pairs, "n_replica_pairs", 0)
         else:
             pairs, mp = replica_pairs, 45
             n_pairs_opt = "given"
-        rb = replica_barriers(ens, data, pairs=pairs, aligns=[None, *aligns_in],
-                              n_points=n_points, metric=metric, kind=kind, reference=reference,
+        rb = replica_barriers(ens, data, pairs=pairs,
+                              alignment=("none", "pairwise") if aligns_in else "none",
+                              matching=aligns_in or "weights", n_points=n_points, metric=metric, kind=kind, reference=reference,
                               split=split, max_pairs=mp, seed=seed, n_threads=n_threads)
         orc = {("train", "loss"): rb.train_loss, ("train", "error"): rb.train_error,
                ("test", "loss"): rb.test_loss, ("test", "error"): rb.test_error}[(split, o)]
         other_rep = np.asarray(_barrier_values(rb.alphas, orc, kind, reference)[0],
                                dtype=np.float64)
     elif isinstance(replica_pairs, (int, np.integer)) and not isinstance(replica_pairs, bool):
-        check_int(replica_pairs, "replica_pairs", 0)
+        check_int(replica_pairs, "n_replica_pairs", 0)
     opts = {"metric": metric, "kind": kind, "reference": reference, "split": split,
-            "ks": ks_l, "full": bool(full), "trials": trials, "n_points": n_points,
-            "layer": layer, "aligns": aligns_in, "replica_pairs": n_pairs_opt, "seed": seed}
+            "ks": ks_l, "full": bool(full), "n_trials": trials, "n_points": n_points,
+            "layer": layer, "matching": aligns_in, "n_replica_pairs": n_pairs_opt,
+            "seed": seed}
     return PermutationInterpolation(copies=copies, replicas=rb, other_copies=other_copies,
                                     other_replicas=other_rep, width=h, replica=rep_idx,
                                     options=opts)

@@ -13,20 +13,20 @@ from ._permutation import permutation_interpolation
 
 def section(ctx: Any) -> None:
     """Protocol 2 report section (settings ``p2_trials``, ``p2_points``, ``p2_pairs``,
-    ``p2_align``)."""
+    ``p2_matching``; ``p2_align`` is the old name of ``p2_matching``)."""
     ex = section_settings(ctx)
     ens = ctx.ensemble
     if len(ens.widths) < 3:
         ctx.report.add_section("Protocol 2: permutation symmetry and barriers",
                                "The network has no hidden layer: nothing to permute.")
         return
-    align = ex.get("p2_align", "weights")
+    align = ex.get("p2_matching", ex.get("p2_align", "weights"))
     t0 = time.perf_counter()
     res = permutation_interpolation(
-        ens, ctx.dataset, trials=opt_int(ex, "p2_trials", 2),
-        n_points=opt_int(ex, "p2_points", 21, 2), replica_pairs=opt_int(ex, "p2_pairs", 8, 0),
-        align=align, seed=run_seed(ctx), n_threads=ctx.n_threads)
-    rows = res.rows()
+        ens, ctx.dataset, n_trials=opt_int(ex, "p2_trials", 2),
+        n_points=opt_int(ex, "p2_points", 21, 2), n_replica_pairs=opt_int(ex, "p2_pairs", 8, 0),
+        matching=align, seed=run_seed(ctx), n_threads=ctx.n_threads)
+    rows = res.to_dict()["rows"]
     copies = [r for r in rows if r["path"].startswith("copy")]
     reps = {r["path"]: r for r in rows if r["path"].startswith("replica")}
     text = (f"Replica 0 against function-preserving copies of itself: k random disjoint "
@@ -62,7 +62,7 @@ def section(ctx: Any) -> None:
              "vectors of the swapped units; for replica pairs, the cosine of the whole "
              "parameter vectors (after alignment where stated).\n\n" + res.table())
     fig = res.plot()
-    data = res.summary()
+    data = res.to_dict(arrays=True)
     data["seconds"] = time.perf_counter() - t0
     ctx.report.add_section(
         "Protocol 2: permutation symmetry and barriers", text,
