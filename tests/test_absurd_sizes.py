@@ -50,7 +50,7 @@ def test_train_ensemble(one_gib, data):
 def test_profile(one_gib, data):
     net = gl.MLP.init([20, 6, 3], seed=1)
     with pytest.raises(ValueError, match=r"directions=1,000 x 10,000,000 radii"):
-        gl.probes.profile(net, data, np.linspace(0.0, 1.0, 10**7), directions=1000)
+        gl.probes.profile(net, data, np.linspace(0.0, 1.0, 10**7), n_directions=1000)
 
 
 def test_random_walk(one_gib, data):
@@ -58,8 +58,8 @@ def test_random_walk(one_gib, data):
     # exists once per thread
     net = gl.MLP.init([20, 64, 3], seed=1)
     with pytest.raises(ValueError, match=r"walkers=1,000,000 of 1,539 parameters on 300 samples"):
-        gl.probes.random_walk(net, data, 10, 0.01, move="weight", walkers=10**6, record_every=10)
-    w = gl.probes.random_walk(net, data, 4, 0.01, move="weight", walkers=3, record_every=2)
+        gl.probes.random_walk(net, data, 10, 0.01, move="weight", n_walkers=10**6, record_every=10)
+    w = gl.probes.random_walk(net, data, 4, 0.01, move="weight", n_walkers=3, record_every=2)
     assert w.final_theta.shape == (3, net.n_params)
 
 

@@ -98,7 +98,7 @@ def main() -> None:
             for b, Ls in an.landscapes.items():
                 for level, lst in Ls.items():
                     for L in lst:
-                        print(f"[{name} {b} {level}] " + L.summary().replace("\n", " | "))
+                        print(f"[{name} {b} {level}] " + L.report().replace("\n", " | "))
         d = r.to_dict(curves=True)
         d["seconds"] = dt
         results[regime] = d

@@ -130,7 +130,7 @@ def profile_rows(cases, nt, clock, have_torch, repeat=2):
         y = rng.integers(0, widths[-1], n)
         net = gl.MLP.init(widths, seed=1, scheme="pytorch")
         data = (X, y)
-        run_gl = lambda: gl.probes.profile(net, data, radii, directions=K, n_threads=nt)  # noqa: E731
+        run_gl = lambda: gl.probes.profile(net, data, radii, n_directions=K, n_threads=nt)  # noqa: E731
         res = run_gl()
         t_np, lnp = timeit(lambda: numpy_profile(net, X, y, K, radii), repeat, clock)
         # sanity: same distribution of perturbed losses (different random streams)
@@ -179,14 +179,14 @@ def walk_row(nt, clock, have_torch, steps, repeat=2):
     y = rng.integers(0, 10, n)
     net = gl.MLP.init(widths, seed=1, scheme="pytorch")
     t_walk, w = timeit(lambda: gl.probes.random_walk(net, (X, y), steps, 0.01, move="weight",
-                                              walkers=1, record_every=steps,
+                                              n_walkers=1, record_every=steps,
                                               refresh_every=10_000, eval_test=False,
                                               n_threads=nt), 1, clock)
     # the refresh pass alone: 20 extra refreshes (refresh_every=1) minus none
     S = 20
 
     def walk(refresh):
-        return gl.probes.random_walk(net, (X, y), S, 0.01, move="weight", walkers=1, record_every=S,
+        return gl.probes.random_walk(net, (X, y), S, 0.01, move="weight", n_walkers=1, record_every=S,
                               refresh_every=refresh, eval_test=False, n_threads=nt)
 
     t_w1, _ = timeit(lambda: walk(1), repeat, clock)

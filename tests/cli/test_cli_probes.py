@@ -26,17 +26,17 @@ def test_plots(small, tmp_path):
     from matplotlib.figure import Figure
 
     data, net = small
-    pr = gl.probes.profile(net, data, np.linspace(0, 2, 6), directions=4, delta=0.05)
-    wk = gl.probes.random_walk(net, data, 60, 0.05, walkers=3, record_every=10)
-    ln = gl.probes.line(net, data, "random", n=7)
-    pl = gl.probes.plane(net, data, n=5)
+    pr = gl.probes.profile(net, data, np.linspace(0, 2, 6), n_directions=4, delta=0.05)
+    wk = gl.probes.random_walk(net, data, 60, 0.05, n_walkers=3, record_every=10)
+    ln = gl.probes.line(net, data, "random", n_points=7)
+    pl = gl.probes.plane(net, data, n_points=5)
     figs = [lp.plot_profile(pr), lp.plot_walk(wk), lp.plot_msd(wk), lp.plot_line(ln),
             lp.plot_plane(pl), lp.plot_plane(pl, "test_acc")]
     for i, f in enumerate(figs):
         assert isinstance(f, Figure)
         f.savefig(tmp_path / f"f{i}.png")
         assert (tmp_path / f"f{i}.png").stat().st_size > 1000
-    pl2 = gl.probes.plane(net, (data.X_train, data.y_train), n=3)
+    pl2 = gl.probes.plane(net, (data.X_train, data.y_train), n_points=3)
     with pytest.raises(ValueError, match="test"):
         lp.plot_plane(pl2, "test_loss")
 

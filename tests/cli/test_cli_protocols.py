@@ -80,11 +80,11 @@ def test_permutation_trains_or_loads(model, tmp_path, capsys):
     # the same numbers from the library on the saved ensemble
     ens = gl.Ensemble.load(out / "ensemble.npz")
     ds = datasets.load("digits", n_train=200, n_test=80, seed=0)
-    res = gl.symmetry.permutation_interpolation(ens, ds, trials=2, n_points=5, replica_pairs=2, seed=0)
+    res = gl.symmetry.permutation_interpolation(ens, ds, n_trials=2, n_points=5, n_replica_pairs=2, seed=0)
     np.testing.assert_allclose(summ["copies"]["barrier"], res.copies.barrier, rtol=1e-12)
     # from a saved model, both alignments, error barrier
     assert main(["permutation", "--model", str(model), *DATA, "--ks", "1,4", "--no-full",
-                 "--trials", "1", "--n-points", "3", "--pairs", "1", "--align", "both",
+                 "--trials", "1", "--n-points", "3", "--pairs", "1", "--matching", "both",
                  "--metric", "error", "--out", str(tmp_path / "p2")]) == 0
     md = (tmp_path / "p2" / "permutation.md").read_text()
     assert "activations-aligned" in md and "full permutation" not in md
@@ -117,7 +117,7 @@ def test_replicas_single_and_sweep(model, tmp_path, capsys):
     assert (out / "replicas.png").stat().st_size > 5000
     # a sweep over widths trains one ensemble per value
     assert main(["replicas", *DATA, "--replicas", "3", "--epochs", "2", "--n-null", "2",
-                 "--sweep", "hidden=4,8", "--align", "reference", "--no-progress",
+                 "--sweep", "hidden=4,8", "--alignment", "reference", "--no-progress",
                  "--out", str(tmp_path / "s")]) == 0
     summ = json.loads((tmp_path / "s" / "replicas.json").read_text())
     assert list(summ["runs"]) == ["hidden=4", "hidden=8"]
@@ -132,7 +132,7 @@ def test_replicas_single_and_sweep(model, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["replicas", "--sweep", "depth=1,2"])
     with pytest.raises(SystemExit):
-        main(["replicas", "--align", "sideways"])
+        main(["replicas", "--alignment", "sideways"])
 
 
 def test_analyze_protocol_sections(tmp_path, capsys):

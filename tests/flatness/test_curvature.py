@@ -214,7 +214,7 @@ def test_lanczos_top_k_vs_eigvalsh():
         r = Hx @ vec - lam * vec
         assert np.linalg.norm(r) < 1e-3 * abs(ev[0])
     # full-length Lanczos on a tiny net recovers the whole top of the spectrum
-    full = cv.hessian_top(net, X, y, k=5, iters=net.n_params, tol=0.0, seed=2)
+    full = cv.hessian_top(net, X, y, k=5, max_iter=net.n_params, tol=0.0, seed=2)
     np.testing.assert_allclose(full.values, ev[:5], rtol=1e-4, atol=1e-5 * abs(ev[0]))
 
 

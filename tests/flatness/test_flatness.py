@@ -104,7 +104,7 @@ def test_local_energy_and_barrier_against_direct_computation():
 def test_permuted_copy_is_function_identical():
     net, X, y = problem((5, 8, 3))
     # the copies of copy_barrier: k disjoint transpositions of the first hidden layer
-    c = gl.symmetry.permute(net, [gl.symmetry.random_permutation(8, k_transpositions=3, seed=0)])
+    c = gl.symmetry.permute(net, [gl.symmetry.random_permutation(8, n_transpositions=3, seed=0)])
     assert not np.array_equal(c.flat(), net.flat())
     np.testing.assert_allclose(c.forward(X), net.forward(X), rtol=1e-5, atol=1e-6)
 
@@ -140,7 +140,7 @@ def test_ruggedness_and_barrier_against_the_engines():
     r = fl.measures(net, (X, y), which=["ruggedness", "copy_barrier"], seed=2,
                     params={"ruggedness": {"steps": 30, "n_walks": 3}})
     p = r.params["ruggedness"]
-    w = gl.probes.random_walk(net, (X, y), 30, step_size=p["eta"], walkers=3, record_every=1,
+    w = gl.probes.random_walk(net, (X, y), 30, step_size=p["eta"], n_walkers=3, record_every=1,
                              seed=p["seed"])
     L = w.train_loss.astype(np.float64)
     assert r["ruggedness"] == pytest.approx(np.mean([np.var(np.diff(l), ddof=1) for l in L]))
@@ -155,7 +155,7 @@ def test_ruggedness_and_barrier_against_the_engines():
     bars = []
     for t_ in range(q["n_copies"]):
         s_ = int(np.random.SeedSequence([q["seed"], q["k"] + 1, t_]).generate_state(1)[0])
-        perm = gl.symmetry.random_permutation(6, k_transpositions=q["k"], seed=s_)
+        perm = gl.symmetry.random_permutation(6, n_transpositions=q["k"], seed=s_)
         th2 = gl.symmetry.permute(net, [perm]).flat().astype(np.float64)
         th = net.flat().astype(np.float64)
         a = np.linspace(0, 1, q["n_alpha"])

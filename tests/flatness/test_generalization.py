@@ -73,8 +73,8 @@ FAST = {"ruggedness": {"steps": 12, "n_walks": 1}, "hessian_trace": {"n_samples"
 
 def test_study_end_to_end(tiny_data, tmp_path):
     st = G.generalization_study(
-        tiny_data, hidden=(6,), variants={"batch_size": [8, "full"], "lr": [0.1]}, replicas=3,
-        epochs=4, checkpoints=2, n_boot=20, measure_params=FAST, seed=1, n_threads=2)
+        tiny_data, hidden=(6,), variants={"batch_size": [8, "full"], "lr": [0.1]}, n_replicas=3,
+        epochs=4, n_checkpoints=2, n_boot=20, measure_params=FAST, seed=1, n_threads=2)
     assert st.labels == ["B=8, lr=0.1", "B=full, lr=0.1"]
     assert len(st.final) == 6 and len(st.rows) == 12
     for r in st.rows:
@@ -84,15 +84,15 @@ def test_study_end_to_end(tiny_data, tmp_path):
     tab = st.table()
     assert "hessian_top" in tab and "Spearman" in tab and "matched train loss" in tab
     assert st.matched["small"] == "B=8, lr=0.1"
-    fig = st.figure()
+    fig = st.plot()
     assert len(fig.axes) >= len(st.measures)
     st.save_json(tmp_path / "s.json")
     d = json.loads((tmp_path / "s.json").read_text())
     assert d["params"]["replicas"] == 3
     # reproducible
     st2 = G.generalization_study(
-        tiny_data, hidden=(6,), variants={"batch_size": [8, "full"], "lr": [0.1]}, replicas=3,
-        epochs=4, checkpoints=2, n_boot=20, measure_params=FAST, seed=1, n_threads=1)
+        tiny_data, hidden=(6,), variants={"batch_size": [8, "full"], "lr": [0.1]}, n_replicas=3,
+        epochs=4, n_checkpoints=2, n_boot=20, measure_params=FAST, seed=1, n_threads=1)
     assert [r["hessian_top"] for r in st2.rows] == [r["hessian_top"] for r in st.rows]
 
 
@@ -134,8 +134,8 @@ def test_cli_and_report_section(tmp_path, monkeypatch):
 
 def test_bad_input(tiny_data):
     with pytest.raises(ValueError, match="variant"):
-        G.generalization_study(tiny_data, variants=[{"bogus": 1}], replicas=2, epochs=1)
+        G.generalization_study(tiny_data, variants=[{"bogus": 1}], n_replicas=2, epochs=1)
     with pytest.raises(ValueError, match="measure"):
-        G.generalization_study(tiny_data, measures=["nope"], replicas=2, epochs=1)
+        G.generalization_study(tiny_data, measures=["nope"], n_replicas=2, epochs=1)
     with pytest.raises(ValueError, match="replicas"):
-        G.generalization_study(tiny_data, replicas=1, epochs=1)
+        G.generalization_study(tiny_data, n_replicas=1, epochs=1)

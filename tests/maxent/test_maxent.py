@@ -229,7 +229,7 @@ def test_landscape_hysteresis_curie_weiss():
     # b runs over -xs (the grid is symmetric), so b.d[k] is at -xs[k].
     np.testing.assert_allclose(f.d, 1 - b.d, atol=1e-8)
     assert np.all(f.entropy <= f.H2 + 1e-9) and np.all(b.entropy <= b.H2 + 1e-9)
-    assert "jump" in L.summary()
+    assert "jump" in L.report()
     # A paramagnet's d(x) = (1 - tanh x) / 2 is steep near 0 on a coarse grid but continuous.
     para = Ising(np.zeros(5), np.zeros((5, 5)))
     P = entropy_landscape(para, np.ones(5, np.int8), xs=np.arange(-2, 2.01, 0.5), direction="both")

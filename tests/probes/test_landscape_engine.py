@@ -87,7 +87,7 @@ def test_multi_tile_profiles_match_numpy_and_threads(tiled):
     data, net = tiled
     theta = net.flat()
     for radii in ([0.0], [0.3], [0.0, 0.2, 0.7]):  # direct path (one radius) and linear path
-        outs = {t: gl.probes.profile(net, data, radii, directions=2, seed=3, n_threads=t)
+        outs = {t: gl.probes.profile(net, data, radii, n_directions=2, seed=3, n_threads=t)
                 for t in (1, 2, 3)}
         for t in (2, 3):  # K = 2 < 4 threads x ... : items split over tile chunks
             assert np.array_equal(outs[t].train_loss, outs[1].train_loss)
@@ -101,15 +101,15 @@ def test_multi_tile_profiles_match_numpy_and_threads(tiled):
                 assert res.train_loss[k, i] == pytest.approx(L, rel=2e-5)
                 assert abs(res.train_acc[k, i] - A) <= 1.5 / 3000
         # the same values with many directions (one chunk per item) for the first two
-        many = gl.probes.profile(net, data, radii, directions=9, seed=3, n_threads=2)
+        many = gl.probes.profile(net, data, radii, n_directions=9, seed=3, n_threads=2)
         assert np.array_equal(many.train_loss[:2], res.train_loss)
     l0, a0 = network_loss(net, data.X_train, data.y_train, n_threads=1)
     assert network_loss(net, data.X_train, data.y_train, n_threads=3) == (l0, a0)
-    z = gl.probes.profile(net, data, [0.0], directions=3, n_threads=2)
+    z = gl.probes.profile(net, data, [0.0], n_directions=3, n_threads=2)
     assert np.all(z.train_loss == l0) and z.loss0 == l0 and np.all(z.train_acc == a0)
-    zl = gl.probes.profile(net, data, [0.0, 0.0], directions=3, n_threads=2)
+    zl = gl.probes.profile(net, data, [0.0, 0.0], n_directions=3, n_threads=2)
     assert np.all(zl.train_loss == l0)
-    ln = gl.probes.line(net, data, "random", span=(0.0, 1.0), n=3, n_threads=2)
+    ln = gl.probes.line(net, data, "random", span=(0.0, 1.0), n_points=3, n_threads=2)
     assert ln.train_loss[0] == l0
     assert l0 == pytest.approx(np_loss(net.widths, True, theta, data.X_train, data.y_train)[0],
                                rel=1e-5)
@@ -117,10 +117,10 @@ def test_multi_tile_profiles_match_numpy_and_threads(tiled):
 
 def test_multi_tile_first_layer_recomputed(tiled):
     data, net = tiled
-    a = gl.probes.profile(net, data, [0.0, 0.3, 1.0], directions=3, n_threads=2)
+    a = gl.probes.profile(net, data, [0.0, 0.3, 1.0], n_directions=3, n_threads=2)
     old = _core.probes._z0_limit(0)
     try:
-        b = gl.probes.profile(net, data, [0.0, 0.3, 1.0], directions=3, n_threads=2)
+        b = gl.probes.profile(net, data, [0.0, 0.3, 1.0], n_directions=3, n_threads=2)
     finally:
         _core.probes._z0_limit(old)
     assert np.array_equal(a.train_loss, b.train_loss) and np.array_equal(a.train_acc, b.train_acc)
@@ -128,14 +128,14 @@ def test_multi_tile_first_layer_recomputed(tiled):
 
 def test_multi_tile_profiles_on_both_simd_paths(tiled):
     data, net = tiled
-    a, b = _both_paths(lambda: gl.probes.profile(net, data, [0.0, 0.4], directions=2, n_threads=2))
+    a, b = _both_paths(lambda: gl.probes.profile(net, data, [0.0, 0.4], n_directions=2, n_threads=2))
     np.testing.assert_allclose(a.train_loss, b.train_loss, rtol=1e-5)
 
 
 @pytest.mark.parametrize("move", ["weight", "dense"])
 def test_single_walker_tiled_passes_thread_independent(tiled, move):
     data, net = tiled
-    outs = [gl.probes.random_walk(net, data, 40, 0.05, move=move, walkers=1, record_every=10,
+    outs = [gl.probes.random_walk(net, data, 40, 0.05, move=move, n_walkers=1, record_every=10,
                            refresh_every=20, n_threads=t) for t in (1, 2, 3)]
     for o in outs[1:]:
         assert np.array_equal(o.final_theta, outs[0].final_theta)

@@ -48,7 +48,7 @@ def test_perturbed_losses_match_numpy(setup, netname, kind, norm):
     net = nets[netname]
     radii = [0.0, 0.05, 0.4]
     bm = "zero" if norm == "layer" else "include"
-    res = gl.probes.profile(net, data, radii, directions=3, normalization=norm, kind=kind, seed=11,
+    res = gl.probes.profile(net, data, radii, n_directions=3, normalization=norm, kind=kind, seed=11,
                      bias_mode=bm, n_threads=2)
     theta = net.flat()
     for k in range(3):
@@ -66,7 +66,7 @@ def test_perturbed_losses_match_numpy(setup, netname, kind, norm):
 def test_multiplicative_matches_numpy(setup, netname):
     data, nets = setup
     net = nets[netname]
-    res = gl.probes.profile(net, data, [0.0, 0.2, 1.0], directions=2, mode="multiplicative", seed=5)
+    res = gl.probes.profile(net, data, [0.0, 0.2, 1.0], n_directions=2, mode="multiplicative", seed=5)
     theta = net.flat()
     for k in range(2):
         u = gl.probes.perturbation_direction(net, 5, k, "gaussian", "none")
@@ -79,14 +79,14 @@ def test_multiplicative_matches_numpy(setup, netname):
 def test_zero_radius_is_unperturbed(setup):
     data, nets = setup
     for net in nets.values():
-        res = gl.probes.profile(net, data, [0.0, 0.0], directions=4)
+        res = gl.probes.profile(net, data, [0.0, 0.0], n_directions=4)
         l0, a0 = network_loss(net, data.X_train, data.y_train)
         assert np.all(res.train_loss == l0) and np.all(res.train_acc == a0)
         assert res.loss0 == l0
         assert res.test_loss0 == network_loss(net, data.X_test, data.y_test)[0]
         ref = np_loss(net.widths, net.has_bias, net.flat(), data.X_train, data.y_train)
         assert l0 == pytest.approx(ref[0], rel=1e-5)
-        assert np.all(res.summary("train_loss")["std"] == 0)
+        assert np.all(res.curve_stats("train_loss")["std"] == 0)
 
 
 def _groups(net, norm, bias_mode):
@@ -156,20 +156,20 @@ def test_raw_directions(setup):
 def test_determinism_across_threads(setup):
     data, nets = setup
     net = nets["bias"]
-    outs = [gl.probes.profile(net, data, [0.0, 0.1, 0.2, 0.5, 1.0], directions=7, n_threads=t)
+    outs = [gl.probes.profile(net, data, [0.0, 0.1, 0.2, 0.5, 1.0], n_directions=7, n_threads=t)
             for t in (1, 2, 3)]
     for o in outs[1:]:
         assert np.array_equal(o.train_loss, outs[0].train_loss)
         assert np.array_equal(o.test_acc, outs[0].test_acc)
     # a single direction with many radii (radius blocks) and many directions, one radius
-    a = gl.probes.profile(net, data, np.linspace(0, 1, 9), directions=1, n_threads=1)
-    b = gl.probes.profile(net, data, np.linspace(0, 1, 9), directions=1, n_threads=3)
+    a = gl.probes.profile(net, data, np.linspace(0, 1, 9), n_directions=1, n_threads=1)
+    b = gl.probes.profile(net, data, np.linspace(0, 1, 9), n_directions=1, n_threads=3)
     assert np.array_equal(a.train_loss, b.train_loss)
     # the first direction's curve is the same whatever K is
-    c = gl.probes.profile(net, data, np.linspace(0, 1, 9), directions=5, n_threads=2)
+    c = gl.probes.profile(net, data, np.linspace(0, 1, 9), n_directions=5, n_threads=2)
     assert np.array_equal(a.train_loss[0], c.train_loss[0])
-    p1 = gl.probes.plane(net, data, n=4, n_threads=1)
-    p3 = gl.probes.plane(net, data, n=4, n_threads=3)
+    p1 = gl.probes.plane(net, data, n_points=4, n_threads=1)
+    p3 = gl.probes.plane(net, data, n_points=4, n_threads=3)
     assert np.array_equal(p1.train_loss, p3.train_loss)
 
 
@@ -179,10 +179,10 @@ def test_first_layer_recomputed_per_tile_gives_same_values(setup):
                                y_train=np.tile(data.y_train, 3), X_test=data.X_test,
                                y_test=data.y_test)  # 771 rows: several tiles
     for net in nets.values():
-        a = gl.probes.profile(net, big_data, [0.0, 0.3, 1.0], directions=3, n_threads=2)
+        a = gl.probes.profile(net, big_data, [0.0, 0.3, 1.0], n_directions=3, n_threads=2)
         old = _core.probes._z0_limit(0)
         try:
-            b = gl.probes.profile(net, big_data, [0.0, 0.3, 1.0], directions=3, n_threads=2)
+            b = gl.probes.profile(net, big_data, [0.0, 0.3, 1.0], n_directions=3, n_threads=2)
         finally:
             _core.probes._z0_limit(old)
         assert np.array_equal(a.train_loss, b.train_loss) and a.loss0 == b.loss0
@@ -198,9 +198,9 @@ def test_simd_paths_agree(setup):
     before = _core.simd_path()
     try:
         _core.set_simd_path("scalar")
-        s = gl.probes.profile(net, data, [0.0, 0.3], directions=3)
+        s = gl.probes.profile(net, data, [0.0, 0.3], n_directions=3)
         _core.set_simd_path("avx2")
-        v = gl.probes.profile(net, data, [0.0, 0.3], directions=3)
+        v = gl.probes.profile(net, data, [0.0, 0.3], n_directions=3)
     finally:
         _core.set_simd_path(before)
     np.testing.assert_allclose(s.train_loss, v.train_loss, rtol=1e-5)
@@ -212,7 +212,7 @@ def test_basin_radius(setup):
     data, nets = setup
     net = nets["bias"]
     radii = np.linspace(0, 3, 13)
-    res = gl.probes.profile(net, data, radii, directions=8, delta=0.05)
+    res = gl.probes.profile(net, data, radii, n_directions=8, delta=0.05)
     m = res.mean_train_loss
     lvl = res.loss0 + 0.05
     r = res.basin_radius
@@ -224,7 +224,7 @@ def test_basin_radius(setup):
     t = (r - radii[i - 1]) / (radii[i] - radii[i - 1])
     assert m[i - 1] + t * (m[i] - m[i - 1]) == pytest.approx(lvl)
     # never exceeded -> NaN
-    assert np.isnan(gl.probes.profile(net, data, [0.0, 1e-6], directions=2, delta=5.0).basin_radius)
+    assert np.isnan(gl.probes.profile(net, data, [0.0, 1e-6], n_directions=2, delta=5.0).basin_radius)
     # accuracy criterion on a hand-made result: mean acc 0.9, 0.85, 0.7 at r = 0, 1, 2 -> the
     # error crosses 0.1 + 0.1 between r = 1 (0.15) and r = 2 (0.3), at r = 1 + 0.05 / 0.15
     acc = np.array([[0.9, 0.8, 0.6], [0.9, 0.9, 0.8]])
@@ -236,7 +236,7 @@ def test_basin_radius(setup):
         res.basin_radius_error(0)
     pr = res.basin_radius_per_direction
     assert pr.shape == (8,)
-    s = res.summary("test_error")
+    s = res.curve_stats("test_error")
     assert set(s) == {"mean", "std", "q0.1", "q0.5", "q0.9"}
     assert np.allclose(s["mean"], 1 - res.test_acc.mean(0))
 
@@ -245,7 +245,7 @@ def test_line_and_plane(setup):
     data, nets = setup
     net = nets["bias"]
     other = gl.MLP.init([12, 9, 7, 4], seed=99, scheme="pytorch")
-    ln = gl.probes.line(net, data, other, span=(0.0, 1.0), n=5)
+    ln = gl.probes.line(net, data, other, span=(0.0, 1.0), n_points=5)
     l0 = np_loss(net.widths, True, net.flat(), data.X_train, data.y_train)[0]
     l1 = np_loss(net.widths, True, other.flat(), data.X_train, data.y_train)[0]
     assert ln.train_loss[0] == pytest.approx(l0, rel=1e-5)
@@ -255,7 +255,7 @@ def test_line_and_plane(setup):
         np_loss(net.widths, True, mid, data.X_train, data.y_train)[0], rel=1e-5)
     d = np.random.default_rng(0).normal(size=net.n_params).astype(np.float32)
     d2 = gl.probes.perturbation_direction(net, 4, 1)
-    pl = gl.probes.plane(net, data, d, "random", span=((-1, 1), (0, 2)), n=(3, 4), seed=4)
+    pl = gl.probes.plane(net, data, d, "random", span=((-1, 1), (0, 2)), n_points=(3, 4), seed=4)
     assert pl.train_loss.shape == (3, 4) and pl.test_acc.shape == (3, 4)
     assert np.array_equal(pl.directions[1], d2)
     for ia, a in enumerate(pl.coords[0]):
@@ -266,7 +266,7 @@ def test_line_and_plane(setup):
             assert pl.train_loss[ia, ib] == pytest.approx(L, rel=2e-5)
             assert pl.train_acc[ia, ib] == A
     # without a test set
-    ln2 = gl.probes.line(net, (data.X_train, data.y_train), "random", n=3)
+    ln2 = gl.probes.line(net, (data.X_train, data.y_train), "random", n_points=3)
     assert ln2.test_loss is None
 
 
@@ -280,7 +280,7 @@ def test_bad_inputs(setup):
     with pytest.raises(ValueError, match="radii"):
         gl.probes.profile(net, data, [0.1, np.nan])
     with pytest.raises(ValueError, match="directions"):
-        gl.probes.profile(net, data, [0.1], directions=0)
+        gl.probes.profile(net, data, [0.1], n_directions=0)
     with pytest.raises(ValueError, match="normalization"):
         gl.probes.profile(net, data, [0.1], normalization="unit")
     with pytest.raises(ValueError, match="normalization"):
@@ -312,7 +312,7 @@ def test_bad_inputs(setup):
     with pytest.raises(ValueError, match="widths"):
         gl.probes.line(net, data, nets["nobias"])
     with pytest.raises(ValueError, match="n"):
-        gl.probes.plane(net, data, n=1)
+        gl.probes.plane(net, data, n_points=1)
     # the C++ layer validates too
     with pytest.raises(ValueError, match="y"):
         _core.probes.full_loss(net.widths, True, net.flat(), data.X_train,

@@ -36,7 +36,7 @@ def test_incremental_state_matches_full_recomputation(setup, move, which):
     data, net, deep = setup
     n = net if which == "net" else deep
     # no refresh: the incremental loss drifts only by float rounding
-    w = gl.probes.random_walk(n, data, 3000, 0.3, move=move, walkers=2, record_every=500,
+    w = gl.probes.random_walk(n, data, 3000, 0.3, move=move, n_walkers=2, record_every=500,
                        refresh_every=0, eval_test=False)
     for k in range(2):
         ref = np_loss(n.widths, True, w.final_theta[k], data.X_train, data.y_train)
@@ -48,7 +48,7 @@ def test_incremental_state_matches_full_recomputation(setup, move, which):
                     == data.y_train), abs=1.0 / 300 + 1e-12)
     assert np.all(w.max_drift == 0)  # never refreshed
     # with a refresh at every record the recorded state is the exact full recomputation
-    r = gl.probes.random_walk(n, data, 3000, 0.3, move=move, walkers=2, record_every=500,
+    r = gl.probes.random_walk(n, data, 3000, 0.3, move=move, n_walkers=2, record_every=500,
                        refresh_every=500, eval_test=False)
     assert np.array_equal(r.final_theta, w.final_theta)  # same stream, same moves
     for k in range(2):
@@ -64,7 +64,7 @@ def test_threshold_walk_respects_level(setup):
     thr = l0 + 0.02
     for move in ("dense", "weight", "unit"):
         w = gl.probes.random_walk(net, data, 600, 0.5, mode="threshold", threshold=thr, move=move,
-                           walkers=3, record_every=20, refresh_every=20)
+                           n_walkers=3, record_every=20, refresh_every=20)
         assert np.all(w.train_loss <= thr)
         acc = w.acceptance[:, 1:]
         assert np.all(acc >= 0) and np.all(acc <= 1)
@@ -75,7 +75,7 @@ def test_threshold_walk_respects_level(setup):
     # on the error
     err0 = 1 - a0
     w = gl.probes.random_walk(net, data, 400, 1.0, mode="threshold", threshold=err0 + 0.01,
-                       threshold_on="error", move="unit", walkers=2, record_every=10)
+                       threshold_on="error", move="unit", n_walkers=2, record_every=10)
     assert np.all(1 - w.train_acc <= err0 + 0.01 + 1e-12)
 
 
@@ -83,28 +83,28 @@ def test_metropolis_limits(setup):
     data, net, _ = setup
     for move in ("dense", "weight"):
         cold = gl.probes.random_walk(net, data, 500, 0.3, mode="metropolis", temperature=1e-12,
-                              move=move, walkers=2, record_every=10, refresh_every=10)
+                              move=move, n_walkers=2, record_every=10, refresh_every=10)
         assert np.all(np.diff(cold.train_loss, axis=1) <= 1e-12)  # descent only
         assert cold.train_loss[:, -1].max() < cold.loss0
         assert cold.acceptance_rate.max() < 1
         hot = gl.probes.random_walk(net, data, 300, 0.3, mode="metropolis", temperature=1e12,
-                             move=move, walkers=2, record_every=10)
+                             move=move, n_walkers=2, record_every=10)
         assert np.all(hot.n_accepted == 300)
-        free = gl.probes.random_walk(net, data, 300, 0.3, move=move, walkers=2, record_every=10)
+        free = gl.probes.random_walk(net, data, 300, 0.3, move=move, n_walkers=2, record_every=10)
         assert np.all(free.acceptance[:, 1:] == 1)
 
 
 def test_free_walk_diffuses(setup):
     data, net, _ = setup
     N = net.n_params
-    w = gl.probes.random_walk(net, data, 400, 0.01, move="dense", walkers=32, record_every=20,
+    w = gl.probes.random_walk(net, data, 400, 0.01, move="dense", n_walkers=32, record_every=20,
                        eval_test=False)
     assert w.msd_exponent == pytest.approx(1.0, abs=0.1)
     sigma2 = w.sigma ** 2
     assert w.sigma == pytest.approx(0.01 * np.linalg.norm(net.flat()) / np.sqrt(N), rel=1e-6)
     # E ||theta_t - theta0||^2 = t N sigma^2
     np.testing.assert_allclose(w.msd[1:], w.step[1:] * N * sigma2, rtol=0.1)
-    s = gl.probes.random_walk(net, data, 4000, 0.01, move="weight", walkers=32, record_every=200,
+    s = gl.probes.random_walk(net, data, 4000, 0.01, move="weight", n_walkers=32, record_every=200,
                        eval_test=False)
     assert s.msd_exponent == pytest.approx(1.0, abs=0.1)
     np.testing.assert_allclose(s.msd[1:], s.step[1:] * s.sigma ** 2, rtol=0.2)
@@ -121,7 +121,7 @@ def test_free_walk_diffuses(setup):
 
 def test_records_and_test_set(setup):
     data, net, _ = setup
-    w = gl.probes.random_walk(net, data, 95, 0.05, walkers=2, record_every=10, keep_points=True)
+    w = gl.probes.random_walk(net, data, 95, 0.05, n_walkers=2, record_every=10, keep_points=True)
     assert w.step.tolist() == list(range(0, 91, 10))
     assert w.train_loss.shape == (2, 10) and w.thetas.shape == (2, 10, net.n_params)
     assert np.isnan(w.acceptance[:, 0]).all()
@@ -137,15 +137,15 @@ def test_determinism_across_threads(setup):
     data, net, _ = setup
     for move in ("dense", "unit"):
         outs = [gl.probes.random_walk(net, data, 200, 0.1, move=move, mode="metropolis",
-                               temperature=0.01, walkers=5, record_every=20, n_threads=t)
+                               temperature=0.01, n_walkers=5, record_every=20, n_threads=t)
                 for t in (1, 2, 3)]
         for o in outs[1:]:
             assert np.array_equal(o.final_theta, outs[0].final_theta)
             assert np.array_equal(o.train_loss, outs[0].train_loss)
             assert np.array_equal(o.test_acc, outs[0].test_acc, equal_nan=True)
     # walker w does not depend on the number of walkers
-    a = gl.probes.random_walk(net, data, 100, 0.1, move="weight", walkers=1, record_every=10)
-    b = gl.probes.random_walk(net, data, 100, 0.1, move="weight", walkers=4, record_every=10)
+    a = gl.probes.random_walk(net, data, 100, 0.1, move="weight", n_walkers=1, record_every=10)
+    b = gl.probes.random_walk(net, data, 100, 0.1, move="weight", n_walkers=4, record_every=10)
     assert np.array_equal(a.final_theta[0], b.final_theta[0])
 
 
@@ -172,7 +172,7 @@ def test_autocorrelation_and_correlation_length():
 
 def test_escape_distance(setup):
     data, net, _ = setup
-    w = gl.probes.random_walk(net, data, 300, 0.2, walkers=4, record_every=5, delta=0.05,
+    w = gl.probes.random_walk(net, data, 300, 0.2, n_walkers=4, record_every=5, delta=0.05,
                        eval_test=False)
     esc = w.escape_distance
     lvl = w.loss0 + 0.05
@@ -184,15 +184,16 @@ def test_escape_distance(setup):
         else:
             assert np.all(w.train_loss[k] <= lvl)
     assert np.isfinite(esc).any()
-    summ = w.summary()
+    summ = w.to_dict()
     assert summ["escaped_fraction"] == np.mean(np.isfinite(esc))
-    assert np.isfinite(summ["correlation_length_steps"]) or np.isnan(summ["correlation_length_steps"])
+    cl = summ["correlation_length_steps"]
+    assert cl is None or np.isfinite(cl)
 
 
 def test_bad_inputs(setup):
     data, net, _ = setup
     with pytest.raises(ValueError, match="walkers"):
-        gl.probes.random_walk(net, data, 10, walkers=0)
+        gl.probes.random_walk(net, data, 10, n_walkers=0)
     with pytest.raises(ValueError, match="temperature"):
         gl.probes.random_walk(net, data, 10, mode="metropolis", temperature=0.0)
     with pytest.raises(ValueError, match="temperature"):
@@ -210,7 +211,7 @@ def test_bad_inputs(setup):
     with pytest.raises(ValueError, match="record_every"):
         gl.probes.random_walk(net, data, 10, record_every=0)
     with pytest.raises(ValueError, match="record_every"):
-        gl.probes.random_walk(net, data, 10**12, walkers=4)
+        gl.probes.random_walk(net, data, 10**12, n_walkers=4)
     with pytest.raises(ValueError, match="step_scale"):
         gl.probes.random_walk(net, data, 10, step_scale="unit")
     with pytest.raises(ValueError, match="move"):
@@ -227,7 +228,7 @@ def test_bad_inputs(setup):
         gl.probes.random_walk(net, data, 10, quench=3)
     # a linear model (no hidden layer) walks fine with single-weight moves
     lin = gl.MLP.init([10, 4], seed=0)
-    w = gl.probes.random_walk(lin, data, 200, 0.3, move="weight", walkers=2, record_every=100,
+    w = gl.probes.random_walk(lin, data, 200, 0.3, move="weight", n_walkers=2, record_every=100,
                        refresh_every=0)
     ref = np_loss(lin.widths, True, w.final_theta[1], data.X_train, data.y_train)
     assert w.train_loss[1, -1] == pytest.approx(ref, rel=1e-5)
@@ -243,7 +244,7 @@ def test_simd_paths_agree_on_walks(setup):
     try:
         for path in ("scalar", "avx2"):
             _core.set_simd_path(path)
-            out[path] = [gl.probes.random_walk(n, data, 500, 0.2, move=mv, walkers=2, record_every=50,
+            out[path] = [gl.probes.random_walk(n, data, 500, 0.2, move=mv, n_walkers=2, record_every=50,
                                         refresh_every=0)
                          for n in (net, deep) for mv in ("weight", "unit")]
     finally:
@@ -260,7 +261,7 @@ def test_extreme_logits(setup):
     ref = np_loss(big.widths, True, big.flat(), data.X_train, data.y_train)
     l, _ = network_loss(big, data.X_train, data.y_train)
     assert np.isfinite(l) and l == pytest.approx(ref, rel=1e-4)
-    w = gl.probes.random_walk(big, data, 300, 0.05, move="weight", walkers=1, record_every=300,
+    w = gl.probes.random_walk(big, data, 300, 0.05, move="weight", n_walkers=1, record_every=300,
                        refresh_every=0)
     assert w.train_loss[0, -1] == pytest.approx(
         np_loss(big.widths, True, w.final_theta[0], data.X_train, data.y_train), rel=1e-4)
@@ -268,7 +269,7 @@ def test_extreme_logits(setup):
 
 def test_quench_from_walk_points(setup):
     data, net, _ = setup
-    w = gl.probes.random_walk(net, data, 40, 0.5, walkers=2, record_every=10,
+    w = gl.probes.random_walk(net, data, 40, 0.5, n_walkers=2, record_every=10,
                        quench={"epochs": 3, "lr": 0.05, "batch_size": 32, "every": 2})
     q = w.quench
     assert q["record"].tolist() == [2, 4, 2, 4] and q["walker"].tolist() == [0, 0, 1, 1]
@@ -288,7 +289,7 @@ def test_layer_step_scale(setup):
 
     data, net, deep = setup
     th = deep.flat().astype(np.float64)
-    w = gl.probes.random_walk(deep, data, 300, 0.01, move="dense", walkers=32, record_every=30,
+    w = gl.probes.random_walk(deep, data, 300, 0.01, move="dense", n_walkers=32, record_every=30,
                        step_scale="layer", eval_test=False)
     sl = layer_slices(deep.widths)
     want = [0.01 * np.linalg.norm(np.concatenate([th[v] for v in s.values()]))
@@ -297,7 +298,7 @@ def test_layer_step_scale(setup):
     # E ||theta_t - theta0||^2 = t eta^2 ||theta0||^2 for per-layer scaling too
     np.testing.assert_allclose(w.msd[1:], w.step[1:] * 0.01 ** 2 * (th @ th), rtol=0.1)
     # per-layer displacement follows each layer's own sigma (sparse single-weight moves)
-    s = gl.probes.random_walk(deep, data, 3000, 0.05, move="weight", walkers=16, record_every=3000,
+    s = gl.probes.random_walk(deep, data, 3000, 0.05, move="weight", n_walkers=16, record_every=3000,
                        step_scale="layer", eval_test=False, refresh_every=0)
     d = s.final_theta.astype(np.float64) - th
     for li, sls in enumerate(sl):
@@ -306,7 +307,7 @@ def test_layer_step_scale(setup):
         expect = 3000 * idx.size / th.size * s.layer_sigma[li] ** 2
         assert np.mean(np.sum(d[:, idx] ** 2, axis=1)) == pytest.approx(expect, rel=0.35)
     # unit moves with per-layer sigmas stay consistent with a full recomputation
-    u = gl.probes.random_walk(deep, data, 200, 0.1, move="unit", walkers=2, record_every=200,
+    u = gl.probes.random_walk(deep, data, 200, 0.1, move="unit", n_walkers=2, record_every=200,
                        step_scale="layer", refresh_every=0, eval_test=False)
     assert u.train_loss[0, -1] == pytest.approx(
         np_loss(deep.widths, True, u.final_theta[0], data.X_train, data.y_train), rel=1e-4)

@@ -135,7 +135,7 @@ def test_permutation_barrier_scan(trained):
     # barrier = the curve's barrier; and one curve checked against interpolate()
     for r in range(len(res.k)):
         assert res.barrier[r] == pytest.approx(I.barrier(res.curve(r)).value, abs=1e-12)
-    p = S.random_permutation(16, k_transpositions=2,
+    p = S.random_permutation(16, n_transpositions=2,
                              seed=int(np.random.SeedSequence([4, 3, 1]).generate_state(1)[0]))
     c = I.interpolate(net, S.permute(net, [p]), data, n_points=9)
     row = np.flatnonzero((res.k == 2) & (res.trial == 1))[0]

@@ -48,7 +48,7 @@ def test_permute_preserves_function(rng, widths, bias):
 
 def test_random_permutation():
     for k in (0, 1, 3, 5):
-        p = S.random_permutation(10, k_transpositions=k, seed=k)
+        p = S.random_permutation(10, n_transpositions=k, seed=k)
         assert sorted(p) == list(range(10))
         moved = np.flatnonzero(p != np.arange(10))
         assert len(moved) == 2 * k
@@ -57,7 +57,7 @@ def test_random_permutation():
     assert not np.any(d == np.arange(12)) and sorted(d) == list(range(12))
     np.testing.assert_array_equal(S.random_permutation(9, seed=4), S.random_permutation(9, seed=4))
     with pytest.raises(ValueError, match="2k"):
-        S.random_permutation(5, k_transpositions=3)
+        S.random_permutation(5, n_transpositions=3)
     with pytest.raises(ValueError, match="kind"):
         S.random_permutation(5, kind="cyclic")
 
@@ -101,7 +101,7 @@ def test_planted_permutation_recovered_every_trial(widths):
             np.testing.assert_array_equal(p, t)
         assert m.cosine > 0.99
         # git-re-basin's identity start, with restarts, also recovers it
-        m2 = S.match_weights(a, b, init="identity", restarts=2, seed=trial)
+        m2 = S.match_weights(a, b, init="identity", n_restarts=2, seed=trial)
         for p, t in zip(m2.perms, truth):
             np.testing.assert_array_equal(p, t)
 
@@ -132,7 +132,7 @@ def test_two_layer_matching_vs_brute_force():
         best = max(
             fa @ S.permute(b, [np.array(p), np.array(q)]).flat().astype(np.float64)
             for p in itertools.permutations(range(4)) for q in itertools.permutations(range(4)))
-        m = S.match_weights(a, b, restarts=8, seed=seed)
+        m = S.match_weights(a, b, n_restarts=8, seed=seed)
         assert m.objective <= best + 1e-9
         assert len(m.restart_objectives) == 8 and m.gap >= 0 and 1 <= m.n_best <= 8
         assert m.objective == pytest.approx(m.restart_objectives.max())

@@ -115,9 +115,9 @@ def cli_flatness(args: argparse.Namespace) -> int:
     ds = datasets.load(args.dataset, seed=args.seed, **kw)
     variants = VARIANT_PRESETS[args.variants] if isinstance(args.variants, str) else args.variants
     which = [m.strip() for m in str(args.measures).split(",") if m.strip()]
-    st = generalization_study(ds, hidden=args.hidden, variants=variants, replicas=args.replicas,
+    st = generalization_study(ds, hidden=args.hidden, variants=variants, n_replicas=args.replicas,
                               epochs=args.epochs, measures=which, balance=not args.no_balance,
-                              checkpoints=args.checkpoints, lr=args.lr, momentum=args.momentum,
+                              n_checkpoints=args.checkpoints, lr=args.lr, momentum=args.momentum,
                               seed=args.seed, n_threads=args.threads, n_boot=args.n_boot,
                               match_tol=args.match_tol, progress=args.progress)
     out = Path(args.out)
@@ -130,7 +130,7 @@ def cli_flatness(args: argparse.Namespace) -> int:
             f"seed={args.seed}, {time.time() - t0:.0f} s\n\n")
     table = st.table()
     (out / "flatness.md").write_text(head + table + "\n")
-    fig = st.figure()
+    fig = st.plot()
     fig.savefig(out / "flatness.png", dpi=110)
     st.save_json(out / "flatness.json")
     print(head + table)

@@ -154,7 +154,7 @@ def cli_profile(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     net = _load_net(args.model, args.replica)
     data = _load_data(args)
-    res = profile(net, data, args.radii, directions=args.directions,
+    res = profile(net, data, args.radii, n_directions=args.directions,
                   normalization=args.normalization, kind=args.kind, mode=args.mode,
                   seed=args.seed, delta=args.delta, bias_mode=args.bias_mode,
                   n_threads=args.threads)
@@ -180,10 +180,12 @@ def cli_walk(args: argparse.Namespace) -> int:
     data = _load_data(args)
     res = random_walk(net, data, args.steps, args.step_size, mode=args.walk_mode,
                       threshold=args.threshold, temperature=args.temperature, move=args.move,
-                      walkers=args.walkers, record_every=args.record_every, seed=args.seed,
+                      n_walkers=args.walkers, record_every=args.record_every, seed=args.seed,
                       refresh_every=args.refresh_every, threshold_on=args.threshold_on,
                       delta=args.delta, n_threads=args.threads)
-    summ = {**res.summary(), **res.settings, "seconds": time.perf_counter() - t0}
+    summ = {**{k: float("nan") if v is None else v for k, v in res.to_dict().items()
+               if k != "settings"}, **res.settings,
+            "seconds": time.perf_counter() - t0}
     p = _write(args.out, {k: getattr(res, k) for k in (
         "step", "distance", "overlap", "train_loss", "train_acc", "test_loss", "test_acc",
         "acceptance", "final_theta", "n_accepted")}, summ, plot_walk(res))

@@ -19,6 +19,8 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from .. import _core
+from .._lib._deprecation import renamed_kwargs
+from .._lib._results import Result, figure_axes
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int, check_labels, check_seed
 from ..nn._network import MLP
@@ -154,7 +156,7 @@ def hvp(net: MLP, X: Any, y: Any, v: Any, n_threads: Optional[int] = None) -> np
 
 
 @dataclass
-class TopEigen:
+class TopEigen(Result):
     """Top Hessian eigenvalues by Lanczos (descending), with convergence information."""
 
     values: np.ndarray
@@ -164,6 +166,30 @@ class TopEigen:
     n_iter: int
     n_matvec: int
     params: Dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """Eigenvalues, residuals, convergence, counts and parameters (the eigenvectors with
+        ``arrays=True``)."""
+        from .._lib._results import jsonable
+
+        d = {"values": self.values, "residuals": self.residuals, "converged": self.converged,
+             "n_iter": self.n_iter, "n_matvec": self.n_matvec, "params": dict(self.params)}
+        if arrays and self.vectors is not None:
+            d["vectors"] = self.vectors
+        return jsonable(d)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """The top eigenvalues against their rank (log scale when all are positive)."""
+        fig, (ax,) = figure_axes(ax_or_fig)
+        v = np.asarray(self.values, dtype=np.float64)
+        ax.plot(np.arange(1, len(v) + 1), v, "o-", color="C0")
+        if v.size and np.all(v > 0):
+            ax.set_yscale("log")
+        ax.set_xlabel("rank")
+        ax.set_ylabel("Hessian eigenvalue")
+        ax.set_title(f"top {len(v)} eigenvalues ({'' if self.converged else 'not '}converged)",
+                     fontsize=9)
+        return fig
 
 
 def _lanczos(mv: Any, P: int, m: int, q0: np.ndarray, k: int = 0, tol: float = 0.0,
@@ -246,13 +272,14 @@ def _tridiag_eig(alpha: Any, beta: Any):
     return eigh_tridiagonal(a, np.asarray(beta, dtype=np.float64)[: len(a) - 1])
 
 
-def hessian_top(net: MLP, data: Any, y: Any = None, k: int = 1, iters: Optional[int] = None,
+@renamed_kwargs(iters="max_iter")
+def hessian_top(net: MLP, data: Any, y: Any = None, k: int = 1, max_iter: Optional[int] = None,
                 tol: float = 1e-5, seed: int = 0, return_vectors: bool = False,
                 n_threads: Optional[int] = None) -> TopEigen:
     """Top-``k`` (largest algebraic) Hessian eigenvalues by Lanczos with full
     reorthogonalisation, started from a Gaussian vector drawn from ``seed``.
 
-    ``iters``: maximum Lanczos steps (default ``min(P, max(40, 4k + 20))``); stops earlier when
+    ``max_iter`` (formerly ``iters``, deprecated): maximum Lanczos steps (default ``min(P, max(40, 4k + 20))``); stops earlier when
     every wanted Ritz pair has relative residual <= ``tol``. Products are float32, so do not ask
     for ``tol`` much below 1e-6.
     """
@@ -265,7 +292,7 @@ def hessian_top(net: MLP, data: Any, y: Any = None, k: int = 1, iters: Optional[
     P = H.n_params
     if k > P:
         raise ValueError(f"k={k} exceeds the number of parameters {P}")
-    m = min(P, max(40, 4 * k + 20)) if iters is None else check_int(iters, "iters", k)
+    m = min(P, max(40, 4 * k + 20)) if max_iter is None else check_int(max_iter, "max_iter", k)
     m = min(m, P)
     q0 = np.random.default_rng(s).standard_normal(P)
     start = H.n_matvec
@@ -283,7 +310,7 @@ def hessian_top(net: MLP, data: Any, y: Any = None, k: int = 1, iters: Optional[
 
 
 @dataclass
-class TraceEstimate:
+class TraceEstimate(Result):
     """Hutchinson estimate of tr(H) with its standard error (std of samples / sqrt(n))."""
 
     value: float
@@ -291,6 +318,15 @@ class TraceEstimate:
     n_samples: int
     samples: np.ndarray
     params: Dict[str, Any] = field(default_factory=dict)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Histogram of the Hutchinson samples z^T H z with the estimate."""
+        fig, (ax,) = figure_axes(ax_or_fig)
+        ax.hist(np.asarray(self.samples, dtype=np.float64), bins="auto", color="0.7")
+        ax.axvline(self.value, color="C3", label=f"tr(H) = {self.value:.4g} +- {self.stderr:.2g}")
+        ax.set_xlabel("z^T H z")
+        ax.legend(fontsize=8)
+        return fig
 
 
 def hessian_trace(net: MLP, X: Any, y: Any = None, n_samples: int = 100, seed: int = 0,
@@ -316,7 +352,7 @@ def hessian_trace(net: MLP, X: Any, y: Any = None, n_samples: int = 100, seed: i
 
 
 @dataclass
-class SpectralDensity:
+class SpectralDensity(Result):
     """Stochastic Lanczos quadrature estimate of the Hessian eigenvalue density."""
 
     grid: np.ndarray
@@ -324,6 +360,28 @@ class SpectralDensity:
     nodes: np.ndarray     # (n_probes, n_steps) Ritz values
     weights: np.ndarray   # (n_probes, n_steps) quadrature weights (sum to 1 per probe)
     params: Dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """Parameters, the grid range and the extreme Ritz values (grid, density, nodes and
+        weights with ``arrays=True``)."""
+        from .._lib._results import jsonable
+
+        d: Dict[str, Any] = {"params": dict(self.params),
+                             "grid_range": [float(self.grid[0]), float(self.grid[-1])],
+                             "ritz_min": float(np.min(self.nodes)),
+                             "ritz_max": float(np.max(self.nodes))}
+        if arrays:
+            d.update(grid=self.grid, density=self.density, nodes=self.nodes, weights=self.weights)
+        return jsonable(d)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """The estimated eigenvalue density (log scale)."""
+        fig, (ax,) = figure_axes(ax_or_fig)
+        ax.plot(self.grid, np.maximum(self.density, 1e-12), color="C0")
+        ax.set_yscale("log")
+        ax.set_xlabel("eigenvalue")
+        ax.set_ylabel("density")
+        return fig
 
 
 def hessian_density(net: MLP, X: Any, y: Any = None, n_probes: int = 4, n_steps: int = 60,

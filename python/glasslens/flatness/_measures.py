@@ -52,6 +52,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import _core
+from .._lib._deprecation import deprecated_method
+from .._lib._results import Result, markdown_table
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int, check_seed
 from ._curvature import HessianOperator, _check_net, _data, hessian_top, hessian_trace
@@ -170,7 +172,7 @@ def _engine_seed(rng: np.random.Generator) -> int:
 def _local_energy(net, X, y, L0, p, rng, nt):
     """Protocol 1 engine (``landscape.profile``) at the single radius ``p['radius']``."""
     p["seed"] = _engine_seed(rng)
-    prof = profile(net, (X, y), [p["radius"]], directions=p["n_dirs"], seed=p["seed"],
+    prof = profile(net, (X, y), [p["radius"]], n_directions=p["n_dirs"], seed=p["seed"],
                    **_PROFILE_OPTS, n_threads=nt)
     rise = prof.train_loss[:, 0] - prof.loss0
     return {"local_energy": float(rise.mean()),
@@ -184,7 +186,7 @@ def _basin_radius(net, X, y, L0, p, rng, nt):
     radii = np.asarray(sorted(float(r) for r in p["radii"]))
     p["radii"] = radii.tolist()
     p["seed"] = _engine_seed(rng)
-    prof = profile(net, (X, y), radii, directions=p["n_dirs"], seed=p["seed"], delta=p["delta"],
+    prof = profile(net, (X, y), radii, n_directions=p["n_dirs"], seed=p["seed"], delta=p["delta"],
                    **_PROFILE_OPTS, n_threads=nt)
     per_dir = prof.basin_radius_per_direction
     never = ~np.isfinite(per_dir)
@@ -218,7 +220,7 @@ def _ruggedness(net, X, y, L0, p, rng, nt):
     p["seed"] = _engine_seed(rng)
     T = p["steps"]
     wr = random_walk(net, (X, y), T, step_size=p["eta"], mode="free", move="dense",
-                     walkers=p["n_walks"], record_every=1, seed=p["seed"], step_scale="relative",
+                     n_walkers=p["n_walks"], record_every=1, seed=p["seed"], step_scale="relative",
                      eval_test=False, n_threads=nt)
     loss = np.asarray(wr.train_loss, dtype=np.float64)  # (n_walks, T + 1)
     inc = np.diff(loss, axis=1)
@@ -251,9 +253,15 @@ def _copy_barrier(net, X, y, L0, p, rng, nt):
 
 # ---- the public entry point -----------------------------------------------------------------------
 @dataclass
-class FlatnessResult:
+class FlatnessResult(Result):
     """Values of the requested measures (``values``: name -> float, including auxiliary
-    quantities such as standard errors) and the parameters each was computed with."""
+    quantities such as standard errors) and the parameters each was computed with.
+    ``to_dict()``, ``table()`` (measure | value); no ``plot()`` (the measures have different
+    units; compare networks with ``glasslens.flatness.generalization_study(...).plot()``)."""
+
+    _plot_unavailable = ("the measures have different units, so one figure of one network "
+                         "would mislead; compare networks with "
+                         "glasslens.flatness.generalization_study(...).plot()")
 
     values: Dict[str, float]
     params: Dict[str, Dict[str, Any]] = field(default_factory=dict)
@@ -264,9 +272,23 @@ class FlatnessResult:
     def __getitem__(self, key: str) -> float:
         return self.values[key]
 
+    @deprecated_method("as_dict", "to_dict")
     def as_dict(self) -> Dict[str, Any]:
+        """Deprecated: use :meth:`to_dict`."""
         return {"values": dict(self.values), "params": self.params, "loss": self.loss,
                 "accuracy": self.accuracy, "balanced": self.balanced}
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """values, params, loss, accuracy, balanced (JSON types; non-finite values -> None)."""
+        from .._lib._results import jsonable
+
+        return jsonable({"values": dict(self.values), "params": self.params, "loss": self.loss,
+                         "accuracy": self.accuracy, "balanced": self.balanced})
+
+    def table(self) -> str:
+        """Markdown table: measure | value."""
+        return markdown_table([{"measure": k, "value": float(v)} for k, v in self.values.items()],
+                              ["measure", "value"])
 
 
 def measures(net: MLP, data: Any, y: Any = None, which: Sequence[str] = ALL_MEASURES, *,
@@ -328,7 +350,7 @@ def measures(net: MLP, data: Any, y: Any = None, which: Sequence[str] = ALL_MEAS
             out = _eps_sharpness(target, X, yy, L0, p, rng, nt)
         elif w == "hessian_top":
             p["seed"] = int(rng.integers(2**31))
-            r = hessian_top(target, H0, k=1, iters=check_int(p["iters"], "iters", 1),
+            r = hessian_top(target, H0, k=1, max_iter=check_int(p["iters"], "iters", 1),
                             tol=p["tol"], seed=p["seed"])
             out = {"hessian_top": float(r.values[0])}
         elif w == "hessian_trace":

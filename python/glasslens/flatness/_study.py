@@ -29,6 +29,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .._lib._deprecation import deprecated_method, renamed_kwargs
+from .._lib._results import Result
 from .._lib._threads import resolve_threads
 from .._lib._validate import check_float, check_int, check_seed
 from ._measures import ALL_MEASURES, batch_loss
@@ -194,7 +196,7 @@ def rank_correlations(x: Any, y: Any, n_boot: int = 1000, seed: int = 0,
 
 # ---- result -----------------------------------------------------------------------------------------
 @dataclass
-class GeneralizationStudy:
+class GeneralizationStudy(Result):
     """Result of :func:`generalization_study`.
 
     ``rows``: one dict per network and checkpoint (variant, replica, epoch, train/test loss and
@@ -313,16 +315,24 @@ class GeneralizationStudy:
             txt = txt.replace("|---", "").replace("| ", "").replace(" |", "")
         return txt
 
+    @deprecated_method("figure", "plot")
     def figure(self, max_cols: int = 4) -> Any:
+        """Deprecated: use :meth:`plot`."""
+        return self.plot(max_cols=max_cols)
+
+    def plot(self, ax_or_fig: Any = None, max_cols: int = 4) -> Any:
         """Scatter-plot panel: test accuracy against each measure, coloured by variant
-        (a matplotlib Figure; no pyplot, no backend switch)."""
+        (a matplotlib Figure; no pyplot, no backend switch). ``ax_or_fig``: None or a Figure
+        to draw into."""
         import matplotlib
         from matplotlib.figure import Figure
 
         ms = self.measures
         nc = min(max_cols, len(ms))
         nr = (len(ms) + nc - 1) // nc
-        fig = Figure(figsize=(3.2 * nc, 2.8 * nr))
+        if ax_or_fig is not None and not isinstance(ax_or_fig, Figure):
+            raise TypeError("GeneralizationStudy.plot draws several panels; pass a Figure or None")
+        fig = ax_or_fig if ax_or_fig is not None else Figure(figsize=(3.2 * nc, 2.8 * nr))
         axes = fig.subplots(nr, nc, squeeze=False)
         fin = self.final
         cmap = matplotlib.colormaps["tab10"]
@@ -347,10 +357,12 @@ class GeneralizationStudy:
         fig.tight_layout(rect=(0, 0.08, 1, 1))
         return fig
 
-    def to_dict(self) -> Dict[str, Any]:
-        return {"rows": self.rows, "variants": self.variants, "labels": self.labels,
-                "measures": self.measures, "correlations": self.correlations,
-                "matched": self.matched, "params": self.params}
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """Rows, variants, labels, measures, correlations, the matched comparison and the
+        parameters, as JSON types (everything is small; ``arrays`` changes nothing)."""
+        return _jsonable({"rows": self.rows, "variants": self.variants, "labels": self.labels,
+                          "measures": self.measures, "correlations": self.correlations,
+                          "matched": self.matched, "params": self.params})
 
     def save_json(self, path: Union[str, Path]) -> None:
         Path(path).write_text(json.dumps(_jsonable(self.to_dict()), indent=1))
@@ -449,16 +461,17 @@ def analyse_rows(rows: List[Dict[str, Any]], measures: Sequence[str], labels: Se
     return corr, matched
 
 
+@renamed_kwargs(replicas="n_replicas", checkpoints="n_checkpoints")
 def generalization_study(
     dataset: Any,
     hidden: Union[int, Sequence[int]] = (32,),
     variants: Any = None,
-    replicas: int = 4,
+    n_replicas: int = 4,
     epochs: int = 30,
     measures: Sequence[str] = STUDY_MEASURES,
     *,
     balance: bool = True,
-    checkpoints: int = 4,
+    n_checkpoints: int = 4,
     lr: float = 0.05,
     momentum: float = 0.9,
     seed: int = 0,
@@ -468,7 +481,7 @@ def generalization_study(
     measure_params: Optional[Dict[str, Dict[str, Any]]] = None,
     progress: bool = False,
 ) -> GeneralizationStudy:
-    """Train ``replicas`` networks per variant and relate their flatness to generalisation.
+    """Train ``n_replicas`` networks per variant and relate their flatness to generalisation.
 
     Parameters
     ----------
@@ -477,8 +490,8 @@ def generalization_study(
     variants : list of dicts of ``train_ensemble`` settings (keys: batch_size, lr, momentum,
         weight_decay, schedule, warmup_epochs, sam_rho, label_noise; ``batch_size="full"``),
         or a dict of lists (the grid of all combinations); None: ``default_variants``
-    replicas, epochs : per variant (a variant's ``epochs`` entry overrides it; "10x" means ten
-        times ``epochs``); training stops at ``checkpoints`` geometrically spaced epochs
+    n_replicas, epochs : per variant (a variant's ``epochs`` entry overrides it; "10x" means ten
+        times ``epochs``); training stops at ``n_checkpoints`` geometrically spaced epochs
         (``round(E ** (c / C))``, c = 1..C, continuing from the previous checkpoint) and the
         measures are computed at each; correlations use the last checkpoint, the matched
         small/large-batch comparison uses all of them
@@ -492,9 +505,9 @@ def generalization_study(
     """
     from ..nn._training import train_ensemble
 
-    R = check_int(replicas, "replicas", 2)
+    R = check_int(n_replicas, "n_replicas", 2)
     E = check_int(epochs, "epochs", 1)
-    C = check_int(checkpoints, "checkpoints", 1, 50)
+    C = check_int(n_checkpoints, "n_checkpoints", 1, 50)
     s = check_seed(seed)
     nt = resolve_threads(n_threads)
     tol = check_float(match_tol, "match_tol", 0.0)

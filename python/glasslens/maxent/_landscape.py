@@ -16,6 +16,8 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from .._lib._deprecation import deprecated_method
+from .._lib._results import Result, figure_axes, jsonable, markdown_table
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int
 from ._ising import BPConvergenceWarning, Ising, _as_index, check_spins
@@ -31,7 +33,7 @@ def binary_entropy(d: Any) -> np.ndarray:
 
 
 @dataclass
-class Branch:
+class Branch(Result):
     """One sweep of x: arrays of equal length, in the order they were visited."""
 
     name: str
@@ -52,9 +54,33 @@ class Branch:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.H2 > 0, self.entropy / np.where(self.H2 > 0, self.H2, 1.0), np.nan)
 
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """Name, x and d ranges, convergence (all arrays with ``arrays=True``)."""
+        d: Dict[str, Any] = {"name": self.name, "n_points": int(len(self.x)),
+                             "x_range": [float(self.x[0]), float(self.x[-1])] if len(self.x) else [],
+                             "d_range": [float(np.min(self.d)), float(np.max(self.d))]
+                             if len(self.d) else [],
+                             "converged_fraction": float(np.mean(self.converged))
+                             if len(self.converged) else None}
+        if arrays:
+            for k in ("x", "q", "d", "entropy", "energy", "free_energy", "H2", "converged",
+                      "sweeps", "residual"):
+                d[k] = getattr(self, k)
+        return jsonable(d)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """s(d) with the binary entropy H2(d)."""
+        fig, (ax,) = figure_axes(ax_or_fig)
+        ax.plot(self.d, self.entropy, "o-", ms=3, label=f"s(d), {self.name}")
+        ax.plot(self.d, self.H2, "k:", lw=1, label="H2(d)")
+        ax.set_xlabel("d")
+        ax.set_ylabel("entropy per spin")
+        ax.legend(fontsize=8)
+        return fig
+
 
 @dataclass
-class Landscape:
+class Landscape(Result):
     """Entropy landscape around one reference: branches (forward / backward / ...) and the
     discontinuities found (jumps of d larger than the threshold between neighbouring x)."""
 
@@ -66,7 +92,43 @@ class Landscape:
     def has_jump(self) -> bool:
         return bool(self.jumps)
 
+    @deprecated_method("summary", "table")
     def summary(self) -> str:
+        """Deprecated: use :meth:`table` (or :meth:`report` for the old text)."""
+        return self.report()
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """n, the jumps and per branch its ranges (the curves with ``arrays=True``)."""
+        return jsonable({"n": int(self.n), "has_jump": self.has_jump, "jumps": self.jumps,
+                         "branches": {k: b.to_dict(arrays) for k, b in self.branches.items()}})
+
+    def table(self) -> str:
+        """Markdown table: one row per branch (x and d ranges, s/H2 range, convergence)."""
+        rows = []
+        for b in self.branches.values():
+            rows.append({"branch": b.name, "x from": float(b.x[0]), "x to": float(b.x[-1]),
+                         "d min": float(b.d.min()), "d max": float(b.d.max()),
+                         "s/H2 min": float(np.nanmin(b.ratio)), "s/H2 max": float(np.nanmax(b.ratio)),
+                         "converged": float(b.converged.mean()),
+                         "jumps": sum(1 for j in self.jumps if j.get("branch") == b.name)})
+        return markdown_table(rows)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """s(d) of every branch with H2(d)."""
+        fig, (ax,) = figure_axes(ax_or_fig)
+        for i, b in enumerate(self.branches.values()):
+            ax.plot(b.d, b.entropy, "o-" if i == 0 else "s--", ms=3, label=b.name)
+        if self.branches:
+            b0 = next(iter(self.branches.values()))
+            order = np.argsort(b0.d)
+            ax.plot(b0.d[order], b0.H2[order], "k:", lw=1, label="H2(d)")
+        ax.set_xlabel("d")
+        ax.set_ylabel("entropy per spin")
+        ax.legend(fontsize=8)
+        return fig
+
+    def report(self) -> str:
+        """The landscape in plain-text lines (one per branch and jump)."""
         lines = []
         for b in self.branches.values():
             ok = b.converged.mean() * 100

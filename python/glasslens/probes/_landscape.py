@@ -42,6 +42,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import _core
+from .._lib._deprecation import deprecated_method, renamed_kwargs
+from .._lib._results import Result, jsonable, markdown_table
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_alloc, check_float, check_int, check_labels, check_seed
 from ..nn._network import MLP
@@ -162,8 +164,12 @@ def _first_crossing(x: np.ndarray, v: np.ndarray, level: float, x0: float, v0: f
 
 
 @dataclass
-class ProfileResult:
-    """Output of :func:`profile`. Arrays of per-direction curves have shape ``(K, R)``."""
+class ProfileResult(Result):
+    """Output of :func:`profile`. Arrays of per-direction curves have shape ``(K, R)``.
+
+    ``to_dict()``: loss0, basin radius, the radii and per radius the mean, std and quantiles
+    over directions (``arrays=True`` adds the per-direction curves); ``table()``: one row per
+    radius; ``plot()``: :func:`glasslens.probes.plotting.plot_profile`."""
 
     radii: np.ndarray
     train_loss: np.ndarray
@@ -178,7 +184,12 @@ class ProfileResult:
     quantile_levels: Tuple[float, ...]
     settings: Dict[str, Any] = field(default_factory=dict)
 
+    @deprecated_method("summary", "curve_stats")
     def summary(self, which: str = "train_loss") -> Dict[str, np.ndarray]:
+        """Deprecated: use :meth:`curve_stats` (or :meth:`to_dict`)."""
+        return self.curve_stats(which)
+
+    def curve_stats(self, which: str = "train_loss") -> Dict[str, np.ndarray]:
         """Mean, std and quantiles over directions of ``which`` ('train_loss', 'train_error',
         'test_loss', 'test_error', 'train_acc', 'test_acc') against radius."""
         if which.endswith("_error"):
@@ -219,16 +230,59 @@ class ProfileResult:
         return np.array([_first_crossing(self.radii, c, lvl, 0.0, self.loss0)
                          for c in self.train_loss])
 
+    @deprecated_method("as_dict", "to_dict")
     def as_dict(self) -> Dict[str, Any]:
+        """Deprecated: use :meth:`to_dict` (JSON types instead of arrays)."""
+        return self._stats_dict()
+
+    def _stats_dict(self) -> Dict[str, Any]:
         d: Dict[str, Any] = {"radii": self.radii, "loss0": self.loss0, "acc0": self.acc0,
                              "basin_radius": self.basin_radius, "delta": self.delta}
         for w in ("train_loss", "train_error", "test_loss", "test_error"):
             try:
-                for k, v in self.summary(w).items():
+                for k, v in self.curve_stats(w).items():
                     d[f"{w}_{k}"] = v
             except ValueError:
                 pass
         return d
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """loss0, acc0, basin radius, delta, settings, the radii and per radius the statistics
+        over directions (``{which}_{mean,std,q..}``); with ``arrays=True`` also the
+        per-direction curves."""
+        d = self._stats_dict()
+        d["settings"] = dict(self.settings)
+        if arrays:
+            for w in ("train_loss", "train_acc", "test_loss", "test_acc"):
+                d[w] = getattr(self, w)
+        return jsonable(d)
+
+    def table(self) -> str:
+        """Markdown table: per radius the mean train (and test) loss and error."""
+        rows = []
+        tr_e = 1.0 - self.train_acc.mean(axis=0)
+        for i, r in enumerate(self.radii):
+            row: Dict[str, Any] = {"radius": float(r),
+                                   "train loss": float(self.train_loss[:, i].mean()),
+                                   "train error": float(tr_e[i])}
+            if self.test_loss is not None:
+                row["test loss"] = float(self.test_loss[:, i].mean())
+                row["test error"] = float(1.0 - self.test_acc[:, i].mean())
+            rows.append(row)
+        return markdown_table(rows)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Loss and error against radius (:func:`glasslens.probes.plotting.plot_profile`;
+        always a new Figure, ``ax_or_fig`` must be None)."""
+        from .plotting import plot_profile
+
+        _new_figure_only(self, ax_or_fig)
+        return plot_profile(self)
+
+
+def _new_figure_only(obj: Any, ax_or_fig: Any) -> None:
+    if ax_or_fig is not None:
+        raise TypeError(f"{type(obj).__name__}.plot draws a new Figure; ax_or_fig must be None")
 
 
 def _check_radii(radii: Any) -> np.ndarray:
@@ -244,11 +298,12 @@ def _check_radii(radii: Any) -> np.ndarray:
     return r
 
 
+@renamed_kwargs(directions="n_directions")
 def profile(
     net: MLP,
     data: Any,
     radii: Any,
-    directions: int = 32,
+    n_directions: int = 32,
     normalization: Optional[str] = None,
     kind: str = "gaussian",
     mode: str = "additive",
@@ -267,7 +322,7 @@ def profile(
         ``X_test``, ``y_test`` (or a tuple of those arrays).
     radii : increasing sequence of radii r >= 0 (units of the normalised direction: with
         'filter'/'layer'/'global' normalisation r = 1 moves every filter by its own norm).
-    directions : number K of random directions.
+    n_directions : number K of random directions (the keyword was ``directions``, deprecated).
     normalization : 'none', 'global', 'layer' or 'filter'; default 'filter' (additive) or
         'none' (multiplicative, the only choice there).
     kind : 'gaussian' or 'rademacher'.
@@ -284,9 +339,9 @@ def profile(
     _check_net(net)
     d = _Data(data, net)
     r = _check_radii(radii)
-    K = check_int(directions, "directions", 1, 10_000_000)
+    K = check_int(n_directions, "n_directions", 1, 10_000_000)
     # K x R float64 curves (train / test loss and accuracy) and their summaries
-    check_alloc(64.0 * K * r.size, f"directions={K:,} x {r.size:,} radii")
+    check_alloc(64.0 * K * r.size, f"n_directions={K:,} x {r.size:,} radii")
     mode = _choice(mode, "mode", _MODES)
     if normalization is None:
         normalization = "filter" if mode == "additive" else "none"
@@ -316,9 +371,9 @@ def profile(
 
 
 @dataclass
-class SliceResult:
+class SliceResult(Result):
     """Output of :func:`line` (1-D: arrays ``(n,)``) and :func:`plane` (2-D: arrays
-    ``(n1, n2)``, first axis along ``d1``)."""
+    ``(n1, n2)``, first axis along ``d1``). ``plot()``: ``plot_line`` or ``plot_plane``."""
 
     coords: Tuple[np.ndarray, ...]
     directions: np.ndarray  # (m, P) float32
@@ -326,6 +381,31 @@ class SliceResult:
     train_acc: np.ndarray
     test_loss: Optional[np.ndarray]
     test_acc: Optional[np.ndarray]
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """Dimension, grid shape and spans, the loss at the start point and the minimum and
+        maximum train loss (coordinates and values with ``arrays=True``)."""
+        d: Dict[str, Any] = {
+            "ndim": len(self.coords), "shape": list(np.shape(self.train_loss)),
+            "spans": [[float(c[0]), float(c[-1])] for c in self.coords],
+            "train_loss_min": float(np.min(self.train_loss)),
+            "train_loss_max": float(np.max(self.train_loss)),
+            "train_error_min": float(1.0 - np.max(self.train_acc))}
+        if self.test_loss is not None:
+            d["test_loss_min"] = float(np.min(self.test_loss))
+        if arrays:
+            d["coords"] = [c for c in self.coords]
+            for w in ("train_loss", "train_acc", "test_loss", "test_acc"):
+                d[w] = getattr(self, w)
+        return jsonable(d)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """``plot_line`` (1-D) or the train-loss contour map ``plot_plane`` (2-D); always a new
+        Figure, ``ax_or_fig`` must be None."""
+        from .plotting import plot_line, plot_plane
+
+        _new_figure_only(self, ax_or_fig)
+        return plot_line(self) if len(self.coords) == 1 else plot_plane(self)
 
 
 def _resolve_direction(net: MLP, d: Any, name: str, seed: int, k: int, normalization: str,
@@ -367,19 +447,21 @@ def _eval_grid(net: MLP, d: _Data, D: np.ndarray, coeffs: np.ndarray, nt: int):
     return trl, tra, tel, tea
 
 
+@renamed_kwargs(n="n_points")
 def line(
     net: MLP,
     data: Any,
     direction: Any = "random",
     span: Tuple[float, float] = (-1.0, 1.0),
-    n: int = 51,
+    n_points: int = 51,
     normalization: str = "filter",
     kind: str = "gaussian",
     bias_mode: str = "include",
     seed: int = 0,
     n_threads: Optional[int] = None,
 ) -> SliceResult:
-    """Loss along ``theta + t * d`` for ``n`` values of t evenly spaced in ``span``.
+    """Loss along ``theta + t * d`` for ``n_points`` values of t evenly spaced in ``span``
+    (the keyword was ``n``, deprecated).
 
     ``direction``: a flat vector ``(n_params,)``, another ``MLP`` (then ``d = other - net``, so
     t = 0 is ``net`` and t = 1 is the other network: linear interpolation), or ``'random'``
@@ -388,22 +470,23 @@ def line(
     _check_net(net)
     dd = _Data(data, net)
     a, b = _span(span, "span")
-    n = check_int(n, "n", 2, 1_000_000)
+    n_points = check_int(n_points, "n_points", 2, 1_000_000)
     D = _resolve_direction(net, direction, "direction", check_seed(seed), 0,
                            _choice(normalization, "normalization", _NORMS),
                            _choice(kind, "kind", _KINDS), _choice(bias_mode, "bias_mode", _BIAS))
-    t = np.linspace(a, b, n)
+    t = np.linspace(a, b, n_points)
     trl, tra, tel, tea = _eval_grid(net, dd, D[None, :], t[:, None].copy(), resolve_threads(n_threads))
     return SliceResult((t,), D[None, :], trl, tra, tel, tea)
 
 
+@renamed_kwargs(n="n_points")
 def plane(
     net: MLP,
     data: Any,
     d1: Any = "random",
     d2: Any = "random",
     span: Any = (-1.0, 1.0),
-    n: Union[int, Tuple[int, int]] = 21,
+    n_points: Union[int, Tuple[int, int]] = 21,
     normalization: str = "filter",
     kind: str = "gaussian",
     bias_mode: str = "include",
@@ -412,7 +495,8 @@ def plane(
 ) -> SliceResult:
     """Loss on the plane ``theta + a * d1 + b * d2``, ``a`` and ``b`` on regular grids.
 
-    ``span`` is one pair for both axes or a pair of pairs; ``n`` one int or a pair. ``d1``/``d2``
+    ``span`` is one pair for both axes or a pair of pairs; ``n_points`` one int or a pair
+    (the keyword was ``n``, deprecated). ``d1``/``d2``
     accept the same forms as :func:`line`'s ``direction`` ('random' uses directions k = 0 and
     k = 1). Arrays have shape ``(n1, n2)`` with the first axis along ``d1``."""
     _check_net(net)
@@ -422,12 +506,13 @@ def plane(
         s1, s2 = _span(span[0], "span[0]"), _span(span[1], "span[1]")
     else:
         s1 = s2 = _span(span, "span")
-    if isinstance(n, (tuple, list)):
-        if len(n) != 2:
-            raise ValueError(f"n must be an int or a pair of ints, got {n!r}")
-        n1, n2 = check_int(n[0], "n[0]", 2, 100_000), check_int(n[1], "n[1]", 2, 100_000)
+    if isinstance(n_points, (tuple, list)):
+        if len(n_points) != 2:
+            raise ValueError(f"n_points must be an int or a pair of ints, got {n_points!r}")
+        n1, n2 = (check_int(n_points[0], "n_points[0]", 2, 100_000),
+                  check_int(n_points[1], "n_points[1]", 2, 100_000))
     else:
-        n1 = n2 = check_int(n, "n", 2, 100_000)
+        n1 = n2 = check_int(n_points, "n_points", 2, 100_000)
     seed = check_seed(seed)
     norm = _choice(normalization, "normalization", _NORMS)
     kind = _choice(kind, "kind", _KINDS)

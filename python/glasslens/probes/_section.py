@@ -28,10 +28,10 @@ def section(ctx: Any) -> None:
     net = ctx.ensemble[0]
     t0 = time.perf_counter()
     radii = np.linspace(0.0, 1.0, 11)
-    pr = profile(net, ctx.dataset, radii, directions=K, normalization="filter", n_threads=nt)
-    wk = random_walk(net, ctx.dataset, steps, 0.01, move="dense", walkers=W,
+    pr = profile(net, ctx.dataset, radii, n_directions=K, normalization="filter", n_threads=nt)
+    wk = random_walk(net, ctx.dataset, steps, 0.01, move="dense", n_walkers=W,
                      record_every=max(1, steps // 50), n_threads=nt)
-    ws = wk.summary()
+    ws = {k: float("nan") if v is None else v for k, v in wk.to_dict().items()}
     text = (f"Replica 0 probed with {K} filter-normalised Gaussian directions at 11 radii in "
             f"[0, 1]: train loss {pr.loss0:.4f} at r = 0, mean {pr.mean_train_loss[-1]:.4f} at "
             f"r = 1; basin radius (mean loss > L0 + {pr.delta:g}) = {pr.basin_radius:.3g}. "
@@ -39,7 +39,8 @@ def section(ctx: Any) -> None:
             f"distance {ws['final_distance_mean']:.3g}, MSD exponent {ws['msd_exponent']:.2f}, "
             f"loss correlation length {ws['correlation_length_steps']:.3g} steps, "
             f"{100 * ws['escaped_fraction']:.0f}% of walkers escaped L0 + {wk.delta:g}.")
-    data = {"profile": pr.as_dict(), "walk": ws, "walk_settings": wk.settings,
+    data = {"profile": pr.to_dict(), "walk": {k: v for k, v in ws.items() if k != "settings"},
+            "walk_settings": wk.settings,
             "seconds": time.perf_counter() - t0}
     ctx.report.add_section(
         "Protocol 1: perturbation probes and random walks", text,

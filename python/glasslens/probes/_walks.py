@@ -37,6 +37,8 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from .. import _core
+from .._lib._deprecation import deprecated_method, renamed_kwargs
+from .._lib._results import Result, jsonable
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_alloc, check_float, check_int, check_seed
 from ._landscape import _check_net, _choice, _Data, _first_crossing
@@ -98,12 +100,15 @@ def msd_exponent(steps: Any, msd: Any) -> float:
 
 
 @dataclass
-class WalkResult:
+class WalkResult(Result):
     """Records of :func:`random_walk`: ``step`` is ``(n_records,)``, every other trace
     ``(walkers, n_records)``. ``distance`` is relative, ``||theta_t - theta0|| / ||theta0||``;
     ``overlap`` is ``<theta0, theta_t> / (||theta0|| ||theta_t||)``; ``acceptance`` is the
     fraction of moves accepted since the previous record (NaN at step 0). Test traces are NaN
-    without a test set."""
+    without a test set.
+
+    ``to_dict()``: the scalar statistics and the settings (traces with ``arrays=True``);
+    ``plot()``: :func:`glasslens.probes.plotting.plot_walk`."""
 
     step: np.ndarray
     distance: np.ndarray
@@ -167,7 +172,32 @@ class WalkResult:
         return correlation_length(self.loss_autocorrelation(),
                                   dt=float(self.settings.get("record_every", 1)))
 
+    @deprecated_method("summary", "to_dict")
     def summary(self) -> Dict[str, Any]:
+        """Deprecated: use :meth:`to_dict` (which adds ``settings``)."""
+        return self._scalars()
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        """Scalar statistics (loss0, final loss and distance, acceptance, MSD exponent, escape
+        distance, correlation length, drift) and ``settings``; with ``arrays=True`` also the
+        traces (step, distance, overlap, losses, accuracies, acceptance)."""
+        d: Dict[str, Any] = {**self._scalars(), "settings": dict(self.settings)}
+        if arrays:
+            for k in ("step", "distance", "overlap", "train_loss", "train_acc", "test_loss",
+                      "test_acc", "acceptance", "n_accepted"):
+                d[k] = getattr(self, k)
+        return jsonable(d)
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Distance, loss and acceptance along the walks (:func:`plotting.plot_walk`; always a
+        new Figure, ``ax_or_fig`` must be None)."""
+        from .plotting import plot_walk
+
+        if ax_or_fig is not None:
+            raise TypeError("WalkResult.plot draws a new Figure; ax_or_fig must be None")
+        return plot_walk(self)
+
+    def _scalars(self) -> Dict[str, Any]:
         esc = self.escape_distance
         return {
             "loss0": self.loss0,
@@ -182,16 +212,17 @@ class WalkResult:
         }
 
 
+@renamed_kwargs(steps="n_steps", walkers="n_walkers")
 def random_walk(
     net: MLP,
     data: Any,
-    steps: int,
+    n_steps: int,
     step_size: float = 1e-2,
     mode: str = "free",
     threshold: Optional[float] = None,
     temperature: Optional[float] = None,
     move: str = "dense",
-    walkers: int = 8,
+    n_walkers: int = 8,
     record_every: int = 10,
     seed: int = 0,
     refresh_every: int = 1000,
@@ -203,13 +234,13 @@ def random_walk(
     delta: float = 0.1,
     n_threads: Optional[int] = None,
 ) -> WalkResult:
-    """Run ``walkers`` random walks of ``steps`` moves from ``net``.
+    """Run ``n_walkers`` random walks of ``n_steps`` moves from ``net``.
 
     Parameters
     ----------
     net : MLP (start point theta0)
     data : dataset object with ``X_train``, ``y_train`` (and optionally ``X_test``, ``y_test``)
-    steps : number of proposed moves per walker
+    n_steps : number of proposed moves per walker (the keyword was ``steps``, deprecated)
     step_size : eta (``step_scale='relative'`` or ``'layer'``, see the module docstring) or
         sigma (``step_scale='absolute'``)
     mode : 'free', 'threshold' (needs ``threshold``) or 'metropolis' (needs ``temperature > 0``)
@@ -217,7 +248,7 @@ def random_walk(
         (``'error'``, a fraction in [0, 1]); the start point must satisfy it
     temperature : Metropolis temperature T (in loss units)
     move : 'dense', 'weight' or 'unit'
-    walkers : number of independent walkers W
+    n_walkers : number of independent walkers W (the keyword was ``walkers``, deprecated)
     record_every : record every this many steps (records at 0, k, 2k, ...)
     seed : walker w uses the Philox stream (seed, w)
     refresh_every : sparse moves: recompute the stored state from theta every this many steps
@@ -237,12 +268,12 @@ def random_walk(
     """
     _check_net(net)
     d = _Data(data, net)
-    steps = check_int(steps, "steps", 0, 10**12)
+    steps = check_int(n_steps, "n_steps", 0, 10**12)
     mode = _choice(mode, "mode", ("free", "threshold", "metropolis"))
     move = _choice(move, "move", ("dense", "weight", "unit"))
     threshold_on = _choice(threshold_on, "threshold_on", ("loss", "error"))
     step_scale = _choice(step_scale, "step_scale", ("relative", "absolute", "layer"))
-    W = check_int(walkers, "walkers", 1, 1_000_000)
+    W = check_int(n_walkers, "n_walkers", 1, 1_000_000)
     rec = check_int(record_every, "record_every", 1)
     refresh = check_int(refresh_every, "refresh_every", 0)
     seed = check_seed(seed)

@@ -26,11 +26,12 @@ Memory: couplings S * N^2 * 4 bytes; recorded configurations S * R * K * C * N b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from .. import _core
+from .._lib._results import Result, figure_axes, jsonable, markdown_table
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int, check_seed
 
@@ -88,9 +89,11 @@ def curie_weiss_magnetization(T: float, J: float = 1.0, tol: float = 1e-14) -> f
 
 
 @dataclass
-class PTResult:
+class PTResult(Result):
     """Output of :func:`parallel_tempering` (S samples, R replicas, T temperatures, K records,
-    C recorded temperatures, N spins)."""
+    C recorded temperatures, N spins). ``to_dict()`` (per temperature the energy, |m| and
+    acceptance averaged over samples and replicas; ``arrays=True`` adds the configurations),
+    ``table()`` (one row per temperature), ``plot()`` (energy and |m| against T)."""
 
     temperatures: np.ndarray        # (T,)
     record_temperatures: np.ndarray  # (C,) indices into temperatures
@@ -104,6 +107,44 @@ class PTResult:
     couplings: np.ndarray           # (S, N, N) float32
     fields: np.ndarray              # (S, N) float64
     n_sweeps: int                   # equilibration + measuring sweeps per chain
+
+    def _per_temperature(self) -> List[Dict[str, Any]]:
+        swap = self.swap_acceptance.mean(axis=(0, 1)) if self.swap_acceptance.size else []
+        rows = []
+        for t, T in enumerate(self.temperatures):
+            rows.append({"T": float(T), "energy": float(self.energy[:, :, t].mean()),
+                         "abs_magnetization": float(self.abs_magnetization[:, :, t].mean()),
+                         "flip_acceptance": float(self.flip_acceptance[:, :, t].mean()),
+                         "swap_acceptance": float(swap[t]) if t < len(swap) else None})
+        return rows
+
+    def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
+        S, R, K, C, N = self.configs.shape
+        d: Dict[str, Any] = {"n_samples": S, "n_replicas": R, "n_records": K, "n_spins": N,
+                             "n_sweeps": int(self.n_sweeps),
+                             "record_temperatures": self.record_temperatures,
+                             "per_temperature": self._per_temperature()}
+        if arrays:
+            d.update(configs=self.configs, energy=self.energy, energy_sq=self.energy_sq,
+                     abs_magnetization=self.abs_magnetization, final_energy=self.final_energy,
+                     flip_acceptance=self.flip_acceptance, swap_acceptance=self.swap_acceptance)
+        return jsonable(d)
+
+    def table(self) -> str:
+        return markdown_table(self._per_temperature())
+
+    def plot(self, ax_or_fig: Any = None) -> Any:
+        """Energy per spin and <|m|> against temperature (means over samples and replicas)."""
+        fig, (a1, a2) = figure_axes(ax_or_fig, 2)
+        rows = self._per_temperature()
+        T = [r["T"] for r in rows]
+        a1.plot(T, [r["energy"] for r in rows], "o-")
+        a1.set_xlabel("T")
+        a1.set_ylabel("<E>/N")
+        a2.plot(T, [r["abs_magnetization"] for r in rows], "o-", color="C1")
+        a2.set_xlabel("T")
+        a2.set_ylabel("<|m|>")
+        return fig
 
     def configurations(self, sample: int, temperature: int = 0) -> np.ndarray:
         """All recorded configurations of one sample at recorded temperature ``temperature``

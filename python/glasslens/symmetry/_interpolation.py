@@ -511,7 +511,7 @@ def permutation_barrier_scan(
     for k, t in configs:
         s = int(np.random.SeedSequence([seed, k + 1, t]).generate_state(1)[0])
         if k >= 0:
-            p = random_permutation(h, k_transpositions=k, seed=s)
+            p = random_permutation(h, n_transpositions=k, seed=s)
         else:
             p = random_permutation(h, kind="derangement", seed=s)
         moved = np.flatnonzero(p != np.arange(h))

@@ -167,8 +167,9 @@ def permute(net: Net, perms: Any) -> Net:
                     metrics={k: v.copy() for k, v in net.metrics.items()}, meta=dict(net.meta))
 
 
+@renamed_kwargs(k_transpositions="n_transpositions")
 def random_permutation(
-    H: int, k_transpositions: Optional[int] = None, seed: int = 0, kind: str = "uniform"
+    H: int, n_transpositions: Optional[int] = None, seed: int = 0, kind: str = "uniform"
 ) -> np.ndarray:
     """A random permutation of ``range(H)`` (int64).
 
@@ -176,20 +177,20 @@ def random_permutation(
     ----------
     H : int
         Number of units.
-    k_transpositions : int, optional
+    n_transpositions : int, optional (formerly ``k_transpositions``, deprecated)
         If given, the product of ``k`` disjoint random transpositions (exactly ``2k`` units
         move; needs ``2k <= H``).
     seed : int
     kind : {"uniform", "derangement"}
-        Without ``k_transpositions``: a uniform permutation, or a uniform derangement (no
+        Without ``n_transpositions``: a uniform permutation, or a uniform derangement (no
         fixed point; needs ``H >= 2``).
     """
     H = check_int(H, "H", 1)
     rng = np.random.default_rng(check_seed(seed))
-    if k_transpositions is not None:
-        k = check_int(k_transpositions, "k_transpositions", 0)
+    if n_transpositions is not None:
+        k = check_int(n_transpositions, "n_transpositions", 0)
         if 2 * k > H:
-            raise ValueError(f"k_transpositions={k} needs 2k <= H, got H={H}")
+            raise ValueError(f"n_transpositions={k} needs 2k <= H, got H={H}")
         p = np.arange(H)
         units = rng.choice(H, size=2 * k, replace=False)
         a, b = units[:k], units[k:]
@@ -278,11 +279,12 @@ def _cd_match(Wa, ba, Wb, bb, perms, rng, max_iter):
     return perms, it
 
 
+@renamed_kwargs(restarts="n_restarts")
 def match_weights(
     a: MLP,
     b: MLP,
     max_iter: int = 100,
-    restarts: int = 1,
+    n_restarts: int = 1,
     seed: int = 0,
     init: str = "forward",
 ) -> Matching:
@@ -295,7 +297,7 @@ def match_weights(
     max_iter : int
         Maximum coordinate-descent sweeps (each sweep visits the hidden layers in a random
         order and solves one exact LAP per layer; stops when a sweep improves nothing).
-    restarts : int
+    n_restarts : int (formerly ``restarts``, deprecated)
         Independent starts; the first uses ``init``, the others uniform random permutations.
         The best is returned and the spread is reported (``gap``, ``n_best``).
     seed : int
@@ -315,7 +317,7 @@ def match_weights(
         raise TypeError("match_weights expects two MLPs (use align_to for an Ensemble)")
     _check_same_arch(a, b)
     max_iter = check_int(max_iter, "max_iter", 1)
-    restarts = check_int(restarts, "restarts", 1)
+    n_restarts = check_int(n_restarts, "n_restarts", 1)
     if init not in ("forward", "identity"):
         raise ValueError(f"init must be 'forward' or 'identity', got {init!r}")
     H = hidden_widths(a)
@@ -326,7 +328,7 @@ def match_weights(
     Wb, bb = _f64_layers(b)
     rng = np.random.default_rng(check_seed(seed))
     results = []
-    for r in range(restarts):
+    for r in range(n_restarts):
         if r == 0 and init == "forward":
             perms = []
             for l in range(len(H)):
