@@ -45,6 +45,7 @@ double sample(const double* h, const double* J, int N, const std::int8_t* init,
     std::int64_t recorded = 0, nflip = 0;
     const bool gibbs = opt.method == Sampler::gibbs;
     for (std::int64_t sweep = 1; sweep <= total; ++sweep) {
+      check_interrupt();
       for (int i = 0; i < N; ++i) {
         const double u = rng.uniform();
         const double Hi = H[i];

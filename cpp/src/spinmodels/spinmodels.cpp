@@ -170,6 +170,7 @@ void run_parallel_tempering(const PTParams& p, const PTOutput& out, int n_thread
     const std::int64_t total = p.n_equilibrate + p.n_measure;
     const std::int64_t base = item;  // output offsets (S x R)
     for (std::int64_t t = 0; t < total; ++t) {
+      check_interrupt();
       for (int k = 0; k < T; ++k) flips[k] += sweep(slots[slot_of[k]], J, N, beta[k], rngs[k], upd);
       for (int k = 0; k + 1 < T; ++k) {
         Slot& a = slots[slot_of[k]];
