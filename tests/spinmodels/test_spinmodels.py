@@ -239,3 +239,22 @@ def test_simd_paths_identical():
         _core.set_simd_path(old)
     np.testing.assert_array_equal(outs[0].configs, outs[1].configs)
     np.testing.assert_array_equal(outs[0].energy, outs[1].energy)
+
+
+def test_spin_energies_refuse_values_that_would_wrap_to_spins():
+    """257 used to be cast to int8 (+1) before the +-1 check."""
+    J = np.zeros((3, 3), np.float32)
+    with pytest.raises(ValueError, match="only \\+1 and -1, found 257"):
+        sm.spin_energies(J, np.zeros(3), np.array([[257, 1, -1]]))
+    with pytest.raises(ValueError, match="only \\+1 and -1"):
+        sm.spin_energies(J, np.zeros(3), np.array([[-255, 1, 1]]))
+
+
+def test_integer_arrays_are_never_wrapped_on_conversion():
+    from glasslens._lib._validate import as_array
+
+    with pytest.raises(ValueError, match="outside the range of int8"):
+        as_array(np.array([1, 300]), "x", np.int8)
+    with pytest.raises(ValueError, match="outside the range of int32"):
+        as_array(np.array([2**40]), "labels", np.int32)
+    assert as_array(np.array([1, -1, 127]), "x", np.int8).dtype == np.int8
