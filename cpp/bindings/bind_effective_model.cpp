@@ -54,7 +54,7 @@ py::tuple evaluate_configurations(const std::vector<int>& widths, const carray<T
     double* pl = loss.mutable_data();
     if (!with_loss)
       for (py::ssize_t k = 0; k < K; ++k) pl[k] = std::numeric_limits<double>::quiet_NaN();
-    py::gil_scoped_release rel;
+    glasslens::bind::KernelScope rel;
     bn::evaluate(a, W.data(), K, X.data(), y.data(), X.shape(0), leak, pa,
                  with_loss ? pl : nullptr, n_threads);
   }
@@ -101,7 +101,7 @@ void bind_effective_model(py::module_& m) {
         auto out = carray<float>(std::vector<py::ssize_t>{R, a.n_weights()});
         float* p = out.mutable_data();
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           bn::init_theta(a, seed, R, init_std, p, n_threads);
         }
         return out;
@@ -172,7 +172,7 @@ void bind_effective_model(py::module_& m) {
         double loss;
         {
           double* g = grad.mutable_data();
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           loss = bn::loss_grad_fixed_eps(a, theta.data(), X.data(), y.data(), n, eps.data(), l2,
                                          leak, g);
         }
@@ -244,7 +244,7 @@ void bind_effective_model(py::module_& m) {
           float* pm = mm.mutable_data();
           float* pv = vv.mutable_data();
           double* pl = losses.mutable_data();
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           bn::train(a, pth, pm, pv, R, X.data(), y.data(), n, seed, epoch_begin, epoch_end, cfg,
                     pl, n_threads);
         }
@@ -267,7 +267,7 @@ void bind_effective_model(py::module_& m) {
         carray<std::int8_t> out(std::vector<py::ssize_t>{R * n_per, P});
         {
           std::int8_t* po = out.mutable_data();
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           bn::sample_binary(theta.data(), R, P, n_per, seed, po, n_threads, first_replica);
         }
         return out;
@@ -311,7 +311,7 @@ void bind_effective_model(py::module_& m) {
         carray<float> out(std::vector<py::ssize_t>{n, a.n_out()});
         {
           float* po = out.mutable_data();
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           bn::forward_logits(a, W.data(), X.data(), n, leak, po);
         }
         return out;

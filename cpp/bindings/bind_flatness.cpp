@@ -58,7 +58,7 @@ void bind_flatness(py::module_& m) {
              check_xy(s, X, y);
              std::unique_ptr<HessianOperator> op;
              {
-               py::gil_scoped_release nogil;
+               glasslens::bind::KernelScope nogil;
                op = std::make_unique<HessianOperator>(s, theta.data(), X.data(), y.data(),
                                                       X.shape(0), n_threads, sparse_input,
                                                       !borrow);
@@ -85,7 +85,7 @@ void bind_flatness(py::module_& m) {
             auto out = carray<float>(std::vector<py::ssize_t>{static_cast<py::ssize_t>(H.n_params())});
             const std::vector<float>* g = nullptr;
             {
-              py::gil_scoped_release nogil;
+              glasslens::bind::KernelScope nogil;
               g = &H.grad(n_threads);
             }
             std::copy(g->begin(), g->end(), out.mutable_data());
@@ -103,7 +103,7 @@ void bind_flatness(py::module_& m) {
             const std::int64_t k = V.ndim() == 1 ? 1 : V.shape(0);
             carray<float> out(std::vector<py::ssize_t>(V.shape(), V.shape() + V.ndim()));
             {
-              py::gil_scoped_release nogil;
+              glasslens::bind::KernelScope nogil;
               H.apply(V.data(), k, out.mutable_data(), n_threads);
             }
             return out;
@@ -125,7 +125,7 @@ void bind_flatness(py::module_& m) {
         carray<double> loss(std::vector<py::ssize_t>{static_cast<py::ssize_t>(K)});
         carray<double> acc(std::vector<py::ssize_t>{static_cast<py::ssize_t>(K)});
         {
-          py::gil_scoped_release nogil;
+          glasslens::bind::KernelScope nogil;
           glasslens::curv::loss_many(s, thetas.data(), K, X.data(), y.data(), X.shape(0),
                                      loss.mutable_data(), acc.mutable_data(), n_threads);
         }

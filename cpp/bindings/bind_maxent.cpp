@@ -92,7 +92,7 @@ void bind_maxent(py::module_& m) {
         auto out = carray<std::int8_t>(std::vector<py::ssize_t>{static_cast<py::ssize_t>(chains * per_chain), N});
         double acc;
         {
-          py::gil_scoped_release release;
+          glasslens::bind::KernelScope release;
           acc = ising::sample(h.data(), J.data(), N, ip, opt, out.mutable_data());
         }
         return py::make_tuple(out, acc);
@@ -112,7 +112,7 @@ void bind_maxent(py::module_& m) {
         auto C = carray<double>(std::vector<py::ssize_t>{N, N});
         double lz;
         {
-          py::gil_scoped_release release;
+          glasslens::bind::KernelScope release;
           lz = ising::exact_moments(h.data(), J.data(), N, mm.mutable_data(), C.mutable_data(), n_threads);
         }
         return py::make_tuple(lz, mm, C);
@@ -142,7 +142,7 @@ void bind_maxent(py::module_& m) {
         auto P = carray<double>(std::vector<py::ssize_t>{N, N});
         ising::PLMInfo info;
         {
-          py::gil_scoped_release release;
+          glasslens::bind::KernelScope release;
           info = ising::plm_fit(X.data(), M, static_cast<int>(N), p0, opt, P.mutable_data());
         }
         py::dict d;
@@ -175,7 +175,7 @@ void bind_maxent(py::module_& m) {
         auto f = carray<double>(std::vector<py::ssize_t>{N});
         auto G = carray<double>(std::vector<py::ssize_t>{N, N});
         {
-          py::gil_scoped_release release;
+          glasslens::bind::KernelScope release;
           ising::plm_objective(X.data(), M, static_cast<int>(N), P.data(), l2, l2_h, l1, n_threads,
                                f.mutable_data(), G.mutable_data());
         }
@@ -210,7 +210,7 @@ void bind_maxent(py::module_& m) {
         opt.damping = damping; opt.n_threads = n_threads;
         ising::BPResult r;
         {
-          py::gil_scoped_release release;
+          glasslens::bind::KernelScope release;
           r = ising::bp_run(h.data(), J.data(), N, o, opt);
         }
         return py::make_tuple(out, r.sweeps, r.residual, r.converged);
@@ -236,7 +236,7 @@ void bind_maxent(py::module_& m) {
         if (with_C) C = carray<double>(std::vector<py::ssize_t>{N, N});
         double F;
         {
-          py::gil_scoped_release release;
+          glasslens::bind::KernelScope release;
           F = ising::bp_marginals(h.data(), J.data(), N, msg.data(), mm.mutable_data(),
                                   with_C ? C.mutable_data() : nullptr, n_threads);
         }

@@ -118,7 +118,7 @@ py::array_t<float> gemm_py(const std::string& kind, const carray<float>& A, cons
   const float* a = A.data();
   const float* b = B.data();
   {
-    py::gil_scoped_release nogil;
+    glasslens::bind::KernelScope nogil;
     if (kind == "nt")
       gemm::gemm_nt(m, n, k, a, k, b, k, c, n, accumulate, bp, relu);
     else if (kind == "nn")
@@ -136,7 +136,7 @@ carray<float> copy_apply(const carray<float>& x, void (*f)(float*, i64)) {
   float* p = out.mutable_data();
   const i64 n = x.size();
   {
-    py::gil_scoped_release nogil;
+    glasslens::bind::KernelScope nogil;
     f(p, n);
   }
   return out;
@@ -220,7 +220,7 @@ void bind_nn(py::module_& m) {
         double* lp = loss.mutable_data();
         double* ap = acc.mutable_data();
         {
-          py::gil_scoped_release nogil;
+          glasslens::bind::KernelScope nogil;
           nn::evaluate(s, theta.data(), K, X.data(), y.data(), n, lp, ap, n_threads);
         }
         return py::make_tuple(loss, acc);
@@ -245,7 +245,7 @@ void bind_nn(py::module_& m) {
         double loss;
         i64 correct = 0;
         {
-          py::gil_scoped_release nogil;
+          glasslens::bind::KernelScope nogil;
           nn::Workspace ws;
           loss = nn::loss_grad(s, theta.data(), X.data(), y.data(), n, g, ws, &correct);
         }
@@ -266,7 +266,7 @@ void bind_nn(py::module_& m) {
         carray<float> out({K, n, static_cast<i64>(s.n_out())});
         float* o = out.mutable_data();
         {
-          py::gil_scoped_release nogil;
+          glasslens::bind::KernelScope nogil;
           nn::forward_logits_many(s, theta.data(), K, X.data(), n, o, n_threads);
         }
         return out;
@@ -359,7 +359,7 @@ void bind_nn(py::module_& m) {
         sp.n_records = NR;
         sp.n_threads = n_threads;
         {
-          py::gil_scoped_release nogil;
+          glasslens::bind::KernelScope nogil;
           nn::train(sp, st);
         }
       },

@@ -169,7 +169,7 @@ void bind_probes(py::module_& m) {
         float* up = u.mutable_data();
         const float* tp = theta.data();
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           ls::make_direction(s, tp, seed, k, dk, nm, bm, up);
         }
         return u;
@@ -207,7 +207,7 @@ void bind_probes(py::module_& m) {
         const std::int64_t n = X.shape(0);
         double l0 = 0.0, a0 = 0.0;
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           ls::perturbed_eval(s, tp, seed, K, rp, R, dk, nm, bm, md, xp, yp, n, lp, ap, n_threads,
                              &l0, &a0);
         }
@@ -255,7 +255,7 @@ void bind_probes(py::module_& m) {
         const std::int32_t* yp = y.data();
         const std::int64_t n = X.shape(0);
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           ls::affine_eval(s, tp, dp, md, cp, G, xp, yp, n, lp, ap, n_threads);
         }
         return py::make_tuple(loss, acc);
@@ -276,7 +276,7 @@ void bind_probes(py::module_& m) {
         const std::int32_t* yp = y.data();
         const std::int64_t n = X.shape(0);
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           loss = ls::full_loss(s, tp, xp, yp, n, &acc, n_threads);
         }
         return py::make_tuple(loss, acc);
@@ -323,7 +323,7 @@ void bind_probes(py::module_& m) {
         const std::int32_t* ytp = have_test ? yte.data() : nullptr;
         const std::int64_t ntr = Xtr.shape(0), nte = have_test ? Xte.shape(0) : 0;
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           ls::random_walk(s, tp, xp, yp, ntr, xtp, ytp, nte, p, out, n_threads);
         }
         const py::ssize_t W = p.walkers, NR = out.n_records, P = s.n_params();

@@ -25,7 +25,7 @@ carray<std::uint64_t> pack_typed(const py::array& arr, int n_threads) {
   std::uint64_t* o = out.mutable_data();
   std::int64_t bad;
   {
-    py::gil_scoped_release rel;
+    glasslens::bind::KernelScope rel;
     bad = overlaps::pack_signs(p, M, N, o, n_threads);
   }
   if (bad >= 0) {
@@ -73,7 +73,7 @@ void bind_replicas(py::module_& m) {
         const std::uint64_t* w = words.data();
         std::int8_t* o = out.mutable_data();
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           overlaps::unpack_signs(w, M, n_bits, o, n_threads);
         }
         return out;
@@ -93,7 +93,7 @@ void bind_replicas(py::module_& m) {
         const std::uint64_t* pb = B ? B->data() : nullptr;
         double* pq = q.mutable_data();
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           overlaps::overlap_packed(pa, Ma, pb, Mb, n_bits, pq, n_threads);
         }
         return q;
@@ -114,7 +114,7 @@ void bind_replicas(py::module_& m) {
         const std::uint64_t* pb = B ? B->data() : nullptr;
         std::int64_t* pd = d.mutable_data();
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           overlaps::hamming_packed(pa, Ma, pb, Mb, n_bits, pd, n_threads);
         }
         return d;
@@ -138,7 +138,7 @@ void bind_replicas(py::module_& m) {
         const double* pd = D.data();
         double* po = out.mutable_data();
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           triangles::sorted_sides_all(pd, M, po, n_threads);
         }
         return out;
@@ -161,7 +161,7 @@ void bind_replicas(py::module_& m) {
         const double* pd = D.data();
         double* po = out.mutable_data();
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           triangles::sorted_sides_list(pd, M, pi, T, po, n_threads);
         }
         return out;
@@ -184,10 +184,10 @@ void bind_replicas(py::module_& m) {
           const std::int64_t* pi = idx->data();
           for (std::int64_t t = 0; t < 3 * T; ++t)
             if (pi[t] < 0 || pi[t] >= M) throw std::invalid_argument("triples has an index out of range");
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           s = triangles::summarize_list(pd, M, pi, T, tol, n_threads);
         } else {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           s = triangles::summarize_all(pd, M, tol, n_threads);
         }
         return py::make_tuple(s.sum_gap, s.sum_gap2, s.n_iso, s.n);

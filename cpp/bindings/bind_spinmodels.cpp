@@ -79,7 +79,7 @@ void bind_spinmodels(py::module_& m) {
         carray<float> out(dvec{static_cast<py::ssize_t>(n_samples), n_spins, n_spins});
         float* p = out.mutable_data();
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           const std::int64_t NN = static_cast<std::int64_t>(n_spins) * n_spins;
           for (std::int64_t s = 0; s < n_samples; ++s) spin::make_couplings(md, n_spins, J, seed, s, p + s * NN);
         }
@@ -103,7 +103,7 @@ void bind_spinmodels(py::module_& m) {
         const std::int8_t* ps = s.data();
         double* po = out.mutable_data();
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           spin::energies(pj, ph, N, ps, n, po);
         }
         return out;
@@ -124,7 +124,7 @@ void bind_spinmodels(py::module_& m) {
                          am.mutable_data(),      fe.mutable_data(), fa.mutable_data(),
                          sa.mutable_data(),      Jo.mutable_data(), ho.mutable_data()};
         {
-          py::gil_scoped_release rel;
+          glasslens::bind::KernelScope rel;
           spin::run_parallel_tempering(p, o, n_threads);
         }
         py::dict d;

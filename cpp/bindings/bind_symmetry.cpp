@@ -33,7 +33,7 @@ py::tuple lap_one(const carray<T>& cost, bool maximize,
     std::int64_t* pcl = cols.mutable_data();
     double* pu = u.mutable_data();
     double* pvv = v.mutable_data();
-    py::gil_scoped_release release;
+    glasslens::bind::KernelScope release;
     LapOptions opt;
     opt.maximize = maximize;
     opt.v_init = pv;
@@ -71,7 +71,7 @@ py::tuple lap_batch(const carray<T>& costs, bool maximize,
     double* pt = totals.mutable_data();
     double* pu = u ? u->mutable_data() : nullptr;
     double* pvv = v ? v->mutable_data() : nullptr;
-    py::gil_scoped_release release;
+    glasslens::bind::KernelScope release;
     lap_solve_batch(pc, B, nr, nc, maximize, pv, pr, pcl, pt, pu, pvv, n_threads);
   }
   if (return_duals) return py::make_tuple(rows, cols, totals, *u, *v);
@@ -118,7 +118,7 @@ py::tuple lap_all_pairs_py(const carray<float>& U, int n_threads, bool return_co
     std::int64_t* pp = perms.mutable_data();
     double* pt = totals.mutable_data();
     float* pc = costs ? costs->mutable_data() : nullptr;
-    py::gil_scoped_release release;
+    glasslens::bind::KernelScope release;
     lap_all_pairs(pu, M, H, D, pp, pt, pc, n_threads);
   }
   if (return_costs) return py::make_tuple(perms, totals, *costs);

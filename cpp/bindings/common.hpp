@@ -4,16 +4,89 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <csignal>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 
+#include "glasslens/common/interrupt.hpp"
+
 namespace glasslens::bind {
 namespace py = pybind11;
+
+// ---- Ctrl-C -----------------------------------------------------------------------------------
+// While a kernel runs without the GIL, Python's own SIGINT handler only records the signal; the
+// kernel would run to its end. KernelScope installs (for the outermost running kernel) a SIGINT
+// handler that sets the core's interrupt flag, then calls the handler it replaced (Python's, which
+// records the signal for PyErr_CheckSignals); the kernel stops at its next check and throws
+// glasslens::Interrupted, which the translator registered in module.cpp turns into
+// KeyboardInterrupt (or whatever Python's handler raises). A SIGINT that was ignored (SIG_IGN)
+// stays ignored; under SIG_DFL the default action (termination) is taken as before.
+namespace interrupt_detail {
+struct State {
+  std::mutex mu;
+  int depth = 0;
+  struct sigaction previous {};
+};
+inline State& state() {
+  static State s;
+  return s;
+}
+inline void on_sigint(int sig) {
+  const struct sigaction& prev = state().previous;
+  if (prev.sa_handler == SIG_IGN) return;
+  if (prev.sa_handler == SIG_DFL) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  request_interrupt();
+  if (prev.sa_flags & SA_SIGINFO) {
+    if (prev.sa_sigaction) prev.sa_sigaction(sig, nullptr, nullptr);
+  } else if (prev.sa_handler) {
+    prev.sa_handler(sig);
+  }
+}
+}  // namespace interrupt_detail
+
+// Installs the interrupt-forwarding SIGINT handler for its lifetime (nests across threads).
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    auto& st = interrupt_detail::state();
+    std::lock_guard<std::mutex> lock(st.mu);
+    if (st.depth++ == 0) {
+      clear_interrupt();
+      struct sigaction sa {};
+      sa.sa_handler = interrupt_detail::on_sigint;
+      sigemptyset(&sa.sa_mask);
+      sa.sa_flags = 0;
+      sigaction(SIGINT, &sa, &st.previous);
+    }
+  }
+  ~InterruptGuard() {
+    auto& st = interrupt_detail::state();
+    std::lock_guard<std::mutex> lock(st.mu);
+    if (--st.depth == 0) sigaction(SIGINT, &st.previous, nullptr);
+  }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+};
+
+// What every binding holds around a call into the core: Ctrl-C forwarding, then the GIL released.
+class KernelScope {
+ public:
+  KernelScope() = default;
+
+ private:
+  InterruptGuard guard_;
+  py::gil_scoped_release release_;
+};
 
 template <class T>
 using carray = py::array_t<T, py::array::c_style | py::array::forcecast>;

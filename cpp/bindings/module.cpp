@@ -6,7 +6,12 @@
 // (cpp/RENAMES.md maps the former flat names). Bindings with many scalar settings take an
 // options struct (_core.nn.TrainOptions, _core.probes.WalkParams, ...) instead of a long
 // positional list.
+#include <Python.h>
 #include <pybind11/pybind11.h>
+
+#include <exception>
+
+#include "glasslens/common/interrupt.hpp"
 
 namespace py = pybind11;
 
@@ -22,6 +27,18 @@ void bind_effective_model(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "glasslens C++ core (private; use the glasslens package)";
+  // A kernel stopped by Ctrl-C (bindings/common.hpp, KernelScope) raises what Python's SIGINT
+  // handler raises (KeyboardInterrupt by default), or KeyboardInterrupt when the signal reached
+  // a kernel outside the main thread.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const glasslens::Interrupted&) {
+      glasslens::clear_interrupt();
+      if (PyErr_CheckSignals() != 0) return;
+      PyErr_SetNone(PyExc_KeyboardInterrupt);
+    }
+  });
   bind_info(m);
   auto nn = m.def_submodule("nn", "MLP engine: GEMM, fused evaluation, loss/gradient, replica SGD");
   bind_nn(nn);

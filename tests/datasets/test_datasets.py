@@ -443,3 +443,49 @@ def test_dataset_constructor_validation():
         D.Dataset(X, y, X, y, "toy", 2, meta={"a": object()})
     with pytest.raises(TypeError, match="teacher must be an MLP"):
         D.Dataset(X, y, X, y, "toy", 2, teacher=[np.zeros((2, 3))])
+
+
+def _idx_header(code, dims):
+    import struct
+
+    return bytes([0, 0, code, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims)
+
+
+def test_gzip_bomb_is_refused_after_the_declared_payload(tmp_path):
+    """A small gzip file whose stream expands far past its header used to be decompressed whole
+    (2 MiB -> 2 GiB, 40 s, 4 GB) before the size check."""
+    import gzip
+    import resource
+    import time
+
+    from glasslens.datasets import read_idx
+
+    p = tmp_path / "bomb-idx1-ubyte.gz"
+    with gzip.open(p, "wb", compresslevel=9) as f:
+        f.write(_idx_header(0x08, [10]) + bytes(10))
+        block = bytes(1 << 20)
+        for _ in range(160):  # 160 MiB of zeros after the 10 declared bytes
+            f.write(block)
+    assert p.stat().st_size < 1 << 20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="trailing bytes"):
+        read_idx(p)
+    assert time.perf_counter() - t0 < 2.0
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 64 * 1024  # never holds the expanded stream
+
+
+def test_idx_header_larger_than_memory_is_refused_before_reading(tmp_path, monkeypatch):
+    from glasslens._lib import _validate
+    from glasslens.datasets import read_idx
+
+    monkeypatch.setattr(_validate, "physical_memory_bytes", lambda: 1 << 30)
+    p = tmp_path / "huge-idx3-ubyte"
+    p.write_bytes(_idx_header(0x08, [60000, 200, 200]) + bytes(100))  # claims 2.4 GB
+    with pytest.raises(ValueError, match="GiB of memory"):
+        read_idx(p)
+    q = tmp_path / "short-idx3-ubyte"
+    q.write_bytes(_idx_header(0x08, [600, 28, 28]) + bytes(100))
+    with pytest.raises(ValueError, match="truncated IDX file"):
+        read_idx(q)

@@ -239,3 +239,47 @@ def test_simd_paths_identical():
         _core.set_simd_path(old)
     np.testing.assert_array_equal(outs[0].configs, outs[1].configs)
     np.testing.assert_array_equal(outs[0].energy, outs[1].energy)
+
+
+def test_spin_energies_refuse_values_that_would_wrap_to_spins():
+    """257 used to be cast to int8 (+1) before the +-1 check."""
+    J = np.zeros((3, 3), np.float32)
+    with pytest.raises(ValueError, match="only \\+1 and -1, found 257"):
+        sm.spin_energies(J, np.zeros(3), np.array([[257, 1, -1]]))
+    with pytest.raises(ValueError, match="only \\+1 and -1"):
+        sm.spin_energies(J, np.zeros(3), np.array([[-255, 1, 1]]))
+
+
+def test_integer_arrays_are_never_wrapped_on_conversion():
+    from glasslens._lib._validate import as_array
+
+    with pytest.raises(ValueError, match="outside the range of int8"):
+        as_array(np.array([1, 300]), "x", np.int8)
+    with pytest.raises(ValueError, match="outside the range of int32"):
+        as_array(np.array([2**40]), "labels", np.int32)
+    assert as_array(np.array([1, -1, 127]), "x", np.int8).dtype == np.int8
+
+
+@pytest.mark.parametrize("every", [1, 2])
+def test_zero_field_paramagnet_records_are_independent(every):
+    """Metropolis accepted every dE = 0 flip, so each sweep flipped every spin of the free
+    paramagnet and records alternated between s and -s (overlap exactly -1 or +1)."""
+    N = 256
+    r = sm.parallel_tempering("paramagnet", N, [2.0], n_replicas=2, n_samples=1,
+                              n_equilibrate=10, n_measure=200 * every, record_every=every,
+                              seed=3)
+    c = r.configs[0, :, :, 0, :].astype(np.float64)  # replicas x records x N
+    q = (c[:, 1:] * c[:, :-1]).mean(axis=2).ravel()
+    assert abs(q.mean()) < 4.0 / np.sqrt(N * q.size)
+    assert q.std() == pytest.approx(1.0 / np.sqrt(N), rel=0.25)
+
+
+def test_free_ising_metropolis_records_are_independent():
+    from glasslens.maxent import Ising
+
+    N = 200
+    model = Ising(np.zeros(N), np.zeros((N, N)))
+    S = model.sample(400, method="metropolis", burn_in=5, thin=1, chains=1, seed=2).astype(float)
+    q = (S[1:] * S[:-1]).mean(axis=1)
+    assert abs(q.mean()) < 4.0 / np.sqrt(N * q.size)
+    assert abs(S.mean()) < 4.0 / np.sqrt(S.size)

@@ -582,6 +582,7 @@ void train(const Arch& a, float* theta, float* adam_m, float* adam_v, std::int64
       epoch_permutation(seed, r, ep, n, perm.data());
       double acc = 0.0;
       for (std::int64_t bi = 0; bi < n_batches; ++bi) {
+        check_interrupt();
         const std::int64_t step = ep * n_batches + bi;
         const std::int64_t first = bi * Bmax;
         const std::int64_t B = std::min(Bmax, n - first);

@@ -397,6 +397,7 @@ void fit_block(const Data& data, const PLMOptions& opt, const double* P0, int i0
     act.swap(keep);
   }
   while (!act.empty()) {
+    check_interrupt();
     evaluate(act, true);
     std::vector<int> keep;
     for (int a : act) {

@@ -45,6 +45,7 @@ double sample(const double* h, const double* J, int N, const std::int8_t* init,
     std::int64_t recorded = 0, nflip = 0;
     const bool gibbs = opt.method == Sampler::gibbs;
     for (std::int64_t sweep = 1; sweep <= total; ++sweep) {
+      check_interrupt();
       for (int i = 0; i < N; ++i) {
         const double u = rng.uniform();
         const double Hi = H[i];
@@ -54,8 +55,12 @@ double sample(const double* h, const double* J, int N, const std::int8_t* init,
           const double p = 1.0 / (1.0 + std::exp(-2.0 * Hi));
           snew = u < p ? 1 : -1;
         } else {
-          const double dE = 2.0 * s[i] * Hi;  // energy change of flipping s_i
-          snew = (dE <= 0.0 || u < std::exp(-dE)) ? -s[i] : s[i];
+          // energy change of flipping s_i; a move that leaves the energy unchanged is accepted
+          // with probability 1/2 (still detailed balance): accepting it always made free spins
+          // (zero field and couplings) flip deterministically every sweep
+          const double dE = 2.0 * s[i] * Hi;
+          const bool accept = dE < 0.0 || (dE == 0.0 ? u < 0.5 : u < std::exp(-dE));
+          snew = accept ? -s[i] : s[i];
         }
         if (snew != s[i]) {
           s[i] = static_cast<std::int8_t>(snew);

@@ -135,6 +135,7 @@ void train(const TrainSpec& sp, TrainState& st) {
       const float lr = static_cast<float>(sp.lr[e]);
       if (!full_batch) epoch_order(sp.order_seed, ostream, e, n, perm.data());
       for (i64 b0 = 0; b0 < n; b0 += B) {
+        check_interrupt();
         const i64 rows = std::min(B, n - b0);
         const float* Xs = sp.X;
         const std::int32_t* ys = ylab;

@@ -673,6 +673,7 @@ void run_walker(const WalkContext& c, std::int64_t w, WalkOutput& out) {
   record(0);
   std::vector<float> din, dout, wcol;
   for (std::int64_t t = 1; t <= p.steps; ++t) {
+    if ((t & 63) == 0) check_interrupt();
     bool ok = false;
     if (!sparse) {
       for (int l = 0; l < L; ++l) {

@@ -96,7 +96,11 @@ void init_slot(Slot& sl, const float* J, const double* h, int N, Philox& rng) {
 
 using RowUpdate = void (*)(double*, const float*, double, int) noexcept;
 
-// One sequential Metropolis sweep; returns the number of accepted flips.
+// One sequential Metropolis sweep; returns the number of accepted flips. A flip that leaves the
+// energy unchanged (dE == 0) is accepted with probability 1/2, which keeps detailed balance:
+// accepting it always made the zero-field paramagnet flip every spin in every sweep, so records
+// alternated between s and -s. Continuous couplings (SK) never give dE == 0 exactly, so their
+// chains are unchanged.
 std::int64_t sweep(Slot& sl, const float* J, int N, double beta, Philox& rng, RowUpdate upd) {
   std::int64_t acc = 0;
   std::int8_t* s = sl.s.data();
@@ -104,6 +108,7 @@ std::int64_t sweep(Slot& sl, const float* J, int N, double beta, Philox& rng, Ro
   for (int i = 0; i < N; ++i) {
     const double dE = 2.0 * s[i] * f[i];
     if (dE > 0.0 && rng.uniform() >= std::exp(-beta * dE)) continue;
+    if (dE == 0.0 && rng.uniform() >= 0.5) continue;
     s[i] = static_cast<std::int8_t>(-s[i]);
     const double c = 2.0 * s[i];
     upd(f, J + static_cast<std::int64_t>(i) * N, c, N);
@@ -170,6 +175,7 @@ void run_parallel_tempering(const PTParams& p, const PTOutput& out, int n_thread
     const std::int64_t total = p.n_equilibrate + p.n_measure;
     const std::int64_t base = item;  // output offsets (S x R)
     for (std::int64_t t = 0; t < total; ++t) {
+      check_interrupt();
       for (int k = 0; k < T; ++k) flips[k] += sweep(slots[slot_of[k]], J, N, beta[k], rngs[k], upd);
       for (int k = 0; k + 1 < T; ++k) {
         Slot& a = slots[slot_of[k]];

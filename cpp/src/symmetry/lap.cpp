@@ -198,7 +198,7 @@ class Solver {
     const std::int64_t n_free = static_cast<std::int64_t>(free_rows.size());
     std::int64_t current = 0, new_free = 0, rr_cnt = 0;
     while (current < n_free) {
-      ++rr_cnt;
+      if ((++rr_cnt & 1023) == 0) check_interrupt();
       const std::int64_t i = free_rows[current++];
       double v1, v2;
       std::int64_t j1, j2;
@@ -277,7 +277,10 @@ class Solver {
       freecol_[j] = row4col_[j] < 0 ? kOn : 0;
       if (row4col_[j] < 0) freelist_.push_back(j);
     }
-    for (std::int64_t cur : free_rows) augment(cur);
+    for (std::int64_t cur : free_rows) {
+      check_interrupt();
+      augment(cur);
+    }
   }
 
   void augment(std::int64_t cur) {

@@ -2,13 +2,26 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import warnings
 from typing import Iterator, Optional
 
 from .. import _core
 
-_override: Optional[int] = None
+#: thread counts above this multiple of the CPU count are capped (with a RuntimeWarning):
+#: OpenMP cannot create tens of thousands of threads (libgomp crashes or exits)
+MAX_THREADS_PER_CPU = 4
+
+# the default set by ``set_threads``: context-local, so blocks in different Python threads (or
+# asyncio tasks) neither leak into each other nor leave the default stuck
+_override: contextvars.ContextVar[Optional[int]] = contextvars.ContextVar(
+    "glasslens_n_threads", default=None)
+
+
+def max_threads() -> int:
+    """The largest thread count glasslens uses (``MAX_THREADS_PER_CPU`` x the CPU count)."""
+    return MAX_THREADS_PER_CPU * (os.cpu_count() or 1)
 
 
 def resolve_threads(n_threads: Optional[int] = None) -> int:
@@ -16,10 +29,12 @@ def resolve_threads(n_threads: Optional[int] = None) -> int:
 
     None means the library default (``set_threads`` if active, else OpenMP's default, which
     honours ``OMP_NUM_THREADS``); negative values count back from the CPU count
-    (-1 = all CPUs). A serial build always returns 1 and warns if more were requested.
+    (-1 = all CPUs). Counts above :func:`max_threads` are capped with a RuntimeWarning. A serial
+    build always returns 1 and warns if more were requested.
     """
     if n_threads is None:
-        n = _override if _override is not None else int(_core.default_threads())
+        ov = _override.get()
+        n = ov if ov is not None else min(int(_core.default_threads()), max_threads())
     else:
         if isinstance(n_threads, bool) or not isinstance(n_threads, (int,)) and not hasattr(
             n_threads, "__index__"
@@ -30,6 +45,15 @@ def resolve_threads(n_threads: Optional[int] = None) -> int:
             raise ValueError("n_threads must be a positive int, a negative int or None, got 0")
         if n < 0:
             n = max(1, (os.cpu_count() or 1) + 1 + n)
+        cap = max_threads()
+        if n > cap:
+            warnings.warn(
+                f"n_threads={n_threads} exceeds {MAX_THREADS_PER_CPU} x the {os.cpu_count() or 1} "
+                f"CPUs of this machine; using {cap}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            n = cap
     if not _core.has_openmp and n > 1:
         if n_threads is not None:
             warnings.warn(
@@ -43,11 +67,10 @@ def resolve_threads(n_threads: Optional[int] = None) -> int:
 
 @contextlib.contextmanager
 def set_threads(n_threads: Optional[int]) -> Iterator[None]:
-    """Context manager that changes the default thread count inside its block."""
-    global _override
-    old = _override
-    _override = None if n_threads is None else resolve_threads(n_threads)
+    """Context manager that changes the default thread count inside its block (for the current
+    thread or asyncio task only; other threads keep their own default)."""
+    token = _override.set(None if n_threads is None else resolve_threads(n_threads))
     try:
         yield
     finally:
-        _override = old
+        _override.reset(token)

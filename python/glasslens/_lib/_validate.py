@@ -34,6 +34,13 @@ def as_array(
             raise ValueError(f"{name} must hold integers, got non-integral floats")
     if raw.dtype.kind == "c":
         raise TypeError(f"{name} must be real, got complex dtype {raw.dtype}")
+    if np.dtype(dtype).kind in "iu" and raw.dtype.kind in "iuf" and raw.size:
+        info = np.iinfo(dtype)
+        lo, hi = raw.min(), raw.max()
+        if lo < info.min or hi > info.max:  # a cast would wrap around silently
+            bad = (lo if lo < info.min else hi).item()
+            raise ValueError(f"{name} holds {bad!r}, outside the range of {np.dtype(dtype).name} "
+                             f"[{info.min}, {info.max}]")
     arr = np.ascontiguousarray(raw, dtype=dtype)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
@@ -120,3 +127,26 @@ def check_alloc(nbytes: float, what: str) -> None:
     if nbytes > limit:
         raise ValueError(f"{what} would need {nbytes / 2**30:,.1f} GiB of memory, more than this "
                          f"machine's {limit / 2**30:,.1f} GiB")
+
+
+def check_spins(samples: Any, name: str = "samples", n: Optional[int] = None) -> np.ndarray:
+    """Samples as a C-contiguous int8 array (M, N) of +-1; raises ValueError/TypeError otherwise."""
+    raw = np.asarray(samples)
+    if raw.dtype == object or raw.dtype.kind in "USVMmc":
+        raise TypeError(f"{name} must be a numeric array of +-1, got dtype {raw.dtype}")
+    if raw.ndim == 1:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_spins), got shape {raw.shape}")
+    if raw.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_spins), got shape {raw.shape}")
+    if raw.size == 0:
+        raise ValueError(f"{name} must not be empty (shape {raw.shape})")
+    if raw.dtype.kind == "f" and not np.all(np.isfinite(raw)):
+        raise ValueError(f"{name} contains NaN or inf")
+    if raw.dtype.kind == "b":
+        raise TypeError(f"{name} must hold +-1 values, got booleans (map them with 2*x-1)")
+    if not np.all((raw == 1) | (raw == -1)):
+        bad = raw[(raw != 1) & (raw != -1)].ravel()[0].item()
+        raise ValueError(f"{name} must contain only +1 and -1, found {bad!r}")
+    if n is not None and raw.shape[1] != n:
+        raise ValueError(f"{name} has {raw.shape[1]} spins, expected {n}")
+    return np.ascontiguousarray(raw, dtype=np.int8)

@@ -58,7 +58,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._validate import as_array, check_alloc, check_float, check_int, check_seed
 from ..nn._network import MLP, _savez
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -205,47 +205,77 @@ def read_idx(path: PathLike) -> np.ndarray:
     The header is checked strictly: two zero bytes, a known type code (0x08 ubyte, 0x09 byte,
     0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64), 1 to 4 dimensions, all positive, and a
     payload whose size matches the header exactly. Any violation raises ValueError naming the
-    file. Returns a native-endian array of shape ``dims``.
+    file. The file is streamed: the header is read and checked (size cap, the machine's memory)
+    before any data, then exactly the declared payload is read into the result and one more byte
+    is tried, so a corrupt or hostile file (a gzip stream that expands without end) costs at most
+    the declared array. Returns a native-endian array of shape ``dims``.
     """
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        fh = open(p, "rb")
     except FileNotFoundError:
         raise FileNotFoundError(f"no such IDX file: {p}") from None
-    if raw[:2] == b"\x1f\x8b":
+    with fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+        fh.seek(0)
+        stream: Any = gzip.GzipFile(fileobj=fh, mode="rb") if gz else fh
         try:
-            raw = gzip.decompress(raw)
+            return _read_idx_stream(stream, p)
         except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"{p}: corrupt or truncated gzip data ({exc})") from None
-    if len(raw) < 4:
-        raise ValueError(f"{p}: not an IDX file (only {len(raw)} bytes, no header)")
-    if raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{p}: not an IDX file (bad magic number 0x{raw[:4].hex()}; "
+
+
+def _read_exact(stream: Any, n: int) -> bytes:
+    """Up to ``n`` bytes (fewer only at the end of the stream)."""
+    out = b""
+    while len(out) < n:
+        chunk = stream.read(n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def _read_idx_stream(stream: Any, p: Path) -> np.ndarray:
+    head = _read_exact(stream, 4)
+    if len(head) < 4:
+        raise ValueError(f"{p}: not an IDX file (only {len(head)} bytes, no header)")
+    if head[0] != 0 or head[1] != 0:
+        raise ValueError(f"{p}: not an IDX file (bad magic number 0x{head.hex()}; "
                          "expected 0x0000 followed by type and rank bytes)")
-    code, ndim = raw[2], raw[3]
+    code, ndim = head[2], head[3]
     if code not in _IDX_TYPES:
         raise ValueError(f"{p}: unknown IDX data type code 0x{code:02x}")
     if not 1 <= ndim <= 4:
         raise ValueError(f"{p}: IDX rank {ndim} is not supported (expected 1 to 4)")
-    hlen = 4 + 4 * ndim
-    if len(raw) < hlen:
-        raise ValueError(f"{p}: truncated IDX header ({len(raw)} bytes, expected {hlen})")
-    dims = [int(v) for v in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4)]
+    rest = _read_exact(stream, 4 * ndim)
+    if len(rest) < 4 * ndim:
+        raise ValueError(f"{p}: truncated IDX header ({4 + len(rest)} bytes, expected "
+                         f"{4 + 4 * ndim})")
+    dims = [int(v) for v in np.frombuffer(rest, dtype=">u4", count=ndim)]
     if any(d == 0 for d in dims):
         raise ValueError(f"{p}: IDX header has a zero dimension {dims}")
     dt = _IDX_TYPES[code]
     want = dt.itemsize * int(np.prod(dims, dtype=object))
     if want > _MAX_IDX_BYTES:
         raise ValueError(f"{p}: IDX header dimensions {dims} are absurd ({want} bytes)")
-    have = len(raw) - hlen
+    check_alloc(want, f"{p}: IDX header dimensions {dims}")
+    buf = bytearray(want)
+    view = memoryview(buf)
+    have, step = 0, 1 << 24
+    while have < want:
+        n = stream.readinto(view[have:min(want, have + step)])
+        if not n:
+            break
+        have += n
     if have < want:
         raise ValueError(f"{p}: truncated IDX file: header {dims} needs {want} data bytes, "
                          f"file has {have}")
-    if have > want:
-        raise ValueError(f"{p}: IDX file has {have - want} unexpected trailing bytes after "
-                         f"{dims} data")
-    arr = np.frombuffer(raw, dtype=dt, count=want // dt.itemsize, offset=hlen).reshape(dims)
-    return arr.astype(dt.newbyteorder("="))
+    extra = stream.read(1 << 16)
+    if extra:
+        raise ValueError(f"{p}: IDX file has unexpected trailing bytes after {dims} data")
+    arr = np.frombuffer(buf, dtype=dt).reshape(dims)
+    return arr.astype(dt.newbyteorder("="), copy=False)
 
 
 _IDX_PARTS = {

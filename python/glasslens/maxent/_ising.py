@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _core
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._validate import as_array, check_float, check_int, check_seed, check_spins
 
 PathLike = Union[str, Path]
 _FORMAT = "glasslens-ising-v1"
@@ -26,29 +26,6 @@ MAX_ENUMERATE = 20
 
 class BPConvergenceWarning(RuntimeWarning):
     """Belief propagation stopped at ``max_sweeps`` without reaching its tolerance."""
-
-
-def check_spins(samples: Any, name: str = "samples", n: Optional[int] = None) -> np.ndarray:
-    """Samples as a C-contiguous int8 array (M, N) of +-1; raises ValueError/TypeError otherwise."""
-    raw = np.asarray(samples)
-    if raw.dtype == object or raw.dtype.kind in "USVMmc":
-        raise TypeError(f"{name} must be a numeric array of +-1, got dtype {raw.dtype}")
-    if raw.ndim == 1:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_spins), got shape {raw.shape}")
-    if raw.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_spins), got shape {raw.shape}")
-    if raw.size == 0:
-        raise ValueError(f"{name} must not be empty (shape {raw.shape})")
-    if raw.dtype.kind == "f" and not np.all(np.isfinite(raw)):
-        raise ValueError(f"{name} contains NaN or inf")
-    if raw.dtype.kind == "b":
-        raise TypeError(f"{name} must hold +-1 values, got booleans (map them with 2*x-1)")
-    if not np.all((raw == 1) | (raw == -1)):
-        bad = raw[(raw != 1) & (raw != -1)].ravel()[0]
-        raise ValueError(f"{name} must contain only +1 and -1, found {bad!r}")
-    if n is not None and raw.shape[1] != n:
-        raise ValueError(f"{name} has {raw.shape[1]} spins, expected {n}")
-    return np.ascontiguousarray(raw, dtype=np.int8)
 
 
 def _check_J(J: Any, n: int, name: str = "J", atol: float = 1e-10) -> np.ndarray:

@@ -33,7 +33,7 @@ import numpy as np
 from .. import _core
 from .._lib._results import Result, figure_axes, jsonable, markdown_table
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._validate import as_array, check_spins, check_float, check_int, check_seed
 
 __all__ = [
     "PTResult",
@@ -270,9 +270,7 @@ def spin_energies(J: Any, h: Any, configs: Any) -> np.ndarray:
     """Energy per spin H(s)/N of each configuration (n, N) for couplings J (N, N), fields h (N,)."""
     Ja = as_array(J, "J", np.float32, ndim=2)
     ha = as_array(h, "h", np.float64, ndim=1)
-    s = as_array(configs, "configs", np.int8, ndim=2)
-    if np.any(np.abs(s) != 1):
-        raise ValueError("configs must contain only +1 and -1")
+    s = check_spins(configs, "configs")
     return _core.spinmodels.energies(Ja, ha, s)
 
 

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "glasslens/common/interrupt.hpp"
+
 #ifdef GLASSLENS_HAS_OPENMP
 #include <omp.h>
 #endif
@@ -62,6 +64,8 @@ class ExceptionCatcher {
 
 // parallel_for(n, n_threads, f): calls f(i) for i in [0, n), dynamic schedule, exceptions
 // are caught inside the region and rethrown after it. f must not depend on the thread id.
+// An interrupt request (interrupt.hpp) skips the items not yet started and throws Interrupted
+// after the region.
 template <class F>
 void parallel_for(std::int64_t n, int n_threads, F&& f, int chunk = 1) {
   ExceptionCatcher catcher;
@@ -69,18 +73,20 @@ void parallel_for(std::int64_t n, int n_threads, F&& f, int chunk = 1) {
 #ifdef GLASSLENS_HAS_OPENMP
 #pragma omp parallel for schedule(dynamic, chunk) num_threads(nt) if (nt > 1 && n > 1)
   for (std::int64_t i = 0; i < n; ++i) {
-    if (catcher.failed()) continue;
+    if (catcher.failed() || interrupt_requested()) continue;
     catcher.run([&] { f(i); });
   }
 #else
   (void)nt;
   (void)chunk;
   for (std::int64_t i = 0; i < n; ++i) {
+    if (interrupt_requested()) break;
     catcher.run([&] { f(i); });
     if (catcher.failed()) break;
   }
 #endif
   catcher.rethrow();
+  check_interrupt();
 }
 
 }  // namespace glasslens
