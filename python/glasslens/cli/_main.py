@@ -67,7 +67,9 @@ def _kv(text: str) -> Tuple[str, Any]:
 
 
 def _add_training_args(p: argparse.ArgumentParser) -> None:
-    from ..report._analyze import DEFAULTS as D
+    from ..report._analyze import _legacy_defaults
+
+    D = _legacy_defaults()
 
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default=D["dataset"],
