@@ -182,7 +182,7 @@ def test_effective_model_alignment_values():
 
 
 def test_cli_alignment_flags(capsys):
-    from glasslens.cli._main import build_parser
+    from glasslens.cli import build_parser
 
     p = build_parser()
     a = p.parse_args(["replicas", "--alignment", "reference"])

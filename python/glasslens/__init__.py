@@ -21,7 +21,7 @@ from ._lib._threads import resolve_threads, set_threads
 from . import nn, datasets, probes, symmetry, replicas, flatness, spinmodels, maxent
 from . import effective_model, report
 from .datasets import Dataset, load_dataset
-from .nn import MLP, Ensemble, evaluate, train_ensemble
+from .nn import MLP, Ensemble, TrainConfig, evaluate, train_ensemble
 from .report import Report, run_analysis
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "resolve_threads",
     "MLP",
     "Ensemble",
+    "TrainConfig",
     "train_ensemble",
     "evaluate",
     "Dataset",

@@ -89,6 +89,7 @@ def _softmax_ce(logits, y):
     return float(np.mean(lse - z[np.arange(len(y)), y])), float(np.mean(z.argmax(1) == y))
 
 
+@pytest.mark.slow
 def test_analyze_end_to_end(tmp_path, capsys):
     out = tmp_path / "report"
     argv = ["analyze", "--out", str(out), "--replicas", "3", "--epochs", "2", "--n-train", "200",
@@ -154,17 +155,20 @@ def test_train_command_seeded(tmp_path, capsys):
     assert not np.array_equal(a.flat(), c.flat())
 
 
+@pytest.mark.slow
 def test_analyze_defaults(tmp_path, monkeypatch, capsys):
     """`glasslens analyze` with no options (the README's first command), run in tmp_path."""
     monkeypatch.chdir(tmp_path)
     assert main(["analyze", "--no-progress", "-q"]) == 0
     out = tmp_path / "glasslens-report"
     summ = json.loads((out / "summary.json").read_text())
-    from glasslens.report import DEFAULTS
+    from glasslens.report import ANALYSIS_TRAINING
 
-    assert summ["meta"]["dataset"] == "digits" and summ["meta"]["replicas"] == DEFAULTS["replicas"]
+    R = ANALYSIS_TRAINING.replicas
+    assert summ["meta"]["dataset"] == "digits" and summ["meta"]["replicas"] == R
+    assert summ["meta"]["training"] == ANALYSIS_TRAINING.to_dict()
     acc = np.asarray(summ["sections"][1]["data"]["per_replica"]["test_acc"])
-    assert acc.shape == (DEFAULTS["replicas"],) and acc.mean() > 0.9  # digits is easy
+    assert acc.shape == (R,) and acc.mean() > 0.9  # digits is easy
     assert (out / "index.html").is_file()
 
 

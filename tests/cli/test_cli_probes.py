@@ -8,7 +8,8 @@ import pytest
 
 import glasslens as gl
 from glasslens.probes import plotting as lp
-from glasslens.cli._probes import add_profile_parser, add_walk_parser, parse_radii
+from glasslens.cli import profile as profile_cmd, walk as walk_cmd
+from glasslens.cli.profile import parse_radii
 from glasslens.probes._section import section as report_section_protocol1
 
 
@@ -44,8 +45,8 @@ def test_plots(small, tmp_path):
 def _parser():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="command")
-    add_profile_parser(sub)
-    add_walk_parser(sub)
+    profile_cmd.add_parser(sub)
+    walk_cmd.add_parser(sub)
     return ap
 
 
@@ -80,6 +81,10 @@ def test_cli_profile_and_walk(small, tmp_path):
         ap.parse_args(["profile", "x.npz", "--data", "d.npz", "--radii", "a:b", "-o", "o"])
     with pytest.raises(SystemExit):  # --data or --dataset is required
         ap.parse_args(["walk", "x.npz", "-o", "o"])
+    # --out is the long form of -o
+    a = ap.parse_args(["walk", "x.npz", "--dataset", "digits", "--out", "w.npz"])
+    assert a.out == "w.npz"
+    assert ap.parse_args(["walk", "x.npz", "--dataset", "digits"]).out == "walk.npz"
     assert parse_radii("0,0.5,2").tolist() == [0.0, 0.5, 2.0]
     assert parse_radii("0:1:3").tolist() == [0.0, 0.5, 1.0]
 

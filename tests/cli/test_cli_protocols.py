@@ -23,7 +23,7 @@ def model(tmp_path_factory):
 def test_help_lists_protocol_commands(capsys):
     assert main([]) == 2
     out = capsys.readouterr().out
-    for cmd in ("profile", "walk", "flatness", "permutation", "replicas"):
+    for cmd in ("profile", "walk", "flatness", "permutation", "replicas", "effective-model"):
         assert cmd in out
 
 
@@ -135,6 +135,7 @@ def test_replicas_single_and_sweep(model, tmp_path, capsys):
         main(["replicas", "--alignment", "sideways"])
 
 
+@pytest.mark.slow
 def test_analyze_protocol_sections(tmp_path, capsys):
     out = tmp_path / "a"
     assert main(["analyze", *DATA, "--hidden", "8", "--replicas", "4", "--epochs", "3",

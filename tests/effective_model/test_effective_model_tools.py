@@ -255,17 +255,17 @@ def test_run_effective_model_rejects_bad_options(tiny_result):
 
 def test_cli_effective_model(tmp_path, monkeypatch):
     from glasslens import datasets
-    from glasslens.cli import _effective_model as cli
+    from glasslens.cli import effective_model as cli
 
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers()
-    cli.add_effective_model_parser(sub)
+    cli.add_parser(sub)
     out = tmp_path / "em"
     args = ap.parse_args(["effective-model", "--dataset", "digits", "--regimes", "shallow",
                           "deep-under", "--trainings", "3", "--draws", "20", "--epochs", "10",
                           "--fit-iters", "6", "--references", "1", "--x-max", "1", "--x-step",
                           "0.5", "--tap-starts", "5", "--out", str(out), "--threads", "2"])
-    assert args.func is cli.cli_effective_model
+    assert args.func is cli.run
     assert args.func(args) == 0
     s = json.loads((out / "summary.json").read_text())
     assert set(s["regimes"]) == {"shallow", "deep-under"}
@@ -276,8 +276,8 @@ def test_cli_effective_model(tmp_path, monkeypatch):
     with pytest.raises(SystemExit):
         ap.parse_args(["effective-model", "--trainings", "0"])
     bad = ap.parse_args(["effective-model", "--x-step", "0", "--out", str(tmp_path / "b")])
-    with pytest.raises(ValueError, match="x-step"):
-        cli.cli_effective_model(bad)
+    with pytest.raises(ValueError, match="x_step"):
+        cli.run(bad)
     assert datasets  # the CLI loads through glasslens.datasets
 
 

@@ -9,7 +9,7 @@ from scipy import stats
 
 import glasslens as gl
 from glasslens import flatness as G
-from glasslens.cli._flatness import add_flatness_parser, cli_flatness
+from glasslens.cli.flatness import add_parser as add_flatness_parser
 from glasslens.flatness._section import section as report_section_protocol4
 
 

@@ -172,3 +172,53 @@ def test_compact_json_is_json():
     text = _compact_json(x)
     assert json.loads(text) == x
     assert '"a": [1, 2.5, null]' in text
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_run_analysis_takes_its_training_options_from_a_config(tmp_path, monkeypatch):
+    from glasslens import nn
+    from glasslens.report import ANALYSIS_TRAINING
+
+    seen = []
+
+    def spy(dataset, config=None, **kw):
+        seen.append((config, kw))
+        raise _Stop
+
+    monkeypatch.setattr(nn, "train_ensemble", spy)
+    for kwargs, want in [
+        ({}, ANALYSIS_TRAINING),
+        ({"replicas": 3, "lr": 0.2}, ANALYSIS_TRAINING.replace(replicas=3, lr=0.2)),
+        ({"config": nn.TrainConfig(epochs=2)}, nn.TrainConfig(epochs=2)),
+        ({"config": nn.TrainConfig(epochs=2), "sam_rho": 0.1},
+         nn.TrainConfig(epochs=2, sam_rho=0.1)),
+    ]:
+        with pytest.raises(_Stop):
+            analyze.run_analysis(tmp_path / "r", dataset="digits", n_train=50, n_test=20,
+                                 progress=False, **kwargs)
+        config, kw = seen[-1]
+        assert config == want and set(kw) == {"n_threads", "progress"}
+    with pytest.raises(TypeError, match="nope"):
+        analyze.run_analysis(tmp_path / "r", nope=1)
+    # the analysis preset differs from train_ensemble's defaults only where it says so
+    assert {k for k, v in ANALYSIS_TRAINING.to_dict().items()
+            if v != nn.TrainConfig().to_dict()[k]} == {"replicas", "epochs", "batch_size"}
+
+
+def test_defaults_is_a_deprecated_alias_of_the_config():
+    import glasslens.report as rep
+    from glasslens.report import ANALYSIS_TRAINING, DATA_DEFAULTS
+
+    with pytest.warns(DeprecationWarning, match="ANALYSIS_TRAINING"):
+        d = rep.DEFAULTS
+    assert d == {"dataset": "digits", "hidden": (32,), "replicas": 16, "epochs": 30,
+                 "batch_size": 32, "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0,
+                 "family": "init", "seed": 0, "n_train": None, "n_test": None, "pca": None,
+                 "classes": None, "data_path": None}
+    assert d["replicas"] == ANALYSIS_TRAINING.replicas and d["dataset"] == DATA_DEFAULTS["dataset"]
+    with pytest.warns(DeprecationWarning):
+        assert analyze.DEFAULTS == d
+    assert "DEFAULTS" not in rep.__all__

@@ -27,6 +27,11 @@ from ._pipeline import (
     permute_configurations,
     liquid_solid_table,
 )
+from ._setup import (
+    load_paper_data,
+    tilt_grid,
+    preset_n_train,
+)
 from . import plotting
 
 __all__ = [
@@ -49,5 +54,8 @@ __all__ = [
     "align_hidden_units",
     "permute_configurations",
     "liquid_solid_table",
+    "load_paper_data",
+    "tilt_grid",
+    "preset_n_train",
     "plotting",
 ]

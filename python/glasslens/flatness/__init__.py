@@ -37,6 +37,7 @@ from ._study import (
     default_variants,
     analyse_rows,
 )
+from ._presets import VARIANT_PRESETS
 
 __all__ = [
     "HessianOperator",
@@ -64,4 +65,5 @@ __all__ = [
     "partial_rank_correlation",
     "default_variants",
     "analyse_rows",
+    "VARIANT_PRESETS",
 ]

@@ -1,6 +1,6 @@
 """Fully connected ReLU networks: ``MLP``, ``Ensemble`` (stacked replicas), training of many
-replicas in C++ (``train_ensemble``) and the one loss evaluator every protocol uses
-(``evaluate``, ``loss_and_grad``, ``logits``).
+replicas in C++ (``train_ensemble``, with every training option in one ``TrainConfig``) and the
+one loss evaluator every protocol uses (``evaluate``, ``loss_and_grad``, ``logits``).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ._network import (
     Ensemble,
     replica_seeds,
 )
+from ._config import TrainConfig
 from ._training import (
     train_ensemble,
     lr_schedule,
@@ -30,6 +31,7 @@ __all__ = [
     "MLP",
     "Ensemble",
     "replica_seeds",
+    "TrainConfig",
     "train_ensemble",
     "lr_schedule",
     "epoch_order",

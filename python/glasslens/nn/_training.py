@@ -20,13 +20,12 @@ import numpy as np
 from .. import _core
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_alloc, check_float, check_int, check_labels, check_seed
+from ._config import SCHEDULES as _SCHEDULES
+from ._config import TrainConfig
 from ._evaluation import evaluate
 from ._network import MLP, Ensemble, _check_widths, n_params, replica_seeds
 
 __all__ = ["train_ensemble", "lr_schedule", "epoch_order", "noisy_labels", "derived_seeds"]
-
-_SCHEDULES = ("constant", "cosine", "linear", "step")
-_FAMILIES = ("init", "order", "both")
 
 
 def lr_schedule(
@@ -120,61 +119,272 @@ def _dataset_arrays(dataset: Any):
     return X, y, Xt, yt, nc
 
 
+# ---------------------------------------------------------------------------------------------
+# train_ensemble and its steps
+# ---------------------------------------------------------------------------------------------
+_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+
+
+def resolve_config(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainConfig:
+    """``config`` (default: ``TrainConfig()``) with the keyword ``overrides`` applied."""
+    if config is None:
+        config = TrainConfig()
+    elif not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig or None, got {type(config).__name__}"
+                        f" (pass hidden widths as hidden=...)")
+    if not overrides:
+        return config
+    TrainConfig._check_names(overrides, "train_ensemble")
+    return config.replace(**overrides)
+
+
+class _Problem:
+    """The validated data and the sizes of one training run."""
+
+    def __init__(self, dataset: Any, cfg: TrainConfig, n_threads: Optional[int]) -> None:
+        self.X, self.y, self.Xt, self.yt, self.C = _dataset_arrays(dataset)
+        self.n, d = self.X.shape
+        self.cfg = cfg
+        self.widths = _check_widths([d, *cfg.hidden, self.C])
+        self.R, self.E = cfg.replicas, cfg.epochs
+        self.lrs = lr_schedule(cfg.lr, cfg.epochs, list(cfg.schedule) if not isinstance(
+            cfg.schedule, str) else cfg.schedule, cfg.warmup_epochs)
+        self.P = n_params(self.widths, cfg.bias)
+        # parameters, velocities, the initial copy and per-thread gradients
+        check_alloc(3.0 * self.R * self.P * 4, f"replicas={self.R:,} x {self.P:,} parameters")
+        self.nt = resolve_threads(n_threads)
+        if cfg.label_noise > 0 and self.C < 2:
+            raise ValueError("label_noise needs at least 2 classes")
+
+    def evaluate(self, theta: np.ndarray, X: np.ndarray, y: np.ndarray):
+        return evaluate(theta, X, y, widths=self.widths, bias=self.cfg.bias, n_threads=self.nt)
+
+
+def _initial_parameters(pb: _Problem, init: Any):
+    """``(theta (R, P) float32, init_seeds or None)`` from ``init`` or the config's seeds."""
+    cfg, widths, R = pb.cfg, pb.widths, pb.R
+    bias = cfg.bias
+    init_seeds: Optional[List[int]] = None
+    if init is None:
+        if cfg.family == "order":
+            s0 = int(replica_seeds(cfg.seed, 1)[0])
+            theta0 = np.repeat(MLP.init(widths, s0, cfg.init_scheme, bias).flat()[None], R,
+                               axis=0)
+            init_seeds = [s0] * R
+        else:
+            init_seeds = [int(v) for v in replica_seeds(cfg.seed, R)]
+            theta0 = np.stack([MLP.init(widths, v, cfg.init_scheme, bias).flat()
+                               for v in init_seeds])
+    elif isinstance(init, (Ensemble, MLP)):
+        if init.widths != widths or init.has_bias != bias:
+            raise ValueError(f"init has widths {init.widths}, bias={init.has_bias}; the data and "
+                             f"hidden={list(cfg.hidden)} need widths {widths}, bias={bias}")
+        if isinstance(init, Ensemble):
+            if init.n_replicas != R:
+                raise ValueError(f"init holds {init.n_replicas} replicas but replicas={R}")
+            theta0 = init.flat()
+        else:
+            if cfg.family == "init" and R > 1:
+                raise ValueError("family='init' with a single initial MLP would train identical "
+                                 "replicas; use family='order' (or pass an Ensemble)")
+            theta0 = np.repeat(init.flat()[None], R, axis=0)
+    else:
+        raise TypeError(f"init must be None, an Ensemble or an MLP, got {type(init).__name__}")
+    theta = np.ascontiguousarray(theta0, dtype=np.float32).copy()
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("init contains NaN or inf")
+    assert theta.shape == (R, pb.P)
+    return theta, init_seeds
+
+
+class _Streams:
+    """The random streams of a run: derived seeds, the data-order stream and the label-noise
+    stream of every replica, and the (possibly noisy) labels each replica trains on."""
+
+    def __init__(self, pb: _Problem) -> None:
+        cfg, R = pb.cfg, pb.R
+        self.pb = pb
+        self.seeds = derived_seeds(cfg.seed)
+        self.order = (np.zeros(R, np.uint64) if cfg.family == "init"
+                      else np.arange(R, dtype=np.uint64))
+        self.noise = (np.zeros(R, np.uint64) if cfg.label_noise_shared
+                      else np.arange(R, dtype=np.uint64))
+
+    def labels_of(self, r: int) -> np.ndarray:
+        pb = self.pb
+        if pb.cfg.label_noise == 0:
+            return pb.y
+        return np.asarray(_core.nn.noisy_labels(pb.y, pb.C, pb.cfg.label_noise,
+                                                self.seeds["noise_seed"], int(self.noise[r])))
+
+    def train_metrics(self, theta: np.ndarray, rows: Optional[np.ndarray] = None):
+        """Loss and accuracy on each replica's own training labels (rows: a subset)."""
+        pb = self.pb
+        rows = np.arange(pb.R) if rows is None else rows
+        if pb.cfg.label_noise == 0 or pb.cfg.label_noise_shared:
+            return pb.evaluate(theta[rows] if len(rows) != pb.R else theta, pb.X,
+                               self.labels_of(0))
+        out = [pb.evaluate(theta[r], pb.X, self.labels_of(int(r))) for r in rows]
+        return np.array([o[0][0] for o in out]), np.array([o[1][0] for o in out])
+
+    def test_metrics(self, theta: np.ndarray):
+        pb = self.pb
+        if pb.Xt.shape[0] == 0:
+            return np.full(theta.shape[0], np.nan), np.full(theta.shape[0], np.nan)
+        return pb.evaluate(theta, pb.Xt, pb.yt)
+
+
+def _record_epochs(E: int, record_every: int):
+    """Recorded epochs (0, every ``record_every``, the last) and, per epoch, the history column
+    the engine writes after it (-1: none; column 0 of the engine is history column 1)."""
+    rec_epochs = [0] + [e for e in range(1, E + 1) if e % record_every == 0 or e == E]
+    slot = np.full(E, -1, np.int64)
+    for j, e in enumerate(rec_epochs[1:]):
+        slot[e - 1] = j
+    return rec_epochs, slot
+
+
+def _run_engine(pb: _Problem, st: _Streams, theta: np.ndarray, slot: np.ndarray,
+                hist: Dict[str, np.ndarray], progress: bool) -> np.ndarray:
+    """Train ``theta`` in place with the C++ engine (in chunks of epochs when a progress bar is
+    shown) and fill the history columns 1..; returns the epochs each replica ran."""
+    cfg, R, E = pb.cfg, pb.R, pb.E
+    NR = hist["train_loss"].shape[1]
+    velocity = np.zeros_like(theta)
+    epochs_run = np.zeros(R, np.int64)
+    stopped = np.zeros(R, np.uint8)
+    cols = {k: np.ascontiguousarray(hist[k][:, 1:]) if NR > 1 else np.zeros((R, 0))
+            for k in _METRICS}
+    target = -1.0 if cfg.target_train_acc is None else cfg.target_train_acc
+    chunk = E if not progress else max(1, math.ceil(E / 100))
+    bar = None
+    if progress and E:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=E, desc=f"train {R} x {pb.widths}", unit="epoch")
+    try:
+        e0 = 0
+        while e0 < E:
+            e1 = min(E, e0 + chunk)
+            _core.nn.train(
+                theta, velocity, epochs_run, stopped, cols["train_loss"], cols["train_acc"],
+                cols["test_loss"], cols["test_acc"], pb.widths, cfg.bias,
+                pb.X, pb.y, pb.Xt, pb.yt, st.noise, st.order, pb.lrs, slot,
+                _core.nn.TrainOptions(
+                    batch_size=cfg.batch_size, momentum=cfg.momentum,
+                    weight_decay=cfg.weight_decay, sam_rho=cfg.sam_rho,
+                    label_noise=cfg.label_noise, noise_seed=st.seeds["noise_seed"],
+                    order_seed=st.seeds["order_seed"], target_train_acc=target,
+                    epoch_begin=e0, epoch_end=e1), pb.nt)
+            if bar is not None:
+                bar.update(e1 - e0)
+            e0 = e1
+            if cfg.target_train_acc is not None and stopped.all():
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    if NR > 1:
+        for k in _METRICS:
+            hist[k][:, 1:] = cols[k]
+    if not np.all(np.isfinite(theta)):
+        bad = np.flatnonzero(~np.all(np.isfinite(theta), axis=1))
+        raise FloatingPointError(
+            f"training diverged (non-finite weights in replicas {bad[:10].tolist()}); "
+            f"lower lr (={cfg.lr}) or momentum")
+    return epochs_run
+
+
+def _final_metrics(pb: _Problem, st: _Streams, theta: np.ndarray, hist: Dict[str, np.ndarray],
+                   epochs_run: np.ndarray) -> Dict[str, np.ndarray]:
+    """The last history column (recorded after the last epoch, with the same tiles as
+    evaluate()); replicas that stopped early are evaluated again."""
+    E = pb.E
+    metrics = {k: hist[k][:, -1].copy() for k in _METRICS}
+    redo = np.flatnonzero((epochs_run < E) | (E == 0))
+    if redo.size and E > 0:
+        metrics["train_loss"][redo], metrics["train_acc"][redo] = st.train_metrics(theta, redo)
+        if pb.Xt.shape[0]:
+            vl, va = pb.evaluate(theta[redo], pb.Xt, pb.yt)
+            metrics["test_loss"][redo], metrics["test_acc"][redo] = vl, va
+    metrics["epochs_run"] = epochs_run.astype(np.float64)
+    return metrics
+
+
+def _meta(pb: _Problem, st: _Streams, dataset: Any, init: Any,
+          init_seeds: Optional[List[int]]) -> Dict[str, Any]:
+    cfg, lrs, E = pb.cfg, pb.lrs, pb.E
+    return {
+        "trainer": "glasslens.train_ensemble",
+        "widths": pb.widths, "bias": cfg.bias, "hidden": list(pb.widths[1:-1]),
+        "replicas": pb.R, "epochs": E, "batch_size": cfg.batch_size,
+        "full_batch": cfg.batch_size >= pb.n, "lr": float(lrs[0]) if E else None,
+        "lr_per_epoch": lrs.tolist(),
+        "schedule": cfg.schedule if isinstance(cfg.schedule, str) else "explicit",
+        "warmup_epochs": cfg.warmup_epochs, "momentum": cfg.momentum,
+        "weight_decay": cfg.weight_decay, "target_train_acc": cfg.target_train_acc,
+        "family": cfg.family, "seed": cfg.seed, "init_scheme": cfg.init_scheme,
+        "init_seeds": init_seeds, "init_given": init is not None,
+        "order_seed": st.seeds["order_seed"], "order_streams": st.order.tolist(),
+        "label_noise": cfg.label_noise, "label_noise_shared": cfg.label_noise_shared,
+        "noise_seed": st.seeds["noise_seed"], "noise_streams": st.noise.tolist(),
+        "sam_rho": cfg.sam_rho, "record_every": cfg.record_every, "n_train": int(pb.n),
+        "n_test": int(pb.Xt.shape[0]), "n_classes": pb.C,
+        "dataset": str(getattr(dataset, "name", type(dataset).__name__)),
+    }
+
+
 def train_ensemble(
     dataset: Any,
-    hidden: Sequence[int] = (32,),
-    replicas: int = 8,
-    epochs: int = 20,
-    batch_size: int = 64,
-    lr: float = 0.05,
-    momentum: float = 0.9,
-    weight_decay: float = 0.0,
-    schedule: Union[str, Sequence[float]] = "constant",
-    warmup_epochs: int = 0,
-    target_train_acc: Optional[float] = None,
-    family: str = "init",
-    seed: int = 0,
-    init_scheme: str = "kaiming",
-    bias: bool = True,
-    label_noise: float = 0.0,
-    sam_rho: float = 0.0,
-    record_every: int = 1,
+    config: Optional[TrainConfig] = None,
+    *,
     init: Any = None,
     n_threads: Optional[int] = None,
     progress: bool = False,
-    label_noise_shared: bool = False,
+    **overrides: Any,
 ) -> Ensemble:
     """Train ``replicas`` networks ``d_in -> hidden... -> n_classes`` with minibatch SGD.
+
+    The training options come from ``config`` (a :class:`~glasslens.nn.TrainConfig`, default
+    ``TrainConfig()``) and the keyword ``overrides`` (any TrainConfig field), which win:
+    ``train_ensemble(ds, cfg, lr=0.1)`` equals ``train_ensemble(ds, cfg.replace(lr=0.1))``.
 
     Parameters
     ----------
     dataset : object with ``X_train (n, d)``, ``y_train (n,)``, ``X_test``, ``y_test`` and
         optionally ``n_classes`` (default: largest label + 1), e.g. ``glasslens.datasets.load``.
-    hidden : hidden-layer widths (empty: a linear softmax classifier).
-    replicas : number of networks R.
-    epochs : passes over the training set (0: just evaluate the initialisation).
-    batch_size : minibatch size; ``>= n`` gives full-batch gradient descent. The last batch of
-        an epoch may be smaller (PyTorch's ``drop_last=False``).
-    lr, schedule, warmup_epochs : learning rate per epoch, see ``lr_schedule``.
-    momentum : heavy-ball momentum in [0, 1) (PyTorch convention ``v = mu v + g``).
-    weight_decay : L2 coefficient added to the gradient (``g + wd * theta``, biases included).
-    target_train_acc : if set, each replica stops after the first epoch whose full training-set
-        accuracy reaches it; later history entries are NaN and ``metrics['epochs_run']`` says
-        when it stopped.
-    family : 'init' - different initialisations (seeds ``replica_seeds(seed, R)``), one common
-        data order; 'order' - one initialisation, a different data order per replica (same
-        disorder, different noise); 'both' - both differ.
-    seed : master seed; derives the init seeds and ``derived_seeds(seed)`` (data order, noise).
-    init_scheme, bias : initialisation law (see ``MLP.init``) and whether layers have biases.
-    label_noise : fraction of training labels moved to a random other class (exactly
-        ``round(f n)`` of them), drawn per replica (or once for all with
-        ``label_noise_shared=True``). Training and train metrics use the noisy labels.
-    sam_rho : sharpness-aware minimisation radius (0: plain SGD). Each step takes the gradient
-        at ``theta + rho g / ||g||`` on the same minibatch (two gradients per step).
-    record_every : history every this many epochs (plus epoch 0 and the last epoch).
+    config : the training options; the fields (defaults in ``TrainConfig``) are:
+
+        hidden : hidden-layer widths (empty: a linear softmax classifier).
+        replicas : number of networks R.
+        epochs : passes over the training set (0: just evaluate the initialisation).
+        batch_size : minibatch size; ``>= n`` gives full-batch gradient descent. The last batch
+            of an epoch may be smaller (PyTorch's ``drop_last=False``).
+        lr, schedule, warmup_epochs : learning rate per epoch, see ``lr_schedule``.
+        momentum : heavy-ball momentum in [0, 1) (PyTorch convention ``v = mu v + g``).
+        weight_decay : L2 coefficient added to the gradient (``g + wd * theta``, biases
+            included).
+        target_train_acc : if set, each replica stops after the first epoch whose full
+            training-set accuracy reaches it; later history entries are NaN and
+            ``metrics['epochs_run']`` says when it stopped.
+        family : 'init' - different initialisations (seeds ``replica_seeds(seed, R)``), one
+            common data order; 'order' - one initialisation, a different data order per
+            replica (same disorder, different noise); 'both' - both differ.
+        seed : master seed; derives the init seeds and ``derived_seeds(seed)`` (data order,
+            noise).
+        init_scheme, bias : initialisation law (see ``MLP.init``) and whether layers have
+            biases.
+        label_noise : fraction of training labels moved to a random other class (exactly
+            ``round(f n)`` of them), drawn per replica (or once for all with
+            ``label_noise_shared=True``). Training and train metrics use the noisy labels.
+        sam_rho : sharpness-aware minimisation radius (0: plain SGD). Each step takes the
+            gradient at ``theta + rho g / ||g||`` on the same minibatch (two gradients per
+            step).
+        record_every : history every this many epochs (plus epoch 0 and the last epoch).
     init : Ensemble (R replicas) or MLP (copied to every replica) to start from instead.
     n_threads : threads (parallel over replicas).
     progress : show a tqdm progress bar over epochs.
+    **overrides : TrainConfig fields that replace those of ``config``.
 
     Returns
     -------
@@ -182,182 +392,16 @@ def train_ensemble(
     'test_loss'|'test_acc'] (R, n_records)``, ``metrics`` (final values, ``(R,)``, plus
     'epochs_run') and ``meta`` (every setting and derived seed).
     """
-    X, y, Xt, yt, C = _dataset_arrays(dataset)
-    n, d = X.shape
-    if isinstance(hidden, (int, np.integer)):
-        hidden = (int(hidden),)
-    widths = _check_widths([d, *list(hidden), C])
-    R = check_int(replicas, "replicas", 1, 1_000_000)
-    E = check_int(epochs, "epochs", 0, 10_000_000)
-    bs = check_int(batch_size, "batch_size", 1)
-    mu = check_float(momentum, "momentum", 0.0)
-    if mu >= 1.0:
-        raise ValueError(f"momentum must be < 1, got {mu}")
-    wd = check_float(weight_decay, "weight_decay", 0.0)
-    lrs = lr_schedule(lr, E, schedule, warmup_epochs)
-    target = None
-    if target_train_acc is not None:
-        target = check_float(target_train_acc, "target_train_acc", 0.0, 1.0, low_open=True)
-    if family not in _FAMILIES:
-        raise ValueError(f"family must be one of {_FAMILIES}, got {family!r}")
-    s = check_seed(seed)
-    if not isinstance(bias, (bool, np.bool_)):
-        raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
-    bias = bool(bias)
-    P = n_params(widths, bias)
-    # parameters, velocities, the initial copy and per-thread gradients
-    check_alloc(3.0 * R * P * 4, f"replicas={R:,} x {P:,} parameters")
-    noise = check_float(label_noise, "label_noise", 0.0, 1.0)
-    rho = check_float(sam_rho, "sam_rho", 0.0)
-    rec = check_int(record_every, "record_every", 1)
-    nt = resolve_threads(n_threads)
-    if noise > 0 and C < 2:
-        raise ValueError("label_noise needs at least 2 classes")
-
-    # ---- initial parameters and streams ------------------------------------------------------
-    init_seeds: Optional[List[int]] = None
-    if init is None:
-        if family == "order":
-            s0 = int(replica_seeds(s, 1)[0])
-            theta0 = np.repeat(MLP.init(widths, s0, init_scheme, bias).flat()[None], R, axis=0)
-            init_seeds = [s0] * R
-        else:
-            init_seeds = [int(v) for v in replica_seeds(s, R)]
-            theta0 = np.stack([MLP.init(widths, v, init_scheme, bias).flat() for v in init_seeds])
-    elif isinstance(init, Ensemble):
-        if init.widths != widths or init.has_bias != bias:
-            raise ValueError(f"init has widths {init.widths}, bias={init.has_bias}; the data and "
-                             f"hidden={list(hidden)} need widths {widths}, bias={bias}")
-        if init.n_replicas != R:
-            raise ValueError(f"init holds {init.n_replicas} replicas but replicas={R}")
-        theta0 = init.flat()
-    elif isinstance(init, MLP):
-        if init.widths != widths or init.has_bias != bias:
-            raise ValueError(f"init has widths {init.widths}, bias={init.has_bias}; the data and "
-                             f"hidden={list(hidden)} need widths {widths}, bias={bias}")
-        if family == "init" and R > 1:
-            raise ValueError("family='init' with a single initial MLP would train identical "
-                             "replicas; use family='order' (or pass an Ensemble)")
-        theta0 = np.repeat(init.flat()[None], R, axis=0)
-    else:
-        raise TypeError(f"init must be None, an Ensemble or an MLP, got {type(init).__name__}")
-    theta = np.ascontiguousarray(theta0, dtype=np.float32).copy()
-    if not np.all(np.isfinite(theta)):
-        raise ValueError("init contains NaN or inf")
-    assert theta.shape == (R, P)
-
-    ds = derived_seeds(s)
-    order_stream = (np.zeros(R, np.uint64) if family == "init"
-                    else np.arange(R, dtype=np.uint64))
-    noise_stream = (np.zeros(R, np.uint64) if label_noise_shared
-                    else np.arange(R, dtype=np.uint64))
-
-    # ---- history layout: epoch 0, every `rec` epochs, and the last --------------------------
-    rec_epochs = [0] + [e for e in range(1, E + 1) if e % rec == 0 or e == E]
-    slot = np.full(max(E, 1), -1, np.int64)[:E].copy()
-    for j, e in enumerate(rec_epochs[1:], start=1):
-        slot[e - 1] = j
-    NR = len(rec_epochs)
-    hist = {k: np.full((R, NR), np.nan) for k in ("train_loss", "train_acc", "test_loss", "test_acc")}
-
-    def labels_of(r: int) -> np.ndarray:
-        if noise == 0:
-            return y
-        return np.asarray(_core.nn.noisy_labels(y, C, noise, ds["noise_seed"],
-                                                int(noise_stream[r])))
-
-    def train_metrics(th: np.ndarray):
-        if noise == 0 or label_noise_shared:
-            return evaluate(th, X, labels_of(0), widths=widths, bias=bias, n_threads=nt)
-        out = [evaluate(th[r], X, labels_of(r), widths=widths, bias=bias, n_threads=nt)
-               for r in range(R)]
-        return np.array([o[0][0] for o in out]), np.array([o[1][0] for o in out])
-
-    def test_metrics(th: np.ndarray):
-        if Xt.shape[0] == 0:
-            return np.full(R, np.nan), np.full(R, np.nan)
-        return evaluate(th, Xt, yt, widths=widths, bias=bias, n_threads=nt)
-
-    hist["train_loss"][:, 0], hist["train_acc"][:, 0] = train_metrics(theta)
-    hist["test_loss"][:, 0], hist["test_acc"][:, 0] = test_metrics(theta)
-
-    velocity = np.zeros_like(theta)
-    epochs_run = np.zeros(R, np.int64)
-    stopped = np.zeros(R, np.uint8)
-    h_tl = np.ascontiguousarray(hist["train_loss"][:, 1:]) if NR > 1 else np.zeros((R, 0))
-    h_ta = np.ascontiguousarray(hist["train_acc"][:, 1:]) if NR > 1 else np.zeros((R, 0))
-    h_vl = np.ascontiguousarray(hist["test_loss"][:, 1:]) if NR > 1 else np.zeros((R, 0))
-    h_va = np.ascontiguousarray(hist["test_acc"][:, 1:]) if NR > 1 else np.zeros((R, 0))
-    slot_c = np.where(slot >= 0, slot - 1, -1).astype(np.int64)
-
-    chunk = E if not progress else max(1, math.ceil(E / 100))
-    bar = None
-    if progress and E:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=E, desc=f"train {R} x {widths}", unit="epoch")
-    try:
-        e0 = 0
-        while e0 < E:
-            e1 = min(E, e0 + chunk)
-            _core.nn.train(
-                theta, velocity, epochs_run, stopped, h_tl, h_ta, h_vl, h_va, widths, bias,
-                X, y, Xt, yt, noise_stream, order_stream, lrs, slot_c,
-                _core.nn.TrainOptions(
-                    batch_size=bs, momentum=mu, weight_decay=wd, sam_rho=rho, label_noise=noise,
-                    noise_seed=ds["noise_seed"], order_seed=ds["order_seed"],
-                    target_train_acc=-1.0 if target is None else target,
-                    epoch_begin=e0, epoch_end=e1), nt)
-            if bar is not None:
-                bar.update(e1 - e0)
-            e0 = e1
-            if target is not None and stopped.all():
-                break
-    finally:
-        if bar is not None:
-            bar.close()
-    if NR > 1:
-        hist["train_loss"][:, 1:] = h_tl
-        hist["train_acc"][:, 1:] = h_ta
-        hist["test_loss"][:, 1:] = h_vl
-        hist["test_acc"][:, 1:] = h_va
-    if not np.all(np.isfinite(theta)):
-        bad = np.flatnonzero(~np.all(np.isfinite(theta), axis=1))
-        raise FloatingPointError(
-            f"training diverged (non-finite weights in replicas {bad[:10].tolist()}); "
-            f"lower lr (={lr}) or momentum")
-
-    # Final metrics: the last history column (recorded after the last epoch, with the same
-    # tiles as evaluate()); replicas that stopped early are evaluated again.
-    metrics = {k: hist[k][:, -1].copy() for k in ("train_loss", "train_acc", "test_loss", "test_acc")}
-    redo = np.flatnonzero((epochs_run < E) | (E == 0))
-    if redo.size and E > 0:
-        sub = theta[redo]
-        if noise == 0 or label_noise_shared:
-            tl, ta = evaluate(sub, X, labels_of(0), widths=widths, bias=bias, n_threads=nt)
-        else:
-            res = [evaluate(theta[r], X, labels_of(int(r)), widths=widths, bias=bias,
-                            n_threads=nt) for r in redo]
-            tl = np.array([o[0][0] for o in res])
-            ta = np.array([o[1][0] for o in res])
-        metrics["train_loss"][redo], metrics["train_acc"][redo] = tl, ta
-        if Xt.shape[0]:
-            vl, va = evaluate(sub, Xt, yt, widths=widths, bias=bias, n_threads=nt)
-            metrics["test_loss"][redo], metrics["test_acc"][redo] = vl, va
-    metrics["epochs_run"] = epochs_run.astype(np.float64)
+    cfg = resolve_config(config, **overrides)
+    pb = _Problem(dataset, cfg, n_threads)
+    theta, init_seeds = _initial_parameters(pb, init)
+    st = _Streams(pb)
+    rec_epochs, slot = _record_epochs(pb.E, cfg.record_every)
+    hist = {k: np.full((pb.R, len(rec_epochs)), np.nan) for k in _METRICS}
+    hist["train_loss"][:, 0], hist["train_acc"][:, 0] = st.train_metrics(theta)
+    hist["test_loss"][:, 0], hist["test_acc"][:, 0] = st.test_metrics(theta)
+    epochs_run = _run_engine(pb, st, theta, slot, hist, progress)
+    metrics = _final_metrics(pb, st, theta, hist, epochs_run)
     history: Dict[str, np.ndarray] = {"epoch": np.array(rec_epochs, np.int64), **hist}
-    meta = {
-        "trainer": "glasslens.train_ensemble",
-        "widths": widths, "bias": bias, "hidden": list(widths[1:-1]), "replicas": R,
-        "epochs": E, "batch_size": bs, "full_batch": bs >= n, "lr": float(lrs[0]) if E else None,
-        "lr_per_epoch": lrs.tolist(), "schedule": schedule if isinstance(schedule, str) else "explicit",
-        "warmup_epochs": int(warmup_epochs), "momentum": mu, "weight_decay": wd,
-        "target_train_acc": target, "family": family, "seed": s, "init_scheme": init_scheme,
-        "init_seeds": init_seeds, "init_given": init is not None,
-        "order_seed": ds["order_seed"], "order_streams": order_stream.tolist(),
-        "label_noise": noise, "label_noise_shared": bool(label_noise_shared),
-        "noise_seed": ds["noise_seed"], "noise_streams": noise_stream.tolist(),
-        "sam_rho": rho, "record_every": rec, "n_train": int(n), "n_test": int(Xt.shape[0]),
-        "n_classes": C, "dataset": str(getattr(dataset, "name", type(dataset).__name__)),
-    }
-    return Ensemble.from_flat(widths, theta, bias, history=history, metrics=metrics, meta=meta)
+    return Ensemble.from_flat(pb.widths, theta, cfg.bias, history=history, metrics=metrics,
+                              meta=_meta(pb, st, dataset, init, init_seeds))

@@ -13,7 +13,8 @@ from ._analyze import (
     register_section,
     sections,
     run_analysis,
-    DEFAULTS,
+    ANALYSIS_TRAINING,
+    DATA_DEFAULTS,
 )
 
 __all__ = [
@@ -24,5 +25,14 @@ __all__ = [
     "register_section",
     "sections",
     "run_analysis",
-    "DEFAULTS",
+    "ANALYSIS_TRAINING",
+    "DATA_DEFAULTS",
 ]
+
+
+def __getattr__(name: str):
+    if name == "DEFAULTS":  # deprecated (0.2): ANALYSIS_TRAINING and DATA_DEFAULTS
+        from . import _analyze
+
+        return _analyze.__getattr__(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,19 +32,43 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from ..datasets._datasets import Dataset
+from ..nn._config import TrainConfig
 from ..nn._network import Ensemble
 from ._report import Report
 from ._sections import BUILTIN_SECTIONS
 
 __all__ = ["AnalysisContext", "AnalysisError", "register_section", "sections", "run_analysis",
-           "DEFAULTS"]
+           "ANALYSIS_TRAINING", "DATA_DEFAULTS"]
 
-#: Defaults of ``glasslens analyze`` (chosen to finish in a few seconds on 2 cores).
-DEFAULTS: Dict[str, Any] = {
-    "dataset": "digits", "hidden": (32,), "replicas": 16, "epochs": 30, "batch_size": 32,
-    "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "family": "init", "seed": 0,
-    "n_train": None, "n_test": None, "pca": None, "classes": None, "data_path": None,
-}
+#: Training options of ``glasslens analyze`` and ``run_analysis`` (chosen to finish in a few
+#: seconds on 2 cores): ``TrainConfig()`` with more replicas, more epochs and smaller batches.
+ANALYSIS_TRAINING = TrainConfig(replicas=16, epochs=30, batch_size=32)
+
+#: The data options of ``run_analysis`` and their defaults.
+DATA_DEFAULTS: Dict[str, Any] = {"dataset": "digits", "n_train": None, "n_test": None,
+                                 "pca": None, "classes": None, "data_path": None}
+
+#: the training options the 0.1 ``DEFAULTS`` dict listed
+_LEGACY_TRAINING_KEYS = ("hidden", "replicas", "epochs", "batch_size", "lr", "momentum",
+                         "weight_decay", "family", "seed")
+
+
+def _legacy_defaults() -> Dict[str, Any]:
+    t = ANALYSIS_TRAINING
+    return {"dataset": DATA_DEFAULTS["dataset"],
+            **{k: getattr(t, k) for k in _LEGACY_TRAINING_KEYS},
+            **{k: v for k, v in DATA_DEFAULTS.items() if k != "dataset"}}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DEFAULTS":
+        from .._lib._deprecation import warn_moved
+
+        warn_moved("glasslens.report.DEFAULTS",
+                   "glasslens.report.ANALYSIS_TRAINING (a glasslens.nn.TrainConfig) and "
+                   "glasslens.report.DATA_DEFAULTS")
+        return _legacy_defaults()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class AnalysisError(RuntimeError):
@@ -56,7 +80,8 @@ class AnalysisContext:
     """What a section function receives.
 
     dataset, ensemble : the data and the trained replicas
-    options : the run's options (DEFAULTS keys, ``out``, ``extra`` dict of -O settings)
+    options : the run's options (the data options, the training options of the 0.1 DEFAULTS
+        dict, ``training`` (every TrainConfig field), ``out``, ``extra`` dict of -O settings)
     report : the Report to add sections to
     n_threads : resolved thread count for heavy calls
     progress : whether to show progress bars (pass to tqdm as ``disable=not ctx.progress``)
@@ -168,51 +193,49 @@ def _pick_sections(names: Optional[Sequence[str]]) -> List[_Spec]:
 def run_analysis(
     out: Union[str, Path] = "glasslens-report",
     *,
-    dataset: Union[str, Dataset] = "digits",
-    hidden: Sequence[int] = (32,),
-    replicas: int = 16,
-    epochs: int = 30,
-    batch_size: int = 32,
-    lr: float = 0.05,
-    momentum: float = 0.9,
-    weight_decay: float = 0.0,
-    family: str = "init",
-    seed: int = 0,
-    n_train: Optional[int] = None,
-    n_test: Optional[int] = None,
-    pca: Optional[int] = None,
-    classes: Optional[Sequence[int]] = None,
-    data_path: Optional[str] = None,
+    dataset: Union[str, Dataset] = DATA_DEFAULTS["dataset"],
+    config: Optional[TrainConfig] = None,
+    n_train: Optional[int] = DATA_DEFAULTS["n_train"],
+    n_test: Optional[int] = DATA_DEFAULTS["n_test"],
+    pca: Optional[int] = DATA_DEFAULTS["pca"],
+    classes: Optional[Sequence[int]] = DATA_DEFAULTS["classes"],
+    data_path: Optional[str] = DATA_DEFAULTS["data_path"],
     sections: Optional[Sequence[str]] = None,
     extra: Optional[Dict[str, Any]] = None,
     n_threads: Optional[int] = None,
     progress: Optional[bool] = None,
     log: Optional[Callable[[str], None]] = None,
+    **train_overrides: Any,
 ) -> Report:
     """Train an ensemble and write a report directory ``out`` (see the module docstring).
 
     ``dataset`` is a name for :func:`glasslens.datasets.load` (with ``n_train``, ``n_test``,
-    ``pca``, ``classes``, ``data_path``, ``seed``) or a ready :class:`Dataset`. ``sections``
-    selects report sections (default: every default section). ``progress``: None shows bars
-    only on a terminal. ``log``: a callable receiving one-line status messages.
-    Returns the written :class:`Report`.
+    ``pca``, ``classes``, ``data_path`` and the training ``seed``) or a ready :class:`Dataset`.
+    The training options are ``config`` (default :data:`ANALYSIS_TRAINING`) with the keyword
+    ``train_overrides`` (any :class:`~glasslens.nn.TrainConfig` field, e.g. ``replicas=4``)
+    applied. ``sections`` selects report sections (default: every default section).
+    ``progress``: None shows bars only on a terminal. ``log``: a callable receiving one-line
+    status messages. Returns the written :class:`Report`.
     """
     from tqdm.auto import tqdm
 
     from .. import datasets
     from .._lib._threads import resolve_threads
 
+    from ..nn._training import resolve_config
+
     say = log or (lambda s: None)
+    cfg = resolve_config(ANALYSIS_TRAINING if config is None else config, **train_overrides)
     specs = _pick_sections(sections)
     threads = resolve_threads(n_threads)
     show = progress
     timing: Dict[str, float] = {}
     options: Dict[str, Any] = {
         "dataset": dataset if isinstance(dataset, str) else dataset.name,
-        "hidden": list(hidden), "replicas": replicas, "epochs": epochs, "batch_size": batch_size,
-        "lr": lr, "momentum": momentum, "weight_decay": weight_decay, "family": family,
-        "seed": seed, "n_train": n_train, "n_test": n_test, "pca": pca,
+        **{k: getattr(cfg, k) for k in _LEGACY_TRAINING_KEYS}, "hidden": list(cfg.hidden),
+        "n_train": n_train, "n_test": n_test, "pca": pca,
         "classes": None if classes is None else list(classes), "data_path": data_path,
+        "training": cfg.to_dict(),
         "out": str(out), "n_threads": threads, "sections": [s.name for s in specs],
         "extra": dict(extra or {}),
     }
@@ -223,19 +246,16 @@ def run_analysis(
     else:
         say(f"loading dataset {dataset!r}")
         ds = datasets.load(dataset, n_train=n_train, n_test=n_test, pca=pca, classes=classes,
-                           seed=seed, path=data_path, n_threads=threads)
+                           seed=cfg.seed, path=data_path, n_threads=threads)
     timing["load_dataset"] = time.perf_counter() - t0
 
     from ..nn import train_ensemble
 
     report = Report(out, title=f"glasslens analysis: {ds.name}", meta=options)
-    say(f"training {replicas} replicas of {[ds.n_features, *hidden, ds.n_classes]} for "
-        f"{epochs} epochs on {threads} thread(s)")
+    say(f"training {cfg.replicas} replicas of {[ds.n_features, *cfg.hidden, ds.n_classes]} for "
+        f"{cfg.epochs} epochs on {threads} thread(s)")
     t0 = time.perf_counter()
-    ens = train_ensemble(ds, hidden=tuple(hidden), replicas=replicas, epochs=epochs,
-                         batch_size=batch_size, lr=lr, momentum=momentum,
-                         weight_decay=weight_decay, family=family, seed=seed,
-                         n_threads=threads,
+    ens = train_ensemble(ds, cfg, n_threads=threads,
                          progress=bool(show) if show is not None else _isatty())
     timing["train"] = time.perf_counter() - t0
     ens.save(report.out_dir / "ensemble.npz")
