@@ -22,6 +22,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 SAME = "same"
+# fields and keys that only echo the options back: a result must differ elsewhere
+ECHO = frozenset({"settings", "options", "info", "definition"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +76,8 @@ def _fp(obj: Any, out: List[Any], depth: int = 0) -> None:
             out.append((a.dtype.str, a.shape, a.tobytes()))
     elif isinstance(obj, dict):
         for k in sorted(obj, key=repr):
+            if k in ECHO:
+                continue
             out.append(repr(k))
             _fp(obj[k], out, depth + 1)
     elif isinstance(obj, (list, tuple)):
@@ -82,6 +86,8 @@ def _fp(obj: Any, out: List[Any], depth: int = 0) -> None:
             _fp(x, out, depth + 1)
     elif dataclasses.is_dataclass(obj):
         for f in dataclasses.fields(obj):
+            if f.name in ECHO:
+                continue
             out.append(f.name)
             _fp(getattr(obj, f.name), out, depth + 1)
     elif hasattr(obj, "flat") and callable(obj.flat):  # MLP, Ensemble, BinaryNet, ...
@@ -94,7 +100,8 @@ def _fp(obj: Any, out: List[Any], depth: int = 0) -> None:
 
 
 def fingerprint(obj: Any) -> List[Any]:
-    """A bit-exact canonical form of a result (arrays, dataclasses, dicts, networks)."""
+    """A bit-exact canonical form of a result (arrays, dataclasses, dicts, networks), without
+    the fields that merely echo the options (``ECHO``)."""
     out: List[Any] = []
     _fp(obj, out)
     return out
