@@ -23,7 +23,7 @@ import numpy as np
 
 SAME = "same"
 # fields and keys that only echo the options back: a result must differ elsewhere
-ECHO = frozenset({"settings", "options", "info", "definition"})
+ECHO = frozenset({"settings", "options", "info", "definition", "params"})
 
 
 @dataclasses.dataclass(frozen=True)
