@@ -155,8 +155,8 @@ class Runner:
         self.runners = runners
         self._cache: Dict[Any, Any] = {}
 
-    def call(self, name: str, **kw: Any) -> Any:
-        fn, base = self.runners[name]
+    def call(self, fname: str, /, **kw: Any) -> Any:
+        fn, base = self.runners[fname]
         return fn(**{**base, **kw})
 
     def base_result(self, case: W) -> Any:
