@@ -89,6 +89,7 @@ def _softmax_ce(logits, y):
     return float(np.mean(lse - z[np.arange(len(y)), y])), float(np.mean(z.argmax(1) == y))
 
 
+@pytest.mark.slow
 def test_analyze_end_to_end(tmp_path, capsys):
     out = tmp_path / "report"
     argv = ["analyze", "--out", str(out), "--replicas", "3", "--epochs", "2", "--n-train", "200",
@@ -154,6 +155,7 @@ def test_train_command_seeded(tmp_path, capsys):
     assert not np.array_equal(a.flat(), c.flat())
 
 
+@pytest.mark.slow
 def test_analyze_defaults(tmp_path, monkeypatch, capsys):
     """`glasslens analyze` with no options (the README's first command), run in tmp_path."""
     monkeypatch.chdir(tmp_path)

@@ -135,6 +135,7 @@ def test_replicas_single_and_sweep(model, tmp_path, capsys):
         main(["replicas", "--align", "sideways"])
 
 
+@pytest.mark.slow
 def test_analyze_protocol_sections(tmp_path, capsys):
     out = tmp_path / "a"
     assert main(["analyze", *DATA, "--hidden", "8", "--replicas", "4", "--epochs", "3",
