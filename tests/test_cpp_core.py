@@ -46,12 +46,14 @@ def portable_build(tmp_path_factory):
     return _cmake_build(tmp_path_factory, "cpp-portable", "-DGLASSLENS_X86_SIMD=OFF")
 
 
+@pytest.mark.slow
 def test_cpp_gemm_checks(build):
     r = subprocess.run([str(build / "test_gemm")], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "all gemm checks passed" in r.stdout
 
 
+@pytest.mark.slow
 def test_cpp_kernel_benchmarks_run_and_paths_agree(build, tmp_path):
     md = tmp_path / "kernels.md"
     r = subprocess.run([str(build / "bench_kernels"), "--quick", "--threads", "2", "--out",
@@ -67,12 +69,14 @@ def test_cpp_kernel_benchmarks_run_and_paths_agree(build, tmp_path):
     assert rows and all(float(c[5]) > 0 for c in rows)
 
 
+@pytest.mark.slow
 def test_cpp_bench_rejects_bad_arguments(build):
     r = subprocess.run([str(build / "bench_kernels"), "--frobnicate"], capture_output=True,
                        text=True)
     assert r.returncode == 2 and "usage" in r.stderr
 
 
+@pytest.mark.slow
 def test_portable_build_without_x86_kernels(portable_build):
     # what a non-x86 CPU gets: it links (every AVX2 entry point has its portable stand-in), the
     # C++ checks pass, only the scalar path exists and its kernels run

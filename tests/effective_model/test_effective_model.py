@@ -46,6 +46,7 @@ def test_pipeline_shallow_runs_end_to_end(digits20):
 
 
 @pytest.mark.filterwarnings("ignore:.*constant in the data:RuntimeWarning")
+@pytest.mark.slow
 def test_pipeline_deep_blocks_and_filter(digits20):
     r = em.run_effective_model(digits20, "deep-under", n_replicas=2, epochs=15, n_per_network=200,
                                min_accuracy=0.3, blocks=["ITER"], fit="pseudolikelihood",

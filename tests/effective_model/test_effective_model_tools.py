@@ -219,6 +219,7 @@ def tiny_result():
             n_tap_starts=10, tap_kwargs={"max_iter": 100}, alignment="both", seed=0, n_threads=2)
 
 
+@pytest.mark.slow
 def test_result_variants_json_and_figures(tiny_result, tmp_path):
     from glasslens.effective_model import plotting as ep
 
@@ -242,6 +243,7 @@ def test_result_variants_json_and_figures(tiny_result, tmp_path):
         ep.plot_liquid_solid([1, 2])
 
 
+@pytest.mark.slow
 def test_run_effective_model_rejects_bad_options(tiny_result):
     data = bn.ArrayDataset(np.zeros((10, 20), np.float32), np.zeros(10, np.int64),
                            np.zeros((5, 20), np.float32), np.zeros(5, np.int64))
@@ -253,6 +255,7 @@ def test_run_effective_model_rejects_bad_options(tiny_result):
         em.run_effective_model(data, "shallow", alignment=("none", "mean", "medoid"))
 
 
+@pytest.mark.slow
 def test_cli_effective_model(tmp_path, monkeypatch):
     from glasslens import datasets
     from glasslens.cli import effective_model as cli
@@ -281,6 +284,7 @@ def test_cli_effective_model(tmp_path, monkeypatch):
     assert datasets  # the CLI loads through glasslens.datasets
 
 
+@pytest.mark.slow
 def test_report_section(tmp_path):
     from glasslens import datasets
     from glasslens.effective_model._section import section as report_section_effective_model

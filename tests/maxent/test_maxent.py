@@ -252,6 +252,7 @@ def test_landscape_block_indices(rng):
 
 
 @pytest.mark.skipif(not (REF / "bp_ising_shallow.npz").exists(), reason="reference data absent")
+@pytest.mark.slow
 def test_shallow_reference_jump():
     """The authors' shallow-net fit: tilted BP from x = 0 to -3 (step 0.1) jumps from d ~ 0.34
     to d ~ 0.995 at x = -1.6 / -1.7 (values measured independently with plain numpy BP)."""

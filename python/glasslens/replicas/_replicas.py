@@ -155,7 +155,9 @@ def _binned_kde(x: np.ndarray, lo: float, hi: float, bw: float, n_grid: int) -> 
     wts = np.bincount(i0, 1.0 - w1, n_grid) + np.bincount(i0 + 1, w1, n_grid)
     half = int(min(n_grid - 1, np.ceil(5 * bw / step)))
     kern = np.exp(-0.5 * (np.arange(-half, half + 1) * step / bw) ** 2)
-    dens = np.convolve(wts, kern, mode="same")
+    # 'full' then the centred n_grid points: mode='same' would return len(kern) points when the
+    # kernel is longer than the grid (a bandwidth above ~ a tenth of the range)
+    dens = np.convolve(wts, kern, mode="full")[half:half + n_grid]
     dens /= dens.sum() * step
     return grid, dens
 

@@ -1,0 +1,181 @@
+"""Wiring of glasslens.replicas: every public option reaches the computation (tests/wiring.py)."""
+import importlib.util
+import pathlib
+
+import numpy as np
+import pytest
+
+import glasslens as gl
+from glasslens import replicas
+
+_spec = importlib.util.spec_from_file_location(
+    "wiring", pathlib.Path(__file__).parents[1] / "wiring.py")
+wiring = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(wiring)
+W, w, With, SAME, differs, threads = (wiring.W, wiring.w, wiring.With, wiring.SAME,
+                                      wiring.differs, wiring.threads)
+
+_rng = np.random.default_rng(0)
+ENS = gl.Ensemble.init([6, 8, 3], replicas=6, seed=0)
+ENS2 = gl.Ensemble.init([6, 8, 3], replicas=5, seed=1)
+X = _rng.normal(size=(50, 6)).astype(np.float32)
+X2 = _rng.normal(size=(50, 6)).astype(np.float32)
+SPINS = np.where(_rng.random((7, 300)) < 0.5, -1, 1).astype(np.int8)
+SPINS2 = np.where(_rng.random((7, 300)) < 0.5, -1, 1).astype(np.int8)
+Q = replicas.overlap_matrix(ENS)
+D = replicas.overlaps_to_distances(Q)
+POINTS = _rng.normal(size=(6, 4))
+# two groups of replicas: P(q) has a peak near 0 (between groups, the higher) and one near 0.8
+_g = np.repeat([0, 1], 5)
+Q_BI = np.where(_g[:, None] == _g[None, :], 0.8, 0.0) + 0.02 * _rng.normal(size=(10, 10))
+Q_BI = 0.5 * (Q_BI + Q_BI.T)
+np.fill_diagonal(Q_BI, 1.0)
+
+RUNNERS = {
+    "overlap_matrix": (lambda **k: replicas.overlap_matrix(ENS, **k), {}),
+    "overlap_distribution": (lambda **k: replicas.overlap_distribution(Q_BI, **k), {}),
+    "overlaps_to_distances": (lambda **k: replicas.overlaps_to_distances(Q, **k), {}),
+    "cluster": (lambda **k: replicas.cluster(np.abs(Q), **k), {}),
+    "triangle_sides": (lambda **k: replicas.triangle_sides(D, **k), {}),
+    "ultrametricity": (lambda **k: replicas.ultrametricity(D, **k), dict(n_null=4, dim=20)),
+    "gaussian_null": (lambda **k: replicas.gaussian_null(6, 5, **k)(np.random.default_rng(0)),
+                      {}),
+    "shuffle_null": (lambda **k: replicas.shuffle_null(POINTS, **k)(np.random.default_rng(0)),
+                     {}),
+    "permutation_null": (lambda **k: replicas.permutation_null(ENS, **k)(
+        np.random.default_rng(0)), {}),
+    "pack_signs": (lambda **k: replicas.pack_signs(SPINS, **k).unpack(), {}),
+    "sign_overlaps": (lambda **k: replicas.sign_overlaps(SPINS, **k), {}),
+    "replica_structure": (lambda **k: replicas.replica_structure(ENS, **k), dict(n_null=3)),
+    "replica_sweep": (lambda **k: replicas.replica_sweep({"a": ENS, "b": ENS2}, **k),
+                      dict(n_null=3)),
+    "replica_analysis": (lambda **k: replicas.replica_analysis(ENS, **k), dict(n_null=3)),
+}
+
+_structure_opts = wiring.keyword_parameters(replicas.replica_structure)
+SIGNATURES = {name: getattr(replicas, name) for name in RUNNERS}
+# replica_sweep(**kwargs) and replica_analysis(aligned, **kwargs) forward to replica_structure
+SIGNATURES["replica_sweep"] = _structure_opts
+SIGNATURES["replica_analysis"] = _structure_opts
+
+NOT_OBSERVABLE = {}
+
+
+def _structure_rows(name, get=lambda r: r):
+    """Rows of replica_structure's options; ``get`` picks a ReplicaStructure from the result."""
+    def d(f):
+        return differs(lambda r: f(get(r)))
+
+    return [
+        w(name, "kind", "signs", check=d(lambda s: s.Q)),
+        w(name, "aligned", False, check=d(lambda s: s.Q)),
+        w(name, "X", X2, kind="function", X=X, check=d(lambda s: s.Q)),
+        w(name, "distance", "sqrt", check=d(lambda s: s.distances)),
+        w(name, "methods", ("single",), check=lambda a, b: sorted(get(b).clusters) == ["single"]
+          or pytest.fail()),
+        w(name, "triangles", 7, check=lambda a, b: get(b).ultrametricity.sides.shape == (7, 3)
+          or pytest.fail()),
+        w(name, "null", ("gaussian",), check=lambda a, b: sorted(get(b).ultrametricity.nulls)
+          == ["gaussian"] or pytest.fail()),
+        w(name, "n_null", 5, check=lambda a, b: get(b).ultrametricity.nulls["gaussian"].mean_K
+          .shape == (5,) or pytest.fail()),
+        w(name, "dim", 7, check=d(lambda s: s.ultrametricity.nulls["gaussian"].mean_K)),
+        w(name, "bins", 8, check=lambda a, b: get(b).distribution.counts.shape == (8,)
+          or pytest.fail()),
+        w(name, "seed", 1, check=d(lambda s: s.ultrametricity.nulls["gaussian"].mean_K)),
+        threads(name),
+    ]
+
+
+CASES = [
+    w("overlap_matrix", "kind", "signs"),
+    w("overlap_matrix", "aligned", True),
+    w("overlap_matrix", "aligned", "pairwise", label="pairwise"),
+    w("overlap_matrix", "layer", 1),
+    w("overlap_matrix", "normalize", "q"),
+    w("overlap_matrix", "X", X2, kind="function", X=X),
+    w("overlap_matrix", "output", "logits", kind="function", X=X),
+    w("overlap_matrix", "reference", 3, aligned=True),
+    threads("overlap_matrix", aligned=True),
+    threads("overlap_matrix", kind="signs", label="signs"),
+    w("overlap_distribution", "bins", 7, check=lambda a, b: b.counts.shape == (7,)
+      or pytest.fail()),
+    w("overlap_distribution", "kde", False, check=lambda a, b: (a.kde is not None and b.kde is None)
+      or pytest.fail()),
+    # a wide kernel: the KDE must stay on the grid (it once came back with len(kernel) points)
+    w("overlap_distribution", "bandwidth", 0.3, check=lambda a, b: (
+        b.bandwidth == 0.3 and b.kde.shape == b.grid.shape == a.kde.shape
+        and not np.array_equal(a.kde, b.kde)) or pytest.fail(f"{b.kde.shape}")),
+    w("overlap_distribution", "range", (-0.5, 0.5), check=lambda a, b: (b.edges[0], b.edges[-1])
+      == (-0.5, 0.5) or pytest.fail()),
+    w("overlap_distribution", "symmetric", True, check=lambda a, b: b.n_pairs == 2 * a.n_pairs
+      or pytest.fail()),
+    w("overlap_distribution", "support_quantile", 0.25, check=differs(lambda r: r.support)),
+    w("overlap_distribution", "peak_fraction", 0.99, bandwidth=0.05,
+      check=lambda a, b: (a.q_ea > 0.6 and abs(b.q_ea) < 0.2) or pytest.fail(f"{a.q_ea} {b.q_ea}")),
+    w("overlap_distribution", "n_grid", 64, check=lambda a, b: b.grid.shape == (64,)
+      or pytest.fail()),
+    w("overlaps_to_distances", "mode", "sqrt"),
+    w("cluster", "method", "single", check=differs(lambda r: r.linkage)),
+    # 'auto' reads Q as overlaps (unit diagonal); 'distance' must take it at face value
+    w("cluster", "input", "distance", check=differs(lambda r: r.distances)),
+    w("cluster", "distance", "sqrt", check=differs(lambda r: r.distances)),
+    w("cluster", "optimal_ordering", True, method="single", check=differs(lambda r: r.order)),
+    w("triangle_sides", "triangles", 9, check=lambda a, b: b.shape == (9, 3) or pytest.fail()),
+    w("triangle_sides", "seed", 1, triangles=9),
+    threads("triangle_sides"),
+    w("ultrametricity", "triangles", 5, check=lambda a, b: b.sides.shape == (5, 3)
+      or pytest.fail()),
+    w("ultrametricity", "null", None, check=lambda a, b: (a.nulls and not b.nulls)
+      or pytest.fail()),
+    w("ultrametricity", "n_null", 6, check=lambda a, b: b.nulls["gaussian"].mean_K.shape == (6,)
+      or pytest.fail()),
+    w("ultrametricity", "dim", 3, check=differs(lambda r: r.nulls["gaussian"].mean_K)),
+    w("ultrametricity", "points", With(POINTS, null=("shuffle",)),
+      check=lambda a, b: sorted(b.nulls) == ["shuffle"] or pytest.fail()),
+    w("ultrametricity", "metric", "cosine", check=differs(lambda r: r.nulls["gaussian"].mean_K)),
+    w("ultrametricity", "tol", 0.5, check=lambda a, b: b.frac_isosceles > a.frac_isosceles
+      or pytest.fail()),
+    w("ultrametricity", "alpha", 1.0, check=differs(lambda r: r.verdict)),
+    w("ultrametricity", "n_boot", 3, check=lambda a, b: (a.bootstrap_mean_K is None
+                                                         and b.bootstrap_mean_K.shape == (3,))
+      or pytest.fail()),
+    w("ultrametricity", "seed", 1, check=differs(lambda r: r.nulls["gaussian"].mean_K)),
+    threads("ultrametricity"),
+    w("gaussian_null", "metric", "cosine"),
+    w("shuffle_null", "metric", "sqeuclidean"),
+    w("permutation_null", "layer", 0),
+    w("permutation_null", "distance", "sqrt"),
+    w("permutation_null", "normalize", "q"),
+    threads("pack_signs"),
+    w("sign_overlaps", "B", SPINS2, check=lambda a, b: np.testing.assert_allclose(
+        b, SPINS.astype(float) @ SPINS2.T.astype(float) / SPINS.shape[1])),
+    threads("sign_overlaps"),
+    *_structure_rows("replica_structure"),
+    *_structure_rows("replica_sweep", get=lambda r: r["a"]),
+    *[c for c in _structure_rows("replica_analysis") if c.option != "aligned"],
+    w("replica_analysis", "aligned", True, check=differs(lambda r: r.Q)),
+]
+
+RUN = wiring.Runner(RUNNERS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_option_reaches_computation(case):
+    RUN.check(case)
+
+
+def test_replica_sweep_applies_the_options_to_every_run():
+    a = RUN.call("replica_sweep")
+    b = RUN.call("replica_sweep", kind="signs", bins=9)
+    for k in ("a", "b"):
+        assert not np.array_equal(a[k].Q, b[k].Q)
+        assert b[k].distribution.counts.shape == (9,)
+        assert np.array_equal(b[k].Q, RUN.call("replica_structure", kind="signs", bins=9).Q
+                              if k == "a" else replicas.replica_structure(
+                                  ENS2, kind="signs", bins=9, n_null=3).Q)
+
+
+def test_every_option_has_a_wiring_row():
+    assert wiring.missing_rows(SIGNATURES, CASES, NOT_OBSERVABLE) == []
+    assert wiring.stale_rows(SIGNATURES, CASES, NOT_OBSERVABLE) == []
