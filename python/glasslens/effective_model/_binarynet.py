@@ -31,11 +31,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .. import _core
+from .._lib._data import as_data
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int, check_labels, check_seed
 from ..nn._network import _check_widths as _network_check_widths, _stacked_layers
@@ -106,37 +107,10 @@ class ArrayDataset:
 
 
 def _unpack_dataset(dataset: Any) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
-    """(X_train, y_train, X_test, y_test) from an object with those attributes, a mapping, or a
-    2- or 4-tuple."""
-    if isinstance(dataset, Mapping):
-        get = dataset.get
-        parts = (get("X_train"), get("y_train"), get("X_test"), get("y_test"))
-    elif isinstance(dataset, (tuple, list)):
-        if len(dataset) not in (2, 4):
-            raise ValueError(
-                "dataset as a tuple must be (X_train, y_train) or (X_train, y_train, X_test, y_test)")
-        parts = tuple(dataset) + ((None, None) if len(dataset) == 2 else ())  # type: ignore[assignment]
-    elif hasattr(dataset, "X_train") and hasattr(dataset, "y_train"):
-        parts = (dataset.X_train, dataset.y_train,
-                 getattr(dataset, "X_test", None), getattr(dataset, "y_test", None))
-    else:
-        raise TypeError(
-            "dataset must have X_train, y_train (and optionally X_test, y_test) attributes, be a "
-            f"mapping with those keys or a tuple; got {type(dataset).__name__}")
-    if parts[0] is None or parts[1] is None:
-        raise ValueError("dataset has no X_train / y_train")
-    Xtr = as_array(parts[0], "dataset.X_train", np.float32, ndim=2)
-    ytr = check_labels(parts[1], "dataset.y_train", n=Xtr.shape[0])
-    if (parts[2] is None) != (parts[3] is None):
-        raise ValueError("dataset must give both X_test and y_test or neither")
-    if parts[2] is None:
-        return Xtr, ytr, None, None
-    Xte = as_array(parts[2], "dataset.X_test", np.float32, ndim=2)
-    if Xte.shape[1] != Xtr.shape[1]:
-        raise ValueError(
-            f"dataset.X_test has {Xte.shape[1]} features, dataset.X_train has {Xtr.shape[1]}")
-    yte = check_labels(parts[3], "dataset.y_test", n=Xte.shape[0])
-    return Xtr, ytr, Xte, yte
+    """(X_train, y_train, X_test, y_test) through the one data contract (``_lib._data``):
+    a Dataset, an object with those attributes, a mapping with those keys, or a 2- or 4-tuple."""
+    d = as_data(dataset, name="dataset")
+    return d.X_train, d.y_train, d.X_test, d.y_test
 
 
 def _check_xy(X: Any, y: Any, widths: Sequence[int], xname: str = "X_test",

@@ -29,6 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .._lib._data import as_data
 from .._lib._threads import resolve_threads
 from .._lib._validate import check_float, check_int, check_seed
 from ._measures import ALL_MEASURES, batch_loss
@@ -472,7 +473,9 @@ def generalization_study(
 
     Parameters
     ----------
-    dataset : object with X_train, y_train, X_test, y_test (e.g. ``glasslens.datasets.load``)
+    dataset : a ``Dataset`` (e.g. ``glasslens.datasets.load``), an object with X_train, y_train,
+        X_test, y_test, a tuple ``(X_train, y_train, X_test, y_test)`` or a mapping with those
+        keys (a test split is required)
     hidden : hidden widths
     variants : list of dicts of ``train_ensemble`` settings (keys: batch_size, lr, momentum,
         weight_decay, schedule, warmup_epochs, sam_rho, label_noise; ``batch_size="full"``),
@@ -499,8 +502,8 @@ def generalization_study(
     nt = resolve_threads(n_threads)
     tol = check_float(match_tol, "match_tol", 0.0)
     calls, cols = _measure_names(list(measures))
-    Xtr, ytr = dataset.X_train, np.asarray(dataset.y_train)
-    Xte, yte = dataset.X_test, np.asarray(dataset.y_test)
+    d = as_data(dataset, need_test=True, name="dataset")
+    Xtr, ytr, Xte, yte = d.X_train, d.y_train, d.X_test, d.y_test
     n_train = int(len(ytr))
     var = _expand_variants(variants, n_train)
     labels = [_label(v, n_train) for v in var]

@@ -27,8 +27,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .._lib._data import as_data
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_int, check_labels, check_seed
+from .._lib._validate import check_int, check_seed
 from ..nn._evaluation import evaluate
 from ..nn._network import MLP
 from ._matching import (
@@ -46,30 +47,9 @@ __all__ = ["interpolate", "barrier", "permutation_barrier_scan", "replica_barrie
 
 # ---- data ---------------------------------------------------------------------------------------
 def _data(data: Any, d_in: int, n_classes: int):
-    """(X_train, y_train, X_test or None, y_test or None) from a dataset object or a tuple."""
-    if all(hasattr(data, k) for k in ("X_train", "y_train")):
-        parts = [data.X_train, data.y_train, getattr(data, "X_test", None),
-                 getattr(data, "y_test", None)]
-        names = ["data.X_train", "data.y_train", "data.X_test", "data.y_test"]
-    elif isinstance(data, (tuple, list)) and len(data) in (2, 4):
-        parts = list(data) + [None, None] * (len(data) == 2)
-        names = ["X_train", "y_train", "X_test", "y_test"]
-    else:
-        raise TypeError("data must be a dataset (X_train, y_train, X_test, y_test attributes) or a "
-                        "tuple (X, y) or (X_train, y_train, X_test, y_test)")
-    out = []
-    for i in (0, 2):
-        X, y = parts[i], parts[i + 1]
-        if X is None or y is None:
-            if i == 0:
-                raise ValueError("training data are required")
-            out += [None, None]
-            continue
-        Xa = as_array(X, names[i], np.float32, ndim=2)
-        if Xa.shape[1] != d_in:
-            raise ValueError(f"{names[i]} has {Xa.shape[1]} features, the networks expect {d_in}")
-        out += [Xa, check_labels(y, names[i + 1], n=Xa.shape[0], n_classes=n_classes)]
-    return tuple(out)
+    """(X_train, y_train, X_test or None, y_test or None) through the one data contract."""
+    d = as_data(data, n_features=d_in, n_classes=n_classes)
+    return d.X_train, d.y_train, d.X_test, d.y_test
 
 
 # ---- curves -------------------------------------------------------------------------------------
@@ -144,8 +124,8 @@ def interpolate(
     Parameters
     ----------
     a, b : MLP of the same architecture
-    data : dataset (``X_train, y_train, X_test, y_test``) or tuple ``(X, y)`` /
-        ``(X_train, y_train, X_test, y_test)``
+    data : a ``Dataset``, an object with ``X_train, y_train[, X_test, y_test]``, a tuple
+        ``(X, y)`` / ``(X_train, y_train, X_test, y_test)`` or a mapping with those keys
     n_points : grid size (alpha = linspace(0, 1, n_points)); odd sizes contain alpha = 1/2
     align : None (raw), "weights" (``match_weights(a, b)``) or "activations"
         (``match_activations`` on the first ``align_samples`` training inputs); b is permuted

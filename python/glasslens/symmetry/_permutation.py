@@ -260,8 +260,8 @@ def permutation_interpolation(
     ----------
     net_or_ensemble : MLP, or Ensemble (replica ``replica`` gives the copies; the ensemble's
         replica pairs give the comparison arm)
-    data : dataset (``X_train, y_train, X_test, y_test``) or tuple ``(X, y)`` /
-        ``(X_train, y_train, X_test, y_test)``
+    data : a ``Dataset``, an object with ``X_train, y_train[, X_test, y_test]``, a tuple
+        ``(X, y)`` / ``(X_train, y_train, X_test, y_test)`` or a mapping with those keys
     ks : numbers of disjoint transpositions, each in [0, H/2] (H = width of hidden layer
         ``layer``); default 1, 2, 4, ..., H/2. k = 0 is the network itself (zero barrier).
     full : also a full random permutation (a derangement, every unit moves)
