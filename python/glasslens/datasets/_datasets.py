@@ -59,7 +59,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .._lib._validate import as_array, check_float, check_int, check_seed
-from ..nn._network import MLP, _savez
+from .._lib._io import load_npz, save_npz
+from ..nn._network import MLP
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -153,21 +154,17 @@ class Dataset:
             arrays.update({f"teacher/W{i}": W for i, W in enumerate(t.weights)})
             if t.biases is not None:
                 arrays.update({f"teacher/b{i}": b for i, b in enumerate(t.biases)})
-        _savez(path, __meta__=np.array(json.dumps(head)), **arrays)
+        save_npz(path, head, arrays)
 
     @classmethod
     def load(cls, path: PathLike) -> "Dataset":
         """Load a dataset written by :meth:`save`. Corrupt or foreign files raise ValueError."""
         p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(f"no such dataset file: {p}")
+        head, arrays = load_npz(
+            p, None, lambda k: k in ("X_train", "y_train", "X_test", "y_test")
+            or k.startswith("teacher/"), format=_FORMAT, what="valid glasslens dataset file",
+            missing="no such dataset file")
         try:
-            # open the file ourselves: np.load leaks its handle when the zip is corrupt
-            with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:
-                head = json.loads(str(z["__meta__"]))
-                if not isinstance(head, dict) or head.get("format") != _FORMAT:
-                    raise ValueError("missing or wrong format tag")
-                arrays = {k: np.asarray(z[k]) for k in z.files if k != "__meta__"}
             teacher = None
             if head.get("teacher"):
                 L = len(head["teacher"]["widths"]) - 1

@@ -28,7 +28,6 @@ result is bit-identical for any ``n_threads`` and for any split of training into
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
@@ -37,6 +36,7 @@ import numpy as np
 
 from .. import _core
 from .._lib._data import as_data
+from .._lib._io import load_npz, member, save_npz
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int, check_labels, check_seed
 from ..nn._network import _check_widths as _network_check_widths, _stacked_layers
@@ -298,12 +298,13 @@ class BinaryEnsemble:
         meta = {"format": _FORMAT, "kind": "BinaryEnsemble", "widths": self.widths,
                 "history": sorted(self.history), "metrics": sorted(self.metrics),
                 "state_arrays": sorted(st_arrays), "state": st_scalars, "meta": self.meta}
-        np.savez(path, __meta__=np.array(json.dumps(meta)), **arrays)
+        save_npz(path, meta, arrays, add_suffix=True)  # numpy's naming rule, as always
 
     @classmethod
     def load(cls, path: PathLike) -> "BinaryEnsemble":
         """Load an ensemble saved by :meth:`save`."""
-        meta, z = _open_npz(path, "BinaryEnsemble")
+        meta, z = _open_npz(path, "BinaryEnsemble", lambda k: k.startswith(
+            ("theta", "history/", "metrics/", "state/")))
         try:
             L = len(meta["widths"]) - 1
             theta = [_get(z, f"theta{i}", path) for i in range(L)]
@@ -336,12 +337,12 @@ class BinarySamples(NamedTuple):
         """Save to ``.npz`` (no pickle)."""
         meta = {"format": _FORMAT, "kind": "BinarySamples",
                 "widths": None if widths is None else _check_widths(widths)}
-        np.savez(path, __meta__=np.array(json.dumps(meta)), configurations=self.configurations,
-                 accuracy=self.accuracy, network=self.network)
+        save_npz(path, meta, {"configurations": self.configurations, "accuracy": self.accuracy,
+                              "network": self.network}, add_suffix=True)
 
     @classmethod
     def load(cls, path: PathLike) -> "BinarySamples":
-        _, z = _open_npz(path, "BinarySamples")
+        _, z = _open_npz(path, "BinarySamples", ("configurations", "accuracy", "network"))
         cfg = _get(z, "configurations", path)
         acc = _get(z, "accuracy", path)
         net = _get(z, "network", path)
@@ -771,24 +772,9 @@ def _as_spins(x: Any, name: str, P: int) -> np.ndarray:
     return np.ascontiguousarray(raw, dtype=np.int8)
 
 
-def _open_npz(path: PathLike, kind: str):
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such file: {p}")
-    try:
-        z = np.load(p, allow_pickle=False)
-        meta = json.loads(str(z["__meta__"]))
-    except Exception as exc:
-        raise ValueError(f"{p} is not a glasslens {kind} file (corrupt or wrong format): {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != _FORMAT or meta.get("kind") != kind:
-        raise ValueError(f"{p} is not a glasslens {kind} file")
-    return meta, z
+def _open_npz(path: PathLike, kind: str, allowed: Any = None):
+    """(header, arrays) of a binarynet ``.npz`` through ``_lib._io.load_npz`` (no pickle)."""
+    return load_npz(path, kind, allowed, format=_FORMAT)
 
 
-def _get(z: Any, key: str, path: PathLike) -> np.ndarray:
-    try:
-        return np.asarray(z[key])
-    except KeyError:
-        raise ValueError(f"{path} is corrupt: missing array {key!r}") from None
-    except Exception as exc:
-        raise ValueError(f"{path} is corrupt: cannot read array {key!r}: {exc}") from exc
+_get = member

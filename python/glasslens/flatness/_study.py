@@ -22,7 +22,6 @@ radius, correlation length) and -1 when it means sharper. The "flatness-oriented
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -30,6 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .._lib._data import as_data
+from .._lib._io import write_json
 from .._lib._threads import resolve_threads
 from .._lib._validate import check_float, check_int, check_seed
 from ._measures import ALL_MEASURES, batch_loss
@@ -354,7 +354,7 @@ class GeneralizationStudy:
                 "matched": self.matched, "params": self.params}
 
     def save_json(self, path: Union[str, Path]) -> None:
-        Path(path).write_text(json.dumps(_jsonable(self.to_dict()), indent=1))
+        write_json(path, self.to_dict(), indent=1, newline=False)
 
 
 def _final_rows(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -362,21 +362,6 @@ def _final_rows(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     for r in rows:
         last[r["variant"]] = max(last.get(r["variant"], -1), r["checkpoint"])
     return [r for r in rows if r["checkpoint"] == last[r["variant"]]]
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (np.floating, float)):
-        f = float(v)
-        return f if np.isfinite(f) else None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
-    return v
 
 
 # ---- the study ---------------------------------------------------------------------------------------
