@@ -39,6 +39,8 @@ from .._lib._data import as_data
 from .._lib._io import load_npz, member, save_npz
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int, check_labels, check_seed
+from .._lib._limits import (MAX_BINARY_DRAW_VALUES, MAX_BINARY_REPLICAS, MAX_BINARY_TRAIN_VALUES,
+                            MAX_BINARY_VALUES, MAX_BINARY_WIDTH, MAX_CLASSES, MAX_EPOCHS)
 from ..nn._network import _check_widths as _network_check_widths, _stacked_layers
 
 PathLike = Union[str, Path]
@@ -66,7 +68,7 @@ __all__ = [
 # helpers
 # ---------------------------------------------------------------------------------------------
 def _check_widths(widths: Sequence[int]) -> List[int]:
-    return _network_check_widths(widths, limit=100_000, what=" for a binary net")
+    return _network_check_widths(widths, limit=MAX_BINARY_WIDTH, what=" for a binary net")
 
 
 def n_weights(widths: Sequence[int]) -> int:
@@ -409,10 +411,10 @@ def train_binary(
         if C < 2:
             raise ValueError("the labels hold a single class; pass n_classes explicitly")
     else:
-        C = check_int(n_classes, "n_classes", 2, 100_000)
+        C = check_int(n_classes, "n_classes", 2, MAX_CLASSES)
     if int(ytr.max()) >= C or (yte is not None and int(yte.max()) >= C):
         raise ValueError(f"labels out of range for n_classes={C}")
-    epochs = check_int(epochs, "epochs", 0, 10_000_000)
+    epochs = check_int(epochs, "epochs", 0, MAX_EPOCHS)
     batch_size = check_int(batch_size, "batch_size", 1)
     lr = check_float(lr, "lr", 0.0, low_open=True)
     l2 = check_float(l2, "l2", 0.0)
@@ -447,8 +449,8 @@ def train_binary(
         if isinstance(hidden, (int, np.integer)):
             hidden = (int(hidden),)
         widths = _check_widths([d, *list(hidden), C])
-        R = check_int(replicas, "replicas", 1, 10_000_000)
-        _check_size(R, n_weights(widths), limit=2**31)
+        R = check_int(replicas, "replicas", 1, MAX_BINARY_REPLICAS)
+        _check_size(R, n_weights(widths), limit=MAX_BINARY_TRAIN_VALUES)
         theta = np.asarray(_core.effective_model.init_theta(widths, seed, R, init_std, nt))
         m = np.zeros_like(theta)
         v = np.zeros_like(theta)
@@ -575,7 +577,7 @@ def sample_configurations(
         Xa, ya = _check_xy(X_test, y_test, widths)
     theta = nets.flat()
     R, P = theta.shape
-    _check_size(R * n, P, limit=2**34)
+    _check_size(R * n, P, limit=MAX_BINARY_DRAW_VALUES)
     # Chunks of networks keep the working set near 256 MB when filtering.
     per_chunk = max(1, int(2**28 // max(1, n * P)))
     cfgs, accs, nets_idx = [], [], []
@@ -754,7 +756,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_size(rows: int, cols: int, limit: int = 2**33) -> None:
+def _check_size(rows: int, cols: int, limit: int = MAX_BINARY_VALUES) -> None:
     if rows * cols > limit:
         raise ValueError(f"{rows} x {cols} values is too large (limit {limit:,}); draw in parts")
 

@@ -32,6 +32,7 @@ import warnings
 import numpy as np
 
 from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._limits import MAX_RUNS
 from ._binarynet import (
     BinaryEnsemble,
     BinarySamples,
@@ -377,7 +378,7 @@ def analyse_configurations(
     if fit not in ("boltzmann", "pseudolikelihood"):
         raise ValueError(f"fit must be 'boltzmann' or 'pseudolikelihood', got {fit!r}")
     n_references = check_int(n_references, "n_references", 0)
-    tap_starts = check_int(tap_starts, "tap_starts", 0, 1_000_000)
+    tap_starts = check_int(tap_starts, "tap_starts", 0, MAX_RUNS)
     if not isinstance(blocks, dict) or not blocks:
         raise TypeError("blocks must be a non-empty dict name -> column indices")
     grid = np.round(np.arange(-3.0, 3.0 + 1e-9, 0.1), 10) if xs is None else xs
@@ -544,7 +545,7 @@ def run_effective_model(
     if align_method not in ("reference", "medoid", "mean"):
         raise ValueError(f"align_method must be 'reference', 'medoid' or 'mean', got {align_method!r}")
     n_references = check_int(n_references, "n_references", 0)
-    tap_starts = check_int(tap_starts, "tap_starts", 0, 1_000_000)
+    tap_starts = check_int(tap_starts, "tap_starts", 0, MAX_RUNS)
     seed = check_seed(seed)
     data = preset.prepare(dataset)
     if data.X_test is None:

@@ -18,10 +18,10 @@ from .. import _core
 from .._lib._io import load_npz, member, save_npz
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._limits import MAX_ENUMERATE, MAX_RUNS
 
 PathLike = Union[str, Path]
 _FORMAT = "glasslens-ising-v1"
-MAX_ENUMERATE = 20
 
 
 class BPConvergenceWarning(RuntimeWarning):
@@ -166,7 +166,7 @@ class Ising:
         n = check_int(n, "n", 1, 10**9)
         burn_in = check_int(burn_in, "burn_in", 0)
         thin = check_int(thin, "thin", 1)
-        chains = check_int(chains, "chains", 1, 1_000_000)
+        chains = check_int(chains, "chains", 1, MAX_RUNS)
         seed = check_seed(seed)
         if method not in ("metropolis", "gibbs"):
             raise ValueError(f"method must be 'metropolis' or 'gibbs', got {method!r}")

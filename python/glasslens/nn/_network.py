@@ -19,14 +19,15 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from .._lib._io import build, load_npz, member, save_npz
-from .._lib._validate import as_array, check_alloc, check_int
+from .._lib._validate import as_array, check_int
+from .._lib._limits import MAX_WIDTH, check_alloc
 
 PathLike = Union[str, Path]
 
 _FORMAT = "glasslens-network-v1"
 
 
-def _check_widths(widths: Sequence[int], limit: int = 1_000_000, what: str = "") -> List[int]:
+def _check_widths(widths: Sequence[int], limit: int = MAX_WIDTH, what: str = "") -> List[int]:
     """Validated layer widths as a list of positive ints (at most ``limit`` each)."""
     try:
         w = [int(v) for v in widths]

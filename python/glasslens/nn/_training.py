@@ -20,7 +20,8 @@ import numpy as np
 from .. import _core
 from .._lib._data import as_data
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_alloc, check_float, check_int, check_labels, check_seed
+from .._lib._validate import as_array, check_float, check_int, check_labels, check_seed
+from .._lib._limits import MAX_EPOCHS, MAX_REPLICAS, check_alloc
 from ._evaluation import evaluate
 from ._network import MLP, Ensemble, _check_widths, n_params, replica_seeds
 
@@ -177,8 +178,8 @@ def train_ensemble(
     if isinstance(hidden, (int, np.integer)):
         hidden = (int(hidden),)
     widths = _check_widths([d, *list(hidden), C])
-    R = check_int(replicas, "replicas", 1, 1_000_000)
-    E = check_int(epochs, "epochs", 0, 10_000_000)
+    R = check_int(replicas, "replicas", 1, MAX_REPLICAS)
+    E = check_int(epochs, "epochs", 0, MAX_EPOCHS)
     bs = check_int(batch_size, "batch_size", 1)
     mu = check_float(momentum, "momentum", 0.0)
     if mu >= 1.0:

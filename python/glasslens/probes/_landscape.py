@@ -51,7 +51,8 @@ import numpy as np
 from .. import _core
 from .._lib._data import Data, as_data, as_xy
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_alloc, check_float, check_int, check_seed
+from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._limits import MAX_DIRECTIONS, MAX_GRID_POINTS, MAX_LINE_POINTS, check_alloc
 from ..nn._evaluation import mean_loss
 from ..nn._network import MLP
 
@@ -284,7 +285,7 @@ def profile(
     _check_net(net)
     d = _Data(data, net)
     r = _check_radii(radii)
-    K = check_int(directions, "directions", 1, 10_000_000)
+    K = check_int(directions, "directions", 1, MAX_DIRECTIONS)
     # K x R float64 curves (train / test loss and accuracy) and their summaries
     check_alloc(64.0 * K * r.size, f"directions={K:,} x {r.size:,} radii")
     mode = _choice(mode, "mode", _MODES)
@@ -390,7 +391,7 @@ def line(
     _check_net(net)
     dd = _Data(data, net)
     a, b = _span(span, "span")
-    n = check_int(n, "n", 2, 1_000_000)
+    n = check_int(n, "n", 2, MAX_LINE_POINTS)
     D = _resolve_direction(net, direction, "direction", check_seed(seed), 0,
                            _choice(normalization, "normalization", _NORMS),
                            _choice(kind, "kind", _KINDS), _choice(bias_mode, "bias_mode", _BIAS))
@@ -427,9 +428,9 @@ def plane(
     if isinstance(n, (tuple, list)):
         if len(n) != 2:
             raise ValueError(f"n must be an int or a pair of ints, got {n!r}")
-        n1, n2 = check_int(n[0], "n[0]", 2, 100_000), check_int(n[1], "n[1]", 2, 100_000)
+        n1, n2 = check_int(n[0], "n[0]", 2, MAX_GRID_POINTS), check_int(n[1], "n[1]", 2, MAX_GRID_POINTS)
     else:
-        n1 = n2 = check_int(n, "n", 2, 100_000)
+        n1 = n2 = check_int(n, "n", 2, MAX_GRID_POINTS)
     seed = check_seed(seed)
     norm = _choice(normalization, "normalization", _NORMS)
     kind = _choice(kind, "kind", _KINDS)

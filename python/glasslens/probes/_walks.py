@@ -38,8 +38,9 @@ import numpy as np
 
 from .. import _core
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_alloc, check_float, check_int, check_seed
+from .._lib._validate import as_array, check_float, check_int, check_seed
 from .._lib._data import Data
+from .._lib._limits import MAX_KEPT_POINT_BYTES, MAX_WALKERS, MAX_WALK_RECORDS, check_alloc
 from ..nn._evaluation import mean_loss
 from ._landscape import _check_net, _choice, _Data, _first_crossing
 from ..nn._network import MLP, Ensemble
@@ -259,7 +260,7 @@ def random_walk(
     move = _choice(move, "move", ("dense", "weight", "unit"))
     threshold_on = _choice(threshold_on, "threshold_on", ("loss", "error"))
     step_scale = _choice(step_scale, "step_scale", ("relative", "absolute", "layer"))
-    W = check_int(walkers, "walkers", 1, 1_000_000)
+    W = check_int(walkers, "walkers", 1, MAX_WALKERS)
     rec = check_int(record_every, "record_every", 1)
     refresh = check_int(refresh_every, "refresh_every", 0)
     seed = check_seed(seed)
@@ -308,10 +309,10 @@ def random_walk(
     elif temperature is not None:
         raise ValueError(f"temperature is only used with mode='metropolis' (mode={mode!r})")
     n_rec = steps // rec + 1
-    if W * n_rec > 200_000_000:
+    if W * n_rec > MAX_WALK_RECORDS:
         raise ValueError(f"walkers x records = {W} x {n_rec} is too large to store; raise "
                          f"record_every (now {rec})")
-    if keep_points and W * n_rec * N > 2_000_000_000 // 4:
+    if keep_points and W * n_rec * N > MAX_KEPT_POINT_BYTES // 4:
         raise ValueError("keep_points would store more than 2 GB of parameters; raise "
                          "record_every or lower walkers")
     quench_cfg = None

@@ -29,6 +29,7 @@ from .. import _core
 from .._lib._threads import resolve_threads
 from .._lib._data import as_inputs
 from .._lib._validate import as_array, check_int
+from .._lib._limits import MAX_OVERLAP_REPLICAS
 from ..nn._network import MLP, Ensemble, layer_slices
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
     "popcount_kernel",
 ]
 
-_MAX_M = 200_000  # refuse absurd replica counts (the dense output would be > 300 GB)
+_MAX_M = MAX_OVERLAP_REPLICAS  # refuse absurd replica counts (the dense output would be > 300 GB)
 
 
 class PackedSigns:

@@ -30,6 +30,7 @@ import numpy as np
 from .._lib._data import as_data
 from .._lib._threads import resolve_threads
 from .._lib._validate import check_int, check_seed
+from .._lib._limits import MAX_GRID_POINTS
 from ..nn._evaluation import evaluate
 from ..nn._network import MLP
 from ._matching import (
@@ -140,7 +141,7 @@ def interpolate(
         if not isinstance(n, MLP):
             raise TypeError(f"{name} must be an MLP, got {type(n).__name__}")
     _check_same_arch(a, b)
-    n_points = check_int(n_points, "n_points", 2, 100_000)
+    n_points = check_int(n_points, "n_points", 2, MAX_GRID_POINTS)
     nt = resolve_threads(n_threads)
     Xtr, ytr, Xte, yte = _data(data, a.widths[0], a.widths[-1])
     perms = None
@@ -344,7 +345,7 @@ def permutation_barrier_scan(
     h = H[layer]
     trials = check_int(trials, "trials", 1)
     seed = check_seed(seed)
-    n_points = check_int(n_points, "n_points", 2, 100_000)
+    n_points = check_int(n_points, "n_points", 2, MAX_GRID_POINTS)
     metric, kind, reference = _resolve(metric, kind, reference, None)
     if ks is None:
         ks_l = [1]
@@ -462,7 +463,7 @@ def replica_barriers(
     if R < 2:
         raise ValueError("ensemble needs at least 2 replicas")
     metric, kind, reference = _resolve(metric, kind, reference, None)
-    n_points = check_int(n_points, "n_points", 2, 100_000)
+    n_points = check_int(n_points, "n_points", 2, MAX_GRID_POINTS)
     for al in aligns:
         if al not in (None, "weights", "activations"):
             raise ValueError(f"aligns entries must be None, 'weights' or 'activations', got {al!r}")

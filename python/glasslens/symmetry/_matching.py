@@ -28,7 +28,8 @@ from threadpoolctl import threadpool_limits
 from .. import _core
 from .._lib._data import as_inputs
 from .._lib._threads import resolve_threads
-from .._lib._validate import check_alloc, check_int, check_seed
+from .._lib._limits import check_alloc
+from .._lib._validate import check_int, check_seed
 from ._assignment import linear_sum_assignment, linear_sum_assignment_batch
 from ..nn._network import MLP, Ensemble
 

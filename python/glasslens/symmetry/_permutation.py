@@ -35,6 +35,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from .._lib._validate import check_int, check_seed
+from .._lib._limits import MAX_GRID_POINTS
 from ._interpolation import (
     ReplicaBarriers,
     ScanResult,
@@ -309,7 +310,7 @@ def permutation_interpolation(
     h = H[layer]
     if h < 2:
         raise ValueError(f"hidden layer {layer} has width {h}; permuting needs at least 2 units")
-    n_points = check_int(n_points, "n_points", 2, 100_000)
+    n_points = check_int(n_points, "n_points", 2, MAX_GRID_POINTS)
     trials = check_int(trials, "trials", 1, 10_000)
     seed = check_seed(seed)
     if ks is None:
