@@ -6,6 +6,8 @@
 * the loss of one network on one data set is bit-identical through every public entry point,
   and agrees with a float64 numpy reference to 1e-6.
 """
+import importlib.util
+import pathlib
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,7 +15,12 @@ import pytest
 
 import glasslens as gl
 from glasslens._lib._data import FORMS, as_data
-from nn_reference import loss_acc
+
+_spec = importlib.util.spec_from_file_location(
+    "nn_reference", pathlib.Path(__file__).parent / "nn_reference.py")
+_ref = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_ref)
+loss_acc = _ref.loss_acc
 
 D, C = 8, 3
 
