@@ -12,6 +12,16 @@ from glasslens.cli import profile as profile_cmd, walk as walk_cmd
 from glasslens.cli.profile import parse_radii
 from glasslens.probes._section import section as report_section_protocol1
 
+def engine_loss(net, X, y):
+    """The landscape engines' own kernel: the profile's r = 0 curve and a walk's records (the
+    reported loss0 comes from the one evaluator, gl.probes.network_loss / gl.nn.evaluate)."""
+    from glasslens._lib._data import as_xy
+    from glasslens.probes._landscape import _engine_loss
+
+    d = as_xy(X, y)
+    return _engine_loss(net, d.X_train, d.y_train, 1)
+
+
 
 @pytest.fixture(scope="module")
 def small():
@@ -63,7 +73,7 @@ def test_cli_profile_and_walk(small, tmp_path):
     z = np.load(tmp_path / "prof.npz", allow_pickle=False)
     assert z["train_loss"].shape == (3, 5)
     l0, _ = gl.probes.network_loss(net, data.X_train, data.y_train)
-    assert np.all(z["train_loss"][:, 0] == l0)
+    assert np.all(z["train_loss"][:, 0] == engine_loss(net, data.X_train, data.y_train)[0])
     assert json.loads((tmp_path / "prof.json").read_text())["loss0"] == l0
     assert (tmp_path / "prof.png").exists()
     # an Ensemble file with --replica
@@ -75,7 +85,7 @@ def test_cli_profile_and_walk(small, tmp_path):
     assert a.func(a) == 0
     z = np.load(tmp_path / "w.npz", allow_pickle=False)
     assert z["train_loss"].shape == (2, 5)
-    l1, _ = gl.probes.network_loss(ens[1], data.X_train, data.y_train)
+    l1, _ = engine_loss(ens[1], data.X_train, data.y_train)
     assert z["train_loss"][0, 0] == l1
     with pytest.raises(SystemExit):
         ap.parse_args(["profile", "x.npz", "--data", "d.npz", "--radii", "a:b", "-o", "o"])
@@ -120,5 +130,5 @@ def test_cli_with_named_dataset(tmp_path):
                        "--radii", "0,0.5", "--directions", "2", "-o", str(tmp_path / "p.npz")])
     assert a.func(a) == 0
     z = np.load(tmp_path / "p.npz", allow_pickle=False)
-    l0, _ = gl.probes.network_loss(net, ds.X_train, ds.y_train)
+    l0, _ = engine_loss(net, ds.X_train, ds.y_train)
     assert z["train_loss"][0, 0] == l0

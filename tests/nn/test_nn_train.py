@@ -242,8 +242,12 @@ def test_bad_inputs(digits):
         t(digits, replicas=0, epochs=1)
     with pytest.raises(ValueError, match="target_train_acc"):
         t(digits, target_train_acc=1.5, epochs=1)
-    with pytest.raises(TypeError, match="X_test"):
-        t(types.SimpleNamespace(X_train=digits.X_train, y_train=digits.y_train), epochs=1)
+    # the data contract: no test split is allowed (test metrics are NaN), no y_train is not
+    no_test = t(types.SimpleNamespace(X_train=digits.X_train, y_train=digits.y_train), epochs=1,
+                replicas=1)
+    assert np.all(np.isnan(no_test.metrics["test_loss"]))
+    with pytest.raises(TypeError, match="dataset is a SimpleNamespace without attribute"):
+        t(types.SimpleNamespace(X_train=digits.X_train), epochs=1)
     Xn = digits.X_train.copy()
     Xn[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):

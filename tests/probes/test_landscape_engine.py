@@ -8,6 +8,16 @@ import pytest
 import glasslens as gl
 from glasslens import _core
 from glasslens.probes import network_loss
+from glasslens._lib._data import as_xy
+from glasslens._lib._threads import resolve_threads
+from glasslens.probes._landscape import _engine_loss
+
+
+def engine_loss(net, X, y, n_threads=None):
+    """The landscape engines' own kernel (profile at r = 0, a walk's full passes); reported
+    reference values (network_loss, loss0) come from the one evaluator nn.evaluate instead."""
+    d = as_xy(X, y)
+    return _engine_loss(net, d.X_train, d.y_train, resolve_threads(n_threads))
 
 import importlib.util
 import pathlib
@@ -103,10 +113,13 @@ def test_multi_tile_profiles_match_numpy_and_threads(tiled):
         # the same values with many directions (one chunk per item) for the first two
         many = gl.probes.profile(net, data, radii, n_directions=9, seed=3, n_threads=2)
         assert np.array_equal(many.train_loss[:2], res.train_loss)
-    l0, a0 = network_loss(net, data.X_train, data.y_train, n_threads=1)
-    assert network_loss(net, data.X_train, data.y_train, n_threads=3) == (l0, a0)
+    l0, a0 = engine_loss(net, data.X_train, data.y_train, n_threads=1)
+    assert engine_loss(net, data.X_train, data.y_train, n_threads=3) == (l0, a0)
     z = gl.probes.profile(net, data, [0.0], n_directions=3, n_threads=2)
-    assert np.all(z.train_loss == l0) and z.loss0 == l0 and np.all(z.train_acc == a0)
+    assert np.all(z.train_loss == l0) and z.engine_loss0 == l0 and np.all(z.train_acc == a0)
+    # the reported reference is the one evaluator's, within float32 rounding of the engine
+    assert z.loss0 == network_loss(net, data.X_train, data.y_train)[0]
+    assert z.loss0 == pytest.approx(l0, rel=1e-6)
     zl = gl.probes.profile(net, data, [0.0, 0.0], n_directions=3, n_threads=2)
     assert np.all(zl.train_loss == l0)
     ln = gl.probes.line(net, data, "random", span=(0.0, 1.0), n_points=3, n_threads=2)
@@ -143,10 +156,11 @@ def test_single_walker_tiled_passes_thread_independent(tiled, move):
         assert np.array_equal(o.train_acc, outs[0].train_acc)
     o = outs[1]
     # the state after a refresh (or a dense step) is the full recomputation, bit for bit
-    l, a = network_loss(gl.MLP.from_flat(net.widths, o.final_theta[0]), data.X_train,
-                        data.y_train)
+    l, a = engine_loss(gl.MLP.from_flat(net.widths, o.final_theta[0]), data.X_train,
+                       data.y_train)
     assert o.train_loss[0, -1] == l and o.train_acc[0, -1] == a
-    assert o.train_loss[0, 0] == network_loss(net, data.X_train, data.y_train)[0]
+    assert o.train_loss[0, 0] == engine_loss(net, data.X_train, data.y_train)[0]
+    assert o.loss0 == network_loss(net, data.X_train, data.y_train)[0]
 
 
 @pytest.mark.parametrize("path", ["scalar", "avx2"])
@@ -168,10 +182,10 @@ def test_network_loss_every_row_remainder(path):
     try:
         _core.set_simd_path(path)
         for n in range(1, 54):
-            L, A = network_loss(net, X[:n], y[:n], n_threads=1)
+            L, A = engine_loss(net, X[:n], y[:n], n_threads=1)
             Lr, Ar = np_loss(net.widths, True, net.flat(), X[:n], y[:n])
             assert L == pytest.approx(Lr, rel=2e-6, abs=1e-6) and A == pytest.approx(Ar)
-            L, A = network_loss(tie, X[:n], y[:n], n_threads=1)
+            L, A = engine_loss(tie, X[:n], y[:n], n_threads=1)
             assert L == pytest.approx(np.log(7.0), rel=1e-6)
             assert A == pytest.approx(np.mean(y[:n] == 0))
     finally:

@@ -81,8 +81,10 @@ def test_zero_radius_is_unperturbed(setup):
     for net in nets.values():
         res = gl.probes.profile(net, data, [0.0, 0.0], n_directions=4)
         l0, a0 = network_loss(net, data.X_train, data.y_train)
-        assert np.all(res.train_loss == l0) and np.all(res.train_acc == a0)
-        assert res.loss0 == l0
+        # the curves are the engine's (its own unperturbed value); loss0 the one evaluator's
+        assert np.all(res.train_loss == res.engine_loss0) and np.all(res.train_acc == a0)
+        assert res.engine_loss0 == pytest.approx(l0, rel=1e-6)
+        assert res.loss0 == l0 and res.acc0 == a0
         assert res.test_loss0 == network_loss(net, data.X_test, data.y_test)[0]
         ref = np_loss(net.widths, net.has_bias, net.flat(), data.X_train, data.y_train)
         assert l0 == pytest.approx(ref[0], rel=1e-5)

@@ -1,10 +1,12 @@
 """Validation helpers: every public function checks its inputs here and names the argument."""
 from __future__ import annotations
 
-import os
 from typing import Any, Optional, Sequence
 
 import numpy as np
+
+# the memory guard lives with the other size limits; importable from here as before
+from ._limits import check_alloc, physical_memory_bytes  # noqa: F401
 
 
 def as_array(
@@ -106,27 +108,6 @@ def check_float(
 def check_seed(seed: Any, name: str = "seed") -> int:
     """A non-negative int seed (fits in uint64)."""
     return check_int(seed, name, 0, 2**64 - 1)
-
-
-def physical_memory_bytes() -> int:
-    """This machine's physical memory in bytes (1 TiB when the OS does not say)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 1 << 40
-
-
-def check_alloc(nbytes: float, what: str) -> None:
-    """Refuse work whose arrays alone would exceed the machine's physical memory.
-
-    ``what`` names the arguments that set the size (e.g. "replicas=10^9 x 2,410 parameters"),
-    so that an absurd size gives a clear ValueError instead of a MemoryError, a swap storm or a
-    killed process.
-    """
-    limit = physical_memory_bytes()
-    if nbytes > limit:
-        raise ValueError(f"{what} would need {nbytes / 2**30:,.1f} GiB of memory, more than this "
-                         f"machine's {limit / 2**30:,.1f} GiB")
 
 
 def check_spins(samples: Any, name: str = "samples", n: Optional[int] = None) -> np.ndarray:

@@ -59,7 +59,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .._lib._validate import as_array, check_alloc, check_float, check_int, check_seed
-from ..nn._network import MLP, _savez
+from ..nn._network import MLP
+from .._lib._io import load_npz, save_npz
+from .._lib._limits import MAX_DATASET_VALUES, MAX_FEATURES, MAX_IDX_BYTES
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -153,21 +155,17 @@ class Dataset:
             arrays.update({f"teacher/W{i}": W for i, W in enumerate(t.weights)})
             if t.biases is not None:
                 arrays.update({f"teacher/b{i}": b for i, b in enumerate(t.biases)})
-        _savez(path, __meta__=np.array(json.dumps(head)), **arrays)
+        save_npz(path, head, arrays)
 
     @classmethod
     def load(cls, path: PathLike) -> "Dataset":
         """Load a dataset written by :meth:`save`. Corrupt or foreign files raise ValueError."""
         p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(f"no such dataset file: {p}")
+        head, arrays = load_npz(
+            p, None, lambda k: k in ("X_train", "y_train", "X_test", "y_test")
+            or k.startswith("teacher/"), format=_FORMAT, what="valid glasslens dataset file",
+            missing="no such dataset file")
         try:
-            # open the file ourselves: np.load leaks its handle when the zip is corrupt
-            with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:
-                head = json.loads(str(z["__meta__"]))
-                if not isinstance(head, dict) or head.get("format") != _FORMAT:
-                    raise ValueError("missing or wrong format tag")
-                arrays = {k: np.asarray(z[k]) for k in z.files if k != "__meta__"}
             teacher = None
             if head.get("teacher"):
                 L = len(head["teacher"]["widths"]) - 1
@@ -196,7 +194,7 @@ def _labels(y: Any, name: str, n: int, n_classes: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
-_MAX_IDX_BYTES = 1 << 34  # 16 GiB: anything larger is certainly a corrupt header
+_MAX_IDX_BYTES = MAX_IDX_BYTES  # 16 GiB: anything larger is certainly a corrupt header
 
 
 def read_idx(path: PathLike) -> np.ndarray:
@@ -401,23 +399,23 @@ def _load_digits():
 
 def _hidden_tuple(h: Any) -> Tuple[int, ...]:
     if isinstance(h, (int, np.integer)) and not isinstance(h, bool):
-        return (check_int(h, "teacher_hidden", 1, 100_000),)
+        return (check_int(h, "teacher_hidden", 1, MAX_FEATURES),)
     try:
         seq = tuple(h)
     except TypeError:
         raise TypeError(f"teacher_hidden must be an int or a sequence of ints, got {h!r}") from None
-    return tuple(check_int(v, "teacher_hidden", 1, 100_000) for v in seq)
+    return tuple(check_int(v, "teacher_hidden", 1, MAX_FEATURES) for v in seq)
 
 
 def _load_teacher(n_train, n_test, seed, kw):
-    n_features = check_int(kw.pop("n_features", 20), "n_features", 1, 100_000)
+    n_features = check_int(kw.pop("n_features", 20), "n_features", 1, MAX_FEATURES)
     hidden = _hidden_tuple(kw.pop("teacher_hidden", 16))
     c = check_int(kw.pop("n_classes", 2), "n_classes", 2, 10_000)
     noise = check_float(kw.pop("label_noise", 0.0), "label_noise", 0.0, 1.0)
     tseed = check_seed(kw.pop("teacher_seed", seed), "teacher_seed")
     ntr = 2000 if n_train is None else check_int(n_train, "n_train", 1, 50_000_000)
     nte = 2000 if n_test is None else check_int(n_test, "n_test", 1, 50_000_000)
-    if (ntr + nte) * n_features > 2_000_000_000:
+    if (ntr + nte) * n_features > MAX_DATASET_VALUES:
         raise ValueError(f"teacher data of ({ntr} + {nte}) x {n_features} values is too large")
     widths = [n_features, *hidden, c]
     tss = np.random.SeedSequence([tseed, 0x7EAC4E5])

@@ -28,16 +28,19 @@ result is bit-identical for any ``n_threads`` and for any split of training into
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .. import _core
+from .._lib._data import as_data
+from .._lib._io import load_npz, member, save_npz
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int, check_labels, check_seed
+from .._lib._limits import (MAX_BINARY_DRAW_VALUES, MAX_BINARY_REPLICAS, MAX_BINARY_TRAIN_VALUES,
+                            MAX_BINARY_VALUES, MAX_BINARY_WIDTH, MAX_CLASSES, MAX_EPOCHS)
 from ..nn._network import _check_widths as _network_check_widths, _stacked_layers
 
 PathLike = Union[str, Path]
@@ -65,7 +68,7 @@ __all__ = [
 # helpers
 # ---------------------------------------------------------------------------------------------
 def _check_widths(widths: Sequence[int]) -> List[int]:
-    return _network_check_widths(widths, limit=100_000, what=" for a binary net")
+    return _network_check_widths(widths, limit=MAX_BINARY_WIDTH, what=" for a binary net")
 
 
 def n_weights(widths: Sequence[int]) -> int:
@@ -106,37 +109,10 @@ class ArrayDataset:
 
 
 def _unpack_dataset(dataset: Any) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
-    """(X_train, y_train, X_test, y_test) from an object with those attributes, a mapping, or a
-    2- or 4-tuple."""
-    if isinstance(dataset, Mapping):
-        get = dataset.get
-        parts = (get("X_train"), get("y_train"), get("X_test"), get("y_test"))
-    elif isinstance(dataset, (tuple, list)):
-        if len(dataset) not in (2, 4):
-            raise ValueError(
-                "dataset as a tuple must be (X_train, y_train) or (X_train, y_train, X_test, y_test)")
-        parts = tuple(dataset) + ((None, None) if len(dataset) == 2 else ())  # type: ignore[assignment]
-    elif hasattr(dataset, "X_train") and hasattr(dataset, "y_train"):
-        parts = (dataset.X_train, dataset.y_train,
-                 getattr(dataset, "X_test", None), getattr(dataset, "y_test", None))
-    else:
-        raise TypeError(
-            "dataset must have X_train, y_train (and optionally X_test, y_test) attributes, be a "
-            f"mapping with those keys or a tuple; got {type(dataset).__name__}")
-    if parts[0] is None or parts[1] is None:
-        raise ValueError("dataset has no X_train / y_train")
-    Xtr = as_array(parts[0], "dataset.X_train", np.float32, ndim=2)
-    ytr = check_labels(parts[1], "dataset.y_train", n=Xtr.shape[0])
-    if (parts[2] is None) != (parts[3] is None):
-        raise ValueError("dataset must give both X_test and y_test or neither")
-    if parts[2] is None:
-        return Xtr, ytr, None, None
-    Xte = as_array(parts[2], "dataset.X_test", np.float32, ndim=2)
-    if Xte.shape[1] != Xtr.shape[1]:
-        raise ValueError(
-            f"dataset.X_test has {Xte.shape[1]} features, dataset.X_train has {Xtr.shape[1]}")
-    yte = check_labels(parts[3], "dataset.y_test", n=Xte.shape[0])
-    return Xtr, ytr, Xte, yte
+    """(X_train, y_train, X_test, y_test) through the one data contract (``_lib._data``):
+    a Dataset, an object with those attributes, a mapping with those keys, or a 2- or 4-tuple."""
+    d = as_data(dataset, name="dataset")
+    return d.X_train, d.y_train, d.X_test, d.y_test
 
 
 def _check_xy(X: Any, y: Any, widths: Sequence[int], xname: str = "X_test",
@@ -324,12 +300,13 @@ class BinaryEnsemble:
         meta = {"format": _FORMAT, "kind": "BinaryEnsemble", "widths": self.widths,
                 "history": sorted(self.history), "metrics": sorted(self.metrics),
                 "state_arrays": sorted(st_arrays), "state": st_scalars, "meta": self.meta}
-        np.savez(path, __meta__=np.array(json.dumps(meta)), **arrays)
+        save_npz(path, meta, arrays, add_suffix=True)  # numpy's naming rule, as always
 
     @classmethod
     def load(cls, path: PathLike) -> "BinaryEnsemble":
         """Load an ensemble saved by :meth:`save`."""
-        meta, z = _open_npz(path, "BinaryEnsemble")
+        meta, z = _open_npz(path, "BinaryEnsemble", lambda k: k.startswith(
+            ("theta", "history/", "metrics/", "state/")))
         try:
             L = len(meta["widths"]) - 1
             theta = [_get(z, f"theta{i}", path) for i in range(L)]
@@ -362,12 +339,12 @@ class BinarySamples(NamedTuple):
         """Save to ``.npz`` (no pickle)."""
         meta = {"format": _FORMAT, "kind": "BinarySamples",
                 "widths": None if widths is None else _check_widths(widths)}
-        np.savez(path, __meta__=np.array(json.dumps(meta)), configurations=self.configurations,
-                 accuracy=self.accuracy, network=self.network)
+        save_npz(path, meta, {"configurations": self.configurations, "accuracy": self.accuracy,
+                              "network": self.network}, add_suffix=True)
 
     @classmethod
     def load(cls, path: PathLike) -> "BinarySamples":
-        _, z = _open_npz(path, "BinarySamples")
+        _, z = _open_npz(path, "BinarySamples", ("configurations", "accuracy", "network"))
         cfg = _get(z, "configurations", path)
         acc = _get(z, "accuracy", path)
         net = _get(z, "network", path)
@@ -434,10 +411,10 @@ def train_binary(
         if C < 2:
             raise ValueError("the labels hold a single class; pass n_classes explicitly")
     else:
-        C = check_int(n_classes, "n_classes", 2, 100_000)
+        C = check_int(n_classes, "n_classes", 2, MAX_CLASSES)
     if int(ytr.max()) >= C or (yte is not None and int(yte.max()) >= C):
         raise ValueError(f"labels out of range for n_classes={C}")
-    epochs = check_int(epochs, "epochs", 0, 10_000_000)
+    epochs = check_int(epochs, "epochs", 0, MAX_EPOCHS)
     batch_size = check_int(batch_size, "batch_size", 1)
     lr = check_float(lr, "lr", 0.0, low_open=True)
     l2 = check_float(l2, "l2", 0.0)
@@ -472,8 +449,8 @@ def train_binary(
         if isinstance(hidden, (int, np.integer)):
             hidden = (int(hidden),)
         widths = _check_widths([d, *list(hidden), C])
-        R = check_int(replicas, "replicas", 1, 10_000_000)
-        _check_size(R, n_weights(widths), limit=2**31)
+        R = check_int(replicas, "replicas", 1, MAX_BINARY_REPLICAS)
+        _check_size(R, n_weights(widths), limit=MAX_BINARY_TRAIN_VALUES)
         theta = np.asarray(_core.effective_model.init_theta(widths, seed, R, init_std, nt))
         m = np.zeros_like(theta)
         v = np.zeros_like(theta)
@@ -600,7 +577,7 @@ def sample_configurations(
         Xa, ya = _check_xy(X_test, y_test, widths)
     theta = nets.flat()
     R, P = theta.shape
-    _check_size(R * n, P, limit=2**34)
+    _check_size(R * n, P, limit=MAX_BINARY_DRAW_VALUES)
     # Chunks of networks keep the working set near 256 MB when filtering.
     per_chunk = max(1, int(2**28 // max(1, n * P)))
     cfgs, accs, nets_idx = [], [], []
@@ -779,7 +756,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_size(rows: int, cols: int, limit: int = 2**33) -> None:
+def _check_size(rows: int, cols: int, limit: int = MAX_BINARY_VALUES) -> None:
     if rows * cols > limit:
         raise ValueError(f"{rows} x {cols} values is too large (limit {limit:,}); draw in parts")
 
@@ -797,24 +774,9 @@ def _as_spins(x: Any, name: str, P: int) -> np.ndarray:
     return np.ascontiguousarray(raw, dtype=np.int8)
 
 
-def _open_npz(path: PathLike, kind: str):
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such file: {p}")
-    try:
-        z = np.load(p, allow_pickle=False)
-        meta = json.loads(str(z["__meta__"]))
-    except Exception as exc:
-        raise ValueError(f"{p} is not a glasslens {kind} file (corrupt or wrong format): {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != _FORMAT or meta.get("kind") != kind:
-        raise ValueError(f"{p} is not a glasslens {kind} file")
-    return meta, z
+def _open_npz(path: PathLike, kind: str, allowed: Any = None):
+    """(header, arrays) of a binarynet ``.npz`` through ``_lib._io.load_npz`` (no pickle)."""
+    return load_npz(path, kind, allowed, format=_FORMAT)
 
 
-def _get(z: Any, key: str, path: PathLike) -> np.ndarray:
-    try:
-        return np.asarray(z[key])
-    except KeyError:
-        raise ValueError(f"{path} is corrupt: missing array {key!r}") from None
-    except Exception as exc:
-        raise ValueError(f"{path} is corrupt: cannot read array {key!r}: {exc}") from exc
+_get = member

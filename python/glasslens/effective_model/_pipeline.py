@@ -35,6 +35,7 @@ from .._lib._alignment import COMMON_LABELLING, check_alignment, check_alignment
 from .._lib._deprecation import renamed_kwargs, warn_moved
 from .._lib._results import Result, figure_axes, markdown_table
 from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._limits import MAX_RUNS
 from ._binarynet import (
     BinaryEnsemble,
     BinarySamples,
@@ -427,7 +428,7 @@ def analyse_configurations(
     if fit not in ("boltzmann", "pseudolikelihood"):
         raise ValueError(f"fit must be 'boltzmann' or 'pseudolikelihood', got {fit!r}")
     n_references = check_int(n_references, "n_references", 0)
-    tap_starts = check_int(n_tap_starts, "n_tap_starts", 0, 1_000_000)
+    tap_starts = check_int(n_tap_starts, "n_tap_starts", 0, MAX_RUNS)
     if not isinstance(blocks, dict) or not blocks:
         raise TypeError("blocks must be a non-empty dict name -> column indices")
     grid = np.round(np.arange(-3.0, 3.0 + 1e-9, 0.1), 10) if xs is None else xs
@@ -625,7 +626,7 @@ def run_effective_model(
     labellings = effective_alignments(alignment, align_method)
     common = [v for v in labellings if v in COMMON_LABELLING]
     n_references = check_int(n_references, "n_references", 0)
-    tap_starts = check_int(tap_starts, "n_tap_starts", 0, 1_000_000)
+    tap_starts = check_int(tap_starts, "n_tap_starts", 0, MAX_RUNS)
     seed = check_seed(seed)
     data = preset.prepare(dataset)
     if data.X_test is None:

@@ -7,8 +7,12 @@ loss, the softmax and the sums over samples are accumulated in double), parallel
 tiles of samples and bit-identical for any thread count. ReLU networks are piecewise smooth;
 the Hessian is that of the smooth piece containing theta (the ReLU second derivative is 0).
 
-Data arguments: either ``X`` (n, d_in) and ``y`` (n,) integer labels, or ``X=(X, y)`` as a
-tuple with ``y=None``, or any object with ``X_train`` and ``y_train`` attributes.
+Data arguments: either ``X`` (n, d_in) and ``y`` (n,) integer labels, or a data set in any
+accepted form (``Dataset``, object with ``X_train``/``y_train``, ``(X, y)``,
+``(X_train, y_train, X_test, y_test)``, mapping) in ``X`` with ``y=None`` (its training split).
+Reported losses (``HessianOperator.loss``/``accuracy``, :func:`loss_and_gradient`) come from the
+one evaluator ``glasslens.nn.evaluate``; the operator's cached forward pass agrees with it to
+float32 rounding (exactly on the dense-input path).
 Eigenvalues and traces are in units of loss per squared parameter (nats / param^2).
 """
 from __future__ import annotations
@@ -21,8 +25,10 @@ import numpy as np
 from .. import _core
 from .._lib._deprecation import renamed_kwargs
 from .._lib._results import Result, figure_axes
+from .._lib._data import as_data_or_xy
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_float, check_int, check_labels, check_seed
+from .._lib._validate import as_array, check_float, check_int, check_seed
+from ..nn._evaluation import mean_loss
 from ..nn._network import MLP
 
 __all__ = [
@@ -46,20 +52,11 @@ def _check_net(net: Any) -> MLP:
 
 
 def _data(X: Any, y: Any, net: MLP) -> Tuple[np.ndarray, np.ndarray]:
-    """Normalise the data arguments to validated float32 X (n, d_in) and int32 y (n,)."""
-    if y is None:
-        if isinstance(X, (tuple, list)) and len(X) == 2:
-            X, y = X
-        elif hasattr(X, "X_train") and hasattr(X, "y_train"):
-            X, y = X.X_train, X.y_train
-        else:
-            raise TypeError("data must be (X, y), an object with X_train/y_train, or X with y given")
-    # finiteness of X is checked by the C++ layer (one vectorised pass; names X on failure)
-    Xa = as_array(X, "X", np.float32, ndim=2, finite=False)
-    if Xa.shape[1] != net.widths[0]:
-        raise ValueError(f"X has {Xa.shape[1]} features, the network expects {net.widths[0]}")
-    ya = check_labels(y, "y", n=Xa.shape[0], n_classes=net.widths[-1])
-    return Xa, ya
+    """Validated float32 X (n, d_in) and int32 y (n,) through the one data contract: a data set
+    in any accepted form in ``X`` (its training split) with ``y=None``, or inputs ``X`` with
+    labels ``y``."""
+    d = as_data_or_xy(X, y, n_features=net.widths[0], n_classes=net.widths[-1])
+    return d.X_train, d.y_train
 
 
 class HessianOperator:
@@ -86,6 +83,17 @@ class HessianOperator:
         self._op = _core.flatness.HessianOperator(net.widths, net.has_bias, net.flat(), self.X,
                                                   self.y, self.n_threads, sp, bool(_borrow))
         self.n_matvec = 0
+        self._reported: Optional[Tuple[float, float]] = None
+
+    def _evaluated(self) -> Tuple[float, float]:
+        if self._reported is None:
+            self._reported = mean_loss(self.net, self.X, self.y, self.n_threads)
+        return self._reported
+
+    @property
+    def _engine_loss(self) -> float:
+        """The loss of the operator's own cached forward pass (for perturbed-point searches)."""
+        return float(self._op.loss)
 
     @property
     def sparse_input(self) -> bool:
@@ -101,12 +109,13 @@ class HessianOperator:
 
     @property
     def loss(self) -> float:
-        """Mean cross-entropy (nats) at theta."""
-        return float(self._op.loss)
+        """Mean cross-entropy (nats) at theta, from the one evaluator (``nn.evaluate``)."""
+        return self._evaluated()[0]
 
     @property
     def accuracy(self) -> float:
-        return float(self._op.accuracy)
+        """Accuracy at theta, from the one evaluator (``nn.evaluate``)."""
+        return self._evaluated()[1]
 
     def grad(self) -> np.ndarray:
         """Gradient of the mean loss at theta, float32 ``(P,)``."""

@@ -59,6 +59,7 @@ from .._lib._validate import as_array, check_float, check_int, check_seed
 from ._curvature import HessianOperator, _check_net, _data, hessian_top, hessian_trace
 from ..symmetry._interpolation import permutation_barrier_scan
 from ..probes._landscape import profile
+from ..nn._evaluation import evaluate
 from ..nn._network import MLP
 from ..probes._walks import autocorrelation, correlation_length, random_walk
 
@@ -88,13 +89,12 @@ _PROFILE_OPTS: Dict[str, Any] = {"normalization": "filter", "bias_mode": "includ
 def batch_loss(net: MLP, thetas: Any, X: Any, y: Any = None,
                n_threads: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Mean training loss and accuracy of many parameter vectors ``(K, P)`` of ``net``'s
-    architecture on ``(X, y)``; float64 ``(K,)`` each. Bit-identical for any thread count."""
+    architecture on ``(X, y)`` (or a data set in ``X``); float64 ``(K,)`` each, from the one
+    evaluator (``glasslens.nn.evaluate``). Bit-identical for any thread count."""
     _check_net(net)
     Xa, ya = _data(X, y, net)
     T = as_array(thetas, "thetas", np.float32, shape=(None, net.n_params))
-    loss, acc = _core.flatness.loss_many(net.widths, net.has_bias, T, Xa, ya,
-                                         resolve_threads(n_threads))
-    return np.asarray(loss), np.asarray(acc)
+    return evaluate(T, Xa, ya, widths=net.widths, bias=net.has_bias, n_threads=n_threads)
 
 
 # ---- rescaling symmetry ------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def _local_energy(net, X, y, L0, p, rng, nt):
     p["seed"] = _engine_seed(rng)
     prof = profile(net, (X, y), [p["radius"]], n_directions=p["n_dirs"], seed=p["seed"],
                    **_PROFILE_OPTS, n_threads=nt)
-    rise = prof.train_loss[:, 0] - prof.loss0
+    rise = prof.train_loss[:, 0] - prof._ref_loss0  # from the engine's own unperturbed loss
     return {"local_energy": float(rise.mean()),
             "local_energy_stderr": float(rise.std(ddof=1) / np.sqrt(len(rise))) if len(rise) > 1 else 0.0}
 
@@ -202,7 +202,7 @@ def _eps_sharpness(net, X, y, L0, p, rng, nt):
     for _ in range(p["steps"]):
         H = HessianOperator(MLP.from_flat(net.widths, (th + delta).astype(np.float32),
                                           net.has_bias), X, y, nt)
-        best = max(best, H.loss)
+        best = max(best, H._engine_loss)
         g = H.grad().astype(np.float64)
         delta = np.clip(delta + p["step_size"] * box * np.sign(g), -box, box)
     loss, _ = batch_loss(net, (th + delta)[None, :], X, y, nt)
@@ -347,7 +347,8 @@ def measures(net: MLP, data: Any, y: Any = None, which: Sequence[str] = ALL_MEAS
         elif w == "eps_sharpness":
             p["eps"] = check_float(p["eps"], "eps", 0.0, low_open=True)
             p["steps"] = check_int(p["steps"], "steps", 1)
-            out = _eps_sharpness(target, X, yy, L0, p, rng, nt)
+            # the rise is measured within the operator's own kernel (as before)
+            out = _eps_sharpness(target, X, yy, H0._engine_loss, p, rng, nt)
         elif w == "hessian_top":
             p["seed"] = int(rng.integers(2**31))
             r = hessian_top(target, H0, k=1, max_iter=check_int(p["iters"], "iters", 1),

@@ -22,7 +22,6 @@ radius, correlation length) and -1 when it means sharper. The "flatness-oriented
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -31,6 +30,8 @@ import numpy as np
 
 from .._lib._deprecation import deprecated_method, renamed_kwargs
 from .._lib._results import Result
+from .._lib._data import as_data
+from .._lib._io import to_jsonable as _jsonable, write_json
 from .._lib._threads import resolve_threads
 from .._lib._validate import check_float, check_int, check_seed
 from ._measures import ALL_MEASURES, batch_loss
@@ -365,7 +366,7 @@ class GeneralizationStudy(Result):
                           "matched": self.matched, "params": self.params})
 
     def save_json(self, path: Union[str, Path]) -> None:
-        Path(path).write_text(json.dumps(_jsonable(self.to_dict()), indent=1))
+        write_json(path, self.to_dict(), indent=1, newline=False)
 
 
 def _final_rows(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -373,21 +374,6 @@ def _final_rows(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     for r in rows:
         last[r["variant"]] = max(last.get(r["variant"], -1), r["checkpoint"])
     return [r for r in rows if r["checkpoint"] == last[r["variant"]]]
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (np.floating, float)):
-        f = float(v)
-        return f if np.isfinite(f) else None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
-    return v
 
 
 # ---- the study ---------------------------------------------------------------------------------------
@@ -485,7 +471,9 @@ def generalization_study(
 
     Parameters
     ----------
-    dataset : object with X_train, y_train, X_test, y_test (e.g. ``glasslens.datasets.load``)
+    dataset : a ``Dataset`` (e.g. ``glasslens.datasets.load``), an object with X_train, y_train,
+        X_test, y_test, a tuple ``(X_train, y_train, X_test, y_test)`` or a mapping with those
+        keys (a test split is required)
     hidden : hidden widths
     variants : list of dicts of ``train_ensemble`` settings (keys: batch_size, lr, momentum,
         weight_decay, schedule, warmup_epochs, sam_rho, label_noise; ``batch_size="full"``),
@@ -512,8 +500,8 @@ def generalization_study(
     nt = resolve_threads(n_threads)
     tol = check_float(match_tol, "match_tol", 0.0)
     calls, cols = _measure_names(list(measures))
-    Xtr, ytr = dataset.X_train, np.asarray(dataset.y_train)
-    Xte, yte = dataset.X_test, np.asarray(dataset.y_test)
+    d = as_data(dataset, need_test=True, name="dataset")
+    Xtr, ytr, Xte, yte = d.X_train, d.y_train, d.X_test, d.y_test
     n_train = int(len(ytr))
     var = _expand_variants(variants, n_train)
     labels = [_label(v, n_train) for v in var]

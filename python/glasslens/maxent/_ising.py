@@ -7,7 +7,6 @@ and loopy belief propagation (C++) for moments and the Bethe free energy.
 """
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +15,13 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import _core
+from .._lib._io import load_npz, member, save_npz
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int, check_seed, check_spins
+from .._lib._limits import MAX_ENUMERATE, MAX_RUNS
 
 PathLike = Union[str, Path]
 _FORMAT = "glasslens-ising-v1"
-MAX_ENUMERATE = 20
 
 
 class BPConvergenceWarning(RuntimeWarning):
@@ -143,7 +143,7 @@ class Ising:
         n = check_int(n, "n", 1, 10**9)
         burn_in = check_int(burn_in, "burn_in", 0)
         thin = check_int(thin, "thin", 1)
-        chains = check_int(chains, "chains", 1, 1_000_000)
+        chains = check_int(chains, "chains", 1, MAX_RUNS)
         seed = check_seed(seed)
         if method not in ("metropolis", "gibbs"):
             raise ValueError(f"method must be 'metropolis' or 'gibbs', got {method!r}")
@@ -211,20 +211,13 @@ class Ising:
     def save(self, path: PathLike) -> None:
         """Save ``h`` and ``J`` to ``.npz`` (no pickle)."""
         meta = {"format": _FORMAT, "kind": "Ising", "n": self.n}
-        np.savez(path, __meta__=np.array(json.dumps(meta)), h=self.h, J=self.J)
+        save_npz(path, meta, {"h": self.h, "J": self.J}, add_suffix=True)  # numpy's naming rule
 
     @classmethod
     def load(cls, path: PathLike) -> "Ising":
         """Load a model written by ``Ising.save``."""
-        p = Path(path)
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                meta = json.loads(str(z["__meta__"]))
-                h, J = np.array(z["h"]), np.array(z["J"])
-        except Exception as exc:
-            raise ValueError(f"{p} is not a glasslens Ising file (corrupt or wrong format): {exc}") from exc
-        if not isinstance(meta, dict) or meta.get("format") != _FORMAT or meta.get("kind") != "Ising":
-            raise ValueError(f"{p} is not a glasslens Ising file")
+        _, z = load_npz(path, "Ising", ("h", "J"), format=_FORMAT)
+        h, J = member(z, "h", path), member(z, "J", path)
         return cls(h, J)
 
 

@@ -20,6 +20,7 @@ from .._lib._deprecation import deprecated_method
 from .._lib._results import Result, figure_axes, jsonable, markdown_table
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int
+from .._lib._limits import MAX_RUNS
 from ._ising import BPConvergenceWarning, Ising, _as_index, check_spins
 
 
@@ -287,7 +288,7 @@ def tap_free_energies(
     space). Vectorised over starts (numpy)."""
     if not isinstance(model, Ising):
         raise TypeError("model must be an Ising model")
-    n_starts = check_int(n_starts, "n_starts", 1, 1_000_000)
+    n_starts = check_int(n_starts, "n_starts", 1, MAX_RUNS)
     damping = check_float(damping, "damping", 0.0, 0.999)
     tol = check_float(tol, "tol", 0.0)
     max_iter = check_int(max_iter, "max_iter", 1)

@@ -13,6 +13,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
+from .._lib._limits import MAX_EPOCHS, MAX_REPLICAS
 from .._lib._validate import check_float, check_int, check_seed
 
 __all__ = ["TrainConfig", "SCHEDULES", "FAMILIES", "INIT_SCHEMES"]
@@ -70,8 +71,8 @@ class TrainConfig:
         if isinstance(h, (str, bytes)) or not hasattr(h, "__iter__"):
             raise TypeError(f"hidden must be a sequence of widths, got {type(h).__name__}")
         set_("hidden", tuple(check_int(w, "hidden", 1) for w in h))
-        set_("replicas", check_int(self.replicas, "replicas", 1, 1_000_000))
-        set_("epochs", check_int(self.epochs, "epochs", 0, 10_000_000))
+        set_("replicas", check_int(self.replicas, "replicas", 1, MAX_REPLICAS))
+        set_("epochs", check_int(self.epochs, "epochs", 0, MAX_EPOCHS))
         set_("batch_size", check_int(self.batch_size, "batch_size", 1))
         mu = check_float(self.momentum, "momentum", 0.0)
         if mu >= 1.0:

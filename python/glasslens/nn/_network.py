@@ -18,14 +18,16 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from .._lib._validate import as_array, check_alloc, check_int
+from .._lib._io import build, load_npz, member, save_npz
+from .._lib._validate import as_array, check_int
+from .._lib._limits import MAX_WIDTH, check_alloc
 
 PathLike = Union[str, Path]
 
 _FORMAT = "glasslens-network-v1"
 
 
-def _check_widths(widths: Sequence[int], limit: int = 1_000_000, what: str = "") -> List[int]:
+def _check_widths(widths: Sequence[int], limit: int = MAX_WIDTH, what: str = "") -> List[int]:
     """Validated layer widths as a list of positive ints (at most ``limit`` each)."""
     try:
         w = [int(v) for v in widths]
@@ -226,12 +228,12 @@ class MLP:
     def save(self, path: PathLike) -> None:
         """Save to ``.npz`` (no pickle)."""
         meta = {"format": _FORMAT, "kind": "MLP", "widths": self.widths, "bias": self.has_bias}
-        _savez(path, __meta__=np.array(json.dumps(meta)), **self._arrays())
+        save_npz(path, meta, self._arrays())
 
     @classmethod
     def load(cls, path: PathLike) -> "MLP":
         """Load a network saved by ``MLP.save``."""
-        meta, z = _open_npz(path, "MLP")
+        meta, z = _open_npz(path, "MLP", lambda k: k[:1] in ("W", "b") and k[1:].isdigit())
         L = len(meta["widths"]) - 1
         Ws = [_get(z, f"W{i}", path) for i in range(L)]
         bs = [_get(z, f"b{i}", path) for i in range(L)] if meta["bias"] else None
@@ -481,12 +483,13 @@ class Ensemble:
             arrays.update({f"b{i}": b for i, b in enumerate(self.biases)})
         arrays.update({f"history/{k}": v for k, v in self.history.items()})
         arrays.update({f"metrics/{k}": v for k, v in self.metrics.items()})
-        _savez(path, __meta__=np.array(json.dumps(meta)), **arrays)
+        save_npz(path, meta, arrays)
 
     @classmethod
     def load(cls, path: PathLike) -> "Ensemble":
         """Load an ensemble saved by ``Ensemble.save``."""
-        meta, z = _open_npz(path, "Ensemble")
+        meta, z = _open_npz(path, "Ensemble", lambda k: k.startswith(("W", "b", "history/",
+                                                                        "metrics/")))
         L = len(meta["widths"]) - 1
         Ws = [_get(z, f"W{i}", path) for i in range(L)]
         bs = [_get(z, f"b{i}", path) for i in range(L)] if meta["bias"] else None
@@ -512,46 +515,28 @@ def replica_seeds(seed: int, n: int) -> np.ndarray:
                      for c in ss.spawn(check_int(n, "n", 0))], dtype=np.uint64)
 
 
-def _open_npz(path: PathLike, kind: str):
-    """Read a glasslens ``.npz`` fully (no pickle) and check its header; returns (meta, arrays)."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no such file: {p}")
-    try:
-        # Open the file ourselves: np.load leaks its handle when the zip archive is corrupt.
-        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:
-            arrays = {k: np.asarray(z[k]) for k in z.files}
-        meta = json.loads(str(arrays.pop("__meta__")))
-    except Exception as exc:
-        raise ValueError(f"{p} is not a glasslens {kind} file (corrupt or wrong format): "
-                         f"{type(exc).__name__}: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != _FORMAT or meta.get("kind") != kind:
-        found = meta.get("kind") if isinstance(meta, dict) else meta
-        raise ValueError(f"{p} is not a glasslens {kind} file (found {found!r})")
+def _check_network_header(p: PathLike, meta: Dict[str, Any]) -> None:
     widths = meta.get("widths")
     if (not isinstance(widths, list) or len(widths) < 2
             or not all(isinstance(w, int) and w >= 1 for w in widths)
             or not isinstance(meta.get("bias"), bool)):
         raise ValueError(f"{p} is corrupt: bad 'widths'/'bias' header {widths!r}")
+
+
+def _open_npz(path: PathLike, kind: str, allowed: Any = None):
+    """Read a glasslens network ``.npz`` (``_lib._io.load_npz``: header first, no pickle) and
+    check its header; returns (meta, arrays)."""
+    meta, arrays = load_npz(path, kind, allowed, format=_FORMAT)
+    _check_network_header(Path(path), meta)
     return meta, arrays
 
 
-def _get(z: Dict[str, np.ndarray], key: str, path: PathLike) -> np.ndarray:
-    try:
-        return z[key]
-    except KeyError:
-        raise ValueError(f"{path} is corrupt: missing array {key!r}") from None
-
-
-def _build(path: PathLike, factory: Any, *args: Any) -> Any:
-    """Construct from loaded arrays, turning shape/dtype errors into 'corrupt file' errors."""
-    try:
-        return factory(*args)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path} is corrupt: {exc}") from exc
+_get = member
+_build = build
 
 
 def _savez(path: PathLike, **arrays: Any) -> None:
-    """``np.savez`` to exactly ``path`` (np.savez would append '.npz' to a bare name)."""
-    with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
+    """``np.savez`` to exactly ``path`` (kept for callers of the 0.1 helper; header in
+    ``arrays['__meta__']``)."""
+    head = json.loads(str(arrays.pop("__meta__"))) if "__meta__" in arrays else {}
+    save_npz(path, head, arrays)

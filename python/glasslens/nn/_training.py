@@ -18,10 +18,10 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from .. import _core
+from .._lib._data import as_data
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_alloc, check_float, check_int, check_labels, check_seed
-from ._config import SCHEDULES as _SCHEDULES
-from ._config import TrainConfig
+from ._config import SCHEDULES as _SCHEDULES, TrainConfig
 from ._evaluation import evaluate
 from ._network import MLP, Ensemble, _check_widths, n_params, replica_seeds
 
@@ -95,28 +95,15 @@ def noisy_labels(y: Any, n_classes: int, fraction: float, noise_seed: int, strea
 
 
 def _dataset_arrays(dataset: Any):
-    for attr in ("X_train", "y_train", "X_test", "y_test"):
-        if not hasattr(dataset, attr):
-            raise TypeError(f"dataset must have attributes X_train, y_train, X_test, y_test; "
-                            f"{type(dataset).__name__} has no {attr!r}")
-    X = as_array(dataset.X_train, "dataset.X_train", np.float32, ndim=2)
-    Xt = as_array(dataset.X_test, "dataset.X_test", np.float32, ndim=2, allow_empty=True)
-    if Xt.shape[0] == 0:
-        Xt = np.zeros((0, X.shape[1]), np.float32)
-    if Xt.shape[1] != X.shape[1]:
-        raise ValueError(f"dataset.X_test has {Xt.shape[1]} features, X_train has {X.shape[1]}")
-    y = check_labels(dataset.y_train, "dataset.y_train", n=X.shape[0])
-    if Xt.shape[0]:
-        yt = check_labels(dataset.y_test, "dataset.y_test", n=Xt.shape[0])
+    """(X, y, X_test, y_test, n_classes) through the one data contract (``_lib._data``); no
+    test split gives empty test arrays (test metrics are then NaN)."""
+    d = as_data(dataset, name="dataset")
+    X, y = d.X_train, d.y_train
+    if d.has_test:
+        Xt, yt = d.X_test, d.y_test
     else:
-        yt = np.zeros(0, np.int32)
-    nc = getattr(dataset, "n_classes", None)
-    if nc is None:
-        nc = int(max(y.max(), yt.max() if yt.size else 0)) + 1
-    nc = check_int(nc, "dataset.n_classes", 1)
-    if y.max() >= nc or (yt.size and yt.max() >= nc):
-        raise ValueError(f"dataset labels out of range for n_classes={nc}")
-    return X, y, Xt, yt, nc
+        Xt, yt = np.zeros((0, X.shape[1]), np.float32), np.zeros(0, np.int32)
+    return X, y, Xt, yt, d.classes()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,8 +338,10 @@ def train_ensemble(
 
     Parameters
     ----------
-    dataset : object with ``X_train (n, d)``, ``y_train (n,)``, ``X_test``, ``y_test`` and
-        optionally ``n_classes`` (default: largest label + 1), e.g. ``glasslens.datasets.load``.
+    dataset : a ``glasslens.datasets.Dataset`` (``datasets.load``), an object with ``X_train
+        (n, d)``, ``y_train (n,)`` and optionally ``X_test``, ``y_test``, ``n_classes`` (default:
+        largest label + 1), a tuple ``(X, y)`` / ``(X_train, y_train, X_test, y_test)`` or a
+        mapping with those keys (no test split: the test metrics are NaN).
     config : the training options; the fields (defaults in ``TrainConfig``) are:
 
         hidden : hidden-layer widths (empty: a linear softmax classifier).

@@ -16,7 +16,14 @@ plain network. With several radii the first layer is evaluated by linearity,
 ``(W0 + r U0) x + b0 + r u_b0 = Z0 + r (U0 x + u_b0)`` with ``Z0`` shared by all directions
 and ``U0 x`` by all radii of a direction, so a profile over R radii costs about one
 first-layer product per direction instead of R. All results are bit-identical for any
-``n_threads``; at r = 0 they equal :func:`network_loss` of the unperturbed network exactly.
+``n_threads``; at r = 0 they equal the engine's own loss of the unperturbed network exactly.
+
+Reported reference values (``ProfileResult.loss0``, ``acc0``, ``test_loss0``, ``test_acc0``)
+come from the one evaluator (``glasslens.nn.evaluate``, = :func:`network_loss`), so they are
+bit-identical to every other entry point's loss of the same network. The perturbed curves come
+from the fused engine, which agrees with that evaluator to float32 rounding (about 1e-9); so
+that a zero perturbation rises by exactly 0, rises and basin radii are measured from the
+engine's own unperturbed value ``ProfileResult.engine_loss0``.
 
 Normalisations (``normalization``):
 
@@ -44,8 +51,11 @@ import numpy as np
 from .. import _core
 from .._lib._deprecation import deprecated_method, renamed_kwargs
 from .._lib._results import Result, jsonable, markdown_table
+from .._lib._data import Data, as_data, as_xy
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_alloc, check_float, check_int, check_labels, check_seed
+from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._limits import MAX_DIRECTIONS, MAX_GRID_POINTS, MAX_LINE_POINTS, check_alloc
+from ..nn._evaluation import mean_loss
 from ..nn._network import MLP
 
 __all__ = [
@@ -80,42 +90,17 @@ def _choice(x: Any, name: str, options: Sequence[str]) -> str:
     return x
 
 
-class _Data:
-    """Validated train/test arrays of a dataset object for one network."""
+def _Data(data: Any, net: MLP, need_test: bool = False) -> Data:
+    """The data set, through the one data contract, checked against ``net``'s architecture."""
+    return as_data(data, need_test=need_test, n_features=net.widths[0], n_classes=net.widths[-1])
 
-    def __init__(self, data: Any, net: MLP, need_test: bool = False):
-        if isinstance(data, (tuple, list)) and len(data) in (2, 4):
-            parts = list(data) + [None] * (4 - len(data))
-            Xtr, ytr, Xte, yte = parts
-        else:
-            for a in ("X_train", "y_train"):
-                if not hasattr(data, a):
-                    raise TypeError(
-                        f"data must have attributes X_train, y_train (and optionally X_test, "
-                        f"y_test), or be a tuple (X_train, y_train[, X_test, y_test]); "
-                        f"missing {a!r} on {type(data).__name__}")
-            Xtr, ytr = data.X_train, data.y_train
-            Xte, yte = getattr(data, "X_test", None), getattr(data, "y_test", None)
-        d0, C = net.widths[0], net.widths[-1]
-        self.X_train = as_array(Xtr, "data.X_train", np.float32, ndim=2)
-        if self.X_train.shape[1] != d0:
-            raise ValueError(f"data.X_train has {self.X_train.shape[1]} features, the network "
-                             f"expects {d0}")
-        self.y_train = check_labels(ytr, "data.y_train", self.X_train.shape[0], C)
-        self.X_test: Optional[np.ndarray] = None
-        self.y_test: Optional[np.ndarray] = None
-        if Xte is not None and yte is not None:
-            self.X_test = as_array(Xte, "data.X_test", np.float32, ndim=2)
-            if self.X_test.shape[1] != d0:
-                raise ValueError(f"data.X_test has {self.X_test.shape[1]} features, the network "
-                                 f"expects {d0}")
-            self.y_test = check_labels(yte, "data.y_test", self.X_test.shape[0], C)
-        elif need_test:
-            raise ValueError("data has no test set (X_test, y_test)")
 
-    @property
-    def has_test(self) -> bool:
-        return self.X_test is not None
+def _engine_loss(net: MLP, X: np.ndarray, y: np.ndarray, nt: int) -> Tuple[float, float]:
+    """Loss and accuracy of ``net`` by the landscape engines' own kernel (what :func:`profile`
+    returns at radius 0 and a walk records at step 0); agrees with the one evaluator
+    (``nn.evaluate``) to float32 rounding. Private: reported values use ``nn``'s evaluator."""
+    loss, acc = _core.probes.full_loss(net.widths, net.has_bias, net.flat(), X, y, nt)
+    return float(loss), float(acc)
 
 
 def perturbation_direction(
@@ -138,17 +123,18 @@ def perturbation_direction(
         _choice(bias_mode, "bias_mode", _BIAS))
 
 
-def network_loss(net: MLP, X: Any, y: Any,
+def network_loss(net: MLP, X: Any, y: Any = None,
                  n_threads: Optional[int] = None) -> Tuple[float, float]:
-    """Mean cross-entropy loss (nats per sample) and accuracy of ``net`` on ``(X, y)`` with the
-    kernel used by the landscape engines: :func:`profile` at radius 0, :func:`line` at
-    coefficient 0 and a walk's refreshed state give exactly this value. Parallel over sample
-    tiles; the result is bit-identical for any ``n_threads``."""
+    """Mean cross-entropy loss (nats per sample) and accuracy of ``net`` on ``(X, y)`` (or on
+    the training split of a data set ``X`` in any accepted form, ``y`` omitted), from the one
+    evaluator ``glasslens.nn.evaluate``: the value :func:`profile` reports as ``loss0``/``acc0``
+    and a walk as its start ``loss0``. Bit-identical for any ``n_threads``."""
     _check_net(net)
-    d = _Data((X, y), net)
-    loss, acc = _core.probes.full_loss(net.widths, net.has_bias, net.flat(), d.X_train,
-                                          d.y_train, resolve_threads(n_threads))
-    return float(loss), float(acc)
+    if y is None:
+        d = _Data(X, net)
+    else:
+        d = as_xy(X, y, n_features=net.widths[0], n_classes=net.widths[-1])
+    return mean_loss(net, d.X_train, d.y_train, n_threads)
 
 
 def _first_crossing(x: np.ndarray, v: np.ndarray, level: float, x0: float, v0: float) -> float:
@@ -183,6 +169,18 @@ class ProfileResult(Result):
     delta: float
     quantile_levels: Tuple[float, ...]
     settings: Dict[str, Any] = field(default_factory=dict)
+    #: the engine's own unperturbed train loss / accuracy (the curves' r = 0 value); rises and
+    #: basin radii are measured from it. None: same as loss0 / acc0.
+    engine_loss0: Optional[float] = None
+    engine_acc0: Optional[float] = None
+
+    @property
+    def _ref_loss0(self) -> float:
+        return self.loss0 if self.engine_loss0 is None else self.engine_loss0
+
+    @property
+    def _ref_acc0(self) -> float:
+        return self.acc0 if self.engine_acc0 is None else self.engine_acc0
 
     @deprecated_method("summary", "curve_stats")
     def summary(self, which: str = "train_loss") -> Dict[str, np.ndarray]:
@@ -212,23 +210,25 @@ class ProfileResult(Result):
     @property
     def basin_radius(self) -> float:
         """Radius where the mean train loss first exceeds ``loss0 + delta`` (linear interpolation
-        between radii, starting from (0, loss0)); NaN if it never does."""
-        return _first_crossing(self.radii, self.mean_train_loss, self.loss0 + self.delta, 0.0,
-                               self.loss0)
+        between radii, starting from (0, loss0); loss0 here is the engine's ``engine_loss0``);
+        NaN if it never does."""
+        l0 = self._ref_loss0
+        return _first_crossing(self.radii, self.mean_train_loss, l0 + self.delta, 0.0, l0)
 
     def basin_radius_error(self, drop: float = 0.01) -> float:
         """Radius where the mean train accuracy first falls more than ``drop`` below ``acc0``
         (the protocol's alternative criterion, default one point), interpolated; NaN if never."""
         drop = check_float(drop, "drop", 0.0, low_open=True)
         err = 1.0 - self.train_acc.mean(axis=0)
-        return _first_crossing(self.radii, err, (1.0 - self.acc0) + drop, 0.0, 1.0 - self.acc0)
+        a0 = self._ref_acc0
+        return _first_crossing(self.radii, err, (1.0 - a0) + drop, 0.0, 1.0 - a0)
 
     @property
     def basin_radius_per_direction(self) -> np.ndarray:
         """Basin radius of each direction's curve, ``(K,)`` (NaN where never exceeded)."""
-        lvl = self.loss0 + self.delta
-        return np.array([_first_crossing(self.radii, c, lvl, 0.0, self.loss0)
-                         for c in self.train_loss])
+        l0 = self._ref_loss0
+        lvl = l0 + self.delta
+        return np.array([_first_crossing(self.radii, c, lvl, 0.0, l0) for c in self.train_loss])
 
     @deprecated_method("as_dict", "to_dict")
     def as_dict(self) -> Dict[str, Any]:
@@ -318,8 +318,9 @@ def profile(
     Parameters
     ----------
     net : MLP
-    data : object with ``X_train (n, d) float32``, ``y_train (n,) int`` and optionally
-        ``X_test``, ``y_test`` (or a tuple of those arrays).
+    data : a ``Dataset``, an object with ``X_train (n, d)``, ``y_train (n,)`` and optionally
+        ``X_test``, ``y_test``, a tuple ``(X, y)`` / ``(X_train, y_train, X_test, y_test)`` or a
+        mapping with those keys.
     radii : increasing sequence of radii r >= 0 (units of the normalised direction: with
         'filter'/'layer'/'global' normalisation r = 1 moves every filter by its own norm).
     n_directions : number K of random directions (the keyword was ``directions``, deprecated).
@@ -339,7 +340,7 @@ def profile(
     _check_net(net)
     d = _Data(data, net)
     r = _check_radii(radii)
-    K = check_int(n_directions, "n_directions", 1, 10_000_000)
+    K = check_int(n_directions, "n_directions", 1, MAX_DIRECTIONS)
     # K x R float64 curves (train / test loss and accuracy) and their summaries
     check_alloc(64.0 * K * r.size, f"n_directions={K:,} x {r.size:,} radii")
     mode = _choice(mode, "mode", _MODES)
@@ -357,17 +358,19 @@ def profile(
     nt = resolve_threads(n_threads)
     theta = net.flat()
     args = (net.widths, net.has_bias, theta, seed, K, r, kind, normalization, bias_mode, mode)
-    trl, tra, l0, a0 = _core.probes.perturbed_eval(*args, d.X_train, d.y_train, nt)
+    trl, tra, el0, ea0 = _core.probes.perturbed_eval(*args, d.X_train, d.y_train, nt)
+    l0, a0 = mean_loss(net, d.X_train, d.y_train, nt)  # the reported reference: one evaluator
     tel = tea = None
     tl0 = ta0 = None
     if d.has_test:
-        tel, tea, tl0, ta0 = _core.probes.perturbed_eval(*args, d.X_test, d.y_test, nt)
+        tel, tea, _, _ = _core.probes.perturbed_eval(*args, d.X_test, d.y_test, nt)
+        tl0, ta0 = mean_loss(net, d.X_test, d.y_test, nt)
     return ProfileResult(
-        radii=r, train_loss=trl, train_acc=tra, test_loss=tel, test_acc=tea, loss0=float(l0),
-        acc0=float(a0), test_loss0=None if tl0 is None else float(tl0),
-        test_acc0=None if ta0 is None else float(ta0), delta=delta, quantile_levels=qs,
+        radii=r, train_loss=trl, train_acc=tra, test_loss=tel, test_acc=tea, loss0=l0,
+        acc0=a0, test_loss0=tl0, test_acc0=ta0, delta=delta, quantile_levels=qs,
         settings={"directions": K, "normalization": normalization, "kind": kind, "mode": mode,
-                  "seed": seed, "bias_mode": bias_mode})
+                  "seed": seed, "bias_mode": bias_mode},
+        engine_loss0=float(el0), engine_acc0=float(ea0))
 
 
 @dataclass
@@ -436,7 +439,7 @@ def _span(span: Any, name: str) -> Tuple[float, float]:
     return a, b
 
 
-def _eval_grid(net: MLP, d: _Data, D: np.ndarray, coeffs: np.ndarray, nt: int):
+def _eval_grid(net: MLP, d: Data, D: np.ndarray, coeffs: np.ndarray, nt: int):
     theta = net.flat()
     trl, tra = _core.probes.affine_eval(net.widths, net.has_bias, theta, D, coeffs,
                                            d.X_train, d.y_train, nt)
@@ -470,7 +473,7 @@ def line(
     _check_net(net)
     dd = _Data(data, net)
     a, b = _span(span, "span")
-    n_points = check_int(n_points, "n_points", 2, 1_000_000)
+    n_points = check_int(n_points, "n_points", 2, MAX_LINE_POINTS)
     D = _resolve_direction(net, direction, "direction", check_seed(seed), 0,
                            _choice(normalization, "normalization", _NORMS),
                            _choice(kind, "kind", _KINDS), _choice(bias_mode, "bias_mode", _BIAS))
@@ -509,10 +512,10 @@ def plane(
     if isinstance(n_points, (tuple, list)):
         if len(n_points) != 2:
             raise ValueError(f"n_points must be an int or a pair of ints, got {n_points!r}")
-        n1, n2 = (check_int(n_points[0], "n_points[0]", 2, 100_000),
-                  check_int(n_points[1], "n_points[1]", 2, 100_000))
+        n1, n2 = (check_int(n_points[0], "n_points[0]", 2, MAX_GRID_POINTS),
+                  check_int(n_points[1], "n_points[1]", 2, MAX_GRID_POINTS))
     else:
-        n1 = n2 = check_int(n_points, "n_points", 2, 100_000)
+        n1 = n2 = check_int(n_points, "n_points", 2, MAX_GRID_POINTS)
     seed = check_seed(seed)
     norm = _choice(normalization, "normalization", _NORMS)
     kind = _choice(kind, "kind", _KINDS)

@@ -40,7 +40,10 @@ from .. import _core
 from .._lib._deprecation import deprecated_method, renamed_kwargs
 from .._lib._results import Result, jsonable
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_alloc, check_float, check_int, check_seed
+from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._data import Data
+from .._lib._limits import MAX_KEPT_POINT_BYTES, MAX_WALKERS, MAX_WALK_RECORDS, check_alloc
+from ..nn._evaluation import mean_loss
 from ._landscape import _check_net, _choice, _Data, _first_crossing
 from ..nn._network import MLP, Ensemble
 
@@ -107,6 +110,11 @@ class WalkResult(Result):
     fraction of moves accepted since the previous record (NaN at step 0). Test traces are NaN
     without a test set.
 
+    The traces are the walk engine's (its own full pass at step 0 and at refreshes, incremental
+    updates in between); ``loss0`` / ``acc0``, the reported start of the walk, come from the one
+    evaluator (``glasslens.nn.evaluate``) and agree with ``train_loss[:, 0]`` to float32
+    rounding. Escape distances are measured from the engine's record at step 0.
+
     ``to_dict()``: the scalar statistics and the settings (traces with ``arrays=True``);
     ``plot()``: :func:`glasslens.probes.plotting.plot_walk`."""
 
@@ -130,10 +138,19 @@ class WalkResult(Result):
     thetas: Optional[np.ndarray] = None
     quench: Optional[Dict[str, Any]] = None
     settings: Dict[str, Any] = field(default_factory=dict)
+    #: train loss / accuracy of the start network from the one evaluator (None: the record)
+    start_loss: Optional[float] = None
+    start_acc: Optional[float] = None
 
     @property
     def loss0(self) -> float:
-        return float(self.train_loss[0, 0])
+        """Train loss of the start network (the one evaluator, ``glasslens.nn.evaluate``)."""
+        return float(self.train_loss[0, 0]) if self.start_loss is None else self.start_loss
+
+    @property
+    def acc0(self) -> float:
+        """Train accuracy of the start network (the one evaluator)."""
+        return float(self.train_acc[0, 0]) if self.start_acc is None else self.start_acc
 
     @property
     def acceptance_rate(self) -> np.ndarray:
@@ -155,7 +172,7 @@ class WalkResult(Result):
     def escape_distance(self) -> np.ndarray:
         """Per walker, the relative distance at which the train loss first exceeds
         ``loss0 + delta`` (linear interpolation between records; NaN if never)."""
-        lvl = self.loss0 + self.delta
+        lvl = float(self.train_loss[0, 0]) + self.delta
         return np.array([_first_crossing(self.distance[w, 1:], self.train_loss[w, 1:], lvl,
                                          self.distance[w, 0], self.train_loss[w, 0])
                          for w in range(self.distance.shape[0])])
@@ -239,7 +256,8 @@ def random_walk(
     Parameters
     ----------
     net : MLP (start point theta0)
-    data : dataset object with ``X_train``, ``y_train`` (and optionally ``X_test``, ``y_test``)
+    data : a ``Dataset``, an object with ``X_train``, ``y_train`` (and optionally ``X_test``,
+        ``y_test``), a tuple ``(X, y)`` / ``(X_train, y_train, X_test, y_test)`` or a mapping
     n_steps : number of proposed moves per walker (the keyword was ``steps``, deprecated)
     step_size : eta (``step_scale='relative'`` or ``'layer'``, see the module docstring) or
         sigma (``step_scale='absolute'``)
@@ -273,7 +291,7 @@ def random_walk(
     move = _choice(move, "move", ("dense", "weight", "unit"))
     threshold_on = _choice(threshold_on, "threshold_on", ("loss", "error"))
     step_scale = _choice(step_scale, "step_scale", ("relative", "absolute", "layer"))
-    W = check_int(n_walkers, "n_walkers", 1, 1_000_000)
+    W = check_int(n_walkers, "n_walkers", 1, MAX_WALKERS)
     rec = check_int(record_every, "record_every", 1)
     refresh = check_int(refresh_every, "refresh_every", 0)
     seed = check_seed(seed)
@@ -308,8 +326,7 @@ def random_walk(
         if threshold is None:
             raise ValueError("mode='threshold' needs threshold")
         thr = check_float(threshold, "threshold")
-        l0, a0 = _core.probes.full_loss(net.widths, net.has_bias, theta, d.X_train,
-                                            d.y_train, nt)
+        l0, a0 = mean_loss(net, d.X_train, d.y_train, nt)
         start = l0 if threshold_on == "loss" else 1.0 - a0
         if start > thr:
             raise ValueError(f"the start point violates the threshold: train {threshold_on} "
@@ -323,10 +340,10 @@ def random_walk(
     elif temperature is not None:
         raise ValueError(f"temperature is only used with mode='metropolis' (mode={mode!r})")
     n_rec = steps // rec + 1
-    if W * n_rec > 200_000_000:
+    if W * n_rec > MAX_WALK_RECORDS:
         raise ValueError(f"walkers x records = {W} x {n_rec} is too large to store; raise "
                          f"record_every (now {rec})")
-    if keep_points and W * n_rec * N > 2_000_000_000 // 4:
+    if keep_points and W * n_rec * N > MAX_KEPT_POINT_BYTES // 4:
         raise ValueError("keep_points would store more than 2 GB of parameters; raise "
                          "record_every or lower walkers")
     quench_cfg = None
@@ -339,6 +356,7 @@ def random_walk(
         quench_cfg = dict(quench)
         check_int(quench_cfg.setdefault("every", max(1, n_rec - 1)), "quench['every']", 1)
         check_int(quench_cfg.setdefault("epochs", 5), "quench['epochs']", 0)
+    start_l, start_a = mean_loss(net, d.X_train, d.y_train, nt)  # the reported start
     out = _core.probes.random_walk(
         net.widths, net.has_bias, theta, d.X_train, d.y_train,
         d.X_test if (eval_test and d.has_test) else None,
@@ -360,14 +378,15 @@ def random_walk(
         settings={"steps": steps, "step_size": eta, "step_scale": step_scale, "mode": mode,
                   "move": move, "walkers": W, "record_every": rec, "seed": seed,
                   "refresh_every": refresh, "threshold": threshold, "threshold_on": threshold_on,
-                  "temperature": temperature})
+                  "temperature": temperature},
+        start_loss=start_l, start_acc=start_a)
     if quench_cfg is not None:
         res.quench = _quench(net, d, out["thetas"], quench_cfg, nt)
         res.quench["step"] = res.step[res.quench["record"]]
     return res
 
 
-def _quench(net: MLP, d: _Data, thetas: np.ndarray, cfg: Dict[str, Any], nt: int) -> Dict[str, Any]:
+def _quench(net: MLP, d: Data, thetas: np.ndarray, cfg: Dict[str, Any], nt: int) -> Dict[str, Any]:
     """SGD (glasslens.train_ensemble) from every ``every``-th record of every walker."""
     from types import SimpleNamespace
 

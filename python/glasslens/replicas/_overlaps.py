@@ -30,7 +30,9 @@ from .. import _core
 from .._lib._alignment import check_alignment
 from .._lib._deprecation import warn_moved
 from .._lib._threads import resolve_threads
+from .._lib._data import as_inputs
 from .._lib._validate import as_array, check_int
+from .._lib._limits import MAX_OVERLAP_REPLICAS
 from ..nn._network import MLP, Ensemble, layer_slices
 
 __all__ = [
@@ -41,7 +43,7 @@ __all__ = [
     "popcount_kernel",
 ]
 
-_MAX_M = 200_000  # refuse absurd replica counts (the dense output would be > 300 GB)
+_MAX_M = MAX_OVERLAP_REPLICAS  # refuse absurd replica counts (the dense output would be > 300 GB)
 
 
 class PackedSigns:
@@ -208,9 +210,7 @@ def _gram_overlaps(F: np.ndarray, normalize: str) -> np.ndarray:
 
 
 def _function_overlaps(ens: Ensemble, X: Any, output: str, n_threads: Optional[int]) -> np.ndarray:
-    Xa = as_array(X, "X", np.float32, ndim=2)
-    if Xa.shape[1] != ens.widths[0]:
-        raise ValueError(f"X has {Xa.shape[1]} features, the networks expect {ens.widths[0]}")
+    Xa = as_inputs(X, name="X", n_features=ens.widths[0])
     try:
         from ..nn._evaluation import logits as _logits  # C++ forward pass (glasslens.evaluation)
     except ImportError:  # pragma: no cover - evaluation is part of the package
@@ -268,7 +268,8 @@ def overlap_matrix(
         that alignment.
     layer : None for the whole network, or a layer index (its weight matrix and bias)
     normalize : 'cosine' (w_a . w_b / |w_a| |w_b|) or 'q' (w_a . w_b / P), for kind='weights'
-    X : (n, d_in) inputs for kind='function'
+    X : (n, d_in) inputs for kind='function', or a data set in any accepted form (its
+        training inputs)
     output : 'argmax' (fraction of equal predictions) or 'logits' (Pearson correlation of the
         flattened logits), for kind='function'
     n_threads : threads of the popcount kernel (kind='signs'), of the forward passes

@@ -31,6 +31,7 @@ from .._lib._results import Result, figure_axes, markdown_table
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_float, check_int, check_seed
 from ._overlaps import _UNSET
+from .._lib._limits import MAX_ALL_TRIANGLES, MAX_SAMPLED_TRIANGLES
 
 __all__ = [
     "OverlapDistribution",
@@ -54,7 +55,6 @@ __all__ = [
     "replica_analysis",
 ]
 
-MAX_ALL_TRIANGLES = 20_000_000
 
 
 # ---- validation ---------------------------------------------------------------------------------
@@ -388,7 +388,7 @@ def _sides(D: np.ndarray, triangles: Any, rng: np.random.Generator, nt: int) -> 
                              f"{MAX_ALL_TRIANGLES}; pass an int to sample triangles")
         return _core.replicas.triangle_sides_all(D, nt)
     if isinstance(triangles, (int, np.integer)) and not isinstance(triangles, bool):
-        n = check_int(triangles, "triangles", 1, 1_000_000_000)
+        n = check_int(triangles, "triangles", 1, MAX_SAMPLED_TRIANGLES)
         return _core.replicas.triangle_sides_list(D, _sample_triples(M, n, rng), nt)
     idx = as_array(triangles, "triangles", np.int64, ndim=2)
     if idx.shape[1] != 3:

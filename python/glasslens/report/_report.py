@@ -19,39 +19,17 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .._lib._io import to_jsonable, write_json
+
 __all__ = ["Report", "to_jsonable"]
 
 FigureLike = Any  # a matplotlib Figure, or a path to an existing image
-
-
-def to_jsonable(x: Any) -> Any:
-    """Recursively convert numpy types, tuples and paths to JSON types; non-finite floats to None."""
-    if isinstance(x, dict):
-        return {str(k): to_jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [to_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return to_jsonable(x.tolist())
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    if isinstance(x, Path):
-        return str(x)
-    if x is None or isinstance(x, str):
-        return x
-    raise TypeError(f"cannot store a {type(x).__name__} in a report (use numbers, strings, "
-                    "lists, dicts or numpy arrays)")
 
 
 def _slug(text: str) -> str:
@@ -151,9 +129,7 @@ class Report:
 
     def write(self) -> None:
         """(Re)write ``summary.json`` and ``index.html``."""
-        tmp = self.out_dir / "summary.json.tmp"
-        tmp.write_text(json.dumps(self.summary(), indent=2, allow_nan=False) + "\n")
-        tmp.replace(self.out_dir / "summary.json")
+        write_json(self.out_dir / "summary.json", self.summary(), indent=2, atomic=True)
         (self.out_dir / "index.html").write_text(self._html())
 
     def _html(self) -> str:

@@ -34,6 +34,7 @@ from .. import _core
 from .._lib._results import Result, figure_axes, jsonable, markdown_table
 from .._lib._threads import resolve_threads
 from .._lib._validate import as_array, check_spins, check_float, check_int, check_seed
+from .._lib._limits import MAX_RUNS, MAX_SPIN_CONFIG_BYTES
 
 __all__ = [
     "PTResult",
@@ -50,7 +51,7 @@ SK_GROUND_STATE_ENERGY = -0.7633  # Parisi, large N, per spin, J = 1 (Crisanti &
 
 _MODELS = {("sk", "gaussian"): 0, ("sk", "pm1"): 1, ("ferromagnet", None): 2,
            ("paramagnet", None): 3}
-_MAX_CONFIG_BYTES = 4 << 30
+_MAX_CONFIG_BYTES = MAX_SPIN_CONFIG_BYTES
 
 
 def _model_code(model: str, couplings: str) -> int:
@@ -222,8 +223,8 @@ def parallel_tempering(
     Ts = as_array(temperatures, "temperatures", np.float64, ndim=1)
     if np.any(Ts <= 0):
         raise ValueError("temperatures must be > 0")
-    S = check_int(n_samples, "n_samples", 1, 1_000_000)
-    R = check_int(n_replicas, "n_replicas", 1, 1_000_000)
+    S = check_int(n_samples, "n_samples", 1, MAX_RUNS)
+    R = check_int(n_replicas, "n_replicas", 1, MAX_RUNS)
     neq = check_int(n_equilibrate, "n_equilibrate", 0)
     nme = check_int(n_measure, "n_measure", 1)
     rev = check_int(record_every, "record_every", 1)
@@ -262,7 +263,7 @@ def spin_couplings(model: str = "sk", n_spins: int = 64, n_samples: int = 1,
     (model, couplings, J, seed): sample s depends only on (seed, s)."""
     return _core.spinmodels.couplings(_model_code(model, couplings),
                                       check_int(n_spins, "n_spins", 1, 65536),
-                                      check_int(n_samples, "n_samples", 1, 1_000_000),
+                                      check_int(n_samples, "n_samples", 1, MAX_RUNS),
                                       check_float(J, "J"), check_seed(seed))
 
 

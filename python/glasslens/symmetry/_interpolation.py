@@ -31,8 +31,10 @@ import numpy as np
 from .._lib._alignment import check_alignment, check_alignments, check_matching, check_matchings
 from .._lib._deprecation import deprecated_method, renamed_kwargs, warn_moved
 from .._lib._results import Result, figure_axes, markdown_table
+from .._lib._data import as_data
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_int, check_labels, check_seed
+from .._lib._validate import check_int, check_seed
+from .._lib._limits import MAX_GRID_POINTS
 from ..nn._evaluation import evaluate
 from ..nn._network import MLP
 from ._matching import (
@@ -76,30 +78,9 @@ def _arms(alignment: Any, matching: Any) -> List[Optional[str]]:
 
 # ---- data ---------------------------------------------------------------------------------------
 def _data(data: Any, d_in: int, n_classes: int):
-    """(X_train, y_train, X_test or None, y_test or None) from a dataset object or a tuple."""
-    if all(hasattr(data, k) for k in ("X_train", "y_train")):
-        parts = [data.X_train, data.y_train, getattr(data, "X_test", None),
-                 getattr(data, "y_test", None)]
-        names = ["data.X_train", "data.y_train", "data.X_test", "data.y_test"]
-    elif isinstance(data, (tuple, list)) and len(data) in (2, 4):
-        parts = list(data) + [None, None] * (len(data) == 2)
-        names = ["X_train", "y_train", "X_test", "y_test"]
-    else:
-        raise TypeError("data must be a dataset (X_train, y_train, X_test, y_test attributes) or a "
-                        "tuple (X, y) or (X_train, y_train, X_test, y_test)")
-    out = []
-    for i in (0, 2):
-        X, y = parts[i], parts[i + 1]
-        if X is None or y is None:
-            if i == 0:
-                raise ValueError("training data are required")
-            out += [None, None]
-            continue
-        Xa = as_array(X, names[i], np.float32, ndim=2)
-        if Xa.shape[1] != d_in:
-            raise ValueError(f"{names[i]} has {Xa.shape[1]} features, the networks expect {d_in}")
-        out += [Xa, check_labels(y, names[i + 1], n=Xa.shape[0], n_classes=n_classes)]
-    return tuple(out)
+    """(X_train, y_train, X_test or None, y_test or None) through the one data contract."""
+    d = as_data(data, n_features=d_in, n_classes=n_classes)
+    return d.X_train, d.y_train, d.X_test, d.y_test
 
 
 # ---- curves -------------------------------------------------------------------------------------
@@ -209,8 +190,8 @@ def interpolate(
     Parameters
     ----------
     a, b : MLP of the same architecture
-    data : dataset (``X_train, y_train, X_test, y_test``) or tuple ``(X, y)`` /
-        ``(X_train, y_train, X_test, y_test)``
+    data : a ``Dataset``, an object with ``X_train, y_train[, X_test, y_test]``, a tuple
+        ``(X, y)`` / ``(X_train, y_train, X_test, y_test)`` or a mapping with those keys
     n_points : grid size (alpha = linspace(0, 1, n_points)); odd sizes contain alpha = 1/2
     alignment : "none" (raw, default) or "pairwise" (b is permuted onto a before
         interpolating; the endpoint b is the same function)
@@ -235,7 +216,7 @@ def interpolate(
         alignment, matching = _legacy_align(alignment, "interpolate")
     alignment = check_alignment(alignment, ("none", "pairwise"))
     matching = check_matching(matching)
-    n_points = check_int(n_points, "n_points", 2, 100_000)
+    n_points = check_int(n_points, "n_points", 2, MAX_GRID_POINTS)
     nt = resolve_threads(n_threads)
     Xtr, ytr, Xte, yte = _data(data, a.widths[0], a.widths[-1])
     perms = None
@@ -484,7 +465,7 @@ def permutation_barrier_scan(
     h = H[layer]
     trials = check_int(n_trials, "n_trials", 1)
     seed = check_seed(seed)
-    n_points = check_int(n_points, "n_points", 2, 100_000)
+    n_points = check_int(n_points, "n_points", 2, MAX_GRID_POINTS)
     metric, kind, reference = _resolve(metric, kind, reference, None)
     if ks is None:
         ks_l = [1]
@@ -656,7 +637,7 @@ def replica_barriers(
     if R < 2:
         raise ValueError("ensemble needs at least 2 replicas")
     metric, kind, reference = _resolve(metric, kind, reference, None)
-    n_points = check_int(n_points, "n_points", 2, 100_000)
+    n_points = check_int(n_points, "n_points", 2, MAX_GRID_POINTS)
     if aligns is _UNSET and not isinstance(alignment, str) and any(
             a in _OLD_ALIGN for a in alignment):  # an old positional aligns list
         aligns = alignment

@@ -29,8 +29,10 @@ from .. import _core
 from .._lib._alignment import COMMON_LABELLING, check_alignment
 from .._lib._deprecation import renamed_kwargs
 from .._lib._results import Result
+from .._lib._data import as_inputs
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_alloc, check_int, check_seed
+from .._lib._limits import check_alloc
+from .._lib._validate import check_int, check_seed
 from ._assignment import linear_sum_assignment, linear_sum_assignment_batch
 from ..nn._network import MLP, Ensemble
 
@@ -377,7 +379,7 @@ def _correlation(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 def match_activations(a: MLP, b: MLP, X: Any) -> Matching:
     """Activation matching: per hidden layer, the permutation of ``b``'s units maximising the
     summed Pearson correlation of post-ReLU activations with ``a``'s units on inputs ``X``
-    (``(n, d_in)``, float). Units that are constant on ``X`` (dead ReLUs) have correlation 0.
+    (``(n, d_in)``, float, or a data set in any accepted form: its training inputs). Units that are constant on ``X`` (dead ReLUs) have correlation 0.
 
     The layers are independent (activations do not depend on the labelling), so each is one
     exact LAP. ``objective`` is the total matched correlation, ``cosine`` the mean matched
@@ -388,9 +390,7 @@ def match_activations(a: MLP, b: MLP, X: Any) -> Matching:
     if not isinstance(a, MLP) or not isinstance(b, MLP):
         raise TypeError("match_activations expects two MLPs")
     _check_same_arch(a, b)
-    Xa = as_array(X, "X", np.float32, ndim=2)
-    if Xa.shape[1] != a.widths[0]:
-        raise ValueError(f"X has {Xa.shape[1]} features, the networks expect {a.widths[0]}")
+    Xa = as_inputs(X, name="X", n_features=a.widths[0])
     if Xa.shape[0] < 2:
         raise ValueError("X needs at least 2 samples to compute correlations")
     perms, per_layer, total, count = [], [], 0.0, 0

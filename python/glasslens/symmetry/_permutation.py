@@ -38,6 +38,7 @@ from .._lib._alignment import check_matchings
 from .._lib._deprecation import deprecated_method, renamed_kwargs, warn_moved
 from .._lib._results import Result, jsonable
 from .._lib._validate import check_int, check_seed
+from .._lib._limits import MAX_GRID_POINTS
 from ._interpolation import (
     ReplicaBarriers,
     ScanResult,
@@ -291,8 +292,8 @@ def permutation_interpolation(
     ----------
     net_or_ensemble : MLP, or Ensemble (replica ``replica`` gives the copies; the ensemble's
         replica pairs give the comparison arm)
-    data : dataset (``X_train, y_train, X_test, y_test``) or tuple ``(X, y)`` /
-        ``(X_train, y_train, X_test, y_test)``
+    data : a ``Dataset``, an object with ``X_train, y_train[, X_test, y_test]``, a tuple
+        ``(X, y)`` / ``(X_train, y_train, X_test, y_test)`` or a mapping with those keys
     ks : numbers of disjoint transpositions, each in [0, H/2] (H = width of hidden layer
         ``layer``); default 1, 2, 4, ..., H/2. k = 0 is the network itself (zero barrier).
     full : also a full random permutation (a derangement, every unit moves)
@@ -349,7 +350,7 @@ def permutation_interpolation(
     h = H[layer]
     if h < 2:
         raise ValueError(f"hidden layer {layer} has width {h}; permuting needs at least 2 units")
-    n_points = check_int(n_points, "n_points", 2, 100_000)
+    n_points = check_int(n_points, "n_points", 2, MAX_GRID_POINTS)
     trials = check_int(trials, "n_trials", 1, 10_000)
     seed = check_seed(seed)
     if ks is None:

@@ -1,0 +1,164 @@
+"""The one JSON / ``.npz`` I/O layer of glasslens.
+
+File layout (unchanged since 0.1, so files written before still load): an uncompressed numpy
+``.npz`` archive whose member ``__meta__`` is a 0-d unicode array holding a JSON header
+``{"format": "glasslens-<thing>-v1", "kind": ..., ...}``, next to plain numeric arrays. Nothing
+is ever pickled: :func:`load_npz` opens the archive with ``allow_pickle=False``, reads and checks
+the header first, and only then reads the arrays (only the members the kind allows).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable, Collection, Dict, Mapping, Optional, Tuple, Union
+
+import numpy as np
+
+__all__ = ["save_npz", "load_npz", "member", "build", "to_jsonable", "write_json"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+META = "__meta__"
+
+
+def save_npz(path: PathLike, header: Dict[str, Any], arrays: Mapping[str, Any], *,
+             add_suffix: bool = False) -> None:
+    """Write ``arrays`` and the JSON ``header`` (member ``__meta__``) to an ``.npz``.
+
+    The file is written to exactly ``path``; ``add_suffix=True`` keeps numpy's own rule (append
+    ``.npz`` to a name without it), which some savers have always followed."""
+    if META in arrays:
+        raise ValueError(f"{META!r} is reserved for the header")
+    head = np.array(json.dumps(header))
+    if add_suffix:
+        np.savez(path, **{META: head}, **arrays)
+        return
+    with open(path, "wb") as fh:
+        np.savez(fh, **{META: head}, **arrays)
+
+
+def _allowed(allowed_members: Any) -> Callable[[str], bool]:
+    if allowed_members is None:
+        return lambda k: True
+    if callable(allowed_members):
+        return allowed_members
+    names = set(allowed_members)
+    prefixes = tuple(n for n in names if n.endswith("/"))
+    return lambda k: k in names or (bool(prefixes) and k.startswith(prefixes))
+
+
+def load_npz(
+    path: PathLike,
+    kind: Optional[str],
+    allowed_members: Union[None, Collection[str], Callable[[str], bool]] = None,
+    *,
+    format: str,
+    what: Optional[str] = None,
+    missing: str = "no such file",
+) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+    """Read a glasslens ``.npz``: returns ``(header, arrays)``.
+
+    kind : the header's ``"kind"`` must equal it (None: the header has no kind, only
+        ``format`` is checked)
+    allowed_members : the array members this kind may hold (exact names; names ending in ``/``
+        are prefixes) or a predicate; any other member makes the file corrupt. None: any.
+    format : the expected ``"format"`` tag
+    what : how messages name the file type (default ``"glasslens <kind> file"``)
+    missing : message start for a missing file (FileNotFoundError)
+
+    Corrupt or foreign files raise ValueError naming the path; nothing is unpickled.
+    """
+    p = Path(path)
+    what = what or f"glasslens {kind} file"
+    if not p.is_file():
+        raise FileNotFoundError(f"{missing}: {p}")
+    ok = _allowed(allowed_members)
+    try:
+        # Open the file ourselves: np.load leaks its handle when the zip archive is corrupt.
+        with open(p, "rb") as fh:
+            z = np.load(fh, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            with z:
+                header = json.loads(str(z[META]))
+                _check_header(p, header, kind, format, what)
+                arrays: Dict[str, np.ndarray] = {}
+                for k in z.files:
+                    if k == META:
+                        continue
+                    if not ok(k):
+                        raise ValueError(f"unexpected member {k!r}")
+                    arrays[k] = np.asarray(z[k])
+    except _HeaderError as exc:
+        raise ValueError(str(exc)) from None
+    except Exception as exc:
+        raise ValueError(f"{p} is not a {what} (corrupt or wrong format): "
+                         f"{type(exc).__name__}: {exc}") from exc
+    return header, arrays
+
+
+class _HeaderError(Exception):
+    pass
+
+
+def _check_header(p: Path, header: Any, kind: Optional[str], fmt: str, what: str) -> None:
+    if not isinstance(header, dict):
+        raise _HeaderError(f"{p} is not a {what} (found {header!r})")
+    if header.get("format") != fmt or (kind is not None and header.get("kind") != kind):
+        found = header.get("kind") if kind is not None and "kind" in header else header.get("format")
+        raise _HeaderError(f"{p} is not a {what} (found {found!r})")
+
+
+def member(arrays: Mapping[str, np.ndarray], key: str, path: PathLike) -> np.ndarray:
+    """``arrays[key]``, or a 'corrupt file' ValueError naming the missing member."""
+    try:
+        return arrays[key]
+    except KeyError:
+        raise ValueError(f"{path} is corrupt: missing array {key!r}") from None
+
+
+def build(path: PathLike, factory: Any, *args: Any) -> Any:
+    """Construct from loaded arrays, turning shape/dtype errors into 'corrupt file' errors."""
+    try:
+        return factory(*args)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{path} is corrupt: {exc}") from exc
+
+
+# ---- JSON ---------------------------------------------------------------------------------------
+def to_jsonable(x: Any) -> Any:
+    """Recursively convert numpy types, tuples and paths to JSON types; non-finite floats to None."""
+    if isinstance(x, dict):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return to_jsonable(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    if isinstance(x, Path):
+        return str(x)
+    if x is None or isinstance(x, str):
+        return x
+    raise TypeError(f"cannot store a {type(x).__name__} in a report (use numbers, strings, "
+                    "lists, dicts or numpy arrays)")
+
+
+def write_json(path: PathLike, obj: Any, *, indent: int = 1, newline: bool = True,
+               atomic: bool = False) -> None:
+    """Write ``to_jsonable(obj)`` as JSON (no NaN: non-finite floats become null). ``atomic``
+    writes ``<path>.tmp`` first and renames it, so readers never see a half-written file."""
+    text = json.dumps(to_jsonable(obj), indent=indent, allow_nan=False) + ("\n" if newline else "")
+    p = Path(path)
+    if atomic:
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(p)
+    else:
+        p.write_text(text)
