@@ -73,16 +73,16 @@ CASES = {
                                                          gl.probes.network_loss(e[0], d)))),
     "probes.profile": ("data", lambda d, e: (lambda r: {
         "train": r.train_loss, "loss0": r.loss0, "test": r.test_loss, "test0": r.test_loss0})(
-        gl.probes.profile(e[0], d, [0.05, 0.2], directions=3))),
+        gl.probes.profile(e[0], d, [0.05, 0.2], n_directions=3))),
     "probes.line": ("data", lambda d, e: (lambda r: {"train": r.train_loss, "test": r.test_loss})(
-        gl.probes.line(e[0], d, e[1], span=(0.0, 1.0), n=3))),
+        gl.probes.line(e[0], d, e[1], span=(0.0, 1.0), n_points=3))),
     "probes.plane": ("data", lambda d, e: (lambda r: {"train": r.train_loss,
                                                       "test": r.test_loss})(
-        gl.probes.plane(e[0], d, n=3))),
+        gl.probes.plane(e[0], d, n_points=3))),
     "probes.random_walk": ("data", lambda d, e: (lambda r: {
         "train": r.train_loss, "loss0": r.loss0,
         "test": r.test_loss if HAS_TEST_NOW[0] else None})(
-        gl.probes.random_walk(e[0], d, 6, 0.05, walkers=2, record_every=2))),
+        gl.probes.random_walk(e[0], d, 6, 0.05, n_walkers=2, record_every=2))),
     "symmetry.interpolate": ("data", lambda d, e: (lambda c: {
         "train": c.train_loss, "test": c.test_loss,
         "barrier": gl.symmetry.barrier(c).value})(
@@ -90,8 +90,8 @@ CASES = {
     "symmetry.permutation_interpolation": ("data", lambda d, e: (lambda r: {
         "rows": [row[k] for row in r.rows() for k in sorted(row)
                  if isinstance(row[k], (float, int)) and not isinstance(row[k], bool)]})(
-        gl.symmetry.permutation_interpolation(e, d, ks=[1], trials=1, full=False, n_points=5,
-                                              replica_pairs=1))),
+        gl.symmetry.permutation_interpolation(e, d, ks=[1], n_trials=1, full=False, n_points=5,
+                                              n_replica_pairs=1))),
     "symmetry.match_activations": ("X", lambda d, e: {
         "perm": np.concatenate(gl.symmetry.match_activations(e[0], e[1], d).perms)}),
     "replicas.overlap_matrix(function)": ("X", lambda d, e: {
@@ -212,7 +212,7 @@ def test_loss_is_bit_identical_through_every_entry_point(sparse):
         "train_ensemble.metrics": float(ens.metrics["train_loss"][1]),
         "train_ensemble.history": float(ens.history["train_loss"][1, -1]),
         "probes.network_loss": gl.probes.network_loss(net, Xtr, ytr)[0],
-        "probes.profile.loss0": gl.probes.profile(net, data, [0.1], directions=2).loss0,
+        "probes.profile.loss0": gl.probes.profile(net, data, [0.1], n_directions=2).loss0,
         "probes.random_walk.loss0": gl.probes.random_walk(net, data, 3, 0.01).loss0,
         "symmetry.interpolate[0]": float(gl.symmetry.interpolate(net, other, data,
                                                                  n_points=3).train_loss[0]),
@@ -228,7 +228,7 @@ def test_loss_is_bit_identical_through_every_entry_point(sparse):
     assert not bad, f"differ from nn.evaluate's {L!r}: {bad}"
     accs = {
         "probes.network_loss": gl.probes.network_loss(net, Xtr, ytr)[1],
-        "probes.profile.acc0": gl.probes.profile(net, data, [0.1], directions=2).acc0,
+        "probes.profile.acc0": gl.probes.profile(net, data, [0.1], n_directions=2).acc0,
         "probes.random_walk.acc0": gl.probes.random_walk(net, data, 3, 0.01).acc0,
         "train_ensemble.metrics": float(ens.metrics["train_acc"][1]),
         "flatness.HessianOperator.accuracy": gl.flatness.HessianOperator(net, Xtr, ytr).accuracy,
@@ -238,7 +238,7 @@ def test_loss_is_bit_identical_through_every_entry_point(sparse):
     assert gl.symmetry.interpolate(net, other, data, n_points=3).train_error[0] == 1.0 - A
     # test split too
     TL = float(gl.nn.evaluate(net, Xte, yte)[0][0])
-    assert gl.probes.profile(net, data, [0.1], directions=2).test_loss0 == TL
+    assert gl.probes.profile(net, data, [0.1], n_directions=2).test_loss0 == TL
     assert float(ens.metrics["test_loss"][1]) == TL
     # the float64 numpy reference
     ref_l, ref_a = loss_acc(net.widths, net.has_bias, net.flat(), Xtr, ytr)

@@ -34,7 +34,7 @@ def test_huge_thread_counts_reach_no_kernel(small, n):
     ref = gl.evaluate(ens, ds.X_test, ds.y_test, n_threads=1)
     calls = [
         lambda: gl.evaluate(ens, ds.X_test, ds.y_test, n_threads=n),
-        lambda: gl.probes.profile(ens[0], ds, [0.0, 0.1], directions=2, n_threads=n).train_loss,
+        lambda: gl.probes.profile(ens[0], ds, [0.0, 0.1], n_directions=2, n_threads=n).train_loss,
         lambda: gl.symmetry.pairwise_alignment(ens, n_threads=n),
         lambda: gl.train_ensemble(ds, hidden=(4,), replicas=2, epochs=1, n_threads=n).flat(),
         lambda: gl.spinmodels.parallel_tempering("sk", 8, [1.0], n_replicas=2, n_samples=1,

@@ -477,10 +477,10 @@ def test_gzip_bomb_is_refused_after_the_declared_payload(tmp_path):
 
 
 def test_idx_header_larger_than_memory_is_refused_before_reading(tmp_path, monkeypatch):
-    from glasslens._lib import _validate
+    from glasslens._lib import _limits
     from glasslens.datasets import read_idx
 
-    monkeypatch.setattr(_validate, "physical_memory_bytes", lambda: 1 << 30)
+    monkeypatch.setattr(_limits, "physical_memory_bytes", lambda: 1 << 30)
     p = tmp_path / "huge-idx3-ubyte"
     p.write_bytes(_idx_header(0x08, [60000, 200, 200]) + bytes(100))  # claims 2.4 GB
     with pytest.raises(ValueError, match="GiB of memory"):
