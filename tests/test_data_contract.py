@@ -88,7 +88,7 @@ CASES = {
         "barrier": gl.symmetry.barrier(c).value})(
         gl.symmetry.interpolate(e[0], e[1], d, n_points=5))),
     "symmetry.permutation_interpolation": ("data", lambda d, e: (lambda r: {
-        "rows": [row[k] for row in r.rows() for k in sorted(row)
+        "rows": [row[k] for row in r.to_dict()["rows"] for k in sorted(row)
                  if isinstance(row[k], (float, int)) and not isinstance(row[k], bool)]})(
         gl.symmetry.permutation_interpolation(e, d, ks=[1], n_trials=1, full=False, n_points=5,
                                               n_replica_pairs=1))),

@@ -132,7 +132,7 @@ def deprecated_method(old: str, new: str) -> Callable[[Callable[..., Any]], Call
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            warn_moved(f"{type(self).__name__}.{old}()", f".{new}()")
+            warn_moved(f"{type(self).__name__}.{old}()", f".{new}" + ("" if "(" in new else "()"))
             return fn(self, *args, **kwargs)
 
         return wrapper
