@@ -109,7 +109,7 @@ def test_profile(radii, k, norm):
 @given(COUNTS, SCALARS, st.sampled_from(["free", "threshold", "metropolis", "x", None]),
        COUNTS)
 def test_random_walk(steps, step, mode, walkers):
-    _check(lambda: gl.probes.random_walk(NET, DATA, steps, step, mode=mode, walkers=walkers))
+    _check(lambda: gl.probes.random_walk(NET, DATA, steps, step, mode=mode, n_walkers=walkers))
 
 
 @SETTINGS

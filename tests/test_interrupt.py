@@ -27,13 +27,13 @@ rng = np.random.default_rng(0)
 
 # name -> (setup, the long call, a short call that must still work afterwards)
 CASES = {
-    "random_walk": ("", "gl.probes.random_walk(net, ds, 10**9, 0.01, move='dense', walkers=2, "
+    "random_walk": ("", "gl.probes.random_walk(net, ds, 10**9, 0.01, move='dense', n_walkers=2, "
                                "record_every=10**7)",
-                    "gl.probes.random_walk(net, ds, 10, 0.01, walkers=1)"),
+                    "gl.probes.random_walk(net, ds, 10, 0.01, n_walkers=1)"),
     "random_walk_sparse": ("", "gl.probes.random_walk(net, ds, 10**9, 0.01, move='weight', "
-                               "walkers=2, record_every=10**7)", "gl.probes.random_walk(net, ds, 10, 0.01)"),
-    "profile": ("", "gl.probes.profile(net, ds, np.linspace(0, 1, 4000), directions=4000)",
-                "gl.probes.profile(net, ds, [0.0, 0.1], directions=2)"),
+                               "n_walkers=2, record_every=10**7)", "gl.probes.random_walk(net, ds, 10, 0.01)"),
+    "profile": ("", "gl.probes.profile(net, ds, np.linspace(0, 1, 4000), n_directions=4000)",
+                "gl.probes.profile(net, ds, [0.0, 0.1], n_directions=2)"),
     "parallel_tempering": ("", "gl.spinmodels.parallel_tempering('sk', 256, [0.5, 0.8, 1.2], "
                                "n_replicas=2, n_samples=2, n_equilibrate=10**9, n_measure=10)",
                            "gl.spinmodels.parallel_tempering('sk', 16, [1.0], n_replicas=2, "

@@ -34,8 +34,8 @@ _FAST_MEASURES = {"local_energy": {"n_dirs": 2}, "basin_radius": {"n_dirs": 2},
                   "eps_sharpness": {"steps": 2}, "hessian_top": {"iters": 5},
                   "hessian_trace": {"n_samples": 4}, "ruggedness": {"steps": 8, "n_walks": 1},
                   "copy_barrier": {"n_alpha": 5, "n_copies": 1}}
-STUDY = dict(hidden=(4,), variants=VARIANTS, replicas=2, epochs=2, measures=("hessian_trace",),
-             checkpoints=1, n_boot=10, measure_params={"hessian_trace": {"n_samples": 4}})
+STUDY = dict(hidden=(4,), variants=VARIANTS, n_replicas=2, epochs=2, measures=("hessian_trace",),
+             n_checkpoints=1, n_boot=10, measure_params={"hessian_trace": {"n_samples": 4}})
 ROWS = fl.generalization_study(DATA, **STUDY).rows
 LABELS = sorted({r["variant"] for r in ROWS})
 
