@@ -127,14 +127,17 @@ def build(path: PathLike, factory: Any, *args: Any) -> Any:
 
 
 # ---- JSON ---------------------------------------------------------------------------------------
-def to_jsonable(x: Any) -> Any:
-    """Recursively convert numpy types, tuples and paths to JSON types; non-finite floats to None."""
+def to_jsonable(x: Any, arrays: bool = True, strict: bool = True) -> Any:
+    """Recursively convert numpy types, tuples and paths to JSON types; non-finite floats to
+    None; result objects (anything with ``to_dict(arrays=...)``, see ``_lib._results``) through
+    their ``to_dict``. Anything else raises TypeError, or becomes its ``repr`` when not
+    ``strict``."""
     if isinstance(x, dict):
-        return {str(k): to_jsonable(v) for k, v in x.items()}
+        return {str(k): to_jsonable(v, arrays, strict) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [to_jsonable(v) for v in x]
+        return [to_jsonable(v, arrays, strict) for v in x]
     if isinstance(x, np.ndarray):
-        return to_jsonable(x.tolist())
+        return to_jsonable(x.tolist(), arrays, strict)
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
     if isinstance(x, (int, np.integer)):
@@ -146,6 +149,11 @@ def to_jsonable(x: Any) -> Any:
         return str(x)
     if x is None or isinstance(x, str):
         return x
+    to_dict = getattr(x, "to_dict", None)
+    if callable(to_dict) and not isinstance(x, type):
+        return to_dict(arrays=arrays)
+    if not strict:
+        return repr(x)
     raise TypeError(f"cannot store a {type(x).__name__} in a report (use numbers, strings, "
                     "lists, dicts or numpy arrays)")
 

@@ -19,38 +19,20 @@ override what is more telling.
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._io import to_jsonable
+
 __all__ = ["Result", "jsonable", "markdown_table", "figure_axes"]
 
 
 def jsonable(x: Any, arrays: bool = True) -> Any:
-    """Recursively convert numpy types, tuples and paths to JSON types; non-finite floats to
-    None; nested :class:`Result` objects via their ``to_dict(arrays)``."""
-    if isinstance(x, Result):
-        return x.to_dict(arrays=arrays)
-    if isinstance(x, dict):
-        return {str(k): jsonable(v, arrays) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [jsonable(v, arrays) for v in x]
-    if isinstance(x, np.ndarray):
-        return jsonable(x.tolist(), arrays)
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    if isinstance(x, Path):
-        return str(x)
-    if x is None or isinstance(x, str):
-        return x
-    return repr(x)
+    """JSON types for ``x`` (``_lib._io.to_jsonable``; nested results via their
+    ``to_dict(arrays)``; unknown objects as their ``repr``)."""
+    return to_jsonable(x, arrays, strict=False)
 
 
 def _is_small(x: Any) -> bool:
