@@ -169,3 +169,20 @@ def test_load_dataset(name, n_train, n_test, pca):
 @given(ANY)
 def test_hvp(v):
     _check(lambda: gl.flatness.hvp(NET, DATA, v))
+
+
+# ---- no silent NaN: finite but extreme inputs raise FloatingPointError naming the cause --------
+def test_extreme_finite_inputs_raise_instead_of_returning_nan():
+    with pytest.raises(FloatingPointError, match="radii"):
+        gl.probes.profile(NET, DATA, [0.0, 1e30], n_directions=2)
+    with pytest.raises(FloatingPointError, match="step_size"):
+        gl.probes.random_walk(NET, DATA, 50, 1e30, n_walkers=1)
+    with pytest.raises(FloatingPointError, match="J="):
+        gl.spinmodels.parallel_tempering("sk", 8, [1.0], n_replicas=2, n_samples=1,
+                                         n_equilibrate=2, n_measure=2, J=1e300)
+    with pytest.raises(FloatingPointError, match="max \\|v\\|"):
+        gl.flatness.hvp(NET, X, Y, np.full(NET.flat().size, 1e38, np.float32))
+    with pytest.raises(FloatingPointError, match="lr"):
+        gl.train_ensemble(DATA, hidden=(4,), replicas=1, epochs=3, lr=1e30)
+    # moderate values still work
+    assert np.all(np.isfinite(gl.probes.profile(NET, DATA, [0.0, 1.0], n_directions=2).train_loss))

@@ -131,3 +131,21 @@ def check_spins(samples: Any, name: str = "samples", n: Optional[int] = None) ->
     if n is not None and raw.shape[1] != n:
         raise ValueError(f"{name} has {raw.shape[1]} spins, expected {n}")
     return np.ascontiguousarray(raw, dtype=np.int8)
+
+
+def require_finite_result(call: str, what: str, values: Any, cause: str) -> None:
+    """The library's one policy for finite inputs whose result overflows: a FloatingPointError
+    that names the call, the result and the argument that caused it (never a silent NaN).
+
+    ``values`` may be one array or a sequence of arrays (None entries are skipped)."""
+    arrs = values if isinstance(values, (list, tuple)) else [values]
+    bad = total = 0
+    for a in arrs:
+        if a is None:
+            continue
+        a = np.asarray(a)
+        total += a.size
+        bad += int(a.size - np.count_nonzero(np.isfinite(a)))
+    if bad:
+        raise FloatingPointError(f"{call}: {bad} of {total} values of {what} are not finite "
+                                 f"although every input was finite; {cause}")

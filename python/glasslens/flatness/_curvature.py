@@ -27,7 +27,7 @@ from .._lib._deprecation import renamed_kwargs
 from .._lib._results import Result, figure_axes
 from .._lib._data import as_data_or_xy
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._validate import as_array, check_float, check_int, check_seed, require_finite_result
 from ..nn._evaluation import mean_loss
 from ..nn._network import MLP
 
@@ -161,7 +161,11 @@ def hvp(net: MLP, X: Any, y: Any, v: Any, n_threads: Optional[int] = None) -> np
     va = as_array(v, "v", np.float32, finite=False)  # finiteness checked in C++
     if va.ndim not in (1, 2) or va.shape[-1] != H.n_params:
         raise ValueError(f"v must have shape ({H.n_params},) or (k, {H.n_params}), got {va.shape}")
-    return np.asarray(H._op.apply(va, H.n_threads))
+    out = np.asarray(H._op.apply(va, H.n_threads))
+    require_finite_result("hvp", "the product", out,
+                          f"v (max |v| = {float(np.max(np.abs(va))):.3g}) overflows float32: "
+                          f"scale v down (the product is linear in v)")
+    return out
 
 
 @dataclass

@@ -53,7 +53,7 @@ from .._lib._deprecation import deprecated_method, renamed_kwargs
 from .._lib._results import Result, jsonable, markdown_table
 from .._lib._data import Data, as_data, as_xy
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._validate import as_array, check_float, check_int, check_seed, require_finite_result
 from .._lib._limits import MAX_DIRECTIONS, MAX_GRID_POINTS, MAX_LINE_POINTS, check_alloc
 from ..nn._evaluation import mean_loss
 from ..nn._network import MLP
@@ -365,6 +365,9 @@ def profile(
     if d.has_test:
         tel, tea, _, _ = _core.probes.perturbed_eval(*args, d.X_test, d.y_test, nt)
         tl0, ta0 = mean_loss(net, d.X_test, d.y_test, nt)
+    require_finite_result("profile", "the perturbed losses", [trl, tel],
+                          f"the radii (up to {float(np.max(r)):.3g}) overflow float32: use "
+                          f"smaller radii")
     return ProfileResult(
         radii=r, train_loss=trl, train_acc=tra, test_loss=tel, test_acc=tea, loss0=l0,
         acc0=a0, test_loss0=tl0, test_acc0=ta0, delta=delta, quantile_levels=qs,

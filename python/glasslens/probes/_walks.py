@@ -40,7 +40,7 @@ from .. import _core
 from .._lib._deprecation import deprecated_method, renamed_kwargs
 from .._lib._results import Result, jsonable
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_float, check_int, check_seed
+from .._lib._validate import as_array, check_float, check_int, check_seed, require_finite_result
 from .._lib._data import Data
 from .._lib._limits import MAX_KEPT_POINT_BYTES, MAX_WALKERS, MAX_WALK_RECORDS, check_alloc
 from ..nn._evaluation import mean_loss
@@ -367,6 +367,11 @@ def random_walk(
             temperature=float(T), move=move, walkers=W, record_every=rec, seed=seed,
             refresh_every=refresh, store_theta=bool(keep_points or quench_cfg is not None),
             layer_sigma=layer_sigma), nt)
+    require_finite_result("random_walk", "the recorded losses",
+                          [out["train_loss"],
+                           out["test_loss"] if (eval_test and d.has_test) else None],
+                          f"the step (step_size={eta:g}) overflows float32: use a smaller "
+                          f"step_size")
     res = WalkResult(
         step=out["step"], distance=out["distance"], overlap=out["overlap"],
         train_loss=out["train_loss"], train_acc=out["train_acc"], test_loss=out["test_loss"],

@@ -33,7 +33,7 @@ import numpy as np
 from .. import _core
 from .._lib._results import Result, figure_axes, jsonable, markdown_table
 from .._lib._threads import resolve_threads
-from .._lib._validate import as_array, check_spins, check_float, check_int, check_seed
+from .._lib._validate import as_array, check_spins, check_float, check_int, check_seed, require_finite_result
 from .._lib._limits import MAX_RUNS, MAX_SPIN_CONFIG_BYTES
 
 __all__ = [
@@ -250,6 +250,8 @@ def parallel_tempering(
         model=code, n_spins=N, n_samples=S, n_replicas=R, temperatures=[float(t) for t in Ts],
         n_equilibrate=neq, n_measure=nme, record_every=rev, record_temps=rec, J=Jv, field=h,
         field_sigma=hs, seed=check_seed(seed)), resolve_threads(n_threads))
+    require_finite_result("parallel_tempering", "the energies", [d["energy"], d["final_energy"]],
+                          f"J={Jv:g}, field={h:g}, field_sigma={hs:g} overflow double precision")
     return PTResult(temperatures=Ts, record_temperatures=np.asarray(rec, dtype=np.int64),
                     configs=d["configs"], energy=d["energy"], energy_sq=d["energy_sq"],
                     abs_magnetization=d["abs_magnetization"], final_energy=d["final_energy"],
