@@ -93,3 +93,48 @@ def test_write_json_and_to_jsonable(tmp_path):
                                                              "arr": [0, 1, 2]}
     assert not (tmp_path / "a.json.tmp").exists()
     assert gl.report.to_jsonable is _io.to_jsonable
+
+
+def test_inconsistent_headers_and_junk_members_are_refused_before_reading(tmp_path):
+    """A "bias": false header with bias arrays used to load a network without its biases; a
+    small archive with a huge junk member used to be decompressed whole."""
+    import zipfile
+
+    net = gl.MLP.init([3, 2, 2], seed=0)
+    p = tmp_path / "net.npz"
+    net.save(p)
+    q = tmp_path / "nobias-header.npz"
+    _old_savez(q, {"format": "glasslens-network-v1", "kind": "MLP", "widths": [3, 2, 2],
+                   "bias": False}, W0=net.weights[0], W1=net.weights[1], b0=net.biases[0],
+               b1=net.biases[1])
+    with pytest.raises(ValueError, match="unexpected member 'b0' for its header"):
+        gl.MLP.load(q)
+    # a junk member of 1 GiB of zeros (a few MiB compressed) is refused without being read
+    r = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(p) as src, zipfile.ZipFile(r, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+        with dst.open("W7.npy", "w", force_zip64=True) as f:
+            block = bytes(1 << 20)
+            for _ in range(64):
+                f.write(block)
+    import resource
+    import time
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="unexpected member 'W7'"):
+        gl.MLP.load(r)
+    assert time.perf_counter() - t0 < 1.0
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 32 * 1024
+
+
+def test_declared_sizes_beyond_memory_are_refused(tmp_path, monkeypatch):
+    from glasslens._lib import _limits
+
+    net = gl.MLP.init([30, 20, 2], seed=0)
+    p = tmp_path / "net.npz"
+    net.save(p)
+    monkeypatch.setattr(_limits, "physical_memory_bytes", lambda: 1000)
+    with pytest.raises(ValueError, match="more than this machine's memory"):
+        gl.MLP.load(p)

@@ -16,6 +16,8 @@ from typing import Any, Callable, Collection, Dict, Mapping, Optional, Tuple, Un
 
 import numpy as np
 
+from . import _limits
+
 __all__ = ["save_npz", "load_npz", "member", "build", "to_jsonable", "write_json"]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -56,6 +58,7 @@ def load_npz(
     format: str,
     what: Optional[str] = None,
     missing: str = "no such file",
+    check_header: Optional[Callable[[Dict[str, Any]], Any]] = None,
 ) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     """Read a glasslens ``.npz``: returns ``(header, arrays)``.
 
@@ -66,8 +69,14 @@ def load_npz(
     format : the expected ``"format"`` tag
     what : how messages name the file type (default ``"glasslens <kind> file"``)
     missing : message start for a missing file (FileNotFoundError)
+    check_header : called with the header before any array is read; raises ValueError for an
+        inconsistent header and may return the exact set of member names the header implies
+        (then any other member, or a missing one, makes the file corrupt)
 
-    Corrupt or foreign files raise ValueError naming the path; nothing is unpickled.
+    Corrupt or foreign files raise ValueError naming the path; nothing is unpickled. Memory is
+    bounded by what the file declares: the header member is capped at ``MAX_HEADER_BYTES``,
+    every member name is checked before any array is decompressed, and the arrays' declared
+    (uncompressed) sizes must fit in the machine's memory.
     """
     p = Path(path)
     what = what or f"glasslens {kind} file"
@@ -81,14 +90,25 @@ def load_npz(
             if not isinstance(z, np.lib.npyio.NpzFile):
                 raise ValueError("not an .npz archive")
             with z:
+                if META not in z.files:
+                    raise ValueError(f"no {META!r} header member")
+                if _declared_size(z, META) > MAX_HEADER_BYTES:
+                    raise ValueError(f"the header member declares {_declared_size(z, META):,} "
+                                     f"bytes (limit {MAX_HEADER_BYTES:,})")
                 header = json.loads(str(z[META]))
                 _check_header(p, header, kind, format, what)
+                exact = check_header(header) if check_header is not None else None
+                names = [k for k in z.files if k != META]
+                bad = [k for k in names if not ok(k) or (exact is not None and k not in exact)]
+                if bad:  # (members the header names but the file lacks: see member())
+                    raise ValueError(f"unexpected member {bad[0]!r}"
+                                     + (" for its header" if exact is not None else ""))
+                total = sum(_declared_size(z, k) for k in names)
+                if total > _limits.physical_memory_bytes():
+                    raise ValueError(f"its arrays declare {total / 2**30:,.1f} GiB, more than "
+                                     f"this machine's memory")
                 arrays: Dict[str, np.ndarray] = {}
-                for k in z.files:
-                    if k == META:
-                        continue
-                    if not ok(k):
-                        raise ValueError(f"unexpected member {k!r}")
+                for k in names:
                     arrays[k] = np.asarray(z[k])
     except _HeaderError as exc:
         raise ValueError(str(exc)) from None
@@ -100,6 +120,15 @@ def load_npz(
 
 class _HeaderError(Exception):
     pass
+
+
+#: the largest JSON header member an .npz may declare (headers are a few KiB)
+MAX_HEADER_BYTES = 1 << 20
+
+
+def _declared_size(z: Any, name: str) -> int:
+    """Uncompressed size that the zip directory declares for member ``name``."""
+    return int(z.zip.getinfo(name + ".npy").file_size)
 
 
 def _check_header(p: Path, header: Any, kind: Optional[str], fmt: str, what: str) -> None:

@@ -526,8 +526,18 @@ def _check_network_header(p: PathLike, meta: Dict[str, Any]) -> None:
 def _open_npz(path: PathLike, kind: str, allowed: Any = None):
     """Read a glasslens network ``.npz`` (``_lib._io.load_npz``: header first, no pickle) and
     check its header; returns (meta, arrays)."""
-    meta, arrays = load_npz(path, kind, allowed, format=_FORMAT)
-    _check_network_header(Path(path), meta)
+    def exact(meta: Dict[str, Any]) -> List[str]:
+        # the header decides the arrays: a "bias": false header with bias arrays (or the other
+        # way round) is corrupt, never silently a network without biases
+        _check_network_header(Path(path), meta)
+        L = len(meta["widths"]) - 1
+        names = [f"W{i}" for i in range(L)] + ([f"b{i}" for i in range(L)] if meta["bias"] else [])
+        if kind == "Ensemble":
+            names += [f"history/{k}" for k in meta.get("history", [])]
+            names += [f"metrics/{k}" for k in meta.get("metrics", [])]
+        return names
+
+    meta, arrays = load_npz(path, kind, allowed, format=_FORMAT, check_header=exact)
     return meta, arrays
 
 
