@@ -58,12 +58,19 @@ def arrays(draw, max_side=6, ndim=None):
 ANY = st.one_of(arrays(), SCALARS)
 
 
+#: outcome counts of every fuzzed call (read by bench/python/audit_reliability.py)
+OUTCOMES: dict = {}
+
+
 def _check(call):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             call()
+            OUTCOMES["returned"] = OUTCOMES.get("returned", 0) + 1
         except ALLOWED as exc:
+            key = f"clear {type(exc).__name__}"
+            OUTCOMES[key] = OUTCOMES.get(key, 0) + 1
             msg = str(exc)
             assert msg, f"{type(exc).__name__} without a message"
             for bad in FOREIGN:
