@@ -11,7 +11,13 @@ Every public option must be shown to reach the computation. Each subpackage's te
 * ``NOT_OBSERVABLE``: ``{(name, option): reason}``;
 * ``SIGNATURES``: ``{name: callable}``, whose keyword parameters (those with a default, and the
   keyword-only ones) must each have a row or a NOT_OBSERVABLE entry (:func:`missing_rows`), so
-  that a new or renamed option without a wiring test fails the suite.
+  that a new or renamed option without a wiring test fails the suite;
+* ``DEPRECATED``: rows ``dep(name, old, old_value, new)`` for the old spellings of renamed
+  options: ``old=old_value`` must warn (DeprecationWarning), give bit-for-bit the result of the
+  new spelling ``new`` (a name, same value; or a dict of new keywords) and differ from the base
+  call. Every ``__renamed_kwargs__`` entry of a function in SIGNATURES needs one
+  (:func:`untested_renames`); an old keyword kept in the signature (a sentinel default) counts as
+  covered by its ``dep`` row.
 
 Load it like ``nn_reference.py`` (``--import-mode=importlib`` has no package ``tests``).
 """
@@ -51,6 +57,40 @@ class With:
 
     def __repr__(self) -> str:
         return f"{self.value!r} with {self.extra!r}"
+
+
+@dataclasses.dataclass(frozen=True)
+class D:
+    """One deprecated spelling: ``old=old_value`` must warn and equal ``**new``."""
+
+    name: str
+    old: str
+    old_value: Any
+    new: Tuple[Tuple[str, Any], ...]
+    base: Tuple[Tuple[str, Any], ...] = ()
+    label: str = ""
+    changes: bool = True
+
+    @property
+    def option(self) -> str:  # so that missing_rows/stale_rows see the old keyword as covered
+        return self.old
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}-{self.old}" + (f"-{self.label}" if self.label else "")
+
+
+def dep(name: str, old: str, old_value: Any, new: Any, label: str = "", changes: bool = True,
+        **base: Any) -> D:
+    """Deprecation row: ``new`` is the new keyword's name (same value) or a dict of the new
+    keywords equivalent to ``old=old_value``; extra keywords are base values of the row.
+    ``old_value`` may be ``With(value, **extra)``: ``extra`` only go to the old call (the old
+    spelling needed companions that the new one does not). ``changes=False``: the value is the
+    default (the result need not differ from the base)."""
+    plain = old_value.value if isinstance(old_value, With) else old_value
+    new_kw = {new: plain} if isinstance(new, str) else dict(new)
+    return D(name, old, old_value, tuple(sorted(new_kw.items())), tuple(sorted(base.items())),
+             label, changes)
 
 
 def w(name: str, option: str, alt: Any, check: Any = None, label: str = "", **base: Any) -> W:
@@ -143,9 +183,16 @@ def stale_rows(signatures: Dict[str, Any], cases: Iterable[W],
             bad.append(f"{name} (no such function)")
             continue
         opts = list(fn) if isinstance(fn, (list, tuple)) else inspect.signature(fn).parameters
-        if opt not in opts:
+        if opt not in opts and opt not in getattr(fn, "__renamed_kwargs__", {}):
             bad.append(f"{name}.{opt}")
     return sorted(bad)
+
+
+def untested_renames(signatures: Dict[str, Any], deprecated: Iterable[D]) -> List[str]:
+    """``name.old`` of every renamed keyword (``__renamed_kwargs__``) without a ``dep`` row."""
+    have = {(d.name, d.old) for d in deprecated}
+    return sorted(f"{name}.{old}" for name, fn in signatures.items()
+                  for old in getattr(fn, "__renamed_kwargs__", {}) if (name, old) not in have)
 
 
 class Runner:
@@ -191,6 +238,28 @@ class Runner:
                 assert err, f"{case.name}(progress={case.alt!r}) printed nothing"
         else:
             case.check(ref, alt)
+
+    def check_deprecated(self, d: D) -> None:
+        """The old keyword warns and gives the new keyword's result (which is not the base)."""
+        import re
+
+        import pytest
+
+        fn, base = self.runners[d.name]
+        kw = {**base, **dict(d.base)}
+        new = dict(d.new)
+        extra = d.old_value.extra if isinstance(d.old_value, With) else {}
+        value = d.old_value.value if isinstance(d.old_value, With) else d.old_value
+        rest = {k: v for k, v in kw.items() if k not in new and k not in extra and k != d.old}
+        with pytest.warns(DeprecationWarning, match=re.escape(d.old)):
+            old_res = fn(**rest, **extra, **{d.old: value})
+        new_res = fn(**rest, **new)
+        assert fingerprint(old_res) == fingerprint(new_res), (
+            f"{d.name}({d.old}={d.old_value!r}) differs from {d.name}(**{new!r})")
+        if d.changes:
+            assert fingerprint(self.base_result(W(d.name, d.old, None, None, d.base))) != \
+                fingerprint(new_res), (f"{d.name}({d.old}={d.old_value!r}) gives the base result: "
+                                       f"the old keyword is not shown to reach the computation")
 
 
 def differs(get: Callable[[Any], Any]) -> Callable[[Any, Any], None]:

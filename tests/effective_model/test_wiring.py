@@ -13,8 +13,8 @@ _spec = importlib.util.spec_from_file_location(
     "wiring", pathlib.Path(__file__).parents[1] / "wiring.py")
 wiring = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(wiring)
-W, w, With, SAME, differs, threads = (wiring.W, wiring.w, wiring.With, wiring.SAME,
-                                      wiring.differs, wiring.threads)
+W, w, With, SAME, differs, threads, dep = (wiring.W, wiring.w, wiring.With, wiring.SAME,
+                                           wiring.differs, wiring.threads, wiring.dep)
 
 # tiny samples: the fits warn (correctly) about constant spins and rank-deficient moments
 pytestmark = pytest.mark.filterwarnings("ignore:.*constant in the data:RuntimeWarning",
@@ -35,12 +35,12 @@ BLOCKS = {"A": np.arange(8), "B": np.arange(8, 16)}
 PERMS = [np.array([1, 0, 3, 2])]
 PERMS_R = [np.array([[1, 0, 3, 2], [0, 1, 2, 3], [3, 2, 1, 0]])]
 _LAND = dict(fit="pseudolikelihood", fit_kwargs={"max_iter": 10}, n_references=1,
-             xs=np.linspace(-1, 1, 3), landscape_kwargs={"max_sweeps": 30}, tap_starts=3,
+             xs=np.linspace(-1, 1, 3), landscape_kwargs={"max_sweeps": 30}, n_tap_starts=3,
              tap_kwargs={})
 # the pipeline without its expensive stages (landscapes, TAP): those options are shown to reach
 # analyse_configurations (spied) and, there, the computation (the analyse_configurations rows)
-_PIPE = dict(replicas=2, epochs=1, n_per_network=20, fit="pseudolikelihood",
-             fit_kwargs={"max_iter": 5}, landscape=False, tap_starts=0, n_train=200)
+_PIPE = dict(n_replicas=2, epochs=1, n_per_network=20, fit="pseudolikelihood",
+             fit_kwargs={"max_iter": 5}, landscape=False, n_tap_starts=0, n_train=200)
 
 
 def _spied_pipeline(**k):
@@ -129,8 +129,10 @@ CASES = [
     w("paper_preset", "dataset", "digits"),
     w("lr_loss_grad", "l2", 1.0, check=lambda a, b: b[0] > a[0] or pytest.fail()),
     w("permute_configurations", "network", np.zeros_like(CFG.network)),
-    w("align_hidden_units", "method", "reference", check=differs(lambda r: r["cosine"])),
-    w("align_hidden_units", "reference", 2, method="reference",
+    w("align_hidden_units", "alignment", "reference", check=differs(lambda r: r["cosine"])),
+    w("align_hidden_units", "alignment", "medoid", check=differs(lambda r: r["cosine"]),
+      label="medoid"),
+    w("align_hidden_units", "reference", 2, alignment="reference",
       check=differs(lambda r: r["perms"])),
     w("align_hidden_units", "on", "theta", check=differs(lambda r: r["cosine"])),
     threads("align_hidden_units"),
@@ -143,13 +145,13 @@ CASES = [
         any(a.landscapes.values()) and not any(b.landscapes.values())) or pytest.fail()),
     w("analyse_configurations", "landscape_kwargs", {"max_sweeps": 2},
       check=differs(lambda r: r.landscapes)),
-    w("analyse_configurations", "tap_starts", 5, check=differs(lambda r: r.tap)),
+    w("analyse_configurations", "n_tap_starts", 5, check=differs(lambda r: r.tap)),
     w("analyse_configurations", "tap_kwargs", {"max_iter": 2}, check=differs(lambda r: r.tap)),
     w("analyse_configurations", "seed", 1, check=differs(lambda r: (r.tap, r.references))),
     threads("analyse_configurations"),
     w("run_effective_model", "regime", "deep-under", epochs=1,
       check=lambda a, b: b.preset.widths == [20, 15, 15, 10] or pytest.fail()),
-    w("run_effective_model", "replicas", 3, check=lambda a, b: b.ensemble.theta[0].shape[0] == 3
+    w("run_effective_model", "n_replicas", 3, check=lambda a, b: b.ensemble.theta[0].shape[0] == 3
       or pytest.fail()),
     w("run_effective_model", "epochs", 2, check=differs(lambda r: r.ensemble.flat())),
     w("run_effective_model", "n_per_network", 15, check=lambda a, b: len(b.samples.network)
@@ -168,17 +170,38 @@ CASES = [
       check=_forwarded("landscape", True)),
     w("run_effective_model/spy", "landscape_kwargs", {"max_sweeps": 3},
       check=_forwarded("landscape_kwargs", {"max_sweeps": 3})),
-    w("run_effective_model/spy", "tap_starts", 2, check=_forwarded("tap_starts", 2)),
+    w("run_effective_model/spy", "n_tap_starts", 2, check=_forwarded("n_tap_starts", 2)),
     w("run_effective_model/spy", "tap_kwargs", {"max_iter": 3},
       check=_forwarded("tap_kwargs", {"max_iter": 3})),
-    w("run_effective_model", "alignment", "aligned", check=lambda a, b: (
+    # one common labelling only: the aligned analysis, no raw one
+    w("run_effective_model", "alignment", "mean", check=lambda a, b: (
         a.aligned is None and b.aligned is not None and not b.fits) or pytest.fail()),
-    w("run_effective_model", "align_method", "reference", alignment="aligned",
+    # the labelling itself reaches align_hidden_units
+    w("run_effective_model", "alignment", "reference", alignment="mean", label="reference",
       check=differs(lambda r: r.alignment["cosine"])),
+    w("run_effective_model", "alignment", "medoid", alignment="mean", label="medoid",
+      check=differs(lambda r: r.alignment["cosine"])),
+    # raw and aligned analyses; "both" is the shorthand of ("none", "mean")
+    w("run_effective_model", "alignment", ("none", "mean"), label="tuple", check=lambda a, b: (
+        a.aligned is None and b.aligned is not None and b.fits) or pytest.fail()),
+    w("run_effective_model", "alignment", "both", SAME, alignment=("none", "mean"),
+      label="both"),
     w("run_effective_model", "n_train", 100, check=differs(lambda r: r.ensemble.flat())),
     w("run_effective_model", "seed", 1, check=differs(lambda r: r.samples.configurations)),
     threads("run_effective_model"),
     w("run_effective_model", "progress", True, SAME),
+]
+
+# the old spellings of renamed options (one release): they warn and give the new result
+DEPRECATED = [
+    dep("align_hidden_units", "method", "reference", "alignment"),
+    dep("analyse_configurations", "tap_starts", 5, "n_tap_starts"),
+    dep("run_effective_model", "replicas", 3, "n_replicas"),
+    dep("run_effective_model/spy", "tap_starts", 2, "n_tap_starts"),
+    # alignment="aligned" meant the common labelling of align_method (default "mean")
+    dep("run_effective_model", "alignment", "aligned", {"alignment": "mean"}, label="aligned"),
+    dep("run_effective_model", "align_method", With("reference", alignment="both"),
+        {"alignment": ("none", "reference")}),
 ]
 
 RUN = wiring.Runner(RUNNERS)
@@ -189,10 +212,15 @@ def test_option_reaches_computation(case, capsys):
     RUN.check(case, capsys)
 
 
+@pytest.mark.parametrize("case", DEPRECATED, ids=lambda c: c.id)
+def test_old_keyword_still_works(case):
+    RUN.check_deprecated(case)
+
+
 def test_fit_error_warn_threshold():
     # unstable Boltzmann learning (large rates) keeps a late, worse iterate: warned only below
     # the threshold
-    kw = {**_LAND, "landscape": False, "tap_starts": 0, "fit": "boltzmann",
+    kw = {**_LAND, "landscape": False, "n_tap_starts": 0, "fit": "boltzmann",
           "fit_kwargs": {"iters": 6, "keep_after": 5, "lr_J": 2.0, "lr_h": 2.0}}
     with pytest.warns(RuntimeWarning, match="unstable"):
         em.analyse_configurations(CFG.configurations, BLOCKS, fit_error_warn=0.0, **kw)
@@ -211,7 +239,7 @@ def test_align_hidden_units_seed_reaches_match_weights(monkeypatch):
     monkeypatch.setattr(_matching, "match_weights",
                         lambda *a, **k: calls.append(k) or orig(*a, **k))
     deep = em.train_binary(SMALL, hidden=(4, 4), replicas=2, epochs=1, batch_size=20)
-    em.align_hidden_units(deep, method="reference", seed=5)
+    em.align_hidden_units(deep, alignment="reference", seed=5)
     assert calls and {c.get("seed") for c in calls} == {5}
 
 
@@ -219,5 +247,7 @@ def test_every_option_has_a_wiring_row():
     have = [W(c.name.split("/")[0], c.option, None) for c in CASES]
     have += [W("analyse_configurations", "fit_error_warn", None),  # test_fit_error_warn_threshold
              W("align_hidden_units", "seed", None)]  # test_align_hidden_units_seed_...
-    assert wiring.missing_rows(SIGNATURES, have, NOT_OBSERVABLE) == []
-    assert wiring.stale_rows(SIGNATURES, have, NOT_OBSERVABLE) == []
+    deprecated = [wiring.dep(d.name.split("/")[0], d.old, None, {}) for d in DEPRECATED]
+    assert wiring.missing_rows(SIGNATURES, have + deprecated, NOT_OBSERVABLE) == []
+    assert wiring.stale_rows(SIGNATURES, have + deprecated, NOT_OBSERVABLE) == []
+    assert wiring.untested_renames(SIGNATURES, deprecated) == []

@@ -13,8 +13,8 @@ _spec = importlib.util.spec_from_file_location(
     "wiring", pathlib.Path(__file__).parents[1] / "wiring.py")
 wiring = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(wiring)
-W, w, With, SAME, differs, threads = (wiring.W, wiring.w, wiring.With, wiring.SAME,
-                                      wiring.differs, wiring.threads)
+W, w, With, SAME, differs, threads, dep = (wiring.W, wiring.w, wiring.With, wiring.SAME,
+                                           wiring.differs, wiring.threads, wiring.dep)
 
 _rng = np.random.default_rng(0)
 DATA = SimpleNamespace(
@@ -75,10 +75,10 @@ CASES = [
     threads("hvp"),
     w("hessian_top", "y", (Y + 1) % 3, check=differs(lambda r: r.values)),
     w("hessian_top", "k", 2, check=lambda a, b: b.values.shape == (2,) or pytest.fail()),
-    w("hessian_top", "iters", 3, check=lambda a, b: b.n_iter <= 3 < a.n_iter
+    w("hessian_top", "max_iter", 3, check=lambda a, b: b.n_iter <= 3 < a.n_iter
       or pytest.fail(f"{a.n_iter} {b.n_iter}")),
     w("hessian_top", "tol", 0.5, check=lambda a, b: b.n_iter < a.n_iter or pytest.fail()),
-    w("hessian_top", "seed", 1, iters=3, check=differs(lambda r: r.values)),
+    w("hessian_top", "seed", 1, max_iter=3, check=differs(lambda r: r.values)),
     w("hessian_top", "return_vectors", True, check=lambda a, b: (
         a.vectors is None and b.vectors.shape == (1, NET.flat().size)) or pytest.fail()),
     threads("hessian_top"),
@@ -117,14 +117,14 @@ CASES = [
     w("generalization_study", "hidden", (3,), check=differs(_row_values)),
     w("generalization_study", "variants", [{"batch_size": 8}, {"batch_size": 20}],
       check=differs(lambda r: r.labels)),
-    w("generalization_study", "replicas", 3, check=lambda a, b: len(b.rows) == 1.5 * len(a.rows)
+    w("generalization_study", "n_replicas", 3, check=lambda a, b: len(b.rows) == 1.5 * len(a.rows)
       or pytest.fail()),
     w("generalization_study", "epochs", 3, check=lambda a, b: b.rows[0]["epoch"] == 3
       or pytest.fail()),
     w("generalization_study", "measures", ("hessian_top",), check=lambda a, b: b.measures
       == ["hessian_top"] and "hessian_top" in b.rows[0] or pytest.fail()),
     w("generalization_study", "balance", False, check=differs(_row_values)),
-    w("generalization_study", "checkpoints", 2, check=lambda a, b: len(b.rows) == 2 * len(a.rows)
+    w("generalization_study", "n_checkpoints", 2, check=lambda a, b: len(b.rows) == 2 * len(a.rows)
       or pytest.fail()),
     w("generalization_study", "lr", 0.2, check=differs(_row_values)),
     w("generalization_study", "momentum", 0.0, check=differs(_row_values)),
@@ -151,12 +151,24 @@ CASES = [
     w("analyse_rows", "large", With(LABELS[1], small=LABELS[0]), match_tol=1.0),
 ]
 
+# the old spellings of renamed options (one release): they warn and give the new result
+DEPRECATED = [
+    dep("hessian_top", "iters", 3, "max_iter"),
+    dep("generalization_study", "replicas", 3, "n_replicas"),
+    dep("generalization_study", "checkpoints", 2, "n_checkpoints"),
+]
+
 RUN = wiring.Runner(RUNNERS)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_option_reaches_computation(case, capsys):
     RUN.check(case, capsys)
+
+
+@pytest.mark.parametrize("case", DEPRECATED, ids=lambda c: c.id)
+def test_old_keyword_still_works(case):
+    RUN.check_deprecated(case)
 
 
 def test_hessian_explicit_max_params_is_the_limit():
@@ -188,5 +200,6 @@ def test_measure_params_reach_every_measure(measure):
 
 def test_every_option_has_a_wiring_row():
     have = CASES + [W("hessian_explicit", "max_params", None), W("rescale", "scales", None)]
-    assert wiring.missing_rows(SIGNATURES, have, NOT_OBSERVABLE) == []
-    assert wiring.stale_rows(SIGNATURES, have, NOT_OBSERVABLE) == []
+    assert wiring.missing_rows(SIGNATURES, have + DEPRECATED, NOT_OBSERVABLE) == []
+    assert wiring.stale_rows(SIGNATURES, have + DEPRECATED, NOT_OBSERVABLE) == []
+    assert wiring.untested_renames(SIGNATURES, DEPRECATED) == []

@@ -25,6 +25,8 @@ THETA = (0.5 * _rng.normal(size=(2, 43))).astype(np.float32)  # [4, 5, 3] with b
 # the same 43 numbers under other architectures: [4, 2, 5, 3] with biases, [4, 2, 7, 3] without
 X, Y = DATA.X_train, DATA.y_train
 INIT = gl.Ensemble.init([4, 5, 3], replicas=2, seed=9)
+TRAIN = dict(hidden=(5,), replicas=2, epochs=3, batch_size=16, lr=0.05)
+CONFIG = nn.TrainConfig(**TRAIN)
 
 RUNNERS = {
     "MLP.init": (lambda **k: gl.MLP.init(**k), dict(widths=[4, 5, 3])),
@@ -35,14 +37,20 @@ RUNNERS = {
                            dict(widths=[4, 2, 7, 3], theta=THETA, bias=False)),
     "n_params": (lambda **k: nn.n_params([4, 5, 3], **k), {}),
     "layer_slices": (lambda **k: nn.layer_slices([4, 5, 3], **k), {}),
-    "train_ensemble": (lambda **k: nn.train_ensemble(DATA, **k),
-                       dict(hidden=(5,), replicas=2, epochs=3, batch_size=16, lr=0.05)),
+    "train_ensemble": (lambda **k: nn.train_ensemble(DATA, **k), TRAIN),
+    # the settings as a TrainConfig (no keyword overrides, which would win over the config)
+    "train_ensemble/config": (lambda **k: nn.train_ensemble(DATA, **k), dict(config=CONFIG)),
     "lr_schedule": (lambda **k: nn.lr_schedule(0.1, 10, **k), {}),
-    "evaluate": (lambda **k: nn.evaluate(THETA, X, Y, **k), dict(widths=[4, 5, 3])),
-    "loss_and_grad": (lambda **k: nn.loss_and_grad(THETA[0], X, Y, **k), dict(widths=[4, 5, 3])),
+    "evaluate": (lambda **k: nn.evaluate(THETA, X, **k), dict(y=Y, widths=[4, 5, 3])),
+    "loss_and_grad": (lambda **k: nn.loss_and_grad(THETA[0], X, **k), dict(y=Y,
+                                                                           widths=[4, 5, 3])),
     "logits": (lambda **k: nn.logits(THETA, X, **k), dict(widths=[4, 5, 3])),
 }
-SIGNATURES = {name: getattr(nn, name) for name in RUNNERS if "." not in name}
+SIGNATURES = {name: getattr(nn, name) for name in RUNNERS if "." not in name and "/" not in name}
+# train_ensemble(dataset, config=None, *, init, n_threads, progress, **overrides): the overrides
+# are the TrainConfig fields
+SIGNATURES["train_ensemble"] = (wiring.keyword_parameters(nn.train_ensemble)
+                                + list(nn.TrainConfig.field_names()))
 SIGNATURES.update({"MLP.init": gl.MLP.init, "MLP.from_flat": gl.MLP.from_flat,
                    "Ensemble.init": gl.Ensemble.init, "Ensemble.from_flat": gl.Ensemble.from_flat})
 
@@ -99,6 +107,9 @@ CASES = [
     w("train_ensemble", "record_every", 2, check=lambda a, b: list(b.history["epoch"])
       == [0, 2, 3] or pytest.fail(str(b.history["epoch"]))),
     w("train_ensemble", "init", INIT, check=differs(lambda r: r.flat())),
+    w("train_ensemble/config", "config", CONFIG.replace(lr=0.2)),
+    w("train_ensemble/config", "config", CONFIG.replace(replicas=3), label="replicas",
+      check=lambda a, b: (a.n_replicas, b.n_replicas) == (2, 3) or pytest.fail()),
     threads("train_ensemble"),
     w("train_ensemble", "progress", True, SAME),
     w("train_ensemble", "label_noise_shared", True, label_noise=0.5),
@@ -108,7 +119,9 @@ CASES = [
                                                        lambda n: nn.evaluate(n, X, Y))),
     w("evaluate", "bias", With(False, widths=[4, 2, 7, 3]),
       check=_as_net([4, 2, 7, 3], False, lambda n: nn.evaluate(n, X, Y))),
+    w("evaluate", "y", (Y + 1) % 3),
     threads("evaluate"),
+    w("loss_and_grad", "y", (Y + 1) % 3),
     w("loss_and_grad", "widths", [4, 2, 5, 3], check=_as_net(
         [4, 2, 5, 3], True, lambda n: nn.loss_and_grad(n[0], X, Y))),
     w("loss_and_grad", "bias", With(False, widths=[4, 2, 7, 3]), check=_as_net(
@@ -128,6 +141,28 @@ def test_option_reaches_computation(case, capsys):
     RUN.check(case, capsys)
 
 
+def test_config_and_overrides_are_the_same_settings():
+    """A TrainConfig gives the run of the same keyword overrides; an override wins over it."""
+    fp = wiring.fingerprint
+    assert fp(nn.train_ensemble(DATA, CONFIG)) == fp(nn.train_ensemble(DATA, **TRAIN))
+    assert fp(nn.train_ensemble(DATA, CONFIG, lr=0.2)) == fp(
+        nn.train_ensemble(DATA, CONFIG.replace(lr=0.2)))
+    assert fp(nn.train_ensemble(DATA, CONFIG, lr=0.2)) != fp(nn.train_ensemble(DATA, CONFIG))
+
+
+@pytest.mark.parametrize("name", ["evaluate", "loss_and_grad"])
+def test_a_data_set_in_place_of_X(name):
+    """With y omitted, X may be a data set: its training split is used."""
+    fn = getattr(nn, name)
+    net = THETA if name == "evaluate" else THETA[0]
+    ref = wiring.fingerprint(fn(net, X, Y, widths=[4, 5, 3]))
+    for data in (DATA, (X, Y), {"X_train": X, "y_train": Y}):
+        assert wiring.fingerprint(fn(net, data, widths=[4, 5, 3])) == ref
+    # the labels of the data set are the ones used
+    assert wiring.fingerprint(fn(net, (X, (Y + 1) % 3), widths=[4, 5, 3])) != ref
+
+
 def test_every_option_has_a_wiring_row():
-    assert wiring.missing_rows(SIGNATURES, CASES, NOT_OBSERVABLE) == []
-    assert wiring.stale_rows(SIGNATURES, CASES, NOT_OBSERVABLE) == []
+    have = [W(c.name.split("/")[0], c.option, None) for c in CASES]
+    assert wiring.missing_rows(SIGNATURES, have, NOT_OBSERVABLE) == []
+    assert wiring.stale_rows(SIGNATURES, have, NOT_OBSERVABLE) == []

@@ -13,7 +13,8 @@ _spec = importlib.util.spec_from_file_location(
     "wiring", pathlib.Path(__file__).parents[1] / "wiring.py")
 wiring = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(wiring)
-W, w, SAME, differs, threads = wiring.W, wiring.w, wiring.SAME, wiring.differs, wiring.threads
+W, w, SAME, differs, threads, dep = (wiring.W, wiring.w, wiring.SAME, wiring.differs,
+                                     wiring.threads, wiring.dep)
 
 _rng = np.random.default_rng(0)
 DATA = SimpleNamespace(
@@ -29,24 +30,21 @@ RUNNERS = {
     "perturbation_direction": (lambda **k: probes.perturbation_direction(NET, **k),
                                dict(seed=0, k=0)),
     "profile": (lambda **k: probes.profile(NET, DATA, **k), dict(radii=[0.0, 0.3, 1.0],
-                                                                  directions=3)),
-    "line": (lambda **k: probes.line(NET, DATA, **k), dict(n=5)),
-    "plane": (lambda **k: probes.plane(NET, DATA, **k), dict(n=3)),
+                                                                  n_directions=3)),
+    "line": (lambda **k: probes.line(NET, DATA, **k), dict(n_points=5)),
+    "plane": (lambda **k: probes.plane(NET, DATA, **k), dict(n_points=3)),
     "random_walk": (lambda **k: probes.random_walk(NET, DATA, **k),
-                    dict(steps=40, walkers=2, record_every=10)),
+                    dict(n_steps=40, n_walkers=2, record_every=10)),
     "autocorrelation": (lambda **k: probes.autocorrelation(SERIES, **k), {}),
     "correlation_length": (lambda **k: probes.correlation_length(ACF, **k), {}),
-    "network_loss": (lambda **k: probes.network_loss(NET, DATA.X_train, DATA.y_train, **k), {}),
+    "network_loss": (lambda **k: probes.network_loss(NET, DATA.X_train, **k),
+                     dict(y=DATA.y_train)),
 }
 
 SIGNATURES = {name: getattr(probes, name) for name in RUNNERS}
 SIGNATURES["msd_exponent"] = probes.msd_exponent
 
 NOT_OBSERVABLE = {}
-
-
-def _summary_median(r):
-    return r.summary()["q50"] if "q50" in r.summary() else r.summary()
 
 
 CASES = [
@@ -58,20 +56,20 @@ CASES = [
     w("perturbation_direction", "bias_mode", "zero",
       check=lambda a, b: (np.all(b[NET.flat().size - 3:] == 0)
                           and np.any(a[NET.flat().size - 3:] != 0)) or pytest.fail("bias kept")),
-    w("profile", "directions", 5, check=lambda a, b: (a.train_loss.shape, b.train_loss.shape)
-      == ((3, 3), (5, 3)) or pytest.fail("directions not used")),
+    w("profile", "n_directions", 5, check=lambda a, b: (a.train_loss.shape, b.train_loss.shape)
+      == ((3, 3), (5, 3)) or pytest.fail("n_directions not used")),
     w("profile", "normalization", "global"),
     w("profile", "kind", "rademacher"),
     w("profile", "mode", "multiplicative"),
     w("profile", "seed", 1),
-    w("profile", "quantiles", (0.25, 0.5, 0.75), check=differs(lambda r: r.summary())),
+    w("profile", "quantiles", (0.25, 0.5, 0.75), check=differs(lambda r: r.curve_stats())),
     w("profile", "delta", 0.01, check=lambda a, b: b.basin_radius < a.basin_radius or pytest.fail()),
     w("profile", "bias_mode", "zero"),
     threads("profile"),
     w("line", "direction", OTHER, check=lambda a, b: np.testing.assert_allclose(
         b.directions[0], OTHER.flat() - NET.flat(), atol=1e-6)),
     w("line", "span", (0.0, 2.0), check=differs(lambda r: r.train_loss)),
-    w("line", "n", 7, check=lambda a, b: b.train_loss.shape == (7,) or pytest.fail()),
+    w("line", "n_points", 7, check=lambda a, b: b.train_loss.shape == (7,) or pytest.fail()),
     w("line", "normalization", "none", check=differs(lambda r: r.train_loss)),
     w("line", "kind", "rademacher", check=differs(lambda r: r.train_loss)),
     w("line", "bias_mode", "zero", check=differs(lambda r: r.train_loss)),
@@ -80,7 +78,7 @@ CASES = [
     w("plane", "d1", OTHER, check=differs(lambda r: r.train_loss)),
     w("plane", "d2", OTHER, check=differs(lambda r: r.train_loss)),
     w("plane", "span", (0.0, 2.0), check=differs(lambda r: r.train_loss)),
-    w("plane", "n", (3, 4), check=lambda a, b: b.train_loss.shape == (3, 4) or pytest.fail()),
+    w("plane", "n_points", (3, 4), check=lambda a, b: b.train_loss.shape == (3, 4) or pytest.fail()),
     w("plane", "normalization", "layer", check=differs(lambda r: r.train_loss)),
     w("plane", "kind", "rademacher", check=differs(lambda r: r.train_loss)),
     w("plane", "bias_mode", "zero", check=differs(lambda r: r.train_loss)),
@@ -95,7 +93,9 @@ CASES = [
     w("random_walk", "temperature", 1e-7, mode="metropolis", temperature=100.0,
       check=differs(lambda r: r.n_accepted)),
     w("random_walk", "move", "weight", check=differs(lambda r: r.distance)),
-    w("random_walk", "walkers", 3, check=lambda a, b: b.distance.shape[0] == 3 or pytest.fail()),
+    w("random_walk", "n_steps", 20, check=lambda a, b: list(b.step) == [0, 10, 20]
+      or pytest.fail(str(b.step))),
+    w("random_walk", "n_walkers", 3, check=lambda a, b: b.distance.shape[0] == 3 or pytest.fail()),
     w("random_walk", "record_every", 20, check=lambda a, b: list(b.step) == [0, 20, 40]
       or pytest.fail(str(b.step))),
     w("random_walk", "seed", 1, check=differs(lambda r: r.final_theta)),
@@ -115,7 +115,16 @@ CASES = [
     w("autocorrelation", "max_lag", 10, check=lambda a, b: b.shape == (11,) or pytest.fail()),
     w("correlation_length", "dt", 2.0, check=lambda a, b: np.testing.assert_allclose(b, 2 * a)),
     w("correlation_length", "level", 0.1, check=lambda a, b: b > a or pytest.fail()),
+    w("network_loss", "y", (DATA.y_train + 1) % 3),
     threads("network_loss"),
+]
+# the old spellings of renamed options (one release): they warn and give the new result
+DEPRECATED = [
+    dep("profile", "directions", 5, "n_directions"),
+    dep("line", "n", 7, "n_points"),
+    dep("plane", "n", (3, 4), "n_points"),
+    dep("random_walk", "steps", 20, "n_steps"),
+    dep("random_walk", "walkers", 3, "n_walkers"),
 ]
 QUENCH_KEYS = [("epochs", 3), ("lr", 0.5), ("batch_size", 7), ("momentum", 0.0), ("seed", 5),
                ("every", 1)]
@@ -136,6 +145,11 @@ def test_quench_keys_reach_sgd(key, alt):
     assert wiring.fingerprint(a.quench) != wiring.fingerprint(b.quench)
 
 
+@pytest.mark.parametrize("case", DEPRECATED, ids=lambda c: c.id)
+def test_old_keyword_still_works(case):
+    RUN.check_deprecated(case)
+
+
 def test_msd_exponent_reads_its_inputs():
     t = np.arange(1, 50, dtype=float)
     assert probes.msd_exponent(t, t ** 0.5) == pytest.approx(0.5, abs=1e-6)
@@ -143,5 +157,6 @@ def test_msd_exponent_reads_its_inputs():
 
 
 def test_every_option_has_a_wiring_row():
-    assert wiring.missing_rows(SIGNATURES, CASES, NOT_OBSERVABLE) == []
-    assert wiring.stale_rows(SIGNATURES, CASES, NOT_OBSERVABLE) == []
+    assert wiring.missing_rows(SIGNATURES, CASES + DEPRECATED, NOT_OBSERVABLE) == []
+    assert wiring.stale_rows(SIGNATURES, CASES + DEPRECATED, NOT_OBSERVABLE) == []
+    assert wiring.untested_renames(SIGNATURES, DEPRECATED) == []

@@ -12,8 +12,8 @@ _spec = importlib.util.spec_from_file_location(
     "wiring", pathlib.Path(__file__).parents[1] / "wiring.py")
 wiring = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(wiring)
-W, w, With, SAME, differs, threads = (wiring.W, wiring.w, wiring.With, wiring.SAME,
-                                      wiring.differs, wiring.threads)
+W, w, With, SAME, differs, threads, dep = (wiring.W, wiring.w, wiring.With, wiring.SAME,
+                                           wiring.differs, wiring.threads, wiring.dep)
 
 _rng = np.random.default_rng(0)
 ENS = gl.Ensemble.init([6, 8, 3], replicas=6, seed=0)
@@ -54,7 +54,7 @@ RUNNERS = {
 
 _structure_opts = wiring.keyword_parameters(replicas.replica_structure)
 SIGNATURES = {name: getattr(replicas, name) for name in RUNNERS}
-# replica_sweep(**kwargs) and replica_analysis(aligned, **kwargs) forward to replica_structure
+# replica_sweep(**kwargs) and replica_analysis(alignment, **kwargs) forward to replica_structure
 SIGNATURES["replica_sweep"] = _structure_opts
 SIGNATURES["replica_analysis"] = _structure_opts
 
@@ -68,7 +68,9 @@ def _structure_rows(name, get=lambda r: r):
 
     return [
         w(name, "kind", "signs", check=d(lambda s: s.Q)),
-        w(name, "aligned", False, check=d(lambda s: s.Q)),
+        # the default for an Ensemble's weight overlaps is "pairwise"
+        *[w(name, "alignment", a, check=d(lambda s: s.Q), label=a)
+          for a in ("none", "reference", "medoid", "mean")],
         w(name, "X", X2, kind="function", X=X, check=d(lambda s: s.Q)),
         w(name, "distance", "sqrt", check=d(lambda s: s.distances)),
         w(name, "methods", ("single",), check=lambda a, b: sorted(get(b).clusters) == ["single"]
@@ -89,14 +91,17 @@ def _structure_rows(name, get=lambda r: r):
 
 CASES = [
     w("overlap_matrix", "kind", "signs"),
-    w("overlap_matrix", "aligned", True),
-    w("overlap_matrix", "aligned", "pairwise", label="pairwise"),
+    # the default for an Ensemble's weight overlaps is "pairwise"
+    *[w("overlap_matrix", "alignment", a, label=a) for a in ("none", "reference", "medoid", "mean")],
+    # ... and "none" elsewhere (here: sign overlaps)
+    w("overlap_matrix", "alignment", "reference", kind="signs", label="signs"),
     w("overlap_matrix", "layer", 1),
     w("overlap_matrix", "normalize", "q"),
     w("overlap_matrix", "X", X2, kind="function", X=X),
     w("overlap_matrix", "output", "logits", kind="function", X=X),
-    w("overlap_matrix", "reference", 3, aligned=True),
-    threads("overlap_matrix", aligned=True),
+    w("overlap_matrix", "reference", 3, alignment="reference"),
+    threads("overlap_matrix", alignment="reference"),
+    threads("overlap_matrix", label="pairwise"),
     threads("overlap_matrix", kind="signs", label="signs"),
     w("overlap_distribution", "bins", 7, check=lambda a, b: b.counts.shape == (7,)
       or pytest.fail()),
@@ -153,8 +158,20 @@ CASES = [
     threads("sign_overlaps"),
     *_structure_rows("replica_structure"),
     *_structure_rows("replica_sweep", get=lambda r: r["a"]),
-    *[c for c in _structure_rows("replica_analysis") if c.option != "aligned"],
-    w("replica_analysis", "aligned", True, check=differs(lambda r: r.Q)),
+    *_structure_rows("replica_analysis"),
+]
+
+# the old spellings of renamed options (one release): they warn and give the new result;
+# aligned=True meant one reference replica, aligned=False no alignment
+DEPRECATED = [
+    dep("overlap_matrix", "aligned", True, {"alignment": "reference"}),
+    dep("overlap_matrix", "aligned", False, {"alignment": "none"}, label="False"),
+    dep("overlap_matrix", "aligned", "mean", {"alignment": "mean"}, label="mean"),
+    dep("replica_structure", "aligned", True, {"alignment": "reference"}),
+    dep("replica_structure", "aligned", False, {"alignment": "none"}, label="False"),
+    dep("replica_sweep", "aligned", True, {"alignment": "reference"}),
+    dep("replica_analysis", "aligned", True, {"alignment": "reference"}),
+    dep("replica_analysis", "aligned", False, {"alignment": "none"}, label="False"),
 ]
 
 RUN = wiring.Runner(RUNNERS)
@@ -163,6 +180,11 @@ RUN = wiring.Runner(RUNNERS)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_option_reaches_computation(case):
     RUN.check(case)
+
+
+@pytest.mark.parametrize("case", DEPRECATED, ids=lambda c: c.id)
+def test_old_keyword_still_works(case):
+    RUN.check_deprecated(case)
 
 
 def test_replica_sweep_applies_the_options_to_every_run():
@@ -177,5 +199,6 @@ def test_replica_sweep_applies_the_options_to_every_run():
 
 
 def test_every_option_has_a_wiring_row():
-    assert wiring.missing_rows(SIGNATURES, CASES, NOT_OBSERVABLE) == []
-    assert wiring.stale_rows(SIGNATURES, CASES, NOT_OBSERVABLE) == []
+    assert wiring.missing_rows(SIGNATURES, CASES + DEPRECATED, NOT_OBSERVABLE) == []
+    assert wiring.stale_rows(SIGNATURES, CASES + DEPRECATED, NOT_OBSERVABLE) == []
+    assert wiring.untested_renames(SIGNATURES, DEPRECATED) == []

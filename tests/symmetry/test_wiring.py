@@ -14,8 +14,8 @@ _spec = importlib.util.spec_from_file_location(
     "wiring", pathlib.Path(__file__).parents[1] / "wiring.py")
 wiring = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(wiring)
-W, w, With, SAME, differs, threads = (wiring.W, wiring.w, wiring.With, wiring.SAME,
-                                      wiring.differs, wiring.threads)
+W, w, With, SAME, differs, threads, dep = (wiring.W, wiring.w, wiring.With, wiring.SAME,
+                                           wiring.differs, wiring.threads, wiring.dep)
 
 _rng = np.random.default_rng(0)
 DATA = SimpleNamespace(
@@ -44,10 +44,10 @@ RUNNERS = {
     "interpolate": (lambda **k: sy.interpolate(A, B, DATA, **k), dict(n_points=5)),
     "barrier": (lambda **k: sy.barrier(CURVE, **k), {}),
     "permutation_barrier_scan": (lambda **k: sy.permutation_barrier_scan(A, DATA, **k),
-                                 dict(ks=[1], trials=1, n_points=6)),
+                                 dict(ks=[1], n_trials=1, n_points=6)),
     "replica_barriers": (lambda **k: sy.replica_barriers(ENS, DATA, **k), dict(n_points=6)),
     "permutation_interpolation": (lambda **k: sy.permutation_interpolation(ENS, DATA, **k),
-                                  dict(ks=[1], trials=1, n_points=6, replica_pairs=2)),
+                                  dict(ks=[1], n_trials=1, n_points=6, n_replica_pairs=2)),
 }
 SIGNATURES = {name: getattr(sy, name) for name in RUNNERS}
 
@@ -107,24 +107,24 @@ CASES = [
       check=lambda a, b: (len(a), len(b)) == (2, 4) or pytest.fail()),
     w("linear_sum_assignment_batch", "return_totals", True, check=lambda a, b: np.testing.
       assert_allclose(b[2], COSTS[np.arange(3)[:, None], a[0], a[1]].sum(axis=1))),
-    w("random_permutation", "k_transpositions", 2, check=lambda a, b: np.sum(b != np.arange(8))
+    w("random_permutation", "n_transpositions", 2, check=lambda a, b: np.sum(b != np.arange(8))
       == 4 or pytest.fail()),
     w("random_permutation", "seed", 1),
     w("random_permutation", "kind", "derangement", check=lambda a, b: np.all(b != np.arange(8))
       or pytest.fail()),
     w("match_weights", "max_iter", 1, check=lambda a, b: b.iterations == 1 < a.iterations
       or pytest.fail(f"{a.iterations}")),
-    w("match_weights", "restarts", 3, check=lambda a, b: b.restart_objectives.shape == (3,)
+    w("match_weights", "n_restarts", 3, check=lambda a, b: b.restart_objectives.shape == (3,)
       or pytest.fail()),
-    w("match_weights", "seed", 1, restarts=3, check=differs(lambda r: r.restart_objectives)),
+    w("match_weights", "seed", 1, n_restarts=3, check=differs(lambda r: r.restart_objectives)),
     w("match_weights", "init", "identity", check=differs(lambda r: r.restart_objectives)),
     w("align_to", "reference", 2, check=differs(lambda r: r.perms)),
     threads("align_to"),
     w("align_to", "max_iter", 7, check=lambda a, b: _forwarded(b, max_iter=7), label="deep"),
     w("align_to", "seed", 5, check=lambda a, b: _forwarded(b, seed=5), label="deep"),
-    w("align_ensemble", "method", "mean", check=differs(lambda r: r.cosine)),
+    w("align_ensemble", "alignment", "mean", check=differs(lambda r: r.cosine)),
     w("align_ensemble", "reference", 2, check=differs(lambda r: r.perms)),
-    w("align_ensemble", "max_iter", 1, method="mean", check=lambda a, b: b.iterations == 1
+    w("align_ensemble", "max_iter", 1, alignment="mean", check=lambda a, b: b.iterations == 1
       or pytest.fail()),
     threads("align_ensemble"),
     w("align_ensemble", "seed", 5, check=lambda a, b: _forwarded(b, seed=5), label="deep"),
@@ -138,9 +138,11 @@ CASES = [
       label="deep"),
     w("pairwise_alignment", "seed", 5, check=lambda a, b: _forwarded(b, seed=5), label="deep"),
     w("interpolate", "n_points", 7, check=lambda a, b: b.alphas.shape == (7,) or pytest.fail()),
-    w("interpolate", "align", "weights", check=differs(lambda r: r.train_loss)),
+    w("interpolate", "alignment", "pairwise", check=differs(lambda r: r.train_loss)),
+    w("interpolate", "matching", "activations", alignment="pairwise",
+      check=differs(lambda r: r.perms)),
     threads("interpolate"),
-    w("interpolate", "align_samples", 3, align="activations",
+    w("interpolate", "n_match_samples", 3, alignment="pairwise", matching="activations",
       check=differs(lambda r: r.perms)),
     w("barrier", "metric", "error", check=differs(lambda r: r.value)),
     w("barrier", "kind", "midpoint", check=lambda a, b: b.alpha == 0.5 != a.alpha
@@ -150,7 +152,7 @@ CASES = [
     w("barrier", "preset", "frankle", check=differs(lambda r: r.value)),
     w("permutation_barrier_scan", "ks", [1, 2], check=lambda a, b: list(b.k) == [1, 2, -1]
       or pytest.fail(f"{b.k}")),
-    w("permutation_barrier_scan", "trials", 2, check=lambda a, b: len(b.k) == 2 * len(a.k)
+    w("permutation_barrier_scan", "n_trials", 2, check=lambda a, b: len(b.k) == 2 * len(a.k)
       or pytest.fail()),
     w("permutation_barrier_scan", "seed", 1, check=differs(_bv)),
     w("permutation_barrier_scan", "n_points", 7, check=lambda a, b: b.alphas.shape == (7,)
@@ -165,7 +167,10 @@ CASES = [
     threads("permutation_barrier_scan"),
     w("replica_barriers", "pairs", np.array([[0, 3]]), check=lambda a, b: b.barrier.shape[0] == 1
       or pytest.fail()),
-    w("replica_barriers", "aligns", (None, "activations"), check=differs(_bv)),
+    w("replica_barriers", "alignment", "pairwise", check=lambda a, b: (
+        list(a.aligns) == [None, "weights"] and list(b.aligns) == ["weights"]
+        and b.barrier.shape[1] == 1) or pytest.fail(f"{a.aligns} {b.aligns}")),
+    w("replica_barriers", "matching", "activations", check=differs(_bv)),
     w("replica_barriers", "n_points", 7, check=lambda a, b: b.alphas.shape == (7,)
       or pytest.fail()),
     w("replica_barriers", "metric", "error", check=differs(_bv)),
@@ -181,10 +186,10 @@ CASES = [
 _PI = {  # permutation_interpolation: option -> (alternative, observable); base above
     "ks": ([1, 2], lambda r: r.copies.k),
     "full": (False, lambda r: r.copies.k),
-    "trials": (2, lambda r: r.copies.k),
+    "n_trials": (2, lambda r: r.copies.k),
     "n_points": (7, lambda r: r.copies.alphas),
-    "replica_pairs": (3, lambda r: r.replicas.pairs),
-    "align": ("activations", lambda r: r.replicas.barrier),
+    "n_replica_pairs": (3, lambda r: r.replicas.pairs),
+    "matching": ("activations", lambda r: r.replicas.barrier),
     "replicas": (gl.Ensemble.init([5, 8, 3], replicas=3, seed=7), lambda r: r.replicas.barrier),
     "replica": (2, lambda r: r.copies.barrier),
     "metric": ("error", lambda r: r.copies.barrier),
@@ -204,10 +209,29 @@ DEEP_RUNNERS = {
     "align_ensemble": (_spied(lambda **k: sy.align_ensemble(DEEP, **k)), {}),
     "pairwise_alignment": (_spied(lambda **k: sy.pairwise_alignment(DEEP, **k)), {}),
     "permutation_barrier_scan": (lambda **k: sy.permutation_barrier_scan(DA, DATA, **k),
-                                 dict(ks=[1], trials=1, n_points=6, layer=1)),
+                                 dict(ks=[1], n_trials=1, n_points=6, layer=1)),
     "permutation_interpolation": (lambda **k: sy.permutation_interpolation(DA, DATA, **k),
-                                  dict(ks=[1], trials=1, n_points=6, layer=2)),
+                                  dict(ks=[1], n_trials=1, n_points=6, layer=2)),
 }
+
+# the old spellings of renamed options (one release): they warn and give the new result
+DEPRECATED = [
+    dep("random_permutation", "k_transpositions", 2, "n_transpositions"),
+    dep("match_weights", "restarts", 3, "n_restarts"),
+    dep("align_ensemble", "method", "mean", "alignment"),
+    dep("interpolate", "align", "weights", {"alignment": "pairwise", "matching": "weights"}),
+    dep("interpolate", "align", "activations", {"alignment": "pairwise",
+                                                "matching": "activations"}, label="activations"),
+    dep("interpolate", "align", None, {"alignment": "none"}, label="none", changes=False),
+    dep("interpolate", "align_samples", 3, "n_match_samples", alignment="pairwise",
+        matching="activations"),
+    dep("permutation_barrier_scan", "trials", 2, "n_trials"),
+    dep("replica_barriers", "aligns", (None, "activations"),
+        {"alignment": ("none", "pairwise"), "matching": "activations"}),
+    dep("permutation_interpolation", "trials", 2, "n_trials"),
+    dep("permutation_interpolation", "replica_pairs", 3, "n_replica_pairs"),
+    dep("permutation_interpolation", "align", "activations", "matching"),
+]
 
 RUN = wiring.Runner(RUNNERS)
 RUN_DEEP = wiring.Runner(DEEP_RUNNERS)
@@ -218,6 +242,12 @@ def test_option_reaches_computation(case):
     (RUN_DEEP if case.label == "deep" else RUN).check(case)
 
 
+@pytest.mark.parametrize("case", DEPRECATED, ids=lambda c: c.id)
+def test_old_keyword_still_works(case):
+    RUN.check_deprecated(case)
+
+
 def test_every_option_has_a_wiring_row():
-    assert wiring.missing_rows(SIGNATURES, CASES, NOT_OBSERVABLE) == []
-    assert wiring.stale_rows(SIGNATURES, CASES, NOT_OBSERVABLE) == []
+    assert wiring.missing_rows(SIGNATURES, CASES + DEPRECATED, NOT_OBSERVABLE) == []
+    assert wiring.stale_rows(SIGNATURES, CASES + DEPRECATED, NOT_OBSERVABLE) == []
+    assert wiring.untested_renames(SIGNATURES, DEPRECATED) == []
