@@ -222,3 +222,27 @@ def test_defaults_is_a_deprecated_alias_of_the_config():
     with pytest.warns(DeprecationWarning):
         assert analyze.DEFAULTS == d
     assert "DEFAULTS" not in rep.__all__
+
+
+def test_interrupted_run_writes_a_report_that_says_so(tmp_path, monkeypatch):
+    """A run stopped with Ctrl-C used to leave a report that looked complete."""
+    monkeypatch.setattr(analyze, "_REGISTRY", dict(analyze._REGISTRY))
+
+    @analyze.register_section("zz-stop", order=15)
+    def stop(ctx):
+        ctx.report.add_section("half done", "partial")
+        raise KeyboardInterrupt
+
+    out = tmp_path / "rep"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "stale-1.png").write_bytes(b"old")
+    with pytest.raises(KeyboardInterrupt):
+        analyze.run_analysis(out, dataset="digits", n_train=100, n_test=50, replicas=2,
+                             epochs=1, sections=["setup", "zz-stop", "weights"], progress=False)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["meta"]["interrupted"] == {"during": "section zz-stop",
+                                              "not_run": ["zz-stop", "weights"]}
+    titles = [s["title"] for s in summary["sections"]]
+    assert titles[0].startswith("INTERRUPTED") and "half done" not in titles
+    assert "INTERRUPTED" in (out / "index.html").read_text()
+    assert not (out / "figures" / "stale-1.png").exists()

@@ -255,8 +255,12 @@ def run_analysis(
     say(f"training {cfg.replicas} replicas of {[ds.n_features, *cfg.hidden, ds.n_classes]} for "
         f"{cfg.epochs} epochs on {threads} thread(s)")
     t0 = time.perf_counter()
-    ens = train_ensemble(ds, cfg, n_threads=threads,
-                         progress=bool(show) if show is not None else _isatty())
+    try:
+        ens = train_ensemble(ds, cfg, n_threads=threads,
+                             progress=bool(show) if show is not None else _isatty())
+    except KeyboardInterrupt:
+        _write_interrupted(report, "training", [s.name for s in specs], timing)
+        raise
     timing["train"] = time.perf_counter() - t0
     ens.save(report.out_dir / "ensemble.npz")
 
@@ -266,13 +270,19 @@ def run_analysis(
     failed: List[str] = []
     bar = tqdm(specs, desc="report sections", unit="section", disable=not ctx.progress,
                leave=False)
-    for spec in bar:
+    for i, spec in enumerate(bar):
         bar.set_postfix_str(spec.name)
         say(f"section {spec.name}")
         n_before = len(report.sections)
         t0 = time.perf_counter()
         try:
             spec.func(ctx)
+        except KeyboardInterrupt:
+            bar.close()
+            del report.sections[n_before:]  # a half-built section is not shown
+            _write_interrupted(report, f"section {spec.name}", [s.name for s in specs[i:]],
+                               timing)
+            raise
         except Exception as exc:  # keep going: a report with one failed section is useful
             failed.append(spec.name)
             report.add_section(f"{spec.title} (failed)", text=f"This section raised "
@@ -290,6 +300,21 @@ def run_analysis(
     if failed:
         raise AnalysisError(f"report section(s) {failed} failed; see {report.out_dir}/index.html")
     return report
+
+
+def _write_interrupted(report: Report, where: str, not_run: List[str],
+                       timing: Dict[str, float]) -> None:
+    """Write the report of a run stopped by Ctrl-C so that it cannot pass for a complete one:
+    a first section says where it stopped and which sections did not run, and
+    ``summary.json["meta"]["interrupted"]`` records the same."""
+    report.meta["interrupted"] = {"during": where, "not_run": list(not_run)}
+    report.meta["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
+    report.sections.insert(0, {
+        "key": "interrupted", "title": "INTERRUPTED: this report is incomplete",
+        "text": (f"The run was stopped (Ctrl-C) during {where}. Sections not run: "
+                 f"{', '.join(not_run) if not_run else 'none'}. Rerun to get the full report."),
+        "figures": [], "data": {"interrupted": report.meta["interrupted"]}, "seconds": None})
+    report.write()
 
 
 def _isatty() -> bool:

@@ -54,6 +54,8 @@ class Report:
             raise ValueError(f"out_dir {self.out_dir} exists and is not a directory")
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "figures").mkdir(exist_ok=True)
+        for old in (self.out_dir / "figures").glob("*.png"):  # an earlier run's figures
+            old.unlink()
         self.title = str(title)
         self.meta: Dict[str, Any] = to_jsonable(dict(meta or {}))
         self.sections: List[Dict[str, Any]] = []
