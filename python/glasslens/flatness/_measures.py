@@ -29,7 +29,7 @@
     0.1 nats, the ``delta`` of ``basin_radius``: the walks climb to the basin's rim; root search
     in ``log sigma`` on the same walks, relative tolerance 1e-3). Then
     ``ruggedness = Var(L_{t+1} - L_t) / m^2`` with ``m = rise / T`` the mean increment (variance
-    per walk, ddof = 1, averaged over walks; :func:`ruggedness_stats`): dimensionless and made of
+    per walk, ddof = 1, averaged over walks; ``_ruggedness_stats``): dimensionless and made of
     loss differences only, so unchanged by a loss offset (and by a loss scale factor at a given
     step); the increments are about ``rise / T`` = 1e-3 nats, far above the float32 resolution
     of the loss (the raw definition's fixed step gives ~1e-10 nats^2 around a near-zero-loss
@@ -81,7 +81,7 @@ from ..nn._network import MLP
 from ..probes._walks import autocorrelation, correlation_length, random_walk
 
 __all__ = ["ALL_MEASURES", "FlatnessResult", "measures", "balance", "rescale",
-           "random_rescaling", "batch_loss", "ruggedness_stats"]
+           "random_rescaling", "batch_loss"]
 
 ALL_MEASURES: Tuple[str, ...] = ("local_energy", "basin_radius", "eps_sharpness", "hessian_top",
                                  "hessian_trace", "ruggedness", "copy_barrier")
@@ -256,7 +256,7 @@ def _walk_losses(net, X, y, sigma, S, nt, ends_only=False):
     return out
 
 
-def ruggedness_stats(loss: Any) -> Dict[str, float]:
+def _ruggedness_stats(loss: Any) -> Dict[str, float]:
     """Ruggedness statistics of loss traces ``(W, T + 1)`` along walks (``T >= 3``):
     ``ratio`` = per walk ``Var(L_{t+1} - L_t)`` (ddof = 1), averaged over walks, divided by the
     square of the pooled mean increment ``(mean_w L_T - mean_w L_0) / T`` (NaN when that mean
@@ -332,7 +332,7 @@ def _ruggedness(net, X, y, L0, p, rng, nt):
     steps from the measure's stream), sigma calibrated so that the mean loss at the walks' ends
     is ``rise`` above L(theta), every point evaluated by the one evaluator; 'raw': free dense
     walks of the Protocol 1 engine (``walks.random_walk``, relative step ``eta``). Statistics
-    by :func:`ruggedness_stats`."""
+    by :func:`_ruggedness_stats`."""
     p["seed"] = _engine_seed(rng)
     T = p["steps"]
     th = net.flat().astype(np.float64)
@@ -348,14 +348,14 @@ def _ruggedness(net, X, y, L0, p, rng, nt):
             p["rise"], sigma0)
         p["calibration_evaluations"] = n_eval
         loss = _walk_losses(net, X, y, sigma, S, nt)
-        st = ruggedness_stats(loss)
+        st = _ruggedness_stats(loss)
         out["ruggedness"] = st["ratio"]
     else:
         wr = random_walk(net, (X, y), T, step_size=p["eta"], mode="free", move="dense",
                          n_walkers=p["n_walks"], record_every=1, seed=p["seed"],
                          step_scale="relative", eval_test=False, n_threads=nt)
         sigma = float(wr.sigma)
-        st = ruggedness_stats(wr.train_loss)
+        st = _ruggedness_stats(wr.train_loss)
         out["ruggedness"] = st["variance"]
     out["corr_length"] = st["corr_length"]
     out["walk_sigma"] = float(sigma)
