@@ -14,8 +14,9 @@ by construction). Only walks whose moves the landscape can refuse measure someth
   so that a typical move's loss change is accepted with probability ``p1_accept`` (0.5).
 
 All walks share the step size ``eta`` and the proposal stream (the same seed), so the free walk
-is the reference for the others: an MSD exponent < 1 (sub-diffusion) or an acceptance < 1 says
-the landscape confines the walk at that scale; ~1 says it does not. The default step,
+is the reference for the others: an MSD exponent < 1 (sub-diffusion) says the landscape confines
+the walk at that scale; ~1 with an acceptance < 1 says it slows the walk without confining it;
+~1 with acceptance ~1 says the basin is wider than the walk. The default step,
 ``eta = 2 * basin radius / sqrt(steps)``, lets a free walk travel about twice the profile's
 basin radius, so the walks reach the basin's walls.
 """
@@ -73,11 +74,12 @@ def _metropolis_temperature(net: Any, data: Any, eta: float, n_walkers: int, see
 
 
 def _walk_measures(w: WalkResult) -> Dict[str, float]:
-    """The reported measures of a walk: MSD exponent (all records, and ``msd_exponent_late``
-    over the second half of the records, where confinement shows), mean acceptance rate, mean escape distance
-    (relative distance where the loss first exceeds L0 + delta; NaN when no walker escapes),
-    the fraction of walkers that stay in the basin (never above L0 + delta at a record), the
-    mean final relative distance and train loss."""
+    """The reported measures of a walk: MSD exponent (all records; ``msd_exponent_late`` over
+    the second half of the records, where confinement shows but which is noisy with a few
+    walkers: data only), mean acceptance rate, mean
+    escape distance (relative distance where the loss first exceeds L0 + delta; NaN when no
+    walker escapes), the fraction of walkers that stay in the basin (never above L0 + delta at
+    a record), the mean final relative distance and train loss."""
     esc = w.escape_distance
     half = w.step.size // 2
     return {"msd_exponent": float(w.msd_exponent),
@@ -221,19 +223,20 @@ def section(ctx: Any) -> None:
         f"at mean distance {_fmt(ms['free']['escape_distance'])} (the profile's basin radius: "
         f"{_fmt(rb)}).\n\n"
         f"Constrained walks, where the landscape decides: the threshold walk (loss <= L0 + "
-        f"{delta:g}) has MSD exponent {mt['msd_exponent']:.2f} ({mt['msd_exponent_late']:.2f} "
-        f"over the second half of the walk), acceptance "
+        f"{delta:g}) has MSD exponent {mt['msd_exponent']:.2f} (free walk on the same "
+        f"proposals: {ms['free']['msd_exponent']:.2f}), acceptance "
         f"{mt['acceptance_rate']:.2f} and ends at distance {mt['final_distance']:.3g} "
         f"({_fmt(mt['final_distance'] / rb if np.isfinite(rb) else float('nan'), '.2g')} basin "
         f"radii). The Metropolis walk at T = {wk['temperature']:.3g} (a typical move's loss "
         f"change accepted with probability {accept:g}) has MSD exponent "
-        f"{mm['msd_exponent']:.2f} ({mm['msd_exponent_late']:.2f} late), acceptance "
+        f"{mm['msd_exponent']:.2f}, acceptance "
         f"{mm['acceptance_rate']:.2f}, escape distance "
         f"(loss first above L0 + {delta:g}) {_fmt(mm['escape_distance'])}, and "
         f"{100 * mm['stayed_fraction']:.0f}% of its walkers stayed in the basin; its mean loss "
-        f"ends at {mm['final_train_loss']:.4g}. An exponent clearly below 1 (sub-diffusion) or "
-        f"an acceptance well below 1 means the landscape confines the walk at this scale; an "
-        f"exponent ~1 with acceptance ~1 means the basin is wider than the walk.")
+        f"ends at {mm['final_train_loss']:.4g}. An exponent clearly below the free walk's "
+        f"(sub-diffusion) means the landscape confines the walk at this scale; an exponent ~1 "
+        f"with an acceptance below 1 means it slows the walk (fewer moves) without confining "
+        f"it; ~1 with acceptance ~1 means the basin is wider than the walk.")
     data = {"profile": pr.to_dict(),
             "walk": {k: v for k, v in fr.to_dict().items() if k != "settings"},
             "walk_settings": fr.settings,
