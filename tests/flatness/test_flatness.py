@@ -138,7 +138,7 @@ def test_corr_length():
 def test_ruggedness_and_barrier_against_the_engines():
     net, X, y = problem((5, 6, 3), n=80, seed=5)
     r = fl.measures(net, (X, y), which=["ruggedness", "copy_barrier"], seed=2,
-                    params={"ruggedness": {"steps": 30, "n_walks": 3}})
+                    params={"ruggedness": {"steps": 30, "n_walks": 3, "definition": "raw"}})
     p = r.params["ruggedness"]
     w = gl.probes.random_walk(net, (X, y), 30, step_size=p["eta"], n_walkers=3, record_every=1,
                              seed=p["seed"])

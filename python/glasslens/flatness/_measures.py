@@ -22,14 +22,31 @@
 ``hessian_top`` / ``hessian_trace``
     Largest Hessian eigenvalue (Lanczos) and the Hutchinson trace. Nats / param^2.
 ``ruggedness``
-    Free dense random walks of the Protocol 1 engine :func:`glasslens.walks.random_walk`,
-    ``theta_{t+1} = theta_t + sigma xi_t``, ``sigma = eta ||theta|| / sqrt(P)`` (eta default 0.01,
-    100 steps, 4 walks, loss recorded at every step): ``ruggedness`` = variance of the loss
-    increments (nats^2; per walk, averaged over walks) and ``corr_length`` =
-    :func:`glasslens.walks.correlation_length` of :func:`glasslens.walks.autocorrelation` (pooled
-    over walks) of the linearly detrended loss: the lag (steps) where it first falls below 1/e,
-    censored at the largest lag (half the walk length). A short correlation length means a
-    rugged landscape.
+    Free dense random walks ``theta_t = theta + sigma S_t`` (``S_t`` a sum of t independent
+    ``N(0, I_P)`` steps; 100 steps, 4 walks; every point evaluated by the one evaluator) at a
+    step where the loss actually moves (``definition='scaled'``, the default): ``sigma`` is
+    chosen per network so that the walks end, on average, ``rise`` above ``L(theta)`` (default
+    0.1 nats, the ``delta`` of ``basin_radius``: the walks climb to the basin's rim; root search
+    in ``log sigma`` on the same walks, relative tolerance 1e-3). Then
+    ``ruggedness = Var(L_{t+1} - L_t) / m^2`` with ``m = rise / T`` the mean increment (variance
+    per walk, ddof = 1, averaged over walks; ``_ruggedness_stats``): dimensionless and made of
+    loss differences only, so unchanged by a loss offset (and by a loss scale factor at a given
+    step); the increments are about ``rise / T`` = 1e-3 nats, far above the float32 resolution
+    of the loss (the raw definition's fixed step gives ~1e-10 nats^2 around a near-zero-loss
+    minimum: rounding noise). In a quadratic basin started at its minimum the expected value is
+    ``2 T tr(H^2) / tr(H)^2`` whatever sigma: it grows with the anisotropy of the curvature and
+    with the walk length, so compare networks at equal ``steps``; the excess over that smooth
+    baseline comes from non-quadratic structure (bumps, walls) at the step scale. Larger = more
+    rugged (``FLAT_SIGN`` -1). ``corr_length`` = :func:`glasslens.walks.correlation_length` of
+    :func:`glasslens.walks.autocorrelation` (pooled over walks) of the linearly detrended loss,
+    in units of that step: the lag where it first falls below 1/e, censored at the largest lag
+    (half the walk length); short = rugged (``FLAT_SIGN`` +1). Auxiliary values: ``walk_sigma``
+    (the absolute step), ``walk_eta`` (``sigma sqrt(P) / ||theta||``), ``mean_increment`` and
+    ``increment_scale`` (mean ``|L_{t+1} - L_t|``, nats). ``definition='raw'`` keeps the old
+    measure, cheap and for comparison only: free dense walks of the Protocol 1 engine
+    :func:`glasslens.walks.random_walk` at the fixed relative step ``eta`` (default 0.01,
+    ``sigma = eta ||theta|| / sqrt(P)``), ``ruggedness`` = the variance of the increments in
+    nats^2 (``rise`` unused); with 'scaled', ``eta`` is only the start of the step search.
 ``copy_barrier``
     Protocol 2 engine :func:`glasslens.interpolation.permutation_barrier_scan` at fixed k:
     loss barrier ``max_alpha [L((1-alpha) theta + alpha theta') - ((1-alpha) L(theta) + alpha
@@ -76,7 +93,8 @@ _DEFAULTS: Dict[str, Dict[str, Any]] = {
     "eps_sharpness": {"eps": 1e-3, "steps": 20, "step_size": 0.25},
     "hessian_top": {"iters": 40, "tol": 1e-4},
     "hessian_trace": {"n_samples": 30},
-    "ruggedness": {"eta": 0.01, "steps": 100, "n_walks": 4},
+    "ruggedness": {"definition": "scaled", "rise": 0.1, "eta": 0.01, "steps": 100,
+                   "n_walks": 4},
     "copy_barrier": {"k": 2, "n_alpha": 21, "n_copies": 4},
 }
 
@@ -211,27 +229,140 @@ def _eps_sharpness(net, X, y, L0, p, rng, nt):
             "eps_loss_rise": float(best - L0)}
 
 
+class _WalkPaths:
+    """Free-walk displacements ``S[w, t]`` (sums of t N(0, I_P) steps; walker w from the stream
+    (seed, w)), regenerated per walker so that only one path is held at a time."""
+
+    def __init__(self, seed: int, n_walks: int, steps: int, n_params: int):
+        self.seed, self.W, self.T, self.P = seed, n_walks, steps, n_params
+        self.ends = np.stack([self.path(w)[-1] for w in range(n_walks)])
+
+    def path(self, w: int) -> np.ndarray:
+        xi = np.random.default_rng([self.seed, w]).standard_normal((self.T + 1, self.P))
+        xi[0] = 0.0
+        return np.cumsum(xi, axis=0, out=xi)
+
+
+def _walk_losses(net, X, y, sigma, S, nt, ends_only=False):
+    """Train loss (one evaluator) along the free walks ``theta + sigma S[w, t]``, ``(W, T + 1)``,
+    or at their ends only, ``(W,)``."""
+    th = net.flat().astype(np.float64)
+    if ends_only:
+        loss, _ = batch_loss(net, (th[None, :] + sigma * S.ends).astype(np.float32), X, y, nt)
+        return loss
+    out = np.empty((S.W, S.T + 1))
+    for w in range(S.W):
+        out[w], _ = batch_loss(net, (th[None, :] + sigma * S.path(w)).astype(np.float32), X, y, nt)
+    return out
+
+
+def _ruggedness_stats(loss: Any) -> Dict[str, float]:
+    """Ruggedness statistics of loss traces ``(W, T + 1)`` along walks (``T >= 3``):
+    ``ratio`` = per walk ``Var(L_{t+1} - L_t)`` (ddof = 1), averaged over walks, divided by the
+    square of the pooled mean increment ``(mean_w L_T - mean_w L_0) / T`` (NaN when that mean
+    is not positive); ``variance`` (nats^2) and ``mean_increment``; ``corr_length`` of the
+    pooled autocorrelation of the linearly detrended traces (in steps, censored at half the
+    walk) and ``increment_scale`` = mean ``|L_{t+1} - L_t|``. Built from differences only, so
+    unchanged by a loss offset; ``ratio`` and ``corr_length`` are also unchanged by a loss
+    scale factor."""
+    L = as_array(loss, "loss", np.float64, ndim=2)
+    W, T1 = L.shape
+    if T1 < 4:
+        raise ValueError(f"loss needs at least 4 points per walk, got {T1}")
+    T = T1 - 1
+    inc = np.diff(L, axis=1)
+    var = float(inc.var(axis=1, ddof=1).mean())
+    mean_inc = float((L[:, -1] - L[:, 0]).mean() / T)
+    t = np.arange(T1, dtype=np.float64)
+    slope, icpt = np.polyfit(t, L.T, 1)
+    acf = autocorrelation(L - (slope[:, None] * t[None, :] + icpt[:, None]))
+    cl = correlation_length(acf)
+    return {"ratio": var / mean_inc ** 2 if mean_inc > 0 else float("nan"), "variance": var,
+            "mean_increment": mean_inc,
+            "corr_length": float(cl) if np.isfinite(cl) else float(len(acf) - 1),
+            "increment_scale": float(np.abs(inc).mean())}
+
+
+def _calibrate_step(rise_of, target, sigma0, rtol=1e-3, max_iter=60):
+    """``sigma`` with ``rise_of(sigma) = target`` (``rise_of`` increasing in sigma, ~sigma^2
+    near a minimum): secant steps in (log sigma, log rise), bracketed, with bisection when a
+    step leaves the bracket. Returns ``(sigma, rise, n_evaluations)``; raises if no sigma in
+    [sigma0 * 1e-8, sigma0 * 1e8] reaches the target."""
+    x = float(np.log(sigma0))
+    xmin, xmax = x - np.log(1e8), x + np.log(1e8)
+    lo = hi = None  # (x, f) with f < 0 / f > 0, f = log(rise / target)
+    best = None
+    for it in range(1, max_iter + 1):
+        r = rise_of(float(np.exp(x)))
+        f = float(np.log(r / target)) if r > 0 else -np.inf
+        if best is None or abs(f) < abs(best[1]):
+            best = (x, f, r)
+        if abs(f) <= np.log1p(rtol):
+            return float(np.exp(x)), r, it
+        if f < 0:
+            lo = (x, f)
+        else:
+            hi = (x, f)
+        if lo is not None and hi is not None:
+            if np.isfinite(lo[1]):
+                nx = lo[0] - lo[1] * (hi[0] - lo[0]) / (hi[1] - lo[1])
+            else:
+                nx = 0.5 * (lo[0] + hi[0])
+            a, b = sorted((lo[0], hi[0]))
+            if not (a + 0.05 * (b - a) < nx < b - 0.05 * (b - a)):
+                nx = 0.5 * (a + b)
+            if b - a < 1e-12:
+                break
+        elif np.isfinite(f):
+            nx = x - f / 2.0  # quadratic scaling: rise ~ sigma^2
+            nx = min(max(nx, x - np.log(100.0)), x + np.log(100.0))
+        else:
+            nx = x + np.log(4.0)
+        if not xmin <= nx <= xmax:
+            break
+        x = nx
+    if best is not None and abs(best[1]) <= np.log1p(0.05):
+        return float(np.exp(best[0])), best[2], it
+    raise ValueError(f"ruggedness: no step size gives a mean one-step loss rise of {target:g} "
+                     f"(closest: {best[2] if best else float('nan'):.3g})")
+
+
 def _ruggedness(net, X, y, L0, p, rng, nt):
-    """Free dense walks of the Protocol 1 engine (``walks.random_walk``, relative step size),
-    loss recorded at every step. ``ruggedness``: variance of the loss increments per walk,
-    averaged over walks; ``corr_length``: ``walks.correlation_length`` of the autocorrelation
-    (``walks.autocorrelation``, pooled over walks) of the linearly detrended loss, censored at
-    the largest lag (half the walk) if it never drops below 1/e."""
+    """'scaled': free dense walks ``theta + sigma S_t`` (``S_t`` = cumulative sums of N(0, I_P)
+    steps from the measure's stream), sigma calibrated so that the mean loss at the walks' ends
+    is ``rise`` above L(theta), every point evaluated by the one evaluator; 'raw': free dense
+    walks of the Protocol 1 engine (``walks.random_walk``, relative step ``eta``). Statistics
+    by :func:`_ruggedness_stats`."""
     p["seed"] = _engine_seed(rng)
     T = p["steps"]
-    wr = random_walk(net, (X, y), T, step_size=p["eta"], mode="free", move="dense",
-                     n_walkers=p["n_walks"], record_every=1, seed=p["seed"], step_scale="relative",
-                     eval_test=False, n_threads=nt)
-    loss = np.asarray(wr.train_loss, dtype=np.float64)  # (n_walks, T + 1)
-    inc = np.diff(loss, axis=1)
-    t = np.arange(T + 1, dtype=np.float64)
-    slope, icpt = np.polyfit(t, loss.T, 1)
-    acf = autocorrelation(loss - (slope[:, None] * t[None, :] + icpt[:, None]))
-    max_lag = len(acf) - 1
-    cl = correlation_length(acf)
-    return {"ruggedness": float(inc.var(axis=1, ddof=1).mean()),
-            "corr_length": float(cl) if np.isfinite(cl) else float(max_lag),
-            "walk_sigma": float(wr.sigma)}
+    th = net.flat().astype(np.float64)
+    P = th.size
+    n0 = float(np.linalg.norm(th))
+    out: Dict[str, float] = {}
+    if p["definition"] == "scaled":
+        S = _WalkPaths(p["seed"], p["n_walks"], T, P)
+        l0, _ = batch_loss(net, th[None, :].astype(np.float32), X, y, nt)
+        sigma0 = p["eta"] * n0 / np.sqrt(P) if n0 > 0 else 1e-2
+        sigma, rise, n_eval = _calibrate_step(
+            lambda s: float(_walk_losses(net, X, y, s, S, nt, ends_only=True).mean() - l0[0]),
+            p["rise"], sigma0)
+        p["calibration_evaluations"] = n_eval
+        loss = _walk_losses(net, X, y, sigma, S, nt)
+        st = _ruggedness_stats(loss)
+        out["ruggedness"] = st["ratio"]
+    else:
+        wr = random_walk(net, (X, y), T, step_size=p["eta"], mode="free", move="dense",
+                         n_walkers=p["n_walks"], record_every=1, seed=p["seed"],
+                         step_scale="relative", eval_test=False, n_threads=nt)
+        sigma = float(wr.sigma)
+        st = _ruggedness_stats(wr.train_loss)
+        out["ruggedness"] = st["variance"]
+    out["corr_length"] = st["corr_length"]
+    out["walk_sigma"] = float(sigma)
+    out["walk_eta"] = float(sigma * np.sqrt(P) / n0) if n0 > 0 else float("nan")
+    out["increment_scale"] = st["increment_scale"]
+    out["mean_increment"] = st["mean_increment"]
+    return out
 
 
 def _copy_barrier(net, X, y, L0, p, rng, nt):
@@ -362,7 +493,12 @@ def measures(net: MLP, data: Any, y: Any = None, which: Sequence[str] = ALL_MEAS
         elif w == "ruggedness":
             p["steps"] = check_int(p["steps"], "steps", 4)
             p["n_walks"] = check_int(p["n_walks"], "n_walks", 1)
-            p.update(move="dense", mode="free", step_scale="relative")
+            if p["definition"] not in ("scaled", "raw"):
+                raise ValueError("ruggedness definition must be 'scaled' or 'raw', got "
+                                 f"{p['definition']!r}")
+            p["eta"] = check_float(p["eta"], "eta", 0.0, low_open=True)
+            p["rise"] = check_float(p["rise"], "rise", 0.0, low_open=True)
+            p.update(move="dense", mode="free")
             out = _ruggedness(target, X, yy, L0, p, rng, nt)
         else:
             p["layer"] = 0

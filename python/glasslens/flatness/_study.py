@@ -41,7 +41,9 @@ from ..nn._network import Ensemble, MLP
 __all__ = ["generalization_study", "GeneralizationStudy", "FLAT_SIGN", "STUDY_MEASURES",
            "rank_correlations", "partial_rank_correlation", "default_variants", "analyse_rows"]
 
-#: +1: larger = flatter / smoother; -1: larger = sharper / more rugged
+#: +1: larger = flatter / smoother; -1: larger = sharper / more rugged. ``ruggedness`` (the
+#: dimensionless Var(increments) / mean increment^2 at the calibrated step) is -1: a larger value
+#: means a rougher walk for the same mean climb; ``corr_length`` (in those steps) is +1.
 FLAT_SIGN: Dict[str, int] = {
     "local_energy": -1, "basin_radius": +1, "eps_sharpness": -1, "hessian_top": -1,
     "hessian_trace": -1, "ruggedness": -1, "corr_length": +1, "copy_barrier": -1,

@@ -9,8 +9,8 @@ section           order  content
 setup             0      data, model, training options, build
 training          10     training curves and final metrics (:mod:`glasslens.nn`)
 weights           20     layer norms and raw replica overlaps (:mod:`glasslens.nn`)
-protocol1         30     loss vs perturbation radius and random walks around replica 0
-                         (:mod:`glasslens.probes`)
+protocol1         30     loss vs perturbation radius, the free walk's loss rise with distance,
+                         threshold and Metropolis walks around replica 0 (:mod:`glasslens.probes`)
 protocol2         40     barriers to permuted copies and between replica pairs, raw and aligned
                          (:mod:`glasslens.symmetry`)
 protocol3         50     replica analysis of the aligned ensemble next to SK samples at T = 0.5
@@ -22,7 +22,10 @@ effective_model   70     a tiny run of the Zou & Huang effective model
 ================  =====  ======================================================================
 
 Settings (``glasslens analyze -O key=value``), defaults chosen so that the default run stays
-around a minute on 2 cores: ``p1_directions`` (16), ``p1_steps`` (500), ``p1_walkers`` (4);
+around a minute on 2 cores: ``p1_directions`` (16), ``p1_steps`` (500), ``p1_walkers`` (4),
+``p1_eta`` (relative walk step; default 2 x basin radius / sqrt(p1_steps)), ``p1_delta`` (0.1
+nats: basin radius, threshold-walk level L0 + delta and escape level), ``p1_accept`` (0.5: the
+Metropolis temperature accepts a typical move's loss change with this probability);
 ``p2_trials`` (2), ``p2_points`` (21), ``p2_pairs`` (8), ``p2_align`` ("weights");
 ``p3_null`` (39 null realisations), ``p3_spins`` (N = 128 SK spins), ``p3_sweeps`` (1000),
 ``p3_ref_replicas`` (max(replicas, 24)), ``p3_reference`` (true: run the SK and paramagnet
