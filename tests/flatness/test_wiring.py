@@ -189,9 +189,9 @@ def test_measure_params_reach_every_measure(measure):
     """Each measure reads its own entry of ``params`` (the first key changed)."""
     base = _FAST_MEASURES[measure]
     key = {"local_energy": "radius", "basin_radius": "delta", "eps_sharpness": "eps",
-           "hessian_top": "iters", "hessian_trace": "n_samples", "ruggedness": "eta",
+           "hessian_top": "iters", "hessian_trace": "n_samples", "ruggedness": "rise",
            "copy_barrier": "k"}[measure]
-    alt = {"radius": 0.5, "delta": 0.01, "eps": 0.05, "iters": 2, "n_samples": 3, "eta": 0.1,
+    alt = {"radius": 0.5, "delta": 0.01, "eps": 0.05, "iters": 2, "n_samples": 3, "rise": 0.3,
            "k": 1}[key]
     a = fl.measures(NET, (X, Y), which=(measure,), params={measure: base})
     b = fl.measures(NET, (X, Y), which=(measure,), params={measure: {**base, key: alt}})
