@@ -94,7 +94,7 @@ def test_analyze_end_to_end(tmp_path, capsys):
     out = tmp_path / "report"
     argv = ["analyze", "--out", str(out), "--replicas", "3", "--epochs", "2", "--n-train", "200",
             "--n-test", "100", "--hidden", "16,8", "--seed", "1", "--threads", "1",
-            "--no-progress", "-O", "alpha=0.5", "-O", "p3_sweeps=50", "-O", "p3_null=5",
+            "--no-progress", "-O", "p1_steps=100", "-O", "p3_sweeps=50", "-O", "p3_null=5",
             "-O", "flatness_replicas=2"]
     assert main(argv) == 0
     captured = capsys.readouterr()
@@ -104,7 +104,7 @@ def test_analyze_end_to_end(tmp_path, capsys):
     summ = json.loads((out / "summary.json").read_text())
     meta = summ["meta"]
     assert meta["replicas"] == 3 and meta["hidden"] == [16, 8] and meta["epochs"] == 2
-    assert meta["extra"] == {"alpha": 0.5, "p3_sweeps": 50, "p3_null": 5, "flatness_replicas": 2}
+    assert meta["extra"] == {"p1_steps": 100, "p3_sweeps": 50, "p3_null": 5, "flatness_replicas": 2}
     assert meta["n_threads"] == 1
     keys = [s["key"] for s in summ["sections"]]
     assert keys[:3] == ["setup", "training", "weights"]

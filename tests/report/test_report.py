@@ -110,7 +110,8 @@ def test_registered_sections_run_in_order_and_failures_are_recorded(tmp_path, mo
         calls.append(("bad", ctx.results.get("seen")))
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(analyze._REGISTRY, "zz-good", analyze._Spec("zz-good", good, 15, True, "G"))
+    monkeypatch.setitem(analyze._REGISTRY, "zz-good", analyze._Spec("zz-good", good, 15, True, "G",
+                                                                    ("alpha",)))
     monkeypatch.setitem(analyze._REGISTRY, "zz-bad", analyze._Spec("zz-bad", bad, 16, False, "B"))
     assert analyze.sections().index("zz-good") < analyze.sections().index("zz-bad")
     assert "zz-bad" not in analyze.sections(include_optional=False)
@@ -246,3 +247,34 @@ def test_interrupted_run_writes_a_report_that_says_so(tmp_path, monkeypatch):
     assert titles[0].startswith("INTERRUPTED") and "half done" not in titles
     assert "INTERRUPTED" in (out / "index.html").read_text()
     assert not (out / "figures" / "stale-1.png").exists()
+
+
+def test_unknown_section_settings_are_refused(tmp_path):
+    """`-O p2_trails=5` (a typo) used to be ignored silently."""
+    with pytest.raises(ValueError, match=r"unknown -O setting\(s\) \['p2_trails'\].*p2_trials"):
+        analyze.run_analysis(tmp_path / "r", dataset="digits", n_train=60, n_test=30,
+                             replicas=2, epochs=1, sections=["setup", "protocol2"],
+                             extra={"p2_trails": 5}, progress=False)
+    # a key of a section that is not selected is refused too
+    with pytest.raises(ValueError, match="p3_null"):
+        analyze.run_analysis(tmp_path / "r", dataset="digits", n_train=60, n_test=30,
+                             replicas=2, epochs=1, sections=["setup"], extra={"p3_null": 9},
+                             progress=False)
+    from glasslens.report._sections import BUILTIN_SECTIONS, SETTINGS
+
+    assert set(SETTINGS) <= {s[0] for s in BUILTIN_SECTIONS}
+
+
+def test_every_setting_a_section_reads_is_declared():
+    import pathlib
+    import re
+
+    import glasslens
+    from glasslens.report._sections import SETTINGS
+
+    root = pathlib.Path(glasslens.__file__).parent
+    declared = {k for v in SETTINGS.values() for k in v}
+    read = set()
+    for f in root.glob("*/_section.py"):
+        read |= set(re.findall(r"\"((?:p[0-9]|em|flatness)_[a-z_]+)\"", f.read_text()))
+    assert read == declared

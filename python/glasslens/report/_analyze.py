@@ -27,7 +27,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from ..datasets._datasets import Dataset
 from ..nn._config import TrainConfig
 from ..nn._network import Ensemble
 from ._report import Report
-from ._sections import BUILTIN_SECTIONS
+from ._sections import BUILTIN_SECTIONS, SETTINGS
 
 __all__ = ["AnalysisContext", "AnalysisError", "register_section", "sections", "run_analysis",
            "ANALYSIS_TRAINING", "DATA_DEFAULTS"]
@@ -104,21 +104,28 @@ class _Spec:
     order: float
     default: bool
     title: str
+    settings: Optional[Tuple[str, ...]] = ()  # its -O keys; None: any (undeclared)
 
 
 _REGISTRY: Dict[str, _Spec] = {}
 
 
 def register_section(name: str, func: Optional[Callable[[AnalysisContext], None]] = None, *,
-                     order: float = 100.0, default: bool = True, title: Optional[str] = None):
-    """Register ``func(ctx) -> None`` as report section ``name`` (usable as a decorator)."""
+                     order: float = 100.0, default: bool = True, title: Optional[str] = None,
+                     settings: Optional[Sequence[str]] = None):
+    """Register ``func(ctx) -> None`` as report section ``name`` (usable as a decorator).
+
+    ``settings``: the ``-O key=value`` keys the section reads from ``ctx.options['extra']``;
+    ``run_analysis`` refuses keys that no selected section declares (None: the section does not
+    say, and unknown keys are then only warned about)."""
     if not isinstance(name, str) or not name or "," in name:
         raise ValueError(f"section name must be a non-empty str without commas, got {name!r}")
 
     def deco(f: Callable[[AnalysisContext], None]) -> Callable[[AnalysisContext], None]:
         if not callable(f):
             raise TypeError("section function must be callable")
-        _REGISTRY[name] = _Spec(name, f, float(order), bool(default), title or name)
+        _REGISTRY[name] = _Spec(name, f, float(order), bool(default), title or name,
+                                None if settings is None else tuple(settings))
         return f
 
     return deco(func) if func is not None else deco
@@ -175,7 +182,26 @@ def _lazy(target: str) -> Callable[[AnalysisContext], None]:
 
 
 for _name, _order, _title, _target in BUILTIN_SECTIONS:
-    register_section(_name, _lazy(_target), order=_order, title=_title)
+    register_section(_name, _lazy(_target), order=_order, title=_title,
+                     settings=SETTINGS.get(_name, ()))
+
+
+def _check_settings(extra: Dict[str, Any], specs: Sequence[_Spec]) -> None:
+    """Refuse ``-O`` keys that no selected section reads (a typo used to be ignored)."""
+    known = sorted({k for s in specs for k in (s.settings or ())})
+    unknown = sorted(k for k in extra if k not in known)
+    if not unknown:
+        return
+    open_ = [s.name for s in specs if s.settings is None]
+    msg = (f"unknown -O setting(s) {unknown} for the sections {[s.name for s in specs]}; "
+           f"known: {', '.join(known) if known else 'none'}")
+    if open_:
+        import warnings
+
+        warnings.warn(msg + f" (sections {open_} do not declare theirs)", UserWarning,
+                      stacklevel=3)
+        return
+    raise ValueError(msg)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,6 +253,7 @@ def run_analysis(
     say = log or (lambda s: None)
     cfg = resolve_config(ANALYSIS_TRAINING if config is None else config, **train_overrides)
     specs = _pick_sections(sections)
+    _check_settings(dict(extra or {}), specs)
     threads = resolve_threads(n_threads)
     show = progress
     timing: Dict[str, float] = {}

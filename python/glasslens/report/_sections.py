@@ -34,7 +34,16 @@ references); ``flatness_replicas`` (8); ``em_trainings`` (30), ``em_draws`` (50)
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Dict, Tuple
+
+#: the ``-O key=value`` settings each built-in section reads (run_analysis refuses others)
+SETTINGS: Dict[str, Tuple[str, ...]] = {
+    "protocol1": ("p1_directions", "p1_steps", "p1_walkers", "p1_eta", "p1_delta", "p1_accept"),
+    "protocol2": ("p2_trials", "p2_points", "p2_pairs", "p2_matching", "p2_align"),
+    "protocol3": ("p3_null", "p3_spins", "p3_sweeps", "p3_ref_replicas", "p3_reference"),
+    "protocol4": ("flatness_replicas",),
+    "effective_model": ("em_trainings", "em_draws", "em_epochs"),
+}
 
 #: (name, order, title, "module:function") of every built-in section
 BUILTIN_SECTIONS: Tuple[Tuple[str, float, str, str], ...] = (
