@@ -1079,8 +1079,9 @@ def replica_structure(
     null : ``"auto"`` (default): the calibrated nulls, ``("network",)`` for an Ensemble with
         kind 'weights' or 'signs' (covariance-matched null networks put through exactly the
         data's alignment, overlap and distance pipeline, :func:`network_null`), else
-        ``("covariance", "path")`` (covariance-matched Gaussian and Brownian-path nulls on the
-        replicas' Gram matrix, see :func:`ultrametricity`). Or any of 'network', 'covariance'
+        ``("covariance",)`` (the covariance-matched Gaussian null on the replicas' Gram
+        matrix, see :func:`ultrametricity`): replicas are independent runs, exchangeable by
+        construction; for a sequence (snapshots of one trajectory) add ``"path"``. Or any of 'network', 'covariance'
         (for an Ensemble with kind 'weights'/'signs' the same as 'network'), 'path',
         'gaussian' (isotropic, of dimension ``dim`` or the number of parameters / spins; not
         calibrated for anisotropic data), 'permutation' (Ensemble with kind='weights' only:
@@ -1123,7 +1124,9 @@ def replica_structure(
         triangles = "all" if M * (M - 1) * (M - 2) // 6 <= 2_000_000 else 2_000_000
     through_pipeline = ens is not None and kind != "function"
     if isinstance(null, str) and null == "auto":
-        null = ("network",) if through_pipeline else ("covariance", "path")
+        # replicas are independent runs (exchangeable): the covariance-matched null; the
+        # Brownian-path null is for sequences (pass null=("covariance", "path") for those)
+        null = ("network",) if through_pipeline else ("covariance",)
     info["null"] = null if isinstance(null, str) or callable(null) else \
         [n if isinstance(n, str) else getattr(n, "__name__", "callable") for n in (null or ())]
     nulls: List[Any] = []
