@@ -113,7 +113,7 @@ def before_after(quick):
                                             n_null=n_null, methods=("average",))
         new = gl.replicas.replica_structure(S, distance="1-|q|", n_null=n_null,
                                             methods=("average",))
-        rows.append(dict(case=f"SK, N = 128, T = 0.5, 24 replicas, sample {s}", expected="MORE",
+        rows.append(dict(case=f"SK, N = 128, T = 0.4, 24 replicas, sample {s}", expected="MORE",
                          old=short(old.ultrametricity.verdict), old_p=ps(old.ultrametricity),
                          new=short(new.ultrametricity.verdict), new_p=ps(new.ultrametricity)))
     ens = untrained(5)
@@ -139,7 +139,7 @@ def _pvals_points(gen, n_sets, n_null, null, metric="euclidean", seed0=0):
         G = P @ P.T
         D = _dist_from_gram(G, metric)
         u = gl.replicas.ultrametricity(D, points=P, null=null, metric=metric, n_null=n_null,
-                                       seed=i)
+                                       seed=i, n_threads=1)
         for n in null:
             out[n].append(u.nulls[n].p_value)
         out["verdict_more"].append(u.verdict.startswith("MORE"))
@@ -151,7 +151,7 @@ def _pvals_network(alignment, n_sets, n_null, seed0=0):
     for i in range(n_sets):
         ens = Ensemble.init([16, 12, 4], replicas=12, seed=seed0 + i)
         u = gl.replicas.replica_structure(ens, alignment=alignment, n_null=n_null, seed=i,
-                                          methods=("average",)).ultrametricity
+                                          methods=("average",), n_threads=1).ultrametricity
         p.append(u.nulls["network"].p_value)
         more.append(u.verdict.startswith("MORE"))
     return {"network": np.asarray(p), "verdict_more": np.asarray(more, dtype=float)}
@@ -213,8 +213,10 @@ def figure(cal, pw, path):
     ax1, ax2, ax3 = fig.subplots(1, 3)
     for i, (name, r) in enumerate(cal.items()):
         p = np.sort(r[r["null"]])
+        short_name = ("networks, " + name.split("alignment = ")[1]) if "alignment" in name \
+            else name
         ax1.plot(np.arange(1, len(p) + 1) / len(p), p, color=f"C{i % 10}", lw=1,
-                 label=f"{r['null']}: {name}"[:60])
+                 ls="-" if i < 10 else "--", label=f"{r['null']}: {short_name}"[:48])
     ax1.plot([0, 1], [0, 1], "k:", lw=1)
     ax1.set_xlabel("uniform quantile")
     ax1.set_ylabel("p-value quantile")
@@ -226,7 +228,8 @@ def figure(cal, pw, path):
     ax2.barh(y, rate, color="0.6")
     ax2.axvspan(0.02, 0.08, color="C2", alpha=0.2, label="0.02-0.08")
     ax2.set_yticks(y)
-    ax2.set_yticklabels([n[:38] for n in names], fontsize=5)
+    ax2.set_yticklabels([(("networks, " + n.split("alignment = ")[1]) if "alignment" in n
+                          else n)[:34] for n in names], fontsize=5)
     ax2.set_xlabel("fraction p < 0.05 (own null)")
     ax2.legend(fontsize=7)
     ax2.set_title("calibration", fontsize=9)

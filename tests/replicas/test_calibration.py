@@ -232,7 +232,7 @@ def test_network_null_pvalues_are_calibrated_fast():
     for i in range(24):
         ens = Ensemble.init([8, 6, 3], replicas=8, seed=200 + i)
         u = rp.replica_structure(ens, alignment="reference", n_null=19, seed=i,
-                                 methods=("average",)).ultrametricity
+                                 methods=("average",), n_threads=1).ultrametricity
         ps.append(u.nulls["network"].p_value)
     assert _rate(ps) <= 0.25  # expected 0.05 (1.2 of 24)
     assert 0.33 <= np.mean(ps) <= 0.72  # mean 0.525, se 0.059
