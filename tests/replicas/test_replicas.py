@@ -280,10 +280,13 @@ def test_replica_structure_on_ensemble_and_configs(rng):
     ens = Ensemble.init([6, 10, 3], replicas=12, seed=2)
     res = rp.replica_structure(ens, n_null=5, seed=0)
     assert set(res.clusters) == {"average", "complete", "ward"}
-    assert set(res.ultrametricity.nulls) == {"gaussian", "permutation"}
+    # the calibrated default: null networks through the data's pipeline
+    assert set(res.ultrametricity.nulls) == {"network"}
     assert res.Q.shape == (12, 12) and res.distribution.n_pairs == 66
     s = res.to_dict()
-    assert s["M"] == 12 and "null_gaussian_p" in s and isinstance(s["verdict"], str)
+    assert s["M"] == 12 and "null_network_p" in s and isinstance(s["verdict"], str)
+    res = rp.replica_structure(ens, null=("gaussian", "permutation"), n_null=5, seed=0)
+    assert set(res.ultrametricity.nulls) == {"gaussian", "permutation"}
     # +-1 configurations with the shuffle null and the |q| distance
     S = rng.choice([-1, 1], (15, 200))
     res = rp.replica_structure(S, distance="1-|q|", null=("gaussian", "shuffle"), n_null=4)

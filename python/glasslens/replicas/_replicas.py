@@ -46,6 +46,9 @@ __all__ = [
     "gaussian_null",
     "shuffle_null",
     "permutation_null",
+    "network_null",
+    "covariance_null",
+    "path_null",
     "MAX_ALL_TRIANGLES",
     "ReplicaStructure",
     "replica_structure",
@@ -494,11 +497,67 @@ def shuffle_null(points: Any, metric: str = "euclidean") -> Callable[[np.random.
     return sample
 
 
+def covariance_null(distances: Any = None, points: Any = None, metric: str = "euclidean",
+                    gram: Any = None) -> Callable[[np.random.Generator], np.ndarray]:
+    """Sampler of the covariance-matched Gaussian null (see :mod:`glasslens.replicas._nulls`):
+    the replicas m + y_a become m + (O Y)_a for a Haar-random rotation O of replica space that
+    fixes the all-ones vector, so the mean and the whole sample covariance (spectrum, effective
+    dimension, anisotropy) are kept and only the arrangement of the replicas is random; the
+    p-value is exact for i.i.d. Gaussian replicas of any covariance. Give ``points`` (M, D),
+    or the Gram matrix ``gram`` (e.g. an overlap matrix: unit vectors), or only ``distances``
+    (classical MDS: -1/2 J D^2 J for 'euclidean'; 1 - D for 'cosine' / 'abs_cosine').
+    Distances of the null points by ``metric``."""
+    from . import _nulls
+
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    if gram is not None:
+        G = _square(gram, "gram", min_size=3)
+    elif points is not None:
+        Pp = as_array(points, "points", np.float64, ndim=2)
+        G = Pp @ Pp.T
+    elif distances is not None:
+        G = _nulls.gram_from_distances(_square(distances, "distances", min_size=3), metric)
+    else:
+        raise ValueError("covariance_null needs distances=, points= or gram=")
+    return _nulls.covariance_null(G, metric)
+
+
+def path_null(distances: Any, points: Any = None, metric: str = "euclidean",
+              ) -> Callable[[np.random.Generator], np.ndarray]:
+    """Sampler of the Brownian-path null: the replicas are joined by a short path (greedy
+    nearest-neighbour chain on ``distances`` from one end of the diameter; for a trajectory it
+    recovers the time order), the consecutive steps (of ``points``, or of the classical-MDS
+    embedding of ``distances``) are put in random order and summed again from the first point.
+    It keeps every step and the start and destroys their order: exact for a random walk with
+    exchangeable steps, conservative (a walk is more ultrametric-looking than an i.i.d. cloud)
+    for an unordered set. Distances of the null points by ``metric``."""
+    from . import _nulls
+
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    D = _square(distances, "distances", min_size=3)
+    if points is not None:
+        P = as_array(points, "points", np.float64, ndim=2)
+        if P.shape[0] != D.shape[0]:
+            raise ValueError(f"points has {P.shape[0]} rows but distances is {D.shape[0]} x "
+                             f"{D.shape[0]}")
+        if P.shape[1] > P.shape[0]:
+            P = _nulls.points_from_gram(P @ P.T)
+    else:
+        P = _nulls.points_from_gram(_nulls.gram_from_distances(D, metric))
+    return _nulls.path_null(P, metric, D)
+
+
 def permutation_null(ensemble: Any, layer: Optional[int] = None, distance: str = "1-q",
-                     normalize: str = "cosine") -> Callable[[np.random.Generator], np.ndarray]:
+                     normalize: str = "cosine", alignment: str = "none",
+                     kind: str = "weights", n_threads: Optional[int] = None,
+                     ) -> Callable[[np.random.Generator], np.ndarray]:
     """Sampler for an Ensemble: permute the hidden units of every replica at random (the network
-    functions are unchanged), do not align, and return distances from the weight overlaps
-    (``overlap_matrix(kind='weights', normalize=normalize)`` then ``distance``)."""
+    functions are unchanged), then the data's pipeline: ``overlap_matrix(kind, alignment,
+    layer=layer, normalize=normalize)`` and ``distance``. With an exact alignment (one hidden
+    layer) the aligned overlaps of the null equal the data's, so this null is informative with
+    ``alignment="none"`` only (the default here, as before)."""
     from ..nn._network import Ensemble
     from ._overlaps import overlap_matrix
 
@@ -515,11 +574,40 @@ def permutation_null(ensemble: Any, layer: Optional[int] = None, distance: str =
                 e.weights[l + 1][r] = e.weights[l + 1][r][:, perm]
                 if e.biases is not None:
                     e.biases[l][r] = e.biases[l][r][perm]
-        Q = overlap_matrix(e, kind="weights", alignment="none", layer=layer,
-                           normalize=normalize)
+        Q = overlap_matrix(e, kind=kind, alignment=alignment, layer=layer,
+                           normalize=normalize, n_threads=n_threads)
         return overlaps_to_distances(Q, distance)
 
     return sample
+
+
+def network_null(ensemble: Any, kind: str = "weights", alignment: Optional[str] = None,
+                 distance: str = "1-q", X: Any = None, layer: Optional[int] = None,
+                 normalize: str = "cosine", n_threads: Optional[int] = None,
+                 ) -> Callable[[np.random.Generator], np.ndarray]:
+    """Sampler for an Ensemble: covariance-matched null networks put through the data's
+    pipeline. The replicas' flat parameter vectors (as trained, unaligned) are rotated by a
+    Haar-random orthogonal matrix in replica space about their mean, which keeps the mean and
+    the covariance across replicas of every parameter exactly (exactly calibrated for i.i.d.
+    Gaussian replicas such as untrained networks), then aligned with ``alignment`` (default as
+    :func:`glasslens.replicas.overlap_matrix`), turned into ``kind`` overlaps and ``distance``
+    distances - the same calls, with the same arguments, as for the data."""
+    from ..nn._network import Ensemble
+    from . import _nulls
+    from ._overlaps import overlap_matrix
+
+    if not isinstance(ensemble, Ensemble):
+        raise TypeError(f"ensemble must be an Ensemble, got {type(ensemble).__name__}")
+    if ensemble.n_replicas < 3:
+        raise ValueError("network_null needs at least 3 replicas")
+    overlaps_to_distances(np.eye(2), distance)  # validates the mode
+
+    def pipeline(e: Any) -> np.ndarray:
+        Q = overlap_matrix(e, kind=kind, alignment=alignment, X=X, layer=layer,
+                           normalize=normalize, n_threads=n_threads)
+        return overlaps_to_distances(Q, distance)
+
+    return _nulls.network_null(ensemble, pipeline)
 
 
 # ---- ultrametricity -------------------------------------------------------------------------------
@@ -568,6 +656,8 @@ class UltrametricityResult(Result):
     nulls: Dict[str, NullComparison] = field(default_factory=dict)
     bootstrap_mean_K: Optional[np.ndarray] = None  # (n_boot,) over 80 % subsamples of replicas
     verdict: str = ""
+    #: per null: what it keeps, and its known-answer calibration (bench/results/replicas.md)
+    calibration: Dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, arrays: bool = False) -> Dict[str, Any]:
         out = super().to_dict(arrays)
@@ -601,17 +691,43 @@ class UltrametricityResult(Result):
         return fig
 
 
+_DEFAULT_NULLS = ("covariance", "path")
+
+
 def _null_list(null: Any, M: int, dim: Optional[int], points: Optional[np.ndarray],
-               metric: str) -> List[Tuple[str, Callable[[np.random.Generator], np.ndarray]]]:
+               metric: str, D: Optional[np.ndarray] = None,
+               gram: Optional[np.ndarray] = None,
+               ) -> List[Tuple[str, Callable[[np.random.Generator], np.ndarray]]]:
+    from . import _nulls
+
     if null is None:
         return []
     if isinstance(null, str) or callable(null):
         null = (null,)
     items: List[Tuple[str, Callable[[np.random.Generator], np.ndarray]]] = []
     entries = list(null.items()) if isinstance(null, dict) else [(None, n) for n in null]
+
+    def data_gram() -> np.ndarray:
+        if gram is not None:
+            return gram
+        if points is not None:
+            return points @ points.T
+        if D is None:
+            raise ValueError("this null needs the distances, points or a Gram matrix")
+        return _nulls.gram_from_distances(D, metric)
+
     for name, n in entries:
         if callable(n):
             items.append((name or getattr(n, "__name__", f"null{len(items)}"), n))
+        elif n == "covariance":
+            items.append((name or "covariance", _nulls.covariance_null(data_gram(), metric)))
+        elif n == "path":
+            if D is None:
+                raise ValueError("the 'path' null needs the data's distances")
+            # the points themselves, or points with the data's Gram matrix (same distances)
+            P = points if points is not None and points.shape[1] <= M \
+                else _nulls.points_from_gram(data_gram())
+            items.append((name or "path", _nulls.path_null(P, metric, D)))
         elif n == "gaussian":
             d = dim if dim is not None else (points.shape[1] if points is not None else None)
             if d is None:
@@ -622,8 +738,8 @@ def _null_list(null: Any, M: int, dim: Optional[int], points: Optional[np.ndarra
                 raise ValueError("the 'shuffle' null needs the points (points=)")
             items.append((name or "shuffle", shuffle_null(points, metric)))
         else:
-            raise ValueError(f"unknown null model {n!r}: use 'gaussian', 'shuffle' or a callable "
-                             "rng -> (M, M) distances")
+            raise ValueError(f"unknown null model {n!r}: use 'covariance', 'path', 'gaussian', "
+                             "'shuffle' or a callable rng -> (M, M) distances")
     return items
 
 
@@ -640,7 +756,7 @@ def _coph(D: np.ndarray) -> float:
 def ultrametricity(
     distances: Any,
     triangles: Union[str, int] = "all",
-    null: Any = ("gaussian",),
+    null: Any = _DEFAULT_NULLS,
     n_null: int = 39,
     dim: Optional[int] = None,
     points: Any = None,
@@ -705,7 +821,7 @@ def ultrametricity(
     res = UltrametricityResult(sides=sides, K=obs["K"], ratio=obs["ratio"], sigma_d=obs["sigma_d"],
                                mean_K=obs["mean_K"], median_K=obs["median_K"],
                                frac_isosceles=obs["frac_isosceles"], tol=tol, cophenetic=coph)
-    nulls = _null_list(null, M, dim, P, metric)
+    nulls = _null_list(null, M, dim, P, metric, D=D)
     for (name, sampler), sn in zip(nulls, s_null.spawn(len(nulls))):
         rng = np.random.default_rng(sn)
         mk, fi, cp = np.empty(n_null), np.empty(n_null), np.empty(n_null)
@@ -749,8 +865,55 @@ def ultrametricity(
             Db = np.ascontiguousarray(D[np.ix_(sel, sel)])
             bm[b] = _null_summary(Db, tb, rng, tol, nt)[0]
         res.bootstrap_mean_K = bm
+    res.calibration = _calibration_info(res)
     res.verdict = _verdict(res, alpha)
     return res
+
+
+def _calibration_info(res: "UltrametricityResult") -> Dict[str, Any]:
+    from ._nulls import CALIBRATION, NULL_DESCRIPTIONS
+
+    out: Dict[str, Any] = {"nulls": {}, "reference": "bench/results/replicas.md"}
+    for n in res.nulls:
+        key = _NULL_KIND.get(n, n)
+        entry: Dict[str, Any] = {"kind": key,
+                                 "preserves": NULL_DESCRIPTIONS.get(key, "user-supplied sampler")}
+        if key in CALIBRATION:
+            entry.update(CALIBRATION[key])
+        out["nulls"][n] = entry
+    return out
+
+
+#: names under which replica_structure registers the built-in samplers
+_NULL_KIND = {"covariance": "covariance", "path": "path", "network": "network",
+              "gaussian": "gaussian", "shuffle": "shuffle", "permutation": "permutation"}
+
+
+_NULL_LABEL = {"covariance": "the covariance-matched null",
+               "path": "the Brownian-path null",
+               "network": "covariance-matched null networks through the same alignment",
+               "gaussian": "the isotropic Gaussian null",
+               "shuffle": "the coordinate-shuffle null",
+               "permutation": "the unit-permutation null"}
+
+
+def _label(name: str) -> str:
+    return _NULL_LABEL.get(_NULL_KIND.get(name, name), f"the {name} null")
+
+
+def _calibration_text(res: UltrametricityResult) -> str:
+    parts = []
+    for n, c in (res.calibration or {}).get("nulls", {}).items():
+        if "false_positive_rate" in c:
+            txt = (f"{n}: p < 0.05 in {c['false_positive_rate']:.3g} of {c['n_datasets']} "
+                   f"{c['null_datasets']}")
+            if "detected" in c:
+                txt += f"; {c['detected']}"
+            parts.append(txt)
+    if not parts:
+        return ""
+    return "; calibration (" + (res.calibration or {}).get("reference", "") + "): " + \
+        "; ".join(parts)
 
 
 def _verdict(res: UltrametricityResult, alpha: float) -> str:
@@ -763,18 +926,25 @@ def _verdict(res: UltrametricityResult, alpha: float) -> str:
         rel = "below" if res.mean_K < n.mean_K.mean() else "above"
         parts.append(f"{n.name}: null mean K = {n.mean_K.mean():.3g}, observed {rel}, "
                      f"effect size {n.effect_size:.2g}, p = {n.p_value:.3g}")
+    tail = "; " + "; ".join(parts) + _calibration_text(res)
     n_min = min(n.mean_K.size for n in res.nulls.values())
     if 1.0 / (1 + n_min) >= alpha:
         head = (f"INCONCLUSIVE: n_null={n_min} cannot reach p < {alpha:g} (need n_null >= "
                 f"{int(np.ceil(1 / alpha))}): " + head)
-        return head + "; " + "; ".join(parts)
-    if all(n.more_ultrametric for n in res.nulls.values()):
-        head = "MORE ultrametric than every null model: " + head
-    elif any(n.more_ultrametric for n in res.nulls.values()):
-        head = "more ultrametric than some null models only: " + head
+        return head + tail
+    beats = [n for n in res.nulls.values() if n.more_ultrametric]
+    fails = [n for n in res.nulls.values() if not n.more_ultrametric]
+    if not fails:
+        lead = ("MORE ultrametric than every null model (alpha " + f"{alpha:g}): more ultrametric "
+                "than " + " and ".join(f"{_label(n.name)} (p = {n.p_value:.3g})" for n in beats))
     else:
-        head = f"NOT more ultrametric than the null models (alpha {alpha:g}): " + head
-    return head + "; " + "; ".join(parts)
+        lead = (f"NOT more ultrametric than every null model (alpha {alpha:g}): not more "
+                "ultrametric than " + " or ".join(f"{_label(n.name)} (p = {n.p_value:.3g})"
+                                                  for n in fails))
+        if beats:
+            lead += ("; more ultrametric than " + " and ".join(
+                f"{_label(n.name)} (p = {n.p_value:.3g})" for n in beats) + " only")
+    return lead + ": " + head + tail
 
 
 # ---- the protocol in one call ---------------------------------------------------------------------
@@ -880,7 +1050,7 @@ def replica_structure(
     distance: str = "1-q",
     methods: Sequence[str] = ("average", "complete", "ward"),
     triangles: Union[str, int, None] = None,
-    null: Any = ("gaussian", "permutation"),
+    null: Any = "auto",
     n_null: int = 39,
     dim: Optional[int] = None,
     bins: Union[int, Sequence[float]] = 50,
@@ -906,9 +1076,19 @@ def replica_structure(
     distance : '1-q', '1-|q|' or 'sqrt' (see :func:`overlaps_to_distances`); the Gaussian null
         uses the matching metric
     triangles : 'all', a number to sample, or None (all up to 2 million, else 2 million sampled)
-    null : any of 'gaussian', 'permutation' (Ensemble with kind='weights' only: hidden units
-        re-permuted at random, not aligned; silently skipped otherwise), 'shuffle' (+-1
-        configurations: sites permuted per replica), or callables (see :func:`ultrametricity`)
+    null : ``"auto"`` (default): the calibrated nulls, ``("network",)`` for an Ensemble with
+        kind 'weights' or 'signs' (covariance-matched null networks put through exactly the
+        data's alignment, overlap and distance pipeline, :func:`network_null`), else
+        ``("covariance",)`` (the covariance-matched Gaussian null on the replicas' Gram
+        matrix, see :func:`ultrametricity`): replicas are independent runs, exchangeable by
+        construction; for a sequence (snapshots of one trajectory) add ``"path"``. Or any of 'network', 'covariance'
+        (for an Ensemble with kind 'weights'/'signs' the same as 'network'), 'path',
+        'gaussian' (isotropic, of dimension ``dim`` or the number of parameters / spins; not
+        calibrated for anisotropic data), 'permutation' (Ensemble with kind='weights' only:
+        hidden units re-permuted at random, then the data's alignment; silently skipped
+        otherwise), 'shuffle' (+-1 configurations: sites permuted per replica), or callables
+        (see :func:`ultrametricity`). The verdict says which nulls were beaten, with p-values,
+        and the known-answer calibration of each (``ultrametricity.calibration``).
     """
     from ..nn._network import Ensemble
     from ._overlaps import default_alignment, legacy_aligned, overlap_matrix, sign_overlaps
@@ -916,7 +1096,10 @@ def replica_structure(
     alignment = legacy_aligned(aligned, alignment, "replica_structure")
     if distance not in _DIST_METRIC:
         raise ValueError(f"distance must be one of {tuple(_DIST_METRIC)}, got {distance!r}")
+    from . import _nulls
+
     info: Dict[str, Any] = {"kind": kind, "distance": distance}
+    metric = _DIST_METRIC[distance]
     points = None
     ens = data if isinstance(data, Ensemble) else None
     if ens is not None:
@@ -939,15 +1122,37 @@ def replica_structure(
     M = Q.shape[0]
     if triangles is None:
         triangles = "all" if M * (M - 1) * (M - 2) // 6 <= 2_000_000 else 2_000_000
+    through_pipeline = ens is not None and kind != "function"
+    if isinstance(null, str) and null == "auto":
+        # replicas are independent runs (exchangeable): the covariance-matched null; the
+        # Brownian-path null is for sequences (pass null=("covariance", "path") for those)
+        null = ("network",) if through_pipeline else ("covariance",)
+    info["null"] = null if isinstance(null, str) or callable(null) else \
+        [n if isinstance(n, str) else getattr(n, "__name__", "callable") for n in (null or ())]
     nulls: List[Any] = []
     names = (null,) if isinstance(null, str) or callable(null) else tuple(null or ())
+    # the Gram matrix of the replicas as the data's pipeline sees them (unit vectors for
+    # overlaps, the +-1 configurations for signs; their metric distances are D)
+    gram = Q
     for n in names:
-        if n == "gaussian":
+        if n in ("network", "covariance") and through_pipeline:
+            nulls.append(("network", network_null(ens, kind=kind, alignment=alignment,
+                                                  distance=distance, X=X,
+                                                  n_threads=n_threads)))
+        elif n == "network":
+            raise ValueError("the 'network' null needs an Ensemble with kind='weights' or "
+                             "'signs' (use 'covariance' otherwise)")
+        elif n == "covariance":
+            nulls.append(("covariance", _nulls.covariance_null(gram, metric)))
+        elif n == "path":
+            nulls.append(("path", _nulls.path_null(_nulls.points_from_gram(gram), metric, D)))
+        elif n == "gaussian":
             if d_null is not None:
-                nulls.append(("gaussian", gaussian_null(M, d_null, _DIST_METRIC[distance])))
+                nulls.append(("gaussian", gaussian_null(M, d_null, metric)))
         elif n == "permutation":
             if ens is not None and kind == "weights":
-                nulls.append(("permutation", permutation_null(ens, distance=distance)))
+                nulls.append(("permutation", permutation_null(
+                    ens, distance=distance, alignment=alignment, n_threads=n_threads)))
         elif n == "shuffle":
             if points is not None:
                 nulls.append(("shuffle", _signs_shuffle_null(points, distance)))
