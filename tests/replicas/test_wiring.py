@@ -44,6 +44,11 @@ RUNNERS = {
                      {}),
     "permutation_null": (lambda **k: replicas.permutation_null(ENS, **k)(
         np.random.default_rng(0)), {}),
+    "covariance_null": (lambda **k: replicas.covariance_null(**k)(np.random.default_rng(0)),
+                        dict(distances=D)),
+    "path_null": (lambda **k: replicas.path_null(D, **k)(np.random.default_rng(0)), {}),
+    "network_null": (lambda **k: replicas.network_null(ENS, **k)(np.random.default_rng(0)),
+                     {}),
     "pack_signs": (lambda **k: replicas.pack_signs(SPINS, **k).unpack(), {}),
     "sign_overlaps": (lambda **k: replicas.sign_overlaps(SPINS, **k), {}),
     "replica_structure": (lambda **k: replicas.replica_structure(ENS, **k), dict(n_null=3)),
@@ -79,12 +84,14 @@ def _structure_rows(name, get=lambda r: r):
           or pytest.fail()),
         w(name, "null", ("gaussian",), check=lambda a, b: sorted(get(b).ultrametricity.nulls)
           == ["gaussian"] or pytest.fail()),
-        w(name, "n_null", 5, check=lambda a, b: get(b).ultrametricity.nulls["gaussian"].mean_K
+        w(name, "n_null", 5, check=lambda a, b: get(b).ultrametricity.nulls["network"].mean_K
           .shape == (5,) or pytest.fail()),
-        w(name, "dim", 7, check=d(lambda s: s.ultrametricity.nulls["gaussian"].mean_K)),
+        # dim only shapes the isotropic Gaussian null
+        w(name, "dim", 7, null=("gaussian",),
+          check=d(lambda s: s.ultrametricity.nulls["gaussian"].mean_K)),
         w(name, "bins", 8, check=lambda a, b: get(b).distribution.counts.shape == (8,)
           or pytest.fail()),
-        w(name, "seed", 1, check=d(lambda s: s.ultrametricity.nulls["gaussian"].mean_K)),
+        w(name, "seed", 1, check=d(lambda s: s.ultrametricity.nulls["network"].mean_K)),
         threads(name),
     ]
 
@@ -133,25 +140,43 @@ CASES = [
       or pytest.fail()),
     w("ultrametricity", "null", None, check=lambda a, b: (a.nulls and not b.nulls)
       or pytest.fail()),
-    w("ultrametricity", "n_null", 6, check=lambda a, b: b.nulls["gaussian"].mean_K.shape == (6,)
+    w("ultrametricity", "n_null", 6, check=lambda a, b: b.nulls["covariance"].mean_K.shape == (6,)
       or pytest.fail()),
-    w("ultrametricity", "dim", 3, check=differs(lambda r: r.nulls["gaussian"].mean_K)),
+    w("ultrametricity", "dim", 3, null=("gaussian",),
+      check=differs(lambda r: r.nulls["gaussian"].mean_K)),
     w("ultrametricity", "points", With(POINTS, null=("shuffle",)),
       check=lambda a, b: sorted(b.nulls) == ["shuffle"] or pytest.fail()),
-    w("ultrametricity", "metric", "cosine", check=differs(lambda r: r.nulls["gaussian"].mean_K)),
+    w("ultrametricity", "metric", "cosine", null=("gaussian",),
+      check=differs(lambda r: r.nulls["gaussian"].mean_K)),
     w("ultrametricity", "tol", 0.5, check=lambda a, b: b.frac_isosceles > a.frac_isosceles
       or pytest.fail()),
     w("ultrametricity", "alpha", 1.0, check=differs(lambda r: r.verdict)),
     w("ultrametricity", "n_boot", 3, check=lambda a, b: (a.bootstrap_mean_K is None
                                                          and b.bootstrap_mean_K.shape == (3,))
       or pytest.fail()),
-    w("ultrametricity", "seed", 1, check=differs(lambda r: r.nulls["gaussian"].mean_K)),
+    w("ultrametricity", "seed", 1, check=differs(lambda r: r.nulls["covariance"].mean_K)),
     threads("ultrametricity"),
     w("gaussian_null", "metric", "cosine"),
     w("shuffle_null", "metric", "sqeuclidean"),
     w("permutation_null", "layer", 0),
     w("permutation_null", "distance", "sqrt"),
     w("permutation_null", "normalize", "q"),
+    w("permutation_null", "alignment", "pairwise"),
+    w("permutation_null", "kind", "signs"),
+    threads("permutation_null", alignment="pairwise"),  # the threads run the alignment
+    w("covariance_null", "distances", D[:5, :5]),
+    w("covariance_null", "points", With(POINTS, distances=None)),
+    w("covariance_null", "metric", "cosine", points=POINTS, distances=None),
+    w("covariance_null", "gram", With(POINTS @ POINTS.T, distances=None)),
+    w("path_null", "points", POINTS),
+    w("path_null", "metric", "cosine", points=POINTS),
+    w("network_null", "kind", "signs"),
+    w("network_null", "alignment", "none"),
+    w("network_null", "distance", "sqrt"),
+    w("network_null", "X", With(X, kind="function")),
+    w("network_null", "layer", 0),
+    w("network_null", "normalize", "q", alignment="none"),
+    threads("network_null"),
     threads("pack_signs"),
     w("sign_overlaps", "B", SPINS2, check=lambda a, b: np.testing.assert_allclose(
         b, SPINS.astype(float) @ SPINS2.T.astype(float) / SPINS.shape[1])),
