@@ -24,6 +24,7 @@ def digits20():
 # Few short trainings leave some weights frozen at +-1 in every draw: maxent warns (correctly)
 # that their fields are held finite only by the regulariser.
 @pytest.mark.filterwarnings("ignore:.*constant in the data:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:Boltzmann learning did not converge")
 def test_pipeline_shallow_runs_end_to_end(digits20):
     r = em.run_effective_model(digits20, "shallow", n_replicas=3, epochs=3, n_per_network=100,
                                fit="boltzmann", fit_kwargs=dict(iters=20, keep_after=5),

@@ -136,7 +136,7 @@ CASES = [
       check=differs(lambda r: r["perms"])),
     w("align_hidden_units", "on", "theta", check=differs(lambda r: r["cosine"])),
     threads("align_hidden_units"),
-    w("analyse_configurations", "fit", With("boltzmann", fit_kwargs={"iters": 5}),
+    w("analyse_configurations", "fit", With("boltzmann", fit_kwargs={"iters": 5, "warn": False}),
       check=differs(_fits)),
     w("analyse_configurations", "fit_kwargs", {"max_iter": 10, "l2": 1.0}, check=differs(_fits)),
     w("analyse_configurations", "n_references", 2, check=differs(lambda r: r.references)),
@@ -160,7 +160,7 @@ CASES = [
       < len(a.samples.network) or pytest.fail(f"{np.sort(a.samples.accuracy)}")),
     w("run_effective_model", "blocks", ["ITER"], regime="deep-under",
       check=lambda a, b: list(b.fits) == ["ITER"] != list(a.fits) or pytest.fail()),
-    w("run_effective_model", "fit", With("boltzmann", fit_kwargs={"iters": 3}),
+    w("run_effective_model", "fit", With("boltzmann", fit_kwargs={"iters": 3, "warn": False}),
       check=differs(_fits)),
     w("run_effective_model", "fit_kwargs", {"max_iter": 5, "l2": 1.0}, check=differs(_fits)),
     w("run_effective_model/spy", "n_references", 2, check=_forwarded("n_references", 2)),
@@ -221,7 +221,8 @@ def test_fit_error_warn_threshold():
     # unstable Boltzmann learning (large rates) keeps a late, worse iterate: warned only below
     # the threshold
     kw = {**_LAND, "landscape": False, "n_tap_starts": 0, "fit": "boltzmann",
-          "fit_kwargs": {"iters": 6, "keep_after": 5, "lr_J": 2.0, "lr_h": 2.0}}
+          "fit_kwargs": {"iters": 6, "keep_after": 5, "lr_J": 2.0, "lr_h": 2.0, "step": "fixed",
+                         "warn": False}}
     with pytest.warns(RuntimeWarning, match="unstable"):
         em.analyse_configurations(CFG.configurations, BLOCKS, fit_error_warn=0.0, **kw)
     import warnings

@@ -27,7 +27,9 @@ RUNNERS = {
     "Ising.bp": (lambda **k: MODEL.bp(**k), dict(warn=False)),
     "Ising.exact_moments": (lambda **k: MODEL.exact_moments(**k), {}),
     "fit_pseudolikelihood": (lambda **k: me.fit_pseudolikelihood(S, **k), dict(max_iter=20)),
-    "fit_boltzmann": (lambda **k: me.fit_boltzmann(**k), dict(samples=S, iters=6, keep_after=3)),
+    # six iterations do not converge: the convergence warning is the subject of its own row
+    "fit_boltzmann": (lambda **k: me.fit_boltzmann(**k),
+                      dict(samples=S, iters=6, keep_after=3, warn=False)),
     "mean_field_init": (lambda **k: me.mean_field_init(**k), dict(samples=S)),
     "compare_moments": (lambda **k: me.compare_moments(S, S2, **k), {}),
     "planted_recovery": (lambda **k: me.planted_recovery(MODEL, **k), dict(
@@ -96,6 +98,7 @@ CASES = [
     w("fit_boltzmann", "iters", 7, check=differs(_J)),
     # large rates: the moment error is not monotonic, the kept best depends on the cut
     w("fit_boltzmann", "keep_after", 4, keep_after=2, lr_J=2.0, lr_h=2.0, moments="exact",
+      step="fixed",
       check=lambda a, b: b.info["best_iter"] >= 4 > a.info["best_iter"] or pytest.fail()),
     w("fit_boltzmann", "init", "tap", check=differs(_J)),
     w("fit_boltzmann", "init_scale", 0.1, check=differs(_J)),
@@ -108,6 +111,15 @@ CASES = [
     w("fit_boltzmann", "mc_burn_in", 5, moments="mc", mc_samples=200, check=differs(_J)),
     w("fit_boltzmann", "seed", 1, check=differs(_J)),
     threads("fit_boltzmann", moments="mc", mc_samples=200),
+    # the adaptive step: a large initial step is rejected and shrunk, then grows again
+    w("fit_boltzmann", "step", "fixed", lr_J=5.0, lr_h=5.0, check=differs(_J)),
+    w("fit_boltzmann", "lr_grow", 3.0, lr_J=2.0, lr_h=2.0, check=differs(_J)),
+    w("fit_boltzmann", "lr_shrink", 0.1, lr_J=5.0, lr_h=5.0, check=differs(_J)),
+    w("fit_boltzmann", "conv_window", 2, check=differs(lambda r: r.info["reason"])),
+    w("fit_boltzmann", "conv_rtol", 0.9, check=lambda a, b: (not a.info["converged"]
+                                                          and b.info["converged"]) or pytest.fail()),
+    w("fit_boltzmann", "conv_atol", 1.0, check=lambda a, b: (not a.info["converged"]
+                                                          and b.info["converged"]) or pytest.fail()),
     w("mean_field_init", "samples", S2, check=differs(_J)),
     w("mean_field_init", "method", "nmf", check=differs(_J)),
     w("mean_field_init", "data_moments", With(me.moments(S2), samples=None), check=differs(_J)),
@@ -177,6 +189,19 @@ def test_check_spins_options():
 
 
 def test_every_option_has_a_wiring_row():
-    have = CASES + [W("Ising.bp", "warn", None)]  # test_bp_warn_option
+    have = CASES + [W("Ising.bp", "warn", None),  # test_bp_warn_option
+                    W("fit_boltzmann", "warn", None)]  # test_fit_boltzmann_warn_reaches_...
     assert wiring.missing_rows(SIGNATURES, have, NOT_OBSERVABLE) == []
     assert wiring.stale_rows(SIGNATURES, have, NOT_OBSERVABLE) == []
+
+
+def test_fit_boltzmann_warn_reaches_the_convergence_warning():
+    from glasslens.maxent._inference import FitConvergenceWarning
+
+    with pytest.warns(FitConvergenceWarning, match="did not converge in 6 iterations"):
+        me.fit_boltzmann(samples=S, iters=6, keep_after=3)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        me.fit_boltzmann(samples=S, iters=6, keep_after=3, warn=False)

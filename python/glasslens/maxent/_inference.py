@@ -189,6 +189,28 @@ def moment_error(m_model: np.ndarray, C_model: np.ndarray, m_data: np.ndarray, C
     return float(np.sqrt(np.mean((m_model - m_data) ** 2) + (np.mean(dC[off] ** 2) if N > 1 else 0.0)))
 
 
+class FitConvergenceWarning(RuntimeWarning):
+    """An iterative fit stopped without converging (still improving, or diverged: the error at the
+    last iteration is well above the best one). The fit's ``info`` says which."""
+
+
+def _frozen_mean_field(m_d: np.ndarray, C_d: np.ndarray, method: str, m_clip: float) -> Tuple[np.ndarray, np.ndarray]:
+    """Mean-field start for Boltzmann learning. Spins frozen in the data (|m| >= m_clip) make the
+    connected correlation matrix singular and give couplings ~ 1 / (1 - m^2) (thousands, BP then
+    overflows); they get zero couplings and the clipped field atanh(m), the others the mean-field
+    inversion among themselves."""
+    N = m_d.shape[0]
+    free = np.flatnonzero(np.abs(m_d) < m_clip)
+    h = np.arctanh(np.clip(m_d, -m_clip, m_clip))
+    J = np.zeros((N, N))
+    if free.size >= 2:
+        mf = mean_field_init(data_moments=(m_d[free], C_d[np.ix_(free, free)]), method=method,
+                             m_clip=m_clip)
+        J[np.ix_(free, free)] = mf.J
+        h[free] = mf.h
+    return h, J
+
+
 def fit_boltzmann(
     samples: Any = None,
     moments: str = "bp",
@@ -209,36 +231,90 @@ def fit_boltzmann(
     mc_burn_in: int = 200,
     seed: int = 0,
     n_threads: Optional[int] = None,
+    step: str = "auto",
+    lr_grow: float = 1.1,
+    lr_shrink: float = 0.5,
+    conv_window: int = 10,
+    conv_rtol: float = 0.01,
+    conv_atol: Optional[float] = None,
+    warn: bool = True,
 ) -> Ising:
     """Boltzmann learning (gradient ascent of the likelihood by moment matching).
 
     samples: +-1 data (M, N), or give data_moments = (m, C) instead (C = <s_i s_j>).
     Each iteration computes model moments (moments = "bp": loopy BP warm-started from the previous
     messages, the paper's choice; "mc": Metropolis samples; "exact": enumeration, N <= 20) and
-    updates ``J <- J - lr_J ((C_model - C_data) + gamma J)``, ``h <- h - lr_h (m_model - m_data)``.
-    Returns the parameters with the lowest error ``sqrt(mean dm^2 + mean_{i!=j} dC^2)`` among
-    iterations >= keep_after (all iterations if iters <= keep_after). init: "random" (small
-    symmetric J ~ N(0, init_scale^2), h = 0), "tap"/"nmf" (mean field) or an Ising model.
+    takes the step ``J <- J - a lr_J ((C_model - C_data) + gamma J)``, ``h <- h - a lr_h
+    (m_model - m_data)`` with a step scale ``a``.
+
+    step: how ``a`` is chosen.
+
+    * "adaptive" (the default for BP and exact moments; "auto"): backtracking on the moment error
+      ("bold driver"). ``a`` starts at 1; a step whose new parameters have a larger error than the
+      current ones is rejected (parameters and BP messages revert) and ``a *= lr_shrink``; an
+      accepted step sets ``a = min(1, a * lr_grow)``. The merit is the squared gradient norm in
+      the metric of the steps, ``g^T P g`` with ``P = diag(lr_J, lr_h)`` and g the moment
+      mismatch (plus gamma J); with BP a trial is also rejected when undamped BP does not
+      converge from the warm start. So lr_J and lr_h are the initial and
+      *maximum* steps. Why: on polarised data the likelihood's curvature in J is large (top
+      eigenvalue ~960 on the authors' shallow data), plain steps are stable only for lr_J <~ 0.002
+      and the paper's 0.01 diverges (error 0.26 instead of 0.029); backtracking settles at
+      lr_J ~ 3e-4 there by itself and the error decreases monotonically (bench/results/maxent.md).
+      The returned parameters are the last accepted iterate, which is also the best one;
+      keep_after is not used.
+    * "fixed" (the default for "mc", whose noisy error cannot arbitrate steps): ``a = 1``, the
+      paper's rule; returns the lowest-error parameters among ``errors[keep_after:]`` (all if
+      iters <= keep_after) and says so (FitConvergenceWarning) if the last iterate is much worse.
+
+    Convergence (``info["converged"]``): the error of the current parameters at the last iteration
+    is within 10% of the best error seen and improved by at most ``conv_rtol`` (relative) over the
+    last ``conv_window`` iterations, and the step did not collapse (a > 1e-6); or the error is
+    below ``conv_atol`` (moments matched; default 1e-5 with data_moments, 0.25 / sqrt(M) with M
+    samples - a quarter of the sampling noise of one moment). A fit that did not
+    converge - still improving, diverged, or stuck - raises a FitConvergenceWarning (warn=True)
+    naming the reason (``info["reason"]``). With step="fixed" a run whose last error is more than
+    twice the best is reported as diverged: the best iterate is returned, but not silently.
+
+    init: "random" (small symmetric J ~ N(0, init_scale^2), h = 0), "tap"/"nmf" (mean field; spins
+    frozen in the data get zero couplings and the field atanh(1 - 1e-4) - their unclipped
+    mean-field couplings are ~1/(1 - m^2) and overflow BP) or an Ising model.
     BP runs to max |dm| <= bp_tol = 1e-6 by default, stricter than the authors' mean |dm| <= 1e-4:
     with warm starts, the loose rule lets learning settle on parameters whose BP solution is
     unstable (seen on the authors' RB block: BP restarted from zero then lands elsewhere, moment
     error 1.0 instead of 0.02). After learning, BP is rerun from zero messages and a
     BPConvergenceWarning is raised if it disagrees (``info["cold_bp_error"]``).
-    ``info["errors"]`` holds the error of every iteration. With BP moments, ``info["bp_messages"]``
-    holds the messages behind the returned parameters' moments: pass them as
-    ``model.bp(messages=...)`` (and as a landscape warm start) - a fit can have several BP fixed
+
+    ``info``: ``errors`` (iters + 1 entries: the error of the initial parameters, then of the
+    current parameters after every iteration; with step "adaptive" the merit ``g^T P g`` never
+    increases and the moment error nearly never), ``trial_errors`` (error of every evaluated iterate, rejected ones
+    included), ``steps`` (the scale ``a`` used by each iteration's step: lr_J * a, lr_h * a),
+    ``converged``, ``reason``, ``final_error`` (error of the returned parameters), ``last_error``
+    (of the current parameters at the last iteration), ``best_error``, ``best_iter``,
+    ``iterations``, ``n_rejected``, ``cold_bp_error``, ``bp_nonconverged``. With BP moments,
+    ``info["bp_messages"]`` holds the messages behind the returned parameters' moments: pass them
+    as ``model.bp(messages=...)`` (and as a landscape warm start) - a fit can have several BP fixed
     points, and BP started from zero messages may land on another one (e.g. a flipped state).
     """
     method = moments
     if method not in ("bp", "mc", "exact"):
         raise ValueError(f"moments must be 'bp', 'mc' or 'exact', got {method!r}")
-    m_d, C_d, _ = _data_moments(samples, data_moments)
+    if step not in ("auto", "adaptive", "fixed"):
+        raise ValueError(f"step must be 'auto', 'adaptive' or 'fixed', got {step!r}")
+    adaptive = step == "adaptive" or (step == "auto" and method != "mc")
+    m_d, C_d, n_samp = _data_moments(samples, data_moments)
     N = m_d.shape[0]
     lr_J = check_float(lr_J, "lr_J", 0.0)
     lr_h = check_float(lr_h, "lr_h", 0.0)
     gamma = check_float(gamma, "gamma", 0.0)
     iters = check_int(iters, "iters", 1, 10**7)
     keep_after = check_int(keep_after, "keep_after", 0)
+    lr_grow = check_float(lr_grow, "lr_grow", 1.0)
+    lr_shrink = check_float(lr_shrink, "lr_shrink", 0.0, 1.0, low_open=True)
+    conv_window = check_int(conv_window, "conv_window", 1)
+    conv_rtol = check_float(conv_rtol, "conv_rtol", 0.0)
+    if conv_atol is None:  # a quarter of one moment's sampling noise, 1/sqrt(M)
+        conv_atol = 1e-5 if n_samp is None else 0.25 / np.sqrt(n_samp)
+    conv_atol = check_float(conv_atol, "conv_atol", 0.0)
     seed = check_seed(seed)
     nt = resolve_threads(n_threads)
     if method == "exact" and N > 20:
@@ -248,30 +324,28 @@ def fit_boltzmann(
         if init.n != N:
             raise ValueError(f"init has N = {init.n}, data has N = {N}")
         h, J = init.h.copy(), init.J.copy()
-    elif init == "random":
+    elif isinstance(init, str) and init == "random":
         A = rng.normal(0.0, check_float(init_scale, "init_scale", 0.0), size=(N, N))
         J = np.triu(A, 1)
         J = J + J.T
         h = np.zeros(N)
-    elif init in ("tap", "nmf"):
-        mf = mean_field_init(data_moments=(m_d, C_d), method=init)
-        h, J = mf.h.copy(), mf.J.copy()
+    elif isinstance(init, str) and init in ("tap", "nmf"):
+        h, J = _frozen_mean_field(m_d, C_d, init, 1 - 1e-4)
+        if not (np.all(np.isfinite(J)) and np.all(np.isfinite(h))):
+            raise FloatingPointError(f"init={init!r}: the mean-field inversion of the data's "
+                                     f"connected correlations is not finite; use init='random'")
     else:
         raise ValueError(f"init must be 'random', 'tap', 'nmf' or an Ising model, got {init!r}")
-    start = keep_after if iters > keep_after else 0
-    msg = None
-    errors: List[float] = []
-    best: Tuple[float, np.ndarray, np.ndarray, int] = (np.inf, h, J, -1)
-    best_msg: Optional[np.ndarray] = None
-    nonconv = 0
-    for t in range(iters):
+
+    def evaluate(h: np.ndarray, J: np.ndarray, msg: Optional[np.ndarray]):
+        """Model moments, BP messages, BP convergence, moment error and the step rule's merit."""
         model = Ising(h, J)
+        conv = True
         if method == "bp":
             st = model.bp(messages=msg, tol=bp_tol, max_sweeps=bp_max_sweeps,
-                          criterion=bp_criterion, damping=damping, warn=False, n_threads=nt)
-            msg = st.messages
-            nonconv += not st.converged
-            m_m, C_m = st.m, st.C
+                          criterion=bp_criterion, damping=damping, warn=False,
+                          auto_damping=0.0 if adaptive else 0.5, n_threads=nt)
+            m_m, C_m, msg, conv = st.m, st.C, st.messages, st.converged
         elif method == "exact":
             ex = model.exact_moments(n_threads=nt)
             m_m, C_m = ex["m"], ex["C"]
@@ -279,22 +353,103 @@ def fit_boltzmann(
             X = model.sample(mc_samples, method="metropolis", burn_in=mc_burn_in,
                              chains=mc_chains, seed=int(rng.integers(2**63)), n_threads=nt)
             m_m, C_m = _sample_moments(X)
-        err = moment_error(m_m, C_m, m_d, C_d)
-        errors.append(err)
+        # merit of the step rule: the squared gradient norm in the metric of the steps,
+        # g^T P g with P = diag(lr_J, lr_h); -P g is a descent direction of it for any symmetric
+        # positive semi-definite curvature (the plain moment error's weights are not, and steps
+        # stall near its minimum)
+        gJ = (C_m - C_d) + gamma * J
+        np.fill_diagonal(gJ, 0.0)
+        nll = float(0.5 * lr_J * np.sum(gJ * gJ) + lr_h * np.sum((m_m - m_d) ** 2))
+        return m_m, C_m, msg, conv, moment_error(m_m, C_m, m_d, C_d), nll
+
+    start = 0 if adaptive or iters <= keep_after else keep_after
+    msg = None
+    errors: List[float] = []
+    trials: List[float] = []
+    steps: List[float] = []
+    nonconv = 0
+    n_rej = 0
+    a = 1.0
+    m_m, C_m, msg, conv, err, nll = evaluate(h, J, msg)
+    if not np.isfinite(err):
+        why = ""
+        if isinstance(init, str) and init in ("tap", "nmf"):
+            free = np.abs(m_d) < 1 - 1e-4
+            Cc = (C_d - np.outer(m_d, m_d))[np.ix_(free, free)]
+            ev = np.linalg.eigvalsh(Cc) if Cc.size else np.ones(1)
+            why = (f": the {init} inversion gives couplings up to |J| = {np.max(np.abs(J)):.3g} "
+                   f"(connected correlations of the {int(free.sum())} non-frozen spins have "
+                   f"eigenvalues {ev.min():.2g}..{ev.max():.2g}, nearly singular), far outside "
+                   f"the range where BP is defined; use init='random'")
+        raise FloatingPointError("the initial parameters give non-finite model moments"
+                                 + (" (BP overflowed)" if method == "bp" else "") + why)
+    errors.append(err)
+    best: Tuple[float, np.ndarray, np.ndarray, int] = (np.inf, h, J, -1)
+    best_msg: Optional[np.ndarray] = None
+    cur = (err, h, J, msg, m_m, C_m, nll)  # current (accepted) parameters and their moments
+    for t in range(iters):
+        err = cur[0]
         if t >= start and err < best[0]:
-            best = (err, h.copy(), J.copy(), t)
-            best_msg = None if msg is None else msg.copy()
+            best = (err, cur[1].copy(), cur[2].copy(), t)
+            best_msg = None if cur[3] is None else cur[3].copy()
+        _, h, J, msg, m_m, C_m, nll = cur
         dJ = (C_m - C_d) + gamma * J
         np.fill_diagonal(dJ, 0.0)
-        J = J - lr_J * dJ
-        J = 0.5 * (J + J.T)
-        h = h - lr_h * (m_m - m_d)
-        if not (np.all(np.isfinite(J)) and np.all(np.isfinite(h))):
+        Jn = J - (a * lr_J) * dJ
+        Jn = 0.5 * (Jn + Jn.T)
+        hn = h - (a * lr_h) * (m_m - m_d)
+        steps.append(a)
+        if not (np.all(np.isfinite(Jn)) and np.all(np.isfinite(hn))):
             raise FloatingPointError(f"Boltzmann learning diverged at iteration {t}; lower lr_J/lr_h")
-    if nonconv:
+        m_n, C_n, msg_n, conv, err_n, nll_n = evaluate(hn, Jn, None if msg is None else msg.copy())
+        nonconv += (not conv) and not adaptive  # adaptive: such trials are rejected
+        trials.append(err_n)
+        if adaptive and not (conv and nll_n <= nll):  # also rejects NaN
+            n_rej += 1
+            a *= lr_shrink
+        else:
+            if adaptive:
+                a = min(1.0, a * lr_grow)
+            elif not np.isfinite(err_n):
+                raise FloatingPointError(f"Boltzmann learning diverged at iteration {t}; "
+                                         f"lower lr_J/lr_h")
+            cur = (err_n, hn, Jn, msg_n, m_n, C_n, nll_n)
+        errors.append(cur[0])
+    if iters >= start and cur[0] < best[0]:
+        best = (cur[0], cur[1].copy(), cur[2].copy(), iters)
+        best_msg = None if cur[3] is None else cur[3].copy()
+    if nonconv and warn:
         warnings.warn(f"BP did not reach tol {bp_tol:g} in {nonconv} of {iters} iterations; "
                       f"moments there are approximate (try damping > 0)", BPConvergenceWarning,
                       stacklevel=2)
+    # convergence verdict
+    E = np.asarray(errors)
+    last = float(E[-1])
+    best_all = float(min(E.min(), best[0]))
+    w = min(conv_window, len(E) - 1)
+    prev = float(E[-1 - w]) if w >= 1 else np.inf
+    improving = prev - last > conv_rtol * max(last, 1e-300)
+    if last <= conv_atol:
+        reason = ""
+    elif last > 2.0 * best_all + 1e-12:
+        reason = (f"diverged: error at the last iteration {last:.3g} vs best {best_all:.3g}; "
+                  f"the best iterate is returned")
+    elif last > 1.1 * best_all + 1e-12:
+        reason = f"unstable: error at the last iteration {last:.3g} vs best {best_all:.3g}"
+    elif adaptive and a < 1e-6:
+        reason = f"step collapsed to {a:.2g} x (lr_J, lr_h) without reaching a stationary point"
+    elif improving:
+        reason = (f"still improving: error {prev:.3g} -> {last:.3g} over the last {w} iterations "
+                  f"(> {conv_rtol:g} relative); raise iters")
+    else:
+        reason = ""
+    converged = not reason
+    if not converged and warn:
+        warnings.warn(f"Boltzmann learning did not converge in {iters} iterations: {reason}",
+                      FitConvergenceWarning, stacklevel=2)
+    if adaptive:  # the current iterate is the best one
+        best = (cur[0], cur[1].copy(), cur[2].copy(), int(np.flatnonzero(E <= cur[0])[0]))
+        best_msg = None if cur[3] is None else cur[3].copy()
     out = Ising(best[1], best[2])
     cold_err = None
     if method == "bp":
@@ -303,15 +458,19 @@ def fit_boltzmann(
         st = out.bp(tol=bp_tol, max_sweeps=bp_max_sweeps, criterion=bp_criterion,
                     damping=damping, warn=False, n_threads=nt)
         cold_err = moment_error(st.m, st.C, m_d, C_d)
-        if cold_err > 2.0 * best[0] + 1e-3:
+        if cold_err > 2.0 * best[0] + 1e-3 and warn:
             warnings.warn(
                 f"BP from zero messages reaches a different fixed point of the fitted model (moment "
                 f"error {cold_err:.3g} vs {best[0]:.3g} during learning): the fit tracked an "
                 f"unstable BP solution; use a tighter bp_tol with bp_criterion='max'",
                 BPConvergenceWarning, stacklevel=2)
-    out.info = {"method": f"boltzmann-{method}", "errors": np.array(errors), "bp_messages": best_msg,
-                "cold_bp_error": cold_err,
+    out.info = {"method": f"boltzmann-{method}", "step": "adaptive" if adaptive else "fixed",
+                "errors": E, "trial_errors": np.array(trials), "steps": np.array(steps),
+                "bp_messages": best_msg, "cold_bp_error": cold_err,
+                "converged": bool(converged), "reason": reason,
+                "final_error": float(best[0]), "last_error": last,
                 "best_error": float(best[0]), "best_iter": int(best[3]),
+                "iterations": int(iters), "n_rejected": int(n_rej),
                 "bp_nonconverged": int(nonconv)}
     return out
 
