@@ -11,6 +11,7 @@ from __future__ import annotations
 
 
 from ._inference import (
+    FitConvergenceWarning,
     compare_moments,
     fit_boltzmann,
     fit_pseudolikelihood,
@@ -31,6 +32,7 @@ from ._landscape import (
 )
 
 __all__ = [
+    "FitConvergenceWarning",
     "Ising",
     "BPState",
     "BPConvergenceWarning",
