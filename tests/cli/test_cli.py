@@ -55,6 +55,8 @@ def test_console_script_if_installed():
     (["analyze", "-O", "novalue"], "KEY=VALUE"),
     (["train", "--family", "bogus"], "invalid choice"),
     (["frobnicate"], "invalid choice"),
+    (["replicas", "--alignment", "foo"], "alignment must be one of 'none', 'pairwise'"),
+    (["effective-model", "--alignment", "none,bogus"], "got 'bogus'"),
 ])
 def test_parser_errors(argv, msg, capsys):
     with pytest.raises(SystemExit) as ei:

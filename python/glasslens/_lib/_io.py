@@ -92,9 +92,10 @@ def load_npz(
             with z:
                 if META not in z.files:
                     raise ValueError(f"no {META!r} header member")
-                if _declared_size(z, META) > MAX_HEADER_BYTES:
-                    raise ValueError(f"the header member declares {_declared_size(z, META):,} "
-                                     f"bytes (limit {MAX_HEADER_BYTES:,})")
+                head_size = _declared_size(z, META)
+                if head_size > MAX_HEADER_BYTES:
+                    raise ValueError(f"the header member declares {head_size:,} bytes (limit "
+                                     f"{MAX_HEADER_BYTES:,})")
                 header = json.loads(str(z[META]))
                 _check_header(p, header, kind, format, what)
                 exact = check_header(header) if check_header is not None else None

@@ -111,20 +111,17 @@ def alignment_arg(text: str) -> Tuple[str, ...]:
     ``glasslens._lib._alignment.ALIGNMENTS``: none, pairwise, reference, medoid, mean); each
     command accepts the subset it can compute. The effective-model command's old values
     ``aligned`` (= mean) and ``both`` (= none,mean) are accepted with a deprecation note."""
-    from .._lib._alignment import ALIGNMENTS
+    from .._lib._alignment import check_alignments
 
     old = {"aligned": "mean", "both": "none,mean"}
     if text in old:
         print(f"glasslens: --alignment {text} is deprecated; use --alignment {old[text]}",
               file=sys.stderr)
         text = old[text]
-    vals = tuple(v.strip() for v in text.split(",") if v.strip())
-    bad = [v for v in vals if v not in ALIGNMENTS]
-    if not vals or bad:
-        raise argparse.ArgumentTypeError(
-            f"alignment must be one of {', '.join(ALIGNMENTS)} (or a comma-separated list), "
-            f"got {text!r}")
-    return vals
+    try:  # the library's one check and message
+        return check_alignments([v.strip() for v in text.split(",") if v.strip()])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (or a comma-separated list of them)") from None
 
 
 def deprecated_flag(new: str) -> type:

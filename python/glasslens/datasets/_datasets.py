@@ -194,7 +194,6 @@ def _labels(y: Any, name: str, n: int, n_classes: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
-_MAX_IDX_BYTES = MAX_IDX_BYTES  # 16 GiB: anything larger is certainly a corrupt header
 
 
 def read_idx(path: PathLike) -> np.ndarray:
@@ -255,7 +254,7 @@ def _read_idx_stream(stream: Any, p: Path) -> np.ndarray:
         raise ValueError(f"{p}: IDX header has a zero dimension {dims}")
     dt = _IDX_TYPES[code]
     want = dt.itemsize * int(np.prod(dims, dtype=object))
-    if want > _MAX_IDX_BYTES:
+    if want > MAX_IDX_BYTES:
         raise ValueError(f"{p}: IDX header dimensions {dims} are absurd ({want} bytes)")
     check_alloc(want, f"{p}: IDX header dimensions {dims}")
     buf = bytearray(want)
