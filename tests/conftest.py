@@ -1,5 +1,12 @@
+import pathlib
+import sys
+
 import numpy as np
 import pytest
+
+# the suite's shared helper modules (wiring.py, nn_reference.py) import by name from any test
+# directory
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 
 @pytest.fixture

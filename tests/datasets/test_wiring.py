@@ -1,6 +1,4 @@
 """Wiring of glasslens.datasets: every public option reaches the computation (tests/wiring.py)."""
-import importlib.util
-import pathlib
 import struct
 
 import numpy as np
@@ -8,10 +6,7 @@ import pytest
 
 from glasslens import datasets as D
 
-_spec = importlib.util.spec_from_file_location(
-    "wiring", pathlib.Path(__file__).parents[1] / "wiring.py")
-wiring = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(wiring)
+import wiring
 W, w, With, SAME, differs, threads = (wiring.W, wiring.w, wiring.With, wiring.SAME,
                                       wiring.differs, wiring.threads)
 

@@ -1,7 +1,5 @@
 """Wiring of glasslens.effective_model: every public option reaches the computation
 (tests/wiring.py)."""
-import importlib.util
-import pathlib
 
 import numpy as np
 import pytest
@@ -9,10 +7,7 @@ import pytest
 from glasslens import effective_model as em
 from glasslens.effective_model import _pipeline
 
-_spec = importlib.util.spec_from_file_location(
-    "wiring", pathlib.Path(__file__).parents[1] / "wiring.py")
-wiring = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(wiring)
+import wiring
 W, w, With, SAME, differs, threads, dep = (wiring.W, wiring.w, wiring.With, wiring.SAME,
                                            wiring.differs, wiring.threads, wiring.dep)
 

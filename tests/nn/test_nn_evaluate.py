@@ -5,13 +5,8 @@ import glasslens as gl
 from glasslens import _core
 from glasslens.nn import logits
 
-import importlib.util
-import pathlib
 
-_spec = importlib.util.spec_from_file_location(
-    "nn_reference", pathlib.Path(__file__).parents[1] / "nn_reference.py")
-ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)
+import nn_reference as ref
 
 ARCHS = [([9, 4], True), ([9, 4], False), ([12, 7, 5], True), ([12, 7, 5], False),
          ([10, 8, 6, 3], True), ([10, 8, 6, 3], False),

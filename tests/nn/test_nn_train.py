@@ -1,5 +1,3 @@
-import importlib.util
-import pathlib
 import types
 
 import numpy as np
@@ -8,10 +6,7 @@ import pytest
 import glasslens as gl
 from glasslens.nn import derived_seeds, epoch_order, lr_schedule, noisy_labels
 
-_spec = importlib.util.spec_from_file_location(
-    "nn_reference", pathlib.Path(__file__).parents[1] / "nn_reference.py")
-ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)
+import nn_reference as ref
 
 
 @pytest.fixture(scope="module")

@@ -19,13 +19,8 @@ def engine_loss(net, X, y, n_threads=None):
     d = as_xy(X, y)
     return _engine_loss(net, d.X_train, d.y_train, resolve_threads(n_threads))
 
-import importlib.util
-import pathlib
 
-_spec = importlib.util.spec_from_file_location(
-    "nn_reference", pathlib.Path(__file__).parents[1] / "nn_reference.py")
-ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)
+import nn_reference as ref
 
 
 def np_loss(widths, bias, theta, X, y):

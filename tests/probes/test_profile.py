@@ -10,13 +10,8 @@ from glasslens.probes import network_loss
 from glasslens.nn import layer_slices
 
 
-import importlib.util
-import pathlib
 
-_spec = importlib.util.spec_from_file_location(
-    "nn_reference", pathlib.Path(__file__).parents[1] / "nn_reference.py")
-ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)
+import nn_reference as ref
 
 
 def np_loss(widths, bias, theta, X, y):

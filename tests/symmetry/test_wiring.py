@@ -1,6 +1,4 @@
 """Wiring of glasslens.symmetry: every public option reaches the computation (tests/wiring.py)."""
-import importlib.util
-import pathlib
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,10 +8,7 @@ import glasslens as gl
 from glasslens import symmetry as sy
 from glasslens.symmetry import _matching
 
-_spec = importlib.util.spec_from_file_location(
-    "wiring", pathlib.Path(__file__).parents[1] / "wiring.py")
-wiring = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(wiring)
+import wiring
 W, w, With, SAME, differs, threads, dep = (wiring.W, wiring.w, wiring.With, wiring.SAME,
                                            wiring.differs, wiring.threads, wiring.dep)
 
