@@ -4,6 +4,7 @@ Each case runs ``glasslens.cli.main`` with the library functions replaced by spi
 their (bound) arguments; the spy of the case's target raises ``Stop`` once called, so nothing
 is computed. A last test checks that the cases cover every flag of every command's parser.
 """
+import argparse
 import functools
 import inspect
 import io
@@ -132,6 +133,7 @@ for cmd in ("train", "permutation", "replicas"):
                   (0.1, 0.2)))
     CASES.append(([cmd, "--threads", "3"], "train_ensemble", "n_threads", 3))
     CASES.append(([cmd, "--no-progress"], "train_ensemble", "progress", False))
+    CASES.append(([cmd, "--progress"], "train_ensemble", "progress", True))
 for flag, value, key, want in DATA:
     CASES.append((["analyze", flag, value], "run_analysis",
                   {"name": "dataset", "path": "data_path"}.get(key, key), want))
@@ -145,6 +147,7 @@ CASES += [
     (["analyze", "-o", "rep"], "run_analysis", "out", "rep"),
     (["analyze", "--threads", "3"], "run_analysis", "n_threads", 3),
     (["analyze", "--no-progress"], "run_analysis", "progress", False),
+    (["analyze", "--progress"], "run_analysis", "progress", True),
     (["analyze", "--sections", "setup,training"], "run_analysis", "sections",
      ["setup", "training"]),
     (["analyze", "-O", "a=1"], "run_analysis", "extra", {"a": 1}),
@@ -167,6 +170,7 @@ for cmd, target in (("profile", "profile"), ("walk", "random_walk")):
         ([*base, "--seed", "5"], target, "seed", 5),
         ([*base, "--threads", "3"], target, "n_threads", 3),
         ([*base, "--no-progress"], target, None, None),  # accepted; these probes show no bar
+        ([*base, "--progress"], target, None, None),
         ([*base, "--out", "p.npz"], "write_npz", "out", "p.npz"),
         ([*base, "-o", "p.npz"], "write_npz", "out", "p.npz"),
         ([*base, "--delta", "0.2"], target, "delta", 0.2),
@@ -220,7 +224,7 @@ CASES += [(["flatness", *_flag(f, v)], "generalization_study", k, w) for f, v, k
     ("--measures", "hessian_top", "measures", ["hessian_top"]),
     ("--no-balance", None, "balance", False), ("--n-boot", "10", "n_boot", 10),
     ("--match-tol", "0.3", "match_tol", 0.3), ("--threads", "3", "n_threads", 3),
-    ("--no-progress", None, "progress", False)]]
+    ("--no-progress", None, "progress", False), ("--progress", None, "progress", True)]]
 CASES += [(["flatness", "-o", "fdir"], "write_outputs", "out", "fdir"),
           (["flatness", "--out", "fdir"], "write_outputs", "out", "fdir")]
 # effective-model
@@ -237,7 +241,7 @@ CASES += [(["effective-model", *_flag(f, v)], _E, k, w) for f, v, k, w in [
     ("--tap-starts", "5", "n_tap_starts", 5),
     ("--alignment", "none,mean", "alignment", ("none", "mean")),
     ("--seed", "3", "seed", 3), ("--threads", "3", "n_threads", 3),
-    ("--no-progress", None, "progress", False)]]
+    ("--no-progress", None, "progress", False), ("--progress", None, "progress", True)]]
 CASES += [
     (["effective-model", "--x-max", "1"], "tilt_grid", "x_max", 1.0),
     (["effective-model", "--x-step", "0.5"], "tilt_grid", "step", 0.5),
@@ -304,13 +308,24 @@ def test_defaults_come_from_the_config(monkeypatch, tmp_path, tiny):
     assert got["progress"] is True
 
 
-def test_flatness_progress_is_a_deprecated_no_op(monkeypatch, tmp_path, tiny, capsys):
+# the command, the function that receives ``progress``, and its value without a flag
+_PROGRESS = [("train", "train_ensemble", "bool"), ("permutation", "train_ensemble", "bool"),
+             ("replicas", "train_ensemble", "bool"), ("flatness", "generalization_study", "bool"),
+             ("effective-model", "run_effective_model", "bool"), ("analyze", "run_analysis", None)]
+
+
+@pytest.mark.parametrize("cmd, target, auto", _PROGRESS, ids=[c[0] for c in _PROGRESS])
+def test_progress_flag_both_ways_on_every_command(cmd, target, auto, monkeypatch, tmp_path, tiny):
+    """--progress turns bars on where stderr is not a terminal, --no-progress off where it is;
+    no flag: bars exactly when stderr is a terminal (analyze passes None: run_analysis asks)."""
     monkeypatch.chdir(tmp_path)
-    calls = _install(monkeypatch, tiny, "generalization_study")
-    with pytest.raises(Stop):
-        cli.main(["flatness", "--progress"])
-    assert "--progress is deprecated" in capsys.readouterr().err
-    assert calls["generalization_study"][0]["progress"] is False  # stderr is not a terminal
+    for tty, argv, want in ((False, [], False if auto else None), (False, ["--progress"], True),
+                            (True, [], True if auto else None), (True, ["--no-progress"], False)):
+        monkeypatch.setattr(sys, "stderr", _TTY() if tty else io.StringIO())
+        calls = _install(monkeypatch, tiny, target)
+        with pytest.raises(Stop):
+            cli.main([cmd, *argv])
+        assert calls[target][0]["progress"] is want, (tty, argv)
 
 
 @pytest.mark.parametrize("cmd", [m.NAME for m in cli.COMMANDS if m.NAME != "info"])
@@ -336,7 +351,6 @@ def test_every_flag_of_every_command_is_covered():
     for argv, *_ in CASES:
         covered.setdefault(argv[0], set()).update(a for a in argv[1:] if a.startswith("-"))
     covered.setdefault("info", set()).add("--json")  # test_cli.py::test_info
-    covered["flatness"].add("--progress")  # test_flatness_progress_is_a_deprecated_no_op
     missing = {cmd: sorted(_flags(p) - covered.get(cmd, set())) for cmd, p in sub.items()}
     assert not any(missing.values()), missing
 
@@ -346,7 +360,10 @@ def test_every_command_takes_the_common_flags():
     sub = next(a for a in parser._actions if a.choices and "analyze" in a.choices).choices
     for name, p in sub.items():
         if name != "info":
-            assert {"-o", "--out", "--threads", "--no-progress"} <= _flags(p), name
+            assert {"-o", "--out", "--threads", "--progress", "--no-progress"} <= _flags(p), name
+            # one definition (cli/_common.add_run_options): the same help everywhere
+            act = next(a for a in p._actions if "--progress" in a.option_strings)
+            assert isinstance(act, argparse.BooleanOptionalAction) and act.default is None
     usage = parser.format_usage()
     for m in cli.COMMANDS:
         assert m.NAME in usage

@@ -144,6 +144,7 @@ CASES = [
     w("analyse_configurations", "tap_kwargs", {"max_iter": 2}, check=differs(lambda r: r.tap)),
     w("analyse_configurations", "seed", 1, check=differs(lambda r: (r.tap, r.references))),
     threads("analyse_configurations"),
+    w("analyse_configurations", "progress", True, SAME),  # the bar: test_analysis_progress_bar
     w("run_effective_model", "regime", "deep-under", epochs=1,
       check=lambda a, b: b.preset.widths == [20, 15, 15, 10] or pytest.fail()),
     w("run_effective_model", "n_replicas", 3, check=lambda a, b: b.ensemble.theta[0].shape[0] == 3
@@ -247,3 +248,13 @@ def test_every_option_has_a_wiring_row():
     assert wiring.missing_rows(SIGNATURES, have + deprecated, NOT_OBSERVABLE) == []
     assert wiring.stale_rows(SIGNATURES, have + deprecated, NOT_OBSERVABLE) == []
     assert wiring.untested_renames(SIGNATURES, deprecated) == []
+
+
+def test_analysis_progress_bar(capsys):
+    """progress=True draws a bar over the blocks' stages on stderr; the default draws none."""
+    fn, base = RUNNERS["analyse_configurations"]
+    fn(**base)
+    assert "fits, landscapes, TAP" not in capsys.readouterr().err
+    fn(**base, progress=True)
+    err = capsys.readouterr().err
+    assert "fits, landscapes, TAP of 2 block(s)" in err and "6/6" in err

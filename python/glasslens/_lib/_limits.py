@@ -13,7 +13,7 @@ __all__ = [
     "MAX_WIDTH", "MAX_BINARY_WIDTH", "MAX_REPLICAS", "MAX_BINARY_REPLICAS", "MAX_EPOCHS",
     "MAX_RUNS", "MAX_DIRECTIONS", "MAX_LINE_POINTS", "MAX_GRID_POINTS", "MAX_WALKERS",
     "MAX_WALK_RECORDS", "MAX_KEPT_POINT_BYTES", "MAX_OVERLAP_REPLICAS", "MAX_ALL_TRIANGLES",
-    "MAX_SAMPLED_TRIANGLES", "MAX_IDX_BYTES", "MAX_DATASET_VALUES", "MAX_FEATURES",
+    "MAX_SAMPLED_TRIANGLES", "MAX_IDX_BYTES", "MAX_CIFAR_BATCH_BYTES", "MAX_DATASET_VALUES", "MAX_FEATURES",
     "MAX_CLASSES", "MAX_BINARY_TRAIN_VALUES", "MAX_BINARY_DRAW_VALUES", "MAX_BINARY_VALUES",
     "MAX_SPIN_CONFIG_BYTES", "MAX_ENUMERATE", "physical_memory_bytes", "check_alloc",
 ]
@@ -69,6 +69,9 @@ MAX_SAMPLED_TRIANGLES = 1_000_000_000
 
 #: Largest payload an IDX header may announce (16 GiB): anything larger is a corrupt header.
 MAX_IDX_BYTES = 1 << 34
+
+#: Largest CIFAR-10 binary batch file read (4 GiB; a standard batch is 30,730,000 bytes).
+MAX_CIFAR_BATCH_BYTES = 1 << 32
 
 #: Most float values (samples x features) of a generated teacher-student data set (8 GB).
 MAX_DATASET_VALUES = 2_000_000_000

@@ -8,16 +8,18 @@ ensemble.npz) with a section per protocol. ``glasslens train`` trains and saves 
 ``profile`` and ``walk`` (Protocol 1, around a saved network), ``permutation`` (Protocol 2),
 ``replicas`` (Protocol 3), ``flatness`` (Protocol 4) and ``effective-model`` (Zou & Huang).
 
-Every command takes ``-o/--out``, ``--threads N`` and ``--no-progress``; the training options
-are the fields of :class:`glasslens.nn.TrainConfig`. Argument parsing and output only: the
-science lives in the subpackages.
+Every command takes ``-o/--out``, ``--threads N`` and ``--progress/--no-progress``; the
+training options are the fields of :class:`glasslens.nn.TrainConfig`. Argument parsing and
+output only: the science lives in the subpackages. A training that diverges
+(:class:`glasslens.nn.TrainingDiverged`) ends the command with one line naming the cause and
+the learning rate to use instead, exit status 1, and nothing saved.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from . import (analyze, effective_model, flatness, info, permutation, profile, replicas, train,
                walk)
@@ -58,9 +60,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"glasslens {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except FloatingPointError as exc:
+        from ..nn import TrainingDiverged
+
+        if not isinstance(exc, TrainingDiverged) or os.environ.get("GLASSLENS_DEBUG"):
+            raise
+        print(diverged_message(args.command, exc), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # pragma: no cover
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def diverged_message(command: str, exc: Any) -> str:
+    """The one line a command prints for a :class:`~glasslens.nn.TrainingDiverged`."""
+    fix = (f"rerun with --lr {exc.suggested_lr:g} (derived from the data's scale)"
+           if exc.suggested_lr else "rerun with a smaller --lr")
+    return (f"glasslens {command}: error: {exc.cause}; {fix}; nothing was saved"
+            ).replace("\n", " ")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,6 @@
 """What every ``glasslens`` command shares: argparse value types, the option groups (data,
 training options from :class:`~glasslens.nn.TrainConfig`, ``--model``, and ``--out`` /
-``--threads`` / ``--no-progress``), data and model loading, and output writing.
+``--threads`` / ``--progress/--no-progress``), data and model loading, and output writing.
 
 No science here: the commands parse, call the library and print or write what it returns.
 """
@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 __all__ = [
     "positive_int", "nonneg_int", "threads", "int_list", "hidden_widths", "schedule", "kv",
     "add_data_options", "add_training_options", "training_config", "add_model_option",
-    "add_run_options", "show_progress", "load_data", "get_ensemble", "load_network",
+    "add_run_options", "show_progress", "progress_arg", "load_data", "get_ensemble", "load_network",
     "out_dir", "write_outputs", "write_npz", "metric_lines", "defaults_of", "alignment_arg",
     "deprecated_flag",
 ]
@@ -236,40 +236,28 @@ def add_model_option(p: argparse.ArgumentParser) -> None:
                         "the data it was trained on. Default: train one with the options below")
 
 
-class _DeprecatedNoOp(argparse.Action):
-    """An old flag that does nothing any more; says so on stderr."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, note: str = "",
-                 **kw: Any) -> None:
-        self.note = note
-        super().__init__(option_strings, argparse.SUPPRESS, nargs=0, default=argparse.SUPPRESS,
-                         help=argparse.SUPPRESS)
-
-    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
-        print(f"{parser.prog}: {option_string} is deprecated and does nothing; {self.note}",
-              file=sys.stderr)
-
-
-def add_run_options(p: argparse.ArgumentParser, *, out: Optional[str], out_help: str,
-                    old_progress_flag: bool = False) -> None:
-    """``-o/--out``, ``--threads N`` and ``--no-progress`` (bars are shown by default when
-    stderr is a terminal). ``old_progress_flag``: accept ``--progress`` as a deprecated no-op."""
+def add_run_options(p: argparse.ArgumentParser, *, out: Optional[str], out_help: str) -> None:
+    """``-o/--out``, ``--threads N`` and ``--progress/--no-progress`` (default: bars when stderr
+    is a terminal). The one definition every command uses."""
     g = p.add_argument_group("output and run")
     g.add_argument("-o", "--out", default=out, required=out is None, metavar="PATH",
                    help=out_help + ("" if out is None else f" (default: {out})"))
     g.add_argument("--threads", type=threads, default=None, metavar="N",
                    help="threads (default: OMP_NUM_THREADS or all cores; -1 = all CPUs)")
-    g.add_argument("--no-progress", action="store_true",
-                   help="no progress bars (default: shown when stderr is a terminal)")
-    if old_progress_flag:
-        g.add_argument("--progress", action=_DeprecatedNoOp,
-                       note="progress bars are on by default on a terminal (--no-progress "
-                            "turns them off)")
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bars on stderr (default: on when stderr is a terminal)")
+
+
+def progress_arg(args: argparse.Namespace) -> Optional[bool]:
+    """``--progress`` -> True, ``--no-progress`` -> False, neither -> None (automatic)."""
+    return getattr(args, "progress", None)
 
 
 def show_progress(args: argparse.Namespace) -> bool:
-    if getattr(args, "no_progress", False):
-        return False
+    """Whether to show progress bars: the flag when given, else whether stderr is a terminal."""
+    flag = progress_arg(args)
+    if flag is not None:
+        return bool(flag)
     try:
         return bool(sys.stderr.isatty())
     except Exception:

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             args.out, dataset=args.dataset, config=C.training_config(args, R.ANALYSIS_TRAINING),
             n_train=args.n_train, n_test=args.n_test, pca=args.pca, classes=args.classes,
             data_path=args.data_path, sections=names, extra=dict(args.option),
-            n_threads=args.threads, progress=False if args.no_progress else None, log=log)
+            n_threads=args.threads, progress=C.progress_arg(args), log=log)
     except R.AnalysisError as exc:
         print(f"glasslens analyze: {exc}", file=sys.stderr)
         status = 1

@@ -65,8 +65,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--match-tol", type=float, default=study["match_tol"],
                    help="relative train-loss tolerance of the matched comparison "
                         f"(default {study['match_tol']})")
-    C.add_run_options(p, out="flatness-out", out_help="output directory",
-                      old_progress_flag=True)
+    C.add_run_options(p, out="flatness-out", out_help="output directory")
     p.set_defaults(func=run)
     return p
 

@@ -21,6 +21,15 @@ Available names (``DATASETS``):
     2,000 and 2,000) are the numbers of samples generated. The teacher is returned as
     ``Dataset.teacher`` (an :class:`~glasslens.network.MLP` acting on the raw, unstandardised
     inputs) and its description in ``meta["teacher"]``.
+``"cifar10"``
+    CIFAR-10 in its standard binary distribution (``cifar-10-batches-bin``: ``data_batch_1.bin``
+    .. ``data_batch_5.bin``, ``test_batch.bin``; records of 1 label byte + 3,072 pixel bytes,
+    no pickle; :func:`read_cifar_batch`), 50,000 training and 10,000 test 32x32 RGB images
+    flattened to 3,072 features (channel-major), pixels scaled to [0, 1] (and standardised by
+    default, like every dataset). Searched in ``path`` and ``path/cifar-10-batches-bin``
+    (or ``cifar10``), else under ``$GLASSLENS_DATA`` and ``/usr/share/datasets``. Training
+    batches that are absent are left out with a UserWarning (``meta["source"]
+    ["missing_train_batches"]``); the test batch is required.
 ``"fashion-mnist"``, ``"mnist"``
     The four standard IDX files (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
     ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each optionally ``.gz``; the
@@ -65,9 +74,11 @@ from .._lib._limits import MAX_DATASET_VALUES, MAX_FEATURES, MAX_IDX_BYTES
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["Dataset", "load", "load_dataset", "read_idx", "find_idx_files", "DATASETS", "DATA_ENV"]
+__all__ = ["Dataset", "load", "load_dataset", "read_idx", "find_idx_files", "available",
+           "DATASETS", "DATA_ENV"]
 
-DATASETS: Tuple[str, ...] = ("digits", "teacher", "fashion-mnist", "mnist")
+DATASETS: Tuple[str, ...] = ("digits", "teacher", "fashion-mnist", "mnist", "cifar10")
+_FILE_DATASETS = ("fashion-mnist", "mnist", "cifar10")
 DATA_ENV = "GLASSLENS_DATA"
 _SYSTEM_DIR = "/usr/share/datasets"
 _FORMAT = "glasslens-dataset-v1"
@@ -541,14 +552,15 @@ def load(
 
     Parameters
     ----------
-    name : one of ``DATASETS``: "digits" (default), "teacher", "fashion-mnist", "mnist"
+    name : one of ``DATASETS``: "digits" (default), "teacher", "fashion-mnist", "mnist",
+        "cifar10"
     n_train, n_test : sizes of seeded stratified subsets (None: all); for "teacher" the numbers
         of samples generated (default 2,000 each)
     standardize : centre and scale features with training-set statistics
     pca : project on the first ``pca`` principal components of the training set (None: off)
     classes : original labels to keep, renumbered 0..c-1 in the given order (None: all)
     seed : seed of the subsets (and of the teacher data)
-    path : directory holding the IDX files (fashion-mnist, mnist only)
+    path : directory holding the files (fashion-mnist, mnist: IDX; cifar10: binary batches)
     n_threads : BLAS threads used by the PCA (None: library default)
     **kw : dataset-specific options ("teacher": n_features, teacher_hidden, n_classes,
         label_noise, teacher_seed)
@@ -560,8 +572,7 @@ def load(
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     key = name.lower().replace("_", "-")
-    if key == "fashion":
-        key = "fashion-mnist"
+    key = {"fashion": "fashion-mnist", "cifar-10": "cifar10"}.get(key, key)
     if key not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
     seed = check_seed(seed)
@@ -573,8 +584,9 @@ def load(
         n_test = check_int(n_test, "n_test", 1)
     if pca is not None:
         pca = check_int(pca, "pca", 1)
-    if path is not None and key not in ("fashion-mnist", "mnist"):
-        raise ValueError(f"path= only applies to 'fashion-mnist' and 'mnist', not {key!r}")
+    if path is not None and key not in _FILE_DATASETS:
+        raise ValueError(f"path= only applies to {', '.join(map(repr, _FILE_DATASETS))}, "
+                         f"not {key!r}")
     options: Dict[str, Any] = {
         "n_train": n_train, "n_test": n_test, "standardize": bool(standardize), "pca": pca,
         "classes": None if classes is None else [int(c) for c in classes] if _is_seq(classes)
@@ -589,6 +601,10 @@ def load(
         kw = dict(kw)
         raw, teacher = _load_teacher(n_train, n_test, seed, kw)
         generated = True
+    elif key == "cifar10":
+        from ._cifar import load_cifar10_raw
+
+        raw = load_cifar10_raw(path, DATA_ENV, _SYSTEM_DIR)
     else:
         raw = _load_idx_dataset(key, path)
     if key != "teacher" and kw:
@@ -659,6 +675,26 @@ def load(
 
 
 load_dataset = load  # the name exported at package level (``glasslens.load_dataset``)
+
+
+def available(path: Optional[PathLike] = None) -> Dict[str, Optional[str]]:
+    """Which datasets can be loaded here: ``{name: None}`` when it can, else ``{name: reason}``
+    (the first line of the FileNotFoundError of a missing file set). ``digits`` and ``teacher``
+    need no files. ``path``: the directory searched for the file datasets, as in :func:`load`.
+    A study over several datasets runs on those that are present and says which are not."""
+    out: Dict[str, Optional[str]] = {"digits": None, "teacher": None}
+    for name in _FILE_DATASETS:
+        try:
+            if name == "cifar10":
+                from ._cifar import find_cifar_files
+
+                find_cifar_files(path, env=DATA_ENV, system_dir=_SYSTEM_DIR)
+            else:
+                find_idx_files(name, path)
+            out[name] = None
+        except FileNotFoundError as exc:
+            out[name] = str(exc).splitlines()[0].replace(" Looked in:", "")
+    return out
 
 
 def _is_seq(x: Any) -> bool:

@@ -122,6 +122,8 @@ class EffectiveModelResult(Result):
     alignment : ``perms`` (list per hidden layer of (R, H_l) permutations applied to each
         trained network), ``cosine`` (R,) of each aligned network's mean weights with the
         template, ``method``
+    data : what ran: ``dataset`` (the data's name), ``n_train``, ``n_test`` (the examples
+        trained and tested on; not the preset's nominal values)
     """
 
     preset: PaperPreset
@@ -136,6 +138,7 @@ class EffectiveModelResult(Result):
     tap: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     aligned: Optional[BlockAnalysis] = None
     alignment: Optional[Dict[str, Any]] = None
+    data: Dict[str, Any] = field(default_factory=dict)
 
     def variants(self) -> Dict[str, BlockAnalysis]:
         """``{"raw": ..., "aligned": ...}`` for the analyses that were run."""
@@ -170,7 +173,9 @@ class EffectiveModelResult(Result):
         acc = self.samples.accuracy
         out: Dict[str, Any] = {
             "regime": self.preset.regime, "widths": self.preset.widths,
-            "dataset": self.preset.dataset, "n_train": self.preset.n_train,
+            "dataset": self.data.get("dataset", self.preset.dataset),
+            "n_train": self.data.get("n_train", self.preset.n_train),
+            "n_test": self.data.get("n_test"),
             "epochs": self.preset.epochs, "trainings": self.ensemble.n_replicas,
             "draws_per_network": self.preset.n_per_network,
             "n_configurations": int(len(acc)),
@@ -396,6 +401,7 @@ def analyse_configurations(
     fit_error_warn: float = 0.1,
     seed: int = 0,
     n_threads: Optional[int] = None,
+    progress: bool = False,
 ) -> BlockAnalysis:
     """Fit the pairwise maximum-entropy model to every block of +-1 samples ``(M, P)`` and read
     its geometry (steps 3-4 of :func:`run_effective_model`).
@@ -417,7 +423,8 @@ def analyse_configurations(
     retried with damping; points that still fail raise a ``BPConvergenceWarning`` with the
     residual and are counted in ``bp_nonconverged``. A Boltzmann fit whose kept parameters
     have a moment error above ``fit_error_warn`` and above twice the best error seen during
-    learning (learning went unstable) is warned about.
+    learning (learning went unstable) is warned about. ``progress``: a tqdm bar over the
+    blocks and their stages (fit, landscapes, TAP).
     """
     from .. import maxent
 
@@ -435,88 +442,113 @@ def analyse_configurations(
     kw = dict(fit_kwargs or {})
     lkw: Dict[str, Any] = {"direction": "both", **dict(landscape_kwargs or {})}
     res = BlockAnalysis()
-    for b, idx in blocks.items():
-        idx = np.asarray(idx)
-        if idx.dtype.kind not in "iu" or idx.ndim != 1 or idx.size < 2 or idx.min() < 0 \
-                or idx.max() >= P:
-            raise ValueError(f"blocks[{b!r}] must be >= 2 column indices in 0..{P - 1}")
-        S = np.ascontiguousarray(S_all[:, idx])
-        N = S.shape[1]
-        m, C = maxent.moments(S)
-        res.moments[b] = (m, C)
-        n_const = int(np.sum(np.abs(m) >= 1.0))
-        if fit == "boltzmann":
-            if n_const:
-                lr_h = float(kw.get("lr_h", 0.3))
-                iters = int(kw.get("iters", 100))
-                warnings.warn(
-                    f"block {b}: {n_const} spin(s) are constant in the data; their maximum-"
-                    f"likelihood fields are infinite - Boltzmann learning holds them finite only "
-                    f"by its {iters} iterations (|h| <= {2 * lr_h * iters:g}); their couplings are "
-                    f"damped by gamma", RuntimeWarning, stacklevel=2)
-            if M < N:
-                warnings.warn(f"block {b}: fewer samples ({M}) than spins ({N}): the correlations "
-                              f"are rank-deficient and the fit is driven by the regulariser",
-                              RuntimeWarning, stacklevel=2)
-            model = maxent.fit_boltzmann(S, moments="bp", seed=seed, n_threads=n_threads, **kw)
-        else:
-            model = maxent.fit_pseudolikelihood(S, n_threads=n_threads, **kw)
-        res.fits[b] = model
-        summary = maxent.block_summary(model, m, C)
-        summary["n_constant"] = float(n_const)
-        if fit == "boltzmann":  # moment error of the kept parameters, and of BP from scratch
-            summary["fit_error"] = float(model.info.get("best_error", np.nan))
-            cold = model.info.get("cold_bp_error")
-            summary["cold_bp_error"] = float(np.nan if cold is None else cold)
-            errs = np.asarray(model.info.get("errors", []), dtype=np.float64)
-            if summary["fit_error"] > max(fit_error_warn, 2.0 * float(np.min(errs, initial=np.inf))):
-                warnings.warn(
-                    f"block {b}: Boltzmann learning ended with moment error "
-                    f"{summary['fit_error']:.3g} (best over all iterations {np.min(errs):.3g} at "
-                    f"iteration {int(np.argmin(errs))}): learning became unstable and the fit does "
-                    f"not reproduce the data's moments, so its landscape is unreliable; try "
-                    f"keep_after=0, a smaller lr_J, or fit='pseudolikelihood'",
-                    RuntimeWarning, stacklevel=2)
-        if landscape and n_references > 0:
-            E = np.asarray(model.energy(S), dtype=np.float64)
-            order = np.argsort(E, kind="stable")
-            k = min(n_references, len(order))
-            refs: Dict[str, np.ndarray] = {}
-            for level, q in (("low", 0.05), ("medium", 0.5), ("high", 0.95)):
-                c = int(round(q * (len(order) - 1)))
-                lo = max(0, min(len(order) - k, c - k // 2))
-                refs[level] = order[lo:lo + k]
-            res.references[b] = refs
-            res.landscapes[b] = {}
-            ratios: List[np.ndarray] = []
-            n_jumps = nonconv = 0
-            for level, rows in refs.items():
-                res.landscapes[b][level] = []
-                for r in rows:
-                    L = maxent.entropy_landscape(model, S[r], xs=grid, n_threads=n_threads, **lkw)
-                    res.landscapes[b][level].append(L)
-                    n_jumps += len(L.jumps)
-                    for br in L.branches.values():
-                        nonconv += int((~br.converged).sum())
-                        ok = br.converged & (br.d > 0.01) & (br.d < 0.99)
-                        rat = br.ratio[ok]
-                        ratios.append(rat[np.isfinite(rat)])
-            allr = np.concatenate(ratios) if ratios else np.zeros(0)
-            summary.update({
-                "s_over_H2_min": float(allr.min()) if allr.size else float("nan"),
-                "s_over_H2_max": float(allr.max()) if allr.size else float("nan"),
-                "s_over_H2_mean": float(allr.mean()) if allr.size else float("nan"),
-                "n_jumps": float(n_jumps), "bp_nonconverged": float(nonconv)})
-        if tap_starts > 0:
-            t = maxent.tap_free_energies(model, n_starts=tap_starts, seed=seed,
-                                         **dict(tap_kwargs or {}))
-            conv = np.asarray(t["converged"], bool)
-            res.tap[b] = {"free_energy": np.asarray(t["free_energy"])[conv],
-                          "n_states": int(t["n_states"]), "n_converged": int(conv.sum()),
-                          "n_starts": tap_starts}
-            summary["n_tap_states"] = float(t["n_states"])
-        res.summaries[b] = summary
+    from tqdm.auto import tqdm
+
+    stages = 1 + int(landscape and n_references > 0) + int(tap_starts > 0)
+    bar = tqdm(total=len(blocks) * stages, unit="stage", disable=not progress,
+               desc=f"{fit} fits, landscapes, TAP of {len(blocks)} block(s)")
+    try:
+        for b, idx in blocks.items():
+            _analyse_block(res, b, idx, S_all, M, P, fit, kw, n_references, grid, landscape, lkw,
+                           tap_starts, tap_kwargs, fit_error_warn, seed, n_threads, bar)
+    finally:
+        bar.close()
     return res
+
+
+def _analyse_block(res: BlockAnalysis, b: str, idx: Any, S_all: np.ndarray, M: int, P: int,
+                   fit: str, kw: Dict[str, Any], n_references: int, grid: Any, landscape: bool,
+                   lkw: Dict[str, Any], tap_starts: int, tap_kwargs: Any, fit_error_warn: float,
+                   seed: int, n_threads: Optional[int], bar: Any) -> None:
+    """Steps 3-4 of :func:`analyse_configurations` for block ``b``, into ``res``."""
+    from .. import maxent
+
+    idx = np.asarray(idx)
+    if idx.dtype.kind not in "iu" or idx.ndim != 1 or idx.size < 2 or idx.min() < 0 \
+            or idx.max() >= P:
+        raise ValueError(f"blocks[{b!r}] must be >= 2 column indices in 0..{P - 1}")
+    S = np.ascontiguousarray(S_all[:, idx])
+    N = S.shape[1]
+    m, C = maxent.moments(S)
+    res.moments[b] = (m, C)
+    n_const = int(np.sum(np.abs(m) >= 1.0))
+    if fit == "boltzmann":
+        if n_const:
+            lr_h = float(kw.get("lr_h", 0.3))
+            iters = int(kw.get("iters", 100))
+            warnings.warn(
+                f"block {b}: {n_const} spin(s) are constant in the data; their maximum-"
+                f"likelihood fields are infinite - Boltzmann learning holds them finite only "
+                f"by its {iters} iterations (|h| <= {2 * lr_h * iters:g}); their couplings are "
+                f"damped by gamma", RuntimeWarning, stacklevel=3)
+        if M < N:
+            warnings.warn(f"block {b}: fewer samples ({M}) than spins ({N}): the correlations "
+                          f"are rank-deficient and the fit is driven by the regulariser",
+                          RuntimeWarning, stacklevel=3)
+        model = maxent.fit_boltzmann(S, moments="bp", seed=seed, n_threads=n_threads, **kw)
+    else:
+        model = maxent.fit_pseudolikelihood(S, n_threads=n_threads, **kw)
+    res.fits[b] = model
+    bar.set_postfix_str(f"{b} (N={N}) fitted")
+    bar.update(1)
+    summary = maxent.block_summary(model, m, C)
+    summary["n_constant"] = float(n_const)
+    if fit == "boltzmann":  # moment error of the kept parameters, and of BP from scratch
+        summary["fit_error"] = float(model.info.get("best_error", np.nan))
+        cold = model.info.get("cold_bp_error")
+        summary["cold_bp_error"] = float(np.nan if cold is None else cold)
+        errs = np.asarray(model.info.get("errors", []), dtype=np.float64)
+        if summary["fit_error"] > max(fit_error_warn, 2.0 * float(np.min(errs, initial=np.inf))):
+            warnings.warn(
+                f"block {b}: Boltzmann learning ended with moment error "
+                f"{summary['fit_error']:.3g} (best over all iterations {np.min(errs):.3g} at "
+                f"iteration {int(np.argmin(errs))}): learning became unstable and the fit does "
+                f"not reproduce the data's moments, so its landscape is unreliable; try "
+                f"keep_after=0, a smaller lr_J, or fit='pseudolikelihood'",
+                RuntimeWarning, stacklevel=3)
+    if landscape and n_references > 0:
+        E = np.asarray(model.energy(S), dtype=np.float64)
+        order = np.argsort(E, kind="stable")
+        k = min(n_references, len(order))
+        refs: Dict[str, np.ndarray] = {}
+        for level, q in (("low", 0.05), ("medium", 0.5), ("high", 0.95)):
+            c = int(round(q * (len(order) - 1)))
+            lo = max(0, min(len(order) - k, c - k // 2))
+            refs[level] = order[lo:lo + k]
+        res.references[b] = refs
+        res.landscapes[b] = {}
+        ratios: List[np.ndarray] = []
+        n_jumps = nonconv = 0
+        for level, rows in refs.items():
+            res.landscapes[b][level] = []
+            for r in rows:
+                L = maxent.entropy_landscape(model, S[r], xs=grid, n_threads=n_threads, **lkw)
+                res.landscapes[b][level].append(L)
+                n_jumps += len(L.jumps)
+                for br in L.branches.values():
+                    nonconv += int((~br.converged).sum())
+                    ok = br.converged & (br.d > 0.01) & (br.d < 0.99)
+                    rat = br.ratio[ok]
+                    ratios.append(rat[np.isfinite(rat)])
+        allr = np.concatenate(ratios) if ratios else np.zeros(0)
+        summary.update({
+            "s_over_H2_min": float(allr.min()) if allr.size else float("nan"),
+            "s_over_H2_max": float(allr.max()) if allr.size else float("nan"),
+            "s_over_H2_mean": float(allr.mean()) if allr.size else float("nan"),
+            "n_jumps": float(n_jumps), "bp_nonconverged": float(nonconv)})
+        bar.set_postfix_str(f"{b} (N={N}) landscapes")
+        bar.update(1)
+    if tap_starts > 0:
+        t = maxent.tap_free_energies(model, n_starts=tap_starts, seed=seed,
+                                     **dict(tap_kwargs or {}))
+        conv = np.asarray(t["converged"], bool)
+        res.tap[b] = {"free_energy": np.asarray(t["free_energy"])[conv],
+                      "n_states": int(t["n_states"]), "n_converged": int(conv.sum()),
+                      "n_starts": tap_starts}
+        summary["n_tap_states"] = float(t["n_states"])
+        bar.set_postfix_str(f"{b} (N={N}) TAP")
+        bar.update(1)
+    res.summaries[b] = summary
 
 
 def effective_alignments(alignment: Any, align_method: Any = _UNSET) -> tuple:
@@ -650,9 +682,11 @@ def run_effective_model(
         raise ValueError(f"only {samples.configurations.shape[0]} configurations passed "
                          f"min_accuracy={preset.min_accuracy}; lower it or sample more")
     res = EffectiveModelResult(preset, ens, samples, {b: all_blocks[b] for b in names})
+    res.data = {"dataset": str(getattr(dataset, "name", type(dataset).__name__)),
+                "n_train": int(data.X_train.shape[0]), "n_test": int(data.X_test.shape[0])}
     akw = dict(fit=fit, fit_kwargs=fit_kwargs, n_references=n_references, xs=xs,
                landscape=landscape, landscape_kwargs=landscape_kwargs, n_tap_starts=tap_starts,
-               tap_kwargs=tap_kwargs, seed=seed, n_threads=n_threads)
+               tap_kwargs=tap_kwargs, seed=seed, n_threads=n_threads, progress=progress)
     if "none" in labellings:
         raw = analyse_configurations(samples.configurations, res.blocks, **akw)
         res.fits, res.moments, res.references = raw.fits, raw.moments, raw.references

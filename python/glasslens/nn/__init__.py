@@ -18,6 +18,7 @@ from ._training import (
     epoch_order,
     noisy_labels,
     derived_seeds,
+    TrainingDiverged,
 )
 from ._evaluation import (
     evaluate,
@@ -37,6 +38,7 @@ __all__ = [
     "epoch_order",
     "noisy_labels",
     "derived_seeds",
+    "TrainingDiverged",
     "evaluate",
     "loss_and_grad",
     "logits",

@@ -25,7 +25,76 @@ from ._config import SCHEDULES as _SCHEDULES, TrainConfig
 from ._evaluation import evaluate
 from ._network import MLP, Ensemble, _check_widths, n_params, replica_seeds
 
-__all__ = ["train_ensemble", "lr_schedule", "epoch_order", "noisy_labels", "derived_seeds"]
+__all__ = ["train_ensemble", "lr_schedule", "epoch_order", "noisy_labels", "derived_seeds",
+           "TrainingDiverged", "DIVERGED_FACTOR", "LR_BUDGET"]
+
+#: A training has diverged when a replica's weights are not finite or its full training loss
+#: exceeds ``DIVERGED_FACTOR * max(initial loss, ln C)`` (C classes; ln C is the loss of a
+#: uniform guess, so a run started near zero loss is not flagged for a small rise).
+DIVERGED_FACTOR = 10.0
+
+#: The learning-rate budget behind the suggestion of :class:`TrainingDiverged`:
+#: ``lr = LR_BUDGET * (1 - momentum) / mean ||x||^2`` (mean squared input norm of the training
+#: set). Calibrated on the digits defaults, which train well: lr 0.05, momentum 0.9 and
+#: standardised 64-pixel inputs with mean ||x||^2 = 60 give 0.05 * 60 / 0.1 = 30. The SGD step
+#: moves a sample's logits by about ``lr / (1 - momentum) * ||x||^2`` times its gradient, so
+#: the same budget keeps that step the same on data of another scale or dimension
+#: (standardised Fashion-MNIST: 784 features, mean ||x||^2 = 783 -> lr 0.003).
+LR_BUDGET = 30.0
+
+
+class TrainingDiverged(FloatingPointError):
+    """A training run diverged (non-finite weights, or a training loss far above the initial
+    one; see ``DIVERGED_FACTOR``). A FloatingPointError, so existing handlers still catch it.
+
+    Attributes: ``replicas`` (indices that diverged), ``epoch`` (the last epoch run when it was
+    detected), ``lr`` (the largest learning rate of the schedule), ``suggested_lr`` (the
+    learning rate derived from the data's scale, ``LR_BUDGET``), ``loss`` / ``initial_loss``
+    (per diverged replica; NaN where the weights are not finite), ``mean_sq_norm`` (mean
+    ``||x||^2`` of the training inputs) and ``cause`` (one line, without the suggestion)."""
+
+    def __init__(self, message: str, **info: Any) -> None:
+        super().__init__(message)
+        self.replicas: List[int] = list(info.get("replicas", []))
+        self.epoch: Optional[int] = info.get("epoch")
+        self.lr: Optional[float] = info.get("lr")
+        self.suggested_lr: Optional[float] = info.get("suggested_lr")
+        self.loss: List[float] = list(info.get("loss", []))
+        self.initial_loss: List[float] = list(info.get("initial_loss", []))
+        self.mean_sq_norm: Optional[float] = info.get("mean_sq_norm")
+        self.cause: str = str(info.get("cause", message))
+
+    def __reduce__(self) -> Any:  # picklable (process pools, Dask workers)
+        return (_rebuild_diverged, (str(self), dict(self.__dict__)))
+
+
+def _rebuild_diverged(message: str, state: Dict[str, Any]) -> "TrainingDiverged":
+    exc = TrainingDiverged(message)
+    exc.__dict__.update(state)
+    return exc
+
+
+def _round_down(v: float) -> float:
+    """``v > 0`` rounded down to one significant digit (0.00383 -> 0.003)."""
+    e = math.floor(math.log10(v))
+    return float(f"{math.floor(v / 10.0 ** e + 1e-9) * 10.0 ** e:.1g}")
+
+
+def _mean_sq_norm(X: np.ndarray) -> float:
+    """Mean squared row norm of ``X (n, d)`` in float64, in row blocks (bounded memory)."""
+    tot = 0.0
+    for s in range(0, X.shape[0], 8192):
+        c = X[s:s + 8192].astype(np.float64)
+        tot += float(np.einsum("ij,ij->", c, c))
+    return tot / max(X.shape[0], 1)
+
+
+def _suggested_lr(X: np.ndarray, momentum: float, lr: float) -> float:
+    """``LR_BUDGET * (1 - momentum) / mean ||x||^2`` rounded down to one digit, and below the
+    learning rate that diverged (at most ``lr / 3``)."""
+    s = _mean_sq_norm(X)
+    v = LR_BUDGET * (1.0 - momentum) / s if s > 0 and np.isfinite(s) else lr / 10.0
+    return _round_down(min(v, lr / 3.0))
 
 
 def lr_schedule(
@@ -243,7 +312,10 @@ def _run_engine(pb: _Problem, st: _Streams, theta: np.ndarray, slot: np.ndarray,
     cols = {k: np.ascontiguousarray(hist[k][:, 1:]) if NR > 1 else np.zeros((R, 0))
             for k in _METRICS}
     target = -1.0 if cfg.target_train_acc is None else cfg.target_train_acc
-    chunk = E if not progress else max(1, math.ceil(E / 100))
+    # chunks of epochs: a bar update each (progress), and a divergence check each, so a
+    # diverging run stops after about a tenth of its epochs instead of running to the end
+    chunk = max(1, math.ceil(E / (100 if progress else 10)))
+    initial = hist["train_loss"][:, 0]
     bar = None
     if progress and E:
         from tqdm.auto import tqdm
@@ -265,6 +337,10 @@ def _run_engine(pb: _Problem, st: _Streams, theta: np.ndarray, slot: np.ndarray,
                     epoch_begin=e0, epoch_end=e1), pb.nt)
             if bar is not None:
                 bar.update(e1 - e0)
+            written = slot[e0:e1]
+            written = written[written >= 0]
+            last = cols["train_loss"][:, written[-1]] if written.size else None
+            _check_diverged(pb, theta, last, stopped == 0, initial, e1)
             e0 = e1
             if cfg.target_train_acc is not None and stopped.all():
                 break
@@ -274,12 +350,44 @@ def _run_engine(pb: _Problem, st: _Streams, theta: np.ndarray, slot: np.ndarray,
     if NR > 1:
         for k in _METRICS:
             hist[k][:, 1:] = cols[k]
-    if not np.all(np.isfinite(theta)):
-        bad = np.flatnonzero(~np.all(np.isfinite(theta), axis=1))
-        raise FloatingPointError(
-            f"training diverged (non-finite weights in replicas {bad[:10].tolist()}); "
-            f"lower lr (={cfg.lr}) or momentum")
+    _check_diverged(pb, theta, None, None, initial, int(epochs_run.max(initial=0)))
     return epochs_run
+
+
+def _check_diverged(pb: _Problem, theta: np.ndarray, loss: Optional[np.ndarray],
+                    active: Optional[np.ndarray], initial: np.ndarray, epoch: int) -> None:
+    """Raise :class:`TrainingDiverged` when a replica's weights are not finite or its training
+    ``loss`` (R,) (where ``active``) exceeds ``DIVERGED_FACTOR * max(initial, ln C)``."""
+    bad_w = ~np.all(np.isfinite(theta), axis=1)
+    bad = bad_w.copy()
+    if loss is not None:
+        limit = DIVERGED_FACTOR * np.maximum(initial, math.log(max(pb.C, 2)))
+        with np.errstate(invalid="ignore"):
+            high = ~np.isfinite(loss) | (loss > limit)
+        bad |= high & (True if active is None else active)
+    if not bad.any():
+        return
+    cfg = pb.cfg
+    rows = np.flatnonzero(bad)
+    lr = float(np.max(pb.lrs)) if pb.lrs.size else float(cfg.lr)
+    sugg = _suggested_lr(pb.X, cfg.momentum, lr)
+    lv = [float("nan") if bad_w[r] or loss is None else float(loss[r]) for r in rows]
+    if bad_w[rows].all():
+        what = "non-finite weights"
+    else:
+        top = int(rows[np.nanargmax(np.where(np.isnan(lv), -np.inf, lv))])
+        what = (f"training loss {float(loss[top]):.3g} against {float(initial[top]):.3g} at "
+                f"the start (replica {top})")
+    cause = (f"training diverged by epoch {epoch} of {pb.E}: {len(rows)} of {pb.R} replicas "
+             f"{rows[:10].tolist()}{'...' if len(rows) > 10 else ''} have {what}; the learning "
+             f"rate {lr:g} is too large for inputs with mean squared norm "
+             f"{_mean_sq_norm(pb.X):.3g} ({pb.X.shape[1]} features) at momentum {cfg.momentum:g}")
+    msg = (f"{cause}; try lr={sugg:g} (= {LR_BUDGET:g} x (1 - momentum) / mean squared norm, "
+           f"the step of the digits defaults) or lower momentum")
+    raise TrainingDiverged(msg, replicas=rows.tolist(), epoch=int(epoch), lr=lr,
+                           suggested_lr=sugg, loss=lv,
+                           initial_loss=[float(initial[r]) for r in rows],
+                           mean_sq_norm=_mean_sq_norm(pb.X), cause=cause)
 
 
 def _final_metrics(pb: _Problem, st: _Streams, theta: np.ndarray, hist: Dict[str, np.ndarray],
@@ -391,6 +499,9 @@ def train_ensemble(
     hist["test_loss"][:, 0], hist["test_acc"][:, 0] = st.test_metrics(theta)
     epochs_run = _run_engine(pb, st, theta, slot, hist, progress)
     metrics = _final_metrics(pb, st, theta, hist, epochs_run)
+    if pb.E:
+        _check_diverged(pb, theta, metrics["train_loss"], None, hist["train_loss"][:, 0],
+                        int(epochs_run.max(initial=0)))
     history: Dict[str, np.ndarray] = {"epoch": np.array(rec_epochs, np.int64), **hist}
     return Ensemble.from_flat(pb.widths, theta, cfg.bias, history=history, metrics=metrics,
                               meta=_meta(pb, st, dataset, init, init_seeds))
