@@ -235,14 +235,23 @@ CASES += [(["effective-model", f, v], "load", k, w) for f, v, k, w in [
 CASES += [(["effective-model", *_flag(f, v)], _E, k, w) for f, v, k, w in [
     ("--regimes", "deep-over", "regime", "deep-over"), ("--trainings", "3", "n_replicas", 3),
     ("--draws", "4", "n_per_network", 4), ("--epochs", "2", "epochs", 2),
-    ("--min-accuracy", "0.5", "min_accuracy", 0.5), ("--fit", "pseudolikelihood", "fit", "pseudolikelihood"),
-    ("--fit-iters", "6", "fit_kwargs", {"iters": 6, "keep_after": 3}),
-    ("--references", "2", "n_references", 2), ("--direction", "both", "landscape_kwargs", {"direction": "both"}),
+    ("--min-accuracy", "0.5", "min_accuracy", 0.5), ("--fit", "boltzmann", "fit", "boltzmann"),
+    ("--fit", "boltzmann", "fit_kwargs", {}),  # the quick preset's l2 is a pseudo-likelihood one
+    ("--references", "2", "n_references", 2),
+    ("--direction", "both", "landscape_kwargs", {"direction": "both", "max_sweeps": 200}),
     ("--tap-starts", "5", "n_tap_starts", 5),
     ("--alignment", "none,mean", "alignment", ("none", "mean")),
     ("--seed", "3", "seed", 3), ("--threads", "3", "n_threads", 3),
     ("--no-progress", None, "progress", False), ("--progress", None, "progress", True)]]
 CASES += [
+    (["effective-model", "--fit", "boltzmann", "--fit-iters", "6"], _E, "fit_kwargs",
+     {"iters": 6, "keep_after": 3}),
+    (["effective-model", "--preset", "paper"], "load", "name", "fashion-mnist"),
+    (["effective-model", "--preset", "paper"], _E, "fit", "boltzmann"),
+    (["effective-model", "--preset", "paper", "--fit-iters", "6"], _E, "fit_kwargs",
+     {"iters": 6, "keep_after": 3}),
+    (["effective-model"], "load", "name", "digits"),  # the quick preset is the default
+    (["effective-model"], _E, "n_replicas", 20),
     (["effective-model", "--x-max", "1"], "tilt_grid", "x_max", 1.0),
     (["effective-model", "--x-step", "0.5"], "tilt_grid", "step", 0.5),
     (["effective-model", "--out", "edir"], "out_dir", "path", "edir"),

@@ -41,7 +41,8 @@ RUNNERS = {
 # load(**kw): the dataset-specific options of "teacher"
 TEACHER_OPTIONS = ["n_features", "teacher_hidden", "n_classes", "label_noise", "teacher_seed"]
 SIGNATURES = {"load": D.load, "load_dataset": D.load_dataset, "teacher": TEACHER_OPTIONS,
-              "find_idx_files": D.find_idx_files}
+              "find_idx_files": D.find_idx_files, "find_cifar_files": D.find_cifar_files,
+              "available": D.available}
 
 NOT_OBSERVABLE = {}
 
@@ -91,8 +92,30 @@ def test_load_dataset_is_load():
 
 def test_every_option_has_a_wiring_row():
     # load_dataset: every option of load (test_load_dataset_is_load checks the forwarding);
-    # path: test_path_reaches_the_idx_reader
-    have = CASES + [W("load", "path", None), W("find_idx_files", "path", None)]
+    # path: test_path_reaches_the_idx_reader, and for CIFAR-10 test_cifar_path_reaches_the_reader
+    have = CASES + [W("load", "path", None), W("find_idx_files", "path", None),
+                    W("find_cifar_files", "path", None), W("available", "path", None)]
     have += [W("load_dataset", o, None) for o in wiring.keyword_parameters(D.load)]
     assert wiring.missing_rows(SIGNATURES, have, NOT_OBSERVABLE) == []
     assert wiring.stale_rows(SIGNATURES, have, NOT_OBSERVABLE) == []
+
+
+def test_cifar_path_reaches_the_reader(tmp_path):
+    """path= of load, find_cifar_files and available picks the directory read."""
+    def _write_cifar(root, seed):  # 5 + 1 batches of 5 records: label byte + 3072 pixels
+        rng = np.random.default_rng(seed)
+        d = root / "cifar-10-batches-bin"
+        d.mkdir(parents=True)
+        for f in [f"data_batch_{k}.bin" for k in range(1, 6)] + ["test_batch.bin"]:
+            rec = rng.integers(0, 256, (5, 3073)).astype(np.uint8)
+            rec[:, 0] %= 10
+            (d / f).write_bytes(rec.tobytes())
+        return d
+
+    da, db = _write_cifar(tmp_path / "a", 0), _write_cifar(tmp_path / "b", 1)
+    a, b = (D.load("cifar10", path=tmp_path / s) for s in ("a", "b"))
+    assert a.X_train.shape == (25, 3072) and not np.array_equal(a.X_train, b.X_train)
+    assert D.find_cifar_files(tmp_path / "a")["test"].parent == da
+    assert D.find_cifar_files(tmp_path / "b")["test"].parent == db
+    assert D.available(tmp_path / "a")["cifar10"] is None
+    assert D.available(tmp_path / "nowhere")["cifar10"] is not None

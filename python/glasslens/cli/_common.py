@@ -155,7 +155,7 @@ def defaults_of(func: Callable[..., Any], names: Sequence[str]) -> Dict[str, Any
 
 
 # ---- option groups -----------------------------------------------------------------------------
-DATASET_HELP = "digits (bundled), teacher, fashion-mnist, mnist"
+DATASET_HELP = "digits (bundled), teacher, fashion-mnist, mnist, cifar10"
 
 
 def add_data_options(p: argparse.ArgumentParser, *, dataset: Optional[str] = "digits",
@@ -171,10 +171,12 @@ def add_data_options(p: argparse.ArgumentParser, *, dataset: Optional[str] = "di
         x.add_argument("--dataset", help=f"dataset name: {dataset_help}")
     else:
         g.add_argument("--dataset", default=dataset,
-                       help=f"dataset name: {dataset_help} (default: {dataset})")
+                       help=f"dataset name: {dataset_help} (default: "
+                            f"{dataset or 'the preset' + chr(39) + 's'})")
     g.add_argument("--data-path", default=None, metavar="DIR",
-                   help="directory with the IDX files (fashion-mnist, mnist); default: "
-                        "$GLASSLENS_DATA or /usr/share/datasets/<name>")
+                   help="directory with the data files (fashion-mnist, mnist: IDX; cifar10: "
+                        "the binary batches); default: $GLASSLENS_DATA or "
+                        "/usr/share/datasets/<name>")
     g.add_argument("--n-train", type=positive_int, default=None, metavar="N",
                    help="seeded stratified training subset (default: all)")
     g.add_argument("--n-test", type=positive_int, default=None, metavar="N",

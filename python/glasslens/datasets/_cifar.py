@@ -79,14 +79,16 @@ def _cifar_dirs(path: Optional[PathLike], env: str, system_dir: str) -> List[Pat
     return dirs
 
 
-def find_cifar_files(path: Optional[PathLike] = None, *, env: str = "GLASSLENS_DATA",
-                     system_dir: str = "/usr/share/datasets") -> Dict[str, Any]:
+def find_cifar_files(path: Optional[PathLike] = None) -> Dict[str, Any]:
     """Locate the CIFAR-10 binary batches: ``{"train": [present data_batch_k.bin ...],
     "test": test_batch.bin, "missing": [absent data_batch names], "meta": batches.meta.txt or
     None}`` from the first directory holding ``test_batch.bin`` and at least one training
     batch. Searched: ``path`` and ``path/cifar-10-batches-bin`` (or ``cifar10``, ``cifar-10``);
     without ``path``, those under ``$GLASSLENS_DATA`` and ``/usr/share/datasets``.
     FileNotFoundError lists every directory searched and how to get the files."""
+    from . import _datasets
+
+    env, system_dir = _datasets.DATA_ENV, _datasets._SYSTEM_DIR
     looked: List[str] = []
     for d in _cifar_dirs(path, env, system_dir):
         if not d.is_dir():
@@ -110,10 +112,10 @@ def find_cifar_files(path: Optional[PathLike] = None, *, env: str = "GLASSLENS_D
         "path=DIR / --data-path DIR).")
 
 
-def load_cifar10_raw(path: Optional[PathLike], env: str, system_dir: str):
+def load_cifar10_raw(path: Optional[PathLike]):
     """The raw tuple of ``datasets.load`` (uint8 pixels, scale 255) from the batches found;
     a missing training batch is a UserWarning and is recorded in the source dict."""
-    files = find_cifar_files(path, env=env, system_dir=system_dir)
+    files = find_cifar_files(path)
     parts = [read_cifar_batch(f) for f in files["train"]]
     Xte, yte = read_cifar_batch(files["test"])
     if files["missing"]:

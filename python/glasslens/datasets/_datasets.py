@@ -604,7 +604,7 @@ def load(
     elif key == "cifar10":
         from ._cifar import load_cifar10_raw
 
-        raw = load_cifar10_raw(path, DATA_ENV, _SYSTEM_DIR)
+        raw = load_cifar10_raw(path)
     else:
         raw = _load_idx_dataset(key, path)
     if key != "teacher" and kw:
@@ -688,12 +688,12 @@ def available(path: Optional[PathLike] = None) -> Dict[str, Optional[str]]:
             if name == "cifar10":
                 from ._cifar import find_cifar_files
 
-                find_cifar_files(path, env=DATA_ENV, system_dir=_SYSTEM_DIR)
+                find_cifar_files(path)
             else:
                 find_idx_files(name, path)
             out[name] = None
         except FileNotFoundError as exc:
-            out[name] = str(exc).splitlines()[0].replace(" Looked in:", "")
+            out[name] = str(exc).splitlines()[0].replace(" Looked in:", "").rstrip(".")
     return out
 
 

@@ -31,6 +31,10 @@ from ._setup import (
     load_paper_data,
     tilt_grid,
     preset_n_train,
+    RunPreset,
+    RUN_PRESETS,
+    run_preset,
+    estimate_seconds,
 )
 from . import plotting
 
@@ -57,5 +61,9 @@ __all__ = [
     "load_paper_data",
     "tilt_grid",
     "preset_n_train",
+    "RunPreset",
+    "RUN_PRESETS",
+    "run_preset",
+    "estimate_seconds",
     "plotting",
 ]
