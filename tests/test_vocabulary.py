@@ -194,7 +194,9 @@ def test_cli_alignment_flags(capsys):
     assert a.matching == "both" and "use --matching" in capsys.readouterr().err
     a = p.parse_args(["effective-model", "--alignment", "both"])
     assert a.alignment == ("none", "mean") and "deprecated" in capsys.readouterr().err
-    assert p.parse_args(["effective-model"]).alignment == ("none", "mean")
+    from glasslens.cli.effective_model import _settings  # the default: the preset's
+
+    assert _settings(p.parse_args(["effective-model"])).alignment == ("none", "mean")
     with pytest.raises(SystemExit):
         p.parse_args(["replicas", "--alignment", "sideways"])
     assert "alignment must be one of" in capsys.readouterr().err

@@ -303,10 +303,13 @@ def test_report_section(tmp_path):
     assert added["key"] == "effective-model" and "| aligned | ITER |" in added["text"]
     assert len(added["figures"]) == 2
     json.dumps(added["data"], allow_nan=False)
+    # the table records what ran, not the preset's nominal "mnist" / all examples
+    assert (added["data"]["dataset"], added["data"]["n_train"]) == ("digits (20 PCs)", 1352)
     # a context without a usable test set falls back to digits
     ctx.dataset = None
     report_section_effective_model(ctx)
     assert added["data"]["n_configurations"] > 0
+    assert (added["data"]["dataset"], added["data"]["n_train"]) == ("digits (20 PCs)", 1200)
 
 
 # ---- the authors' release ----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 import pytest
 
 from glasslens import effective_model as em
-from glasslens.effective_model._setup import COSTS
+from glasslens.effective_model._setup import BOLTZMANN_ITER, COSTS
 
 
 def test_effective_model_estimate_comes_from_the_sizes():
@@ -13,13 +13,18 @@ def test_effective_model_estimate_comes_from_the_sizes():
     R, D, M, N = 20, 50, 1000, 200  # shallow 20-10: one block of 200 weights
     assert eq["train"] == pytest.approx(c["train"] * R * 50 * 1352 * 200)
     assert eq["fit"] == pytest.approx(c["pseudolikelihood"] * M * N ** 2)
-    assert eq["landscapes"] == pytest.approx(c["landscape"] * 3 * 9 * N ** 2)
+    assert eq["landscapes"] == pytest.approx(c["landscape_pseudolikelihood"] * 3 * 9 * N ** 2)
     assert eq["tap"] == pytest.approx(c["tap"] * 30 * N ** 2)
     # twice the threads, half the time; the paper's scale is tens of minutes
     assert em.estimate_seconds(q, "shallow", 1352, 445, 4)["total"] == pytest.approx(
         eq["total"] / 2)
     paper = sum(em.estimate_seconds(p, r, 60000, 10000)["total"] for r in p.regimes)
-    assert 300 < paper < 3600
+    assert 300 < paper < 3 * 3600
+    # the paper's deep net: 100 Boltzmann iterations of LB, ITER and RB, as drawn and aligned
+    ep = em.estimate_seconds(p, "deep-under", 60000, 10000)
+    assert ep["fit"] == pytest.approx(2 * 100 * sum(BOLTZMANN_ITER[b] for b in ("LB", "ITER", "RB")))
+    assert ep["landscapes"] == pytest.approx(2 * c["landscape_boltzmann"] * 3 * 61 * sum(
+        N ** 2 for N in (300, 225, 150)))
     with pytest.raises(ValueError, match="preset must be one of"):
         em.run_preset("huge")
 
@@ -33,6 +38,7 @@ def test_presets_are_sized_as_documented():
     assert len(em.tilt_grid(q.x_max, q.x_step)) == 9 and len(em.tilt_grid(p.x_max, p.x_step)) == 61
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # tiny samples: constant spins
 def test_result_records_the_data_that_ran():
     """to_dict (the report's effective-model table) says which data and how many examples
     ran, not the preset's nominal dataset ("mnist") and n_train (None = all)."""

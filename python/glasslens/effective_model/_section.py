@@ -21,9 +21,11 @@ def _small_data(ds: Any, n_train: int, n_test: int, seed: int):
         Xtr, ytr, Xte, yte = _unpack_dataset(ds)
     except (TypeError, ValueError):
         Xte = None
+    name = str(getattr(ds, "name", None) or "arrays")
     if Xte is None or Xtr.shape[0] < 50 or Xte.shape[0] < 10:
         from sklearn.datasets import load_digits
 
+        name = "digits"
         d = load_digits()
         X, y = d.data / 16.0, d.target
         Xtr, ytr, Xte, yte = X[:1200], y[:1200], X[1200:], y[1200:]
@@ -39,7 +41,8 @@ def _small_data(ds: Any, n_train: int, n_test: int, seed: int):
     sc = 2.3 / max(float(Ztr[:, 0].std()), 1e-12)  # the authors' PC1 scale (MNIST, std 2.3)
     n_classes = int(max(ytr.max(), yte.max())) + 1
     return ArrayDataset((Ztr * sc).astype(np.float32), ytr.astype(np.int64),
-                        (Zte * sc).astype(np.float32), yte.astype(np.int64)), n_classes
+                        (Zte * sc).astype(np.float32), yte.astype(np.int64),
+                        name=f"{name} (20 PCs)"), n_classes
 
 
 def section(ctx: Any) -> None:
