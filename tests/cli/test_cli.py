@@ -30,6 +30,11 @@ def test_info(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "simd_path" in out and glasslens.__version__ in out
+    # which datasets are present here, and why the others are not
+    line = next(l for l in out.splitlines() if l.startswith("datasets"))
+    got = glasslens.datasets.available()
+    assert all(n in line for n, why in got.items() if why is None)
+    assert all(why in line for why in got.values() if why is not None)
 
 
 def test_python_m_glasslens_info():

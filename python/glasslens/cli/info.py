@@ -9,7 +9,8 @@ NAME = "info"
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(NAME, help="print version, compiler, OpenMP, SIMD path, threads")
+    p = subparsers.add_parser(NAME, help="print version, compiler, OpenMP, SIMD path, threads "
+                                         "and the datasets present")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
     return p
@@ -22,6 +23,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
     else:
+        from ..datasets import available
+
+        got = available()
+        info = {**info, "datasets": ", ".join(n for n, why in got.items() if why is None)
+                + "".join(f"; {why}" for why in got.values() if why is not None)}
         w = max(len(k) for k in info)
         for k, v in info.items():
             print(f"{k:<{w}}  {v}")

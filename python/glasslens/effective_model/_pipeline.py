@@ -469,6 +469,7 @@ def _analyse_block(res: BlockAnalysis, b: str, idx: Any, S_all: np.ndarray, M: i
         raise ValueError(f"blocks[{b!r}] must be >= 2 column indices in 0..{P - 1}")
     S = np.ascontiguousarray(S_all[:, idx])
     N = S.shape[1]
+    bar.set_postfix_str(f"block {b} (N={N}): {fit} fit")
     m, C = maxent.moments(S)
     res.moments[b] = (m, C)
     n_const = int(np.sum(np.abs(m) >= 1.0))
@@ -489,7 +490,6 @@ def _analyse_block(res: BlockAnalysis, b: str, idx: Any, S_all: np.ndarray, M: i
     else:
         model = maxent.fit_pseudolikelihood(S, n_threads=n_threads, **kw)
     res.fits[b] = model
-    bar.set_postfix_str(f"{b} (N={N}) fitted")
     bar.update(1)
     summary = maxent.block_summary(model, m, C)
     summary["n_constant"] = float(n_const)
@@ -507,6 +507,7 @@ def _analyse_block(res: BlockAnalysis, b: str, idx: Any, S_all: np.ndarray, M: i
                 f"keep_after=0, a smaller lr_J, or fit='pseudolikelihood'",
                 RuntimeWarning, stacklevel=3)
     if landscape and n_references > 0:
+        bar.set_postfix_str(f"block {b} (N={N}): entropy landscapes")
         E = np.asarray(model.energy(S), dtype=np.float64)
         order = np.argsort(E, kind="stable")
         k = min(n_references, len(order))
@@ -536,9 +537,9 @@ def _analyse_block(res: BlockAnalysis, b: str, idx: Any, S_all: np.ndarray, M: i
             "s_over_H2_max": float(allr.max()) if allr.size else float("nan"),
             "s_over_H2_mean": float(allr.mean()) if allr.size else float("nan"),
             "n_jumps": float(n_jumps), "bp_nonconverged": float(nonconv)})
-        bar.set_postfix_str(f"{b} (N={N}) landscapes")
         bar.update(1)
     if tap_starts > 0:
+        bar.set_postfix_str(f"block {b} (N={N}): {tap_starts} TAP starts")
         t = maxent.tap_free_energies(model, n_starts=tap_starts, seed=seed,
                                      **dict(tap_kwargs or {}))
         conv = np.asarray(t["converged"], bool)
@@ -546,7 +547,6 @@ def _analyse_block(res: BlockAnalysis, b: str, idx: Any, S_all: np.ndarray, M: i
                       "n_states": int(t["n_states"]), "n_converged": int(conv.sum()),
                       "n_starts": tap_starts}
         summary["n_tap_states"] = float(t["n_states"])
-        bar.set_postfix_str(f"{b} (N={N}) TAP")
         bar.update(1)
     res.summaries[b] = summary
 
