@@ -267,7 +267,8 @@ def test_cli_effective_model(tmp_path, monkeypatch):
     out = tmp_path / "em"
     args = ap.parse_args(["effective-model", "--dataset", "digits", "--regimes", "shallow",
                           "deep-under", "--trainings", "3", "--draws", "20", "--epochs", "10",
-                          "--fit-iters", "6", "--references", "1", "--x-max", "1", "--x-step",
+                          "--fit", "boltzmann", "--fit-iters", "6", "--references", "1",
+                          "--x-max", "1", "--x-step",
                           "0.5", "--tap-starts", "5", "--out", str(out), "--threads", "2"])
     assert args.func is cli.run
     assert args.func(args) == 0
@@ -281,6 +282,10 @@ def test_cli_effective_model(tmp_path, monkeypatch):
         ap.parse_args(["effective-model", "--trainings", "0"])
     bad = ap.parse_args(["effective-model", "--x-step", "0", "--out", str(tmp_path / "b")])
     with pytest.raises(ValueError, match="x_step"):
+        cli.run(bad)
+    # --fit-iters belongs to Boltzmann learning; the quick preset fits by pseudo-likelihood
+    bad = ap.parse_args(["effective-model", "--fit-iters", "6", "--out", str(tmp_path / "c")])
+    with pytest.raises(ValueError, match="--fit-iters applies to --fit boltzmann"):
         cli.run(bad)
     assert datasets  # the CLI loads through glasslens.datasets
 
