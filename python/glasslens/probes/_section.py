@@ -29,7 +29,7 @@ import numpy as np
 
 from .._lib._plotting import TRAIN_COLOR
 from .._lib._plotting import new_figure as _figure
-from .._lib._sections import opt_int, run_seed, section_settings
+from .._lib._sections import opt_int, put_finding, run_seed, section_settings
 from ._landscape import profile
 from ._walks import WalkResult, msd_exponent, random_walk
 from .plotting import plot_profile
@@ -255,4 +255,46 @@ def section(ctx: Any) -> None:
                   "train loss against distance: free and constrained walks, and the profile"),
                  (_plot_constrained(wk), "constrained walks: mean squared displacement (free "
                   "walk as the exponent-1 reference) and acceptance rate")],
-        data=data)
+        data=data, key="protocol1")
+    _finding(ctx, rb, delta, ms)
+
+
+def _walk_verdict(m: Dict[str, float], free_exponent: float) -> str:
+    """The section's rule: exponent clearly below the free walk's (by > 0.1) confines; ~ the
+    free walk's with acceptance < 0.9 slows without confining; else the basin is wider."""
+    if m["msd_exponent"] < free_exponent - 0.1:
+        return "confined (sub-diffusive)"
+    if m["acceptance_rate"] < 0.9:
+        return "slowed, not confined"
+    return "free (basin wider than the walk)"
+
+
+def _finding(ctx: Any, rb: float, delta: float, ms: Dict[str, Dict[str, float]]) -> None:
+    """The Protocol 1 line of the findings panel; calibration: the free walk on the same
+    proposals must give the known MSD exponent 1 (acceptance 1)."""
+    fe = ms["free"]["msd_exponent"]
+    mt, mm = ms["threshold"], ms["metropolis"]
+    vt, vm = _walk_verdict(mt, fe), _walk_verdict(mm, fe)
+    verdict = (f"Basin radius {_fmt(rb)} (relative distance where the mean loss of filter-"
+               f"normalised directions rises {delta:g} nats). Threshold walk: MSD exponent "
+               f"{mt['msd_exponent']:.2f}, acceptance {mt['acceptance_rate']:.2f}: {vt}. "
+               f"Metropolis walk: exponent {mm['msd_exponent']:.2f}, acceptance "
+               f"{mm['acceptance_rate']:.2f}, {100 * mm['stayed_fraction']:.0f}% of walkers "
+               f"stayed below L0 + {delta:g}: {vm}.")
+    ok = abs(fe - 1.0) < 0.1
+    put_finding(
+        ctx, "probes", question="Protocol 1: what does the basin look like to random walks?",
+        verdict=verdict,
+        numbers={"basin_radius": rb, "delta_nats": delta,
+                 "threshold_msd_exponent": mt["msd_exponent"],
+                 "threshold_acceptance": mt["acceptance_rate"],
+                 "metropolis_msd_exponent": mm["msd_exponent"],
+                 "metropolis_acceptance": mm["acceptance_rate"],
+                 "metropolis_stayed_fraction": mm["stayed_fraction"],
+                 "free_msd_exponent": fe},
+        calibration=(f"free walk on the same proposals (known answer: exponent 1, acceptance "
+                     f"1): exponent {fe:.2f}, acceptance "
+                     f"{ms['free']['acceptance_rate']:.2f}: "
+                     + ("instrument OK" if ok else "off by more than 0.1: too few records or "
+                        "walkers to read exponents")),
+        calibration_status="ok" if ok else "warning", section="protocol1")
