@@ -320,13 +320,12 @@ def run_analysis(
     ctx = AnalysisContext(ds, ens, options, report, threads, progress=show)
     ctx.results["timing"] = timing
     failed: List[str] = []
-    cost = [float(EXPECTED_SECONDS.get(s.name, 1.0)) for s in specs]
-    bar = tqdm(total=round(sum(cost), 1), desc="report", unit="s", disable=not show,
-               leave=False, bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
-                                       " {postfix}")
+    # the bar counts expected tenths of seconds, so that its ETA is in time, not in sections
+    cost = [max(1, int(round(10 * EXPECTED_SECONDS.get(s.name, 1.0)))) for s in specs]
+    bar = tqdm(total=sum(cost), desc="report", disable=not show, leave=False,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
     for i, spec in enumerate(specs):
-        bar.set_description_str(f"report {i + 1}/{len(specs)}")
-        bar.set_postfix_str(spec.title[:60])
+        bar.set_description_str(f"report {i + 1}/{len(specs)} {spec.title[:50]}")
         n_before = len(report.sections)
         t0 = time.perf_counter()
         try:
