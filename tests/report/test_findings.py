@@ -336,3 +336,14 @@ def test_zoomed_pq_panel():
     ax2 = Figure().subplots()
     broad.plot(ax2)
     assert not zoom_to_support(ax2, broad) and not ax2.child_axes
+
+
+def test_replicas_sweep_header_lists_every_point_s_widths():
+    """The `glasslens replicas` header showed only the first sweep point's widths."""
+    from glasslens.cli.replicas import _widths_text
+
+    e = lambda w: types.SimpleNamespace(widths=w)  # noqa: E731
+    assert _widths_text({"a": (e([64, 8, 10]), None), "b": (e([64, 8, 10]), None)}) == \
+        "[64, 8, 10]"
+    assert _widths_text({"h=8": (e([64, 8, 10]), None), "h=32": (e([64, 32, 10]), None)}) == \
+        "h=8: [64, 8, 10], h=32: [64, 32, 10]"

@@ -27,7 +27,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
-from .._lib._plotting import TRAIN_COLOR
+from .._lib._plotting import TRAIN_COLOR, legend_right
 from .._lib._plotting import new_figure as _figure
 from .._lib._sections import opt_int, put_finding, run_seed, section_settings
 from ._landscape import profile
@@ -117,7 +117,7 @@ def walks(net: Any, data: Any, steps: int, eta: float, delta: float, n_walkers: 
 def _plot_loss_distance(pr: Any, wk: Dict[str, Any], delta: float):
     """Train loss against relative distance: free-walk walkers and their mean, the constrained
     walks, and the profile's mean at equal (filter-normalised) radius."""
-    fig, (ax,) = _figure(1, size=(5.2, 3.6))
+    fig, (ax,) = _figure(1, size=(7.4, 3.6))
     fr = wk["free"]
     for row_d, row_l in zip(fr.distance, fr.train_loss):
         ax.plot(row_d, row_l, color=TRAIN_COLOR, lw=0.6, alpha=0.35)
@@ -133,8 +133,8 @@ def _plot_loss_distance(pr: Any, wk: Dict[str, Any], delta: float):
     ax.set_yscale("log")
     ax.set_xlim(0, max(float(fr.distance.max()), float(pr.radii[-1])) * 1.02)
     ax.set_xlabel("relative distance ||θ-θ0||/||θ0|| (profile: radius r)")
-    ax.set_ylabel("train loss")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("train loss (nats)")
+    legend_right(ax)
     return fig
 
 
@@ -153,11 +153,11 @@ def _plot_constrained(wk: Dict[str, Any]):
         if name != "free" and s.size > 1:
             a2.plot(s[1:], np.nanmean(w.acceptance[:, 1:], axis=0), color=col, lw=1.4,
                     label=f"{name}: overall {np.mean(w.acceptance_rate):.2f}")
-    a1.set_xlabel("step")
+    a1.set_xlabel("step (moves)")
     a1.set_ylabel("<||θ_t - θ0||²>")
     a1.legend(fontsize=7)
     a2.set_ylim(-0.02, 1.02)
-    a2.set_xlabel("step")
+    a2.set_xlabel("step (moves)")
     a2.set_ylabel("acceptance rate (per record)")
     a2.legend(fontsize=7)
     return fig
