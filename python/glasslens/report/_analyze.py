@@ -13,6 +13,12 @@ Adding a section (e.g. a protocol of a later issue)::
         q = ...  # use ctx.ensemble, ctx.dataset, ctx.options, ctx.n_threads
         ctx.report.add_section("Replica overlaps", text="...", figures=[fig], data={"q": q})
 
+A section that answers one of the report's questions (``_sections.FINDINGS``: probes,
+symmetry, replicas, flatness, effective_model) also calls
+``glasslens._lib._sections.put_finding(ctx, name, ...)`` with its verdict, the deciding numbers
+and the calibration of its instrument in this run; they fill the findings panel at the top of
+``index.html`` and ``summary.json["findings"]`` (questions whose section did not run say so).
+
 ``order`` fixes the position (built-ins: setup 0, training 10, weights 20); ``default=False``
 sections only run when named (``--sections``). Register at import time of a module that
 ``glasslens/__init__.py`` imports. Section-specific settings come from
