@@ -67,7 +67,8 @@ def versions() -> Dict[str, str]:
             out[mod] = __import__(mod).__version__
         except ImportError:
             pass
-    out["build"] = json.dumps(build_info(), sort_keys=True)
+    b = build_info()  # the build, not the run-time defaults (default_threads)
+    out.update({k: str(b[k]) for k in ("compiler", "openmp", "simd_path") if k in b})
     return out
 
 
