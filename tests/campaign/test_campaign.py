@@ -78,12 +78,14 @@ def test_rerun_skips_finished_cells_and_refuses_other_configs(reference_store, t
         campaign.run(other, st, workers=0, progress=False)
 
 
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore:Port .* is already in use",
+                            "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_dask_with_a_killed_worker_gives_the_same_store(reference_store, tmp_path):
     distributed = pytest.importorskip("distributed")
     import threading
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0", scheduler_port=0) as cluster, \
             distributed.Client(cluster) as client:
         pids = client.run(os.getpid)
         st = tmp_path / "st"

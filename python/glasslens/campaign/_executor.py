@@ -94,7 +94,7 @@ def _worker_task(cell: Any, threads: int, keep: bool) -> Dict[str, Any]:
 
     from ._cell import run_cell
 
-    with threadpool_limits(limits=threads):
+    with threadpool_limits(limits=threads, user_api="blas"):  # our kernels take n_threads
         return run_cell(cell, threads, keep)
 
 
@@ -382,7 +382,7 @@ class _DaskExecutor:
             if client == "local":
                 n, t = plan_workers(10 ** 6, workers or None, threads)
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                                       dashboard_address=":0", scheduler_port=0)
                 client = Client(cluster)
                 self.own = [client, cluster]
                 self.name = "dask LocalCluster"
