@@ -84,9 +84,12 @@ def test_dask_with_a_killed_worker_gives_the_same_store(reference_store, tmp_pat
     distributed = pytest.importorskip("distributed")
     import threading
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0", scheduler_port=0) as cluster, \
-            distributed.Client(cluster) as client:
+    from glasslens.campaign._executor import preserved_environ
+
+    env = dict(os.environ)
+    with preserved_environ(), distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+            scheduler_port=0) as cluster, distributed.Client(cluster) as client:
         pids = client.run(os.getpid)
         st = tmp_path / "st"
         killed = []
@@ -104,6 +107,7 @@ def test_dask_with_a_killed_worker_gives_the_same_store(reference_store, tmp_pat
         th.start()
         s = campaign.run(TINY, st, client=client, threads=1, progress=False)
         th.join()
+    assert dict(os.environ) == env  # the Nanny's OMP_NUM_THREADS=1 did not leak into this process
     assert killed and s.complete and not s.failed
     assert sorted(s.computed) == sorted(c.id for c in campaign.Campaign.from_dict(TINY).cells())
     assert results(st).identical(results(reference_store))
@@ -281,6 +285,15 @@ def test_cli_sweep_and_report(tmp_path, capsys):
     cfg.write_text("[train]\nlrr = 1\n")
     assert cli.main(["sweep", str(cfg), "--store", str(st)]) == 2
     assert "train.lrr" in capsys.readouterr().err
+
+
+def test_local_cluster_leaves_the_environment_alone(tmp_path):
+    pytest.importorskip("distributed")
+    env = dict(os.environ)
+    cfg = {**TINY, "grid": {"hidden": [[8]]}, "protocols": {}}
+    s = campaign.run(cfg, tmp_path / "st", client="local", workers=1, threads=1, progress=False)
+    assert s.complete and s.executor == "dask LocalCluster"
+    assert dict(os.environ) == env
 
 
 def test_scheduler_without_dask_says_how_to_install(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ campaign goes on. Ctrl-C or SIGTERM stops the workers and loses only the cells i
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 __all__ = ["run", "RunSummary", "plan_workers", "MAX_ATTEMPTS", "MAX_LOST"]
 
@@ -381,8 +382,9 @@ class _DaskExecutor:
         if isinstance(client, str):
             if client == "local":
                 n, t = plan_workers(10 ** 6, workers or None, threads)
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0", scheduler_port=0)
+                with preserved_environ():
+                    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0", scheduler_port=0)
                 client = Client(cluster)
                 self.own = [client, cluster]
                 self.name = "dask LocalCluster"
@@ -451,6 +453,23 @@ class _DaskExecutor:
         self.futures.clear()
         for obj in self.own:
             obj.close()
+
+
+@contextlib.contextmanager
+def preserved_environ() -> Iterator[None]:
+    """Restore ``os.environ`` after the block: distributed's Nanny writes OMP_NUM_THREADS=1
+    (and MKL_/OPENBLAS_NUM_THREADS, MALLOC_TRIM_THRESHOLD_) into the *parent's* environment
+    when it starts workers, which would serialise everything this process starts or imports
+    later (torch reads OMP_NUM_THREADS on import)."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        for k in set(os.environ) - set(saved):
+            del os.environ[k]
+        for k, v in saved.items():
+            if os.environ.get(k) != v:
+                os.environ[k] = v
 
 
 def _takes_n_workers(client: Any) -> bool:
