@@ -201,20 +201,22 @@ def test_foreign_and_corrupt_stores_are_refused(reference_store, tmp_path):
 
 
 def test_failed_cell_is_retried_once_reported_and_the_rest_goes_on(tmp_path, capsys):
-    cfg = {"data": TINY["data"], "train": {"epochs": 1, "hidden": [8]},
-           "grid": {"replicas": [1, 2]}, "protocols": {"symmetry": {"n_points": 5}}}
+    # pca=100 > the 64 digits features: the cell fails when it loads its data
+    cfg = {"data": TINY["data"], "train": {"epochs": 1, "hidden": [8], "replicas": 2},
+           "grid": {"pca": [100, 8]}, "protocols": {"symmetry": {"n_points": 5}}}
     s = campaign.run(cfg, tmp_path / "st", workers=0, progress=True)
     assert len(s.computed) == 1 and len(s.failed) == 1 and not s.complete
     (cid, tb), = s.failed.items()
-    assert "at least 2 replicas" in tb and "Traceback" in tb
+    assert "pca=100 exceeds" in tb and "Traceback" in tb
     err = capsys.readouterr().err
-    assert "1 failed" in err and "at least 2 replicas" in err and "replicas=1" in err
+    assert "1 failed" in err and "pca=100 exceeds" in err and "pca=100" in err
     rec = json.loads((tmp_path / "st" / "failed" / f"{cid}.json").read_text())
     assert rec["attempts"] == 2
     ds = campaign.load(tmp_path / "st")
     assert ds.attrs["failed"] == [cid]
     assert ds["done"].values.tolist() == [0.0, 1.0]
-    assert np.isnan(ds["test_acc"].sel(replicas=1)).all()
+    assert np.isnan(ds["test_acc"].sel(pca=100)).all()
+    assert np.isfinite(ds["barrier_raw"].sel(pca=8)).all()
 
 
 def test_save_ensembles_and_csv(tmp_path, reference_store):
@@ -315,3 +317,29 @@ def test_plan_workers_never_oversubscribes():
         plan_workers(4, -1, None)
     with pytest.raises(ValueError, match="threads"):
         plan_workers(4, None, 0)
+
+
+def test_effective_model_protocol_equals_the_pipeline(tmp_path):
+    from glasslens.effective_model._section import _small_data
+
+    opts = {"n_replicas": 3, "epochs": 2, "n_per_network": 10, "n_tap_starts": 5}
+    cfg = {"data": {"dataset": "digits", "n_train": 300}, "train": {"replicas": 1, "epochs": 1,
+                                                                   "hidden": [8], "seed": 4},
+           "protocols": {"effective_model": opts}}
+    s = campaign.run(cfg, tmp_path / "st", workers=0, progress=False)
+    assert s.complete, s.failed
+    ds = campaign.load(tmp_path / "st")
+    small, _ = _small_data(gl.load_dataset("digits", n_train=300), 3000, 1000, 4)
+    import warnings
+
+    from glasslens.campaign._cell import PROTOCOLS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = gl.effective_model.run_effective_model(
+            small, **{**PROTOCOLS["effective_model"][0], **opts, "seed": 4})
+    summ = r.variants()["raw"].summaries["ITER"]
+    got = ds.sel(em_variant="raw", em_block="ITER")
+    assert got["em_J_std"].item() == summ["J_std"]
+    assert got["em_n_tap_states"].item() == summ["n_tap_states"]
+    assert got["em_test_acc"].item() == np.nanmean(r.samples.accuracy)

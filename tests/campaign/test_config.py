@@ -78,6 +78,8 @@ def test_points_and_qualified_keys():
     ({"protocols": {"replicas": {"n_nul": 9}}}, "protocols.replicas.n_nul"),
     ({"protocols": {"flatness": {"max_replicas": 0}}}, "protocols.flatness.max_replicas"),
     ({"run": {"workers": -1}}, "run.workers"),
+    ({"grid": {"replicas": [2, 4]}, "protocols": {"replicas": {}}}, "replicas=2 replicas"),
+    ({"train": {"replicas": 1}, "protocols": {"symmetry": {}}}, "needs at least 2 replicas"),
     ({"run": {"speed": 1}}, "run.speed"),
     ({"points": [{"lrr": 1}]}, "points[0].lrr"),
 ])

@@ -64,6 +64,8 @@ PROTOCOLS: Dict[str, Tuple[Dict[str, Any], Dict[str, Any], Tuple[str, ...]]] = {
                         {}, ("dataset", "xs", "align_method", "progress")),
 }
 _RUNTIME = ("n_threads", "progress")
+#: the fewest replicas a protocol can analyse (pairs; triangles and the network null)
+MIN_REPLICAS = {"symmetry": 2, "replicas": 3}
 
 
 def _allowed(name: str) -> List[str]:

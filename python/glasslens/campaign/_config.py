@@ -209,7 +209,7 @@ class Campaign:
     def _validate(self) -> None:
         from ..datasets import DATASETS
         from ..nn import TrainConfig
-        from ._cell import check_protocol_options
+        from ._cell import MIN_REPLICAS, check_protocol_options
 
         ds = self.data.get("dataset")
         if ds not in DATASETS:
@@ -266,9 +266,14 @@ class Campaign:
         for where, settings in self._raw_cells():
             train = {**self.train, **settings["train"]}
             try:
-                TrainConfig.from_dict(train)
+                tc = TrainConfig.from_dict(train)
             except (TypeError, ValueError) as exc:
                 raise _fail(where, f"invalid training options: {exc}") from None
+            for name in self.protocols:
+                need = MIN_REPLICAS.get(name, 1)
+                if tc.replicas < need:
+                    raise _fail(f"{where} replicas", f"protocols.{name} needs at least {need} "
+                                                     f"replicas, the cell has {tc.replicas}")
             data = {**self.data, **settings["data"]}
             if data.get("dataset") not in DATASETS:
                 raise _fail(where, f"unknown dataset {data.get('dataset')!r}; one of "
