@@ -99,6 +99,14 @@ def _worker_task(cell: Any, threads: int, keep: bool) -> Dict[str, Any]:
         return run_cell(cell, threads, keep)
 
 
+def _warm() -> int:
+    """A pool process's first task: import what the cells need."""
+    from . import _cell  # noqa: F401
+    from .. import nn  # noqa: F401
+
+    return os.getpid()
+
+
 def _dask_task(cell: Any, threads: Any, keep: bool) -> Dict[str, Any]:
     """A Dask task: ``threads`` is an int or {worker address: threads} (set explicitly: Dask
     workers start with OMP_NUM_THREADS=1)."""
@@ -152,8 +160,24 @@ def run(config: Any, store: Any, client: Any = None, *, workers: Optional[int] =
     remote = client is not None
     if remote:
         _check_dask()
-    st = Store(store, camp, create=True)
-    lock = st.lock()
+    pre = None
+    if not remote:  # start the worker processes now: they import while the store opens
+        from pathlib import Path
+
+        cdir = Path(store) / "cells"
+        listed = {p.name for p in cdir.iterdir() if p.is_dir()} if cdir.is_dir() else set()
+        n_guess = sum(1 for c in camp.cells() if c.id not in listed)
+        w_, t_ = plan_workers(n_guess, workers, threads)
+        if w_ > 0 and n_guess > 0:
+            pre = _PoolExecutor(w_, t_)
+            pre.start(n_guess)
+    try:
+        st = Store(store, camp, create=True)
+        lock = st.lock()
+    except BaseException:
+        if pre is not None:
+            pre.stop()
+        raise
     try:
         st.clean_tmp()
         cells = camp.cells()
@@ -162,7 +186,9 @@ def run(config: Any, store: Any, client: Any = None, *, workers: Optional[int] =
             st.read_cell(cid)
         todo = [c for c in cells if c.id not in done]
         skipped = [c.id for c in cells if c.id in done]
-        if remote:
+        if pre is not None:
+            ex = pre
+        elif remote:
             ex = _DaskExecutor(client, workers, threads)
         elif plan_workers(len(todo), workers, threads)[0] == 0:
             ex = _InlineExecutor(*plan_workers(len(todo), workers, threads))
@@ -190,6 +216,16 @@ def camp_cell_text(camp: Any, cid: str) -> str:
     return ""
 
 
+def _cost(cell: Any) -> float:
+    """A rough relative cost of a cell: parameters x replicas x epochs x examples."""
+    tr = cell.train
+    widths = list(tr.get("hidden") or [])
+    n_params = sum(a * b for a, b in zip([64] + widths, widths + [10])) or 640
+    n = cell.data.get("n_train") or 1000
+    return float(n_params) * float(tr.get("replicas", 1)) * float(max(1, tr.get("epochs", 1))) \
+        * float(n)
+
+
 def _check_dask() -> None:
     try:
         import distributed  # noqa: F401
@@ -213,7 +249,9 @@ def _drive(ex: Any, todo: List[Any], keep: bool, st: Any, summary: RunSummary,
         old = signal.signal(signal.SIGTERM, _term)
     try:
         ex.start(len(todo))
-        for c in todo:
+        # the costliest cells first (longest-processing-time order: the last cells to finish
+        # are short ones, so workers do not idle at the end); the order never changes results
+        for c in sorted(todo, key=_cost, reverse=True):
             attempts[c.id] += 1
             ex.submit(c, keep)
         while ex.pending():
@@ -300,8 +338,10 @@ class _PoolExecutor:
                                         mp_context=multiprocessing.get_context("spawn"))
 
     def start(self, n: int) -> None:
-        if n:
+        if n and self.pool is None:
             self._new_pool()
+            for _ in range(self.workers):  # spawn every process now and import glasslens
+                self.pool.submit(_warm)
 
     def submit(self, cell: Any, keep: bool) -> None:
         from concurrent.futures.process import BrokenProcessPool
