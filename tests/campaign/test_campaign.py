@@ -343,3 +343,17 @@ def test_effective_model_protocol_equals_the_pipeline(tmp_path):
     assert got["em_J_std"].item() == summ["J_std"]
     assert got["em_n_tap_states"].item() == summ["n_tap_states"]
     assert got["em_test_acc"].item() == np.nanmean(r.samples.accuracy)
+
+
+def test_data_are_loaded_once_per_process(tmp_path, monkeypatch):
+    from glasslens import datasets
+    from glasslens.campaign import _cell
+
+    calls = []
+    real = datasets.load
+    monkeypatch.setattr(datasets, "load", lambda *a, **k: calls.append(k) or real(*a, **k))
+    monkeypatch.setattr(_cell, "_DATA", {})
+    cfg = {**TINY, "grid": {"hidden": [[4], [5], [6]]}, "protocols": {}}
+    s = campaign.run(cfg, tmp_path / "st", workers=0, progress=False)
+    assert s.complete and len(s.computed) == 3
+    assert len(calls) == 1

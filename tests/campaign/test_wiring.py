@@ -4,6 +4,7 @@ Runs are in this process (``workers=0``) on one tiny cell, except the rows that 
 executors."""
 import copy
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -51,11 +52,35 @@ def _camp(**kw):
     return _run(config=campaign.Campaign(**cfg))
 
 
+_STORE = {}
+
+
+def _store():
+    """One small finished store (two widths) for the readers."""
+    if "p" not in _STORE:
+        p = _TMP / "wiring-readers"
+        campaign.run({**BASE, "grid": {"hidden": [[6], [9]]}}, p, workers=0, progress=False)
+        _STORE["p"] = p
+    return _STORE["p"]
+
+
+def _report(**k):
+    index = campaign.write_report(_store(), **k)
+    summary = json.loads((index.parent / "summary.json").read_text())
+    return {"dir": index.parent.name,
+            "sections": [(s["title"], s["text"], s["data"]) for s in summary["sections"]]}
+
+
 RUNNERS = {
     "run": (lambda **k: _run(**k), {"config": BASE}),
     "Campaign": (lambda **k: _camp(**k), {}),
+    "write_report": (_report, {"out": None}),
+    "to_dataframe": (lambda **k: campaign.to_dataframe(_store(), **k).to_dict("list"), {}),
+    "plan_workers": (lambda **k: campaign.plan_workers(24, None, None, **k), {"cores": 2}),
 }
-SIGNATURES = {"run": campaign.run, "Campaign": campaign.Campaign}
+SIGNATURES = {"run": campaign.run, "Campaign": campaign.Campaign,
+              "write_report": campaign.write_report, "to_dataframe": campaign.to_dataframe,
+              "plan_workers": campaign.plan_workers}
 NOT_OBSERVABLE = {
     ("run", "client"): "same store on Dask: test_campaign.py::"
                        "test_dask_with_a_killed_worker_gives_the_same_store",
@@ -73,6 +98,13 @@ CASES = [
     w("Campaign", "protocols", {"replicas": {"n_null": 4}},
       check=differs(lambda r: r["um_p_network"])),
     w("Campaign", "run", {"save_ensembles": True, "workers": 0}, SAME),
+    w("write_report", "out", "elsewhere-report", check=lambda a, b: (
+        b["dir"] == "elsewhere-report" and a["dir"] == "wiring-readers-report"
+        and a["sections"] == b["sections"]) or pytest.fail(str((a["dir"], b["dir"])))),
+    w("write_report", "progress", True, SAME),
+    w("to_dataframe", "inner", None, check=lambda a, b: (
+        len(b["done"]) * 3 == len(a["done"]) and "test_acc" not in b) or pytest.fail()),
+    w("plan_workers", "cores", 16),
 ]
 
 
