@@ -160,8 +160,10 @@ def run(config: Any, store: Any, client: Any = None, *, workers: Optional[int] =
     remote = client is not None
     if remote:
         _check_dask()
-    pre = None
-    if not remote:  # start the worker processes now: they import while the store opens
+    pre: Any = None
+    if remote:  # connect (or start the LocalCluster) before the store is touched
+        pre = _DaskExecutor(client, workers, threads)
+    else:  # start the worker processes now: they import while the store opens
         from pathlib import Path
 
         cdir = Path(store) / "cells"
@@ -188,8 +190,6 @@ def run(config: Any, store: Any, client: Any = None, *, workers: Optional[int] =
         skipped = [c.id for c in cells if c.id in done]
         if pre is not None:
             ex = pre
-        elif remote:
-            ex = _DaskExecutor(client, workers, threads)
         elif plan_workers(len(todo), workers, threads)[0] == 0:
             ex = _InlineExecutor(*plan_workers(len(todo), workers, threads))
         else:
@@ -429,7 +429,12 @@ class _DaskExecutor:
                 self.own = [client, cluster]
                 self.name = "dask LocalCluster"
             else:
-                client = Client(client)
+                addr = client
+                try:
+                    client = Client(addr)
+                except OSError as exc:  # unreachable or refused
+                    raise ValueError(f"client: cannot reach the Dask scheduler at {addr!r} "
+                                     f"({exc})") from None
                 self.own = [client]
                 self.name = f"dask {client.scheduler.address}"
         elif not isinstance(client, Client):
@@ -479,11 +484,16 @@ class _DaskExecutor:
         for f in list(res.done if res else []):
             cell = self.futures.pop(f)
             if f.status == "finished":
-                out.append((cell, f.result(), None, False))
-            else:
+                try:
+                    out.append((cell, f.result(timeout=60), None, False))
+                except Exception as exc:  # its data were on a worker that died meanwhile
+                    out.append((cell, None, exc, True))
+            elif f.status == "error":
                 exc = f.exception()
                 lost = type(exc).__name__ == "KilledWorker"
                 out.append((cell, None, exc, lost))
+            else:  # cancelled or lost with its worker: resubmit
+                out.append((cell, None, f"task {f.key} ended {f.status}", True))
             f.release()
         return out
 
