@@ -65,6 +65,8 @@ def _store():
 
 
 def _report(**k):
+    if k.get("out") is not None:  # a name: inside the test's temporary directory
+        k["out"] = _TMP / k["out"]
     index = campaign.write_report(_store(), **k)
     summary = json.loads((index.parent / "summary.json").read_text())
     return {"dir": index.parent.name,
