@@ -83,6 +83,9 @@ def _install(monkeypatch, tiny, target):
         (_common, "out_dir", _common.out_dir),
         (gl.probes.plotting, "plot_profile", lambda *a, **k: R()),
         (gl.probes.plotting, "plot_walk", lambda *a, **k: R()),
+        (gl.campaign, "run", lambda *a, **k: R()),
+        (gl.campaign, "export_csv", lambda *a, **k: "x.csv"),
+        (gl.campaign, "write_report", lambda *a, **k: "r/index.html"),
     ]
     for owner, name, result in spies:
         real = getattr(owner, name)
@@ -244,6 +247,22 @@ CASES += [
     (["effective-model", "--out", "edir"], "out_dir", "path", "edir"),
     (["effective-model", "-o", "edir"], "out_dir", "path", "edir"),
 ]
+
+
+_SW = ["sweep", "C.toml", "--store", "S"]
+CASES += [(_SW, "run", "store", "S"), (["sweep", "C.toml", "-o", "S"], "run", "store", "S"),
+          (["sweep", "C.toml", "--out", "S"], "run", "config", "C.toml")]
+CASES += [([*_SW, *_flag(f, v)], t, k, w) for f, v, t, k, w in [
+    ("--scheduler", "tcp://h:1", "run", "client", "tcp://h:1"),
+    ("--workers", "3", "run", "workers", 3), ("--threads", "3", "run", "threads", 3),
+    ("--no-progress", None, "run", "progress", False), ("--csv", "t.csv", "export_csv", "path",
+                                                         "t.csv")]]
+CASES += [(["report", "S"], "write_report", "store", "S"),
+          (["report", "S", "-o", "D"], "write_report", "out", "D"),
+          (["report", "S", "--out", "D"], "write_report", "out", "D"),
+          (["report", "S", "--no-progress"], "write_report", "progress", False),
+          # --threads sets the default thread count around the call (set_threads)
+          (["report", "S", "--threads", "1"], "write_report", None, None)]
 
 
 def _ids():
