@@ -185,7 +185,7 @@ def tile_task(kind: str, A: Any, B: Any, diagonal: bool, n_threads: int, want_pe
         return _tile_f64(A, B, diagonal, n_threads, want_perms, chunk)
     if kind == "deep":
         return _tile_deep(A, B, diagonal, want_perms, max_iter, seed)
-    raise AssertionError(kind)  # pragma: no cover
+    raise AssertionError(f"unknown tile kind {kind!r}")  # pragma: no cover
 
 
 # ---- running the tiles -----------------------------------------------------------------------

@@ -595,6 +595,7 @@ def pairwise_alignment(
     cost_dtype: Any = np.float32,
     max_iter: int = 100,
     seed: int = 0,
+    *,
     client: Any = None,
     block_size: Optional[int] = None,
     return_perms: bool = True,
