@@ -10,7 +10,11 @@ M replicas of a 64-32-10 network trained briefly on digits (SGD, seed 0). Timed,
   thread each (the default: the worker runs 2 tiles at once) and with ``n_threads=2`` (2 tiles
   at once, 2 OpenMP threads each: oversubscribed).
 
-Every blocked result is asserted equal to the single call (perms and overlaps, bit for bit).
+The configurations run in rounds (each once per round, best of the rounds), so that they see
+the same background load. Besides wall time, the CPU seconds of each run (this process + the worker processes) are
+recorded: on a shared machine the cluster's extra processes can get a larger share of the
+cores than the single process, so the CPU ratio is the load-robust measure of the blocked run's
+overhead. Every blocked result is asserted equal to the single call (perms and overlaps, bit for bit).
 Then the memory per task and the time for M = 2,000 are extrapolated from the measured pair
 rate (the work is M (M - 1) / 2 independent pairs).
 
@@ -26,19 +30,24 @@ import time
 import numpy as np
 
 
-def best_of(fn, repeats):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+def worker_cpu(client) -> float:
+    """CPU seconds (user + system) used so far by the client's worker processes."""
+    if client is None:
+        return 0.0
+
+    def cpu():
+        import psutil
+
+        t = psutil.Process().cpu_times()
+        return t.user + t.system
+
+    return sum(client.run(cpu).values())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--M", type=int, default=400)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3, help="rounds (best of)")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--blocks", type=str, default="50,100,200",
                     help="extra block sizes timed on the 2 x 1 cluster")
@@ -60,44 +69,67 @@ def main() -> None:
     print(f"M = {M} replicas of {ens.widths} ({args.epochs} epochs on digits, {t_train:.1f} s); "
           f"{npairs:,} pairs; load {os.getloadavg()[0]:.2f}")
 
-    t_single, (P, Q) = best_of(lambda: sy.pairwise_alignment(ens, n_threads=2), args.repeats)
-    print(f"single call, n_threads=2: {t_single:.3f} s ({npairs / t_single:,.0f} pairs/s)")
-    rows = []
-
-    def run(label, client, **kw):
-        res = []
-        for _ in range(args.repeats):
+    P, Q = sy.pairwise_alignment(ens, n_threads=2)
+    c21 = Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                              dashboard_address=None))
+    c12 = Client(LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                              dashboard_address=None))
+    for c in (c21, c12):
+        sy.pairwise_alignment(ens[:8], client=c)  # warm the workers (import glasslens)
+    # fixed cost of one blocked call (scatter, scheduling, gathers, the cluster's own work):
+    # 8 replicas, 28 pairs, 10 tiles
+    small = ens[:8]
+    fixed = []
+    for _ in range(5):
+        w0, c0, t = worker_cpu(c21), time.process_time(), time.perf_counter()
+        sy.pairwise_alignment(small, client=c21)
+        fixed.append((time.perf_counter() - t, time.process_time() - c0 + worker_cpu(c21) - w0))
+    print(f"fixed cost of a blocked call (M = 8, 10 tiles, 2 x 1 cluster): best wall "
+          f"{min(f[0] for f in fixed):.3f} s, CPU {min(f[1] for f in fixed):.3f} s")
+    bdef = _blocked.default_block_size(M, [H], D, 2)
+    print(f"default block size on 2 threads: {bdef} ({len(_blocked.tiles(M, bdef))} tiles)")
+    configs = [("single call, n_threads=2", None, dict(n_threads=2)),
+               ("dask 2 workers x 1 thread", c21, {})]
+    configs += [("dask 2 workers x 1 thread", c21, dict(block_size=int(b)))
+                for b in args.blocks.split(",") if b and int(b) != bdef]
+    configs += [("dask 2 workers x 1 thread", c21, dict(return_perms=False)),
+                ("dask 1 worker x 2 threads", c12, {}),
+                ("dask 1 worker x 2 threads", c12, dict(n_threads=2))]
+    times = [[] for _ in configs]
+    cpus = [[] for _ in configs]
+    # rounds: every configuration once per round, so that they share the machine's load
+    for _ in range(args.repeats):
+        for k, (label, client, kw) in enumerate(configs):
+            w0 = worker_cpu(client)
+            c0 = time.process_time()
             t = time.perf_counter()
             p, q = sy.pairwise_alignment(ens, client=client, **kw)
-            res.append(time.perf_counter() - t)
+            times[k].append(time.perf_counter() - t)
+            cpus[k].append(time.process_time() - c0 + worker_cpu(client) - w0)
             np.testing.assert_array_equal(q, Q)
             if kw.get("return_perms", True):
                 np.testing.assert_array_equal(p, P)
-        best = min(res)
+    t_single, cpu_single = min(times[0]), min(cpus[0])
+    print(f"single call, n_threads=2: best {t_single:.3f} s ({npairs / t_single:,.0f} pairs/s), "
+          f"CPU {cpu_single:.3f} s")
+    rows = []
+    for (label, client, kw), ts, cs in list(zip(configs, times, cpus))[1:]:
+        best, cpu = min(ts), min(cs)
         rows.append((label, kw, best, t_single / best))
-        print(f"{label} {kw}: best {best:.3f} s (runs {', '.join(f'{r:.3f}' for r in res)}), "
-              f"speed vs single {t_single / best:.2f}x, identical")
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as lc, Client(lc) as c:
-        sy.pairwise_alignment(ens[:8], client=c)  # warm the workers (import glasslens)
-        bdef = _blocked.default_block_size(M, [H], D, 2)
-        print(f"default block size on 2 threads: {bdef} "
-              f"({len(_blocked.tiles(M, bdef))} tiles)")
-        run("dask 2 workers x 1 thread", c)
-        for b in [int(x) for x in args.blocks.split(",") if x]:
-            run("dask 2 workers x 1 thread", c, block_size=b)
-        run("dask 2 workers x 1 thread", c, return_perms=False)
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
-                      dashboard_address=None) as lc, Client(lc) as c:
-        sy.pairwise_alignment(ens[:8], client=c)
-        run("dask 1 worker x 2 threads", c)
-        run("dask 1 worker x 2 threads", c, n_threads=2)
+        print(f"{label} {kw}: best {best:.3f} s (runs {', '.join(f'{r:.3f}' for r in ts)}), "
+              f"speed vs single {t_single / best:.2f}x; CPU best {cpu:.3f} s (client + workers), "
+              f"CPU efficiency vs single {cpu_single / cpu:.2f}x; identical")
+    print(f"single call runs: {', '.join(f'{r:.3f}' for r in times[0])}; "
+          f"load after {os.getloadavg()[0]:.2f}")
+    for c in (c21, c12):
+        cl = c.cluster
+        c.close()
+        cl.close()
 
     # M = 2,000 extrapolation (per-pair work is independent of M)
     M2 = 2000
     p2 = M2 * (M2 - 1) // 2
-    best_dask = max(r[3] for r in rows if r[0].startswith("dask 2"))
+    best_dask = rows[0][3]  # the default blocked run on 2 workers x 1 thread
     rate = npairs / t_single
     b2 = _blocked.default_block_size(M2, [H], D, 2)
     print(f"\nM = {M2}: {p2:,} pairs; single-call time at the measured rate {p2 / rate:.1f} s on "

@@ -81,13 +81,21 @@ def test_tiles_cover_every_pair_once():
 
 
 def test_default_block_size_bounds_memory_and_balances():
-    # M = 2,000 of 784-256-10: the tasks stay under TILE_BYTES
+    # M = 2,000 of 784-256-10 on 64 threads: the tasks stay under TILE_BYTES
     b = _blocked.default_block_size(2000, [256], 795, 64)
     assert _blocked.tile_bytes(b, [256], 795) <= _blocked.TILE_BYTES
-    assert len(_blocked.tiles(2000, b)) >= _blocked.TILES_PER_THREAD * 64
-    # small problems: at least 4 tiles per thread while there are replicas to cut
-    assert len(_blocked.tiles(400, _blocked.default_block_size(400, [32], 75, 2))) >= 8
-    assert _blocked.default_block_size(3, [4], 5, 100) == 1
+    assert _blocked.tile_bytes(b + 1, [256], 795) > _blocked.TILE_BYTES * 0.5
+    # 4 tiles per thread where every tile keeps >= MIN_PAIRS_PER_TILE pairs ...
+    b = _blocked.default_block_size(2000, [32], 75, 2)
+    assert len(_blocked.tiles(2000, b)) >= 4 * 2
+    # ... fewer where it would not (M = 400, 79,800 pairs: 3 tiles of 200, 2 x 1 balanced)
+    assert _blocked.default_block_size(400, [32], 75, 2) == 200
+    assert _blocked.default_block_size(3, [4], 5, 100) == 3
+    for M in (2, 50, 400, 2000):
+        for T in (1, 2, 16):
+            tl = _blocked.tiles(M, _blocked.default_block_size(M, [32], 75, T))
+            assert len(tl) == 1 or min(_blocked._n_pairs(t) for t in tl) >= 0.4 * (
+                _blocked.MIN_PAIRS_PER_TILE)
 
 
 # ---- local tiles (no Dask) ----------------------------------------------------------------------

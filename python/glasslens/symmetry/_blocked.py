@@ -43,6 +43,10 @@ TILE_BYTES = 256 * 2 ** 20
 #: tiles hold half the pairs of the others)
 TILES_PER_THREAD = 4
 
+#: fewest pairs per tile aimed at by the default block size (one pair of 64-32-10 networks
+#: takes ~11 us of CPU: 20,000 pairs ~0.2 s against Dask's ~5 ms per task)
+MIN_PAIRS_PER_TILE = 20_000
+
 Tile = Tuple[int, int, int, int]  # i0, i1, j0, j1
 
 
@@ -78,6 +82,12 @@ def tiles(M: int, block_size: int) -> List[Tile]:
             for i in range(nb) for j in range(i, nb)]
 
 
+def _n_pairs(t: Tile) -> int:
+    i0, i1, j0, j1 = t
+    n = i1 - i0
+    return n * (n - 1) // 2 if i0 == j0 else n * (j1 - j0)
+
+
 def _perm_dtype(H: int) -> np.dtype:
     """Smallest unsigned type holding unit indices 0..H-1 (lossless transfer of the perms)."""
     for dt in (np.uint8, np.uint16, np.uint32):
@@ -99,10 +109,16 @@ def tile_bytes(block_size: int, H: Sequence[int], D: int, perms: bool = True) ->
 
 def default_block_size(M: int, H: Sequence[int], D: int, n_workers_threads: int,
                        perms: bool = True) -> int:
-    """Replicas per block: at least ``TILES_PER_THREAD`` tiles per worker thread, and at most
-    ``TILE_BYTES`` per task."""
-    t = TILES_PER_THREAD * max(1, n_workers_threads)
-    nb = max(1, math.ceil((math.sqrt(8 * t + 1) - 1) / 2))  # nb (nb + 1) / 2 >= t
+    """Replicas per block: ``TILES_PER_THREAD`` tiles per worker thread, fewer where a tile
+    would hold under ``MIN_PAIRS_PER_TILE`` pairs (Dask's cost per task, ~5 ms, stays ~1% of
+    the work), and at most ``TILE_BYTES`` per task."""
+    M = int(M)
+    want = TILES_PER_THREAD * max(1, n_workers_threads)
+    floor = max(1, (M * (M - 1) // 2) // MIN_PAIRS_PER_TILE)
+    if floor < want:  # the largest nb with nb (nb + 1) / 2 <= floor
+        nb = max(1, int((math.sqrt(8 * floor + 1) - 1) // 2))
+    else:  # the smallest nb with nb (nb + 1) / 2 >= want
+        nb = max(1, math.ceil((math.sqrt(8 * want + 1) - 1) / 2))
     b = max(1, math.ceil(M / nb))
     while b > 1 and tile_bytes(b, H, D, perms) > TILE_BYTES:
         b = max(1, b * 3 // 4)
@@ -216,15 +232,22 @@ def _dask(client: Any, kind: str, data: Any, tl: List[Tile], block_size: int, nt
                             hash=False)
     by_start = dict(zip(starts, blocks))
     futures = {}
-    for t in tl:
+    # largest tiles first (Dask runs tasks roughly in submission order): the diagonal tiles,
+    # with half the pairs, fill the gaps at the end (longest-processing-time-first balance)
+    for t in sorted(tl, key=lambda t: -_n_pairs(t)):
         i0, _, j0, _ = t
         f = client.submit(tile_task, kind, by_start[i0], by_start[j0], i0 == j0, nt, want_perms,
                           pure=False, **kw)
         futures[f.key] = (t, f)
     try:
-        for f, res in distributed.as_completed([f for _, f in futures.values()],
-                                               with_results=True):
+        # results are fetched one at a time from this thread (as_completed(with_results=True)
+        # gathers them concurrently, which once left a gather hanging on a loaded machine)
+        for f in distributed.as_completed([f for _, f in futures.values()]):
             t, _ = futures.pop(f.key)
+            try:
+                res = f.result()
+            finally:
+                f.release()  # also when it failed (the traceback keeps this frame alive)
             yield t, res
     finally:
         for _, f in futures.values():

@@ -632,8 +632,9 @@ def pairwise_alignment(
         error ~1e-6) or np.float64 (exact costs, ~2x slower GEMMs)
     max_iter, seed : coordinate descent of deeper networks (see ``match_weights``)
     client : dask.distributed.Client or None; runs the tiles as Dask tasks on its cluster
-    block_size : replicas per tile side (None: one call without a client; with a client, at
-        least 4 tiles per worker thread and at most 256 MB per task)
+    block_size : replicas per tile side (None: one call without a client; with a client, 4
+        tiles per worker thread, fewer where a tile would hold under 20,000 pairs, and at most
+        256 MB per task)
     return_perms : False returns ``None`` for the permutations: only the ``(M, M)`` overlaps
         are kept (8 M^2 bytes here; the tasks send back no permutations), the way to run
         M = 2,000 replicas without the ``(M, M, H)`` permutation array (8 M^2 H bytes)
