@@ -1,12 +1,12 @@
 """Dask clients for the tests of the blocked (``client=``) paths.
 
 ``inprocess_client()``: one in-process cluster (1 worker, 2 threads, no processes) shared by
-the wiring tables, started on first use and closed at exit; ``CLIENT`` is the placeholder that
+the wiring tables, started on first use and closed by ``close()`` (each wiring module's
+teardown) or at exit; ``CLIENT`` is the placeholder that
 a wiring row passes as ``client=`` and ``call(fn, **kw)`` swaps for it, recording the number of
 Dask tasks the call ran in ``TASKS[block_size]``. Tests skip where dask is not installed.
 """
 import atexit
-import functools
 from typing import Any, Callable, Dict, Optional
 
 import pytest
@@ -22,19 +22,27 @@ CLIENT = _Placeholder()
 TASKS: Dict[Optional[int], int] = {}
 
 
-@functools.lru_cache(maxsize=None)
+_open: Dict[str, Any] = {}
+
+
 def inprocess_client() -> Any:
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                       dashboard_address=None)
-    client = distributed.Client(cluster)
+    """The shared in-process client (started on first use)."""
+    if "client" not in _open:
+        distributed = pytest.importorskip("distributed")
+        _open["cluster"] = distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0")
+        _open["client"] = distributed.Client(_open["cluster"])
+    return _open["client"]
 
-    def close() -> None:
-        client.close()
-        cluster.close()
 
-    atexit.register(close)
-    return client
+def close() -> None:
+    """Close the shared client and its cluster (a test module's teardown; also at exit)."""
+    if "client" in _open:
+        _open.pop("client").close()
+        _open.pop("cluster").close()
+
+
+atexit.register(close)
 
 
 def call(fn: Callable[..., Any], **kw: Any) -> Any:

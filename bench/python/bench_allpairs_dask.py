@@ -71,9 +71,9 @@ def main() -> None:
 
     P, Q = sy.pairwise_alignment(ens, n_threads=2)
     c21 = Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                              dashboard_address=None))
+                              dashboard_address=":0"))
     c12 = Client(LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
-                              dashboard_address=None))
+                              dashboard_address=":0"))
     for c in (c21, c12):
         sy.pairwise_alignment(ens[:8], client=c)  # warm the workers (import glasslens)
     # the clusters' own background CPU (heartbeats, event loops) while idle, per wall second:

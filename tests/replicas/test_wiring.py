@@ -205,6 +205,14 @@ DEPRECATED = [
     dep("replica_analysis", "aligned", False, {"alignment": "none"}, label="False"),
 ]
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_dask_client():
+    """The client= rows share one in-process Dask cluster: closed after this module."""
+    yield
+    dask_clients.close()
+
+
 RUN = wiring.Runner(RUNNERS)
 
 

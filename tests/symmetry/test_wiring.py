@@ -244,6 +244,14 @@ DEPRECATED = [
     dep("permutation_interpolation", "align", "activations", "matching"),
 ]
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_dask_client():
+    """The client= rows share one in-process Dask cluster: closed after this module."""
+    yield
+    dask_clients.close()
+
+
 RUN = wiring.Runner(RUNNERS)
 RUN_DEEP = wiring.Runner(DEEP_RUNNERS)
 
