@@ -57,6 +57,15 @@ def test_tile_kernel_equals_all_pairs_and_scipy(rng):
     assert np.all(t[np.tril_indices(6, -1)] == 0)
 
 
+def test_tile_kernel_totals_only(rng):
+    U = rng.normal(size=(7, 6, 4)).astype(np.float32)
+    for diagonal, (A, B) in ((False, (U[:3], U[3:])), (True, (U[1:6], U[1:6]))):
+        p, t = _core.symmetry.lap_pairs_block(A, B, diagonal=diagonal)
+        none, t2 = _core.symmetry.lap_pairs_block(A, B, diagonal=diagonal, return_perms=False)
+        assert none is None
+        assert_array_equal(t2, t)
+
+
 def test_tile_kernel_checks_shapes(rng):
     U = rng.normal(size=(4, 5, 3)).astype(np.float32)
     with pytest.raises(ValueError, match="UB"):
@@ -134,6 +143,25 @@ def test_return_perms_false_single_call():
     p, q = sy.pairwise_alignment(ens, return_perms=False)
     assert p is None
     assert_array_equal(q, Q)
+
+
+def test_return_perms_false_tiles_when_the_perms_would_be_large(monkeypatch):
+    ens = _ens([5, 7, 3], 12)
+    ref = sy.pairwise_alignment(ens)
+    calls = []
+    orig = _blocked.run_tiles
+
+    def spy(kind, data, M, block_size, *a, **k):
+        calls.append(block_size)
+        return orig(kind, data, M, block_size, *a, **k)
+
+    monkeypatch.setattr(_blocked, "run_tiles", spy)
+    sy.pairwise_alignment(ens, return_perms=False)
+    assert calls == []  # 12 x 12 x 7 permutations: one call
+    monkeypatch.setattr(_blocked, "TILE_BYTES", 4000)
+    _equal(sy.pairwise_alignment(ens, return_perms=False), (None, ref[1]))
+    assert len(calls) == 1 and calls[0] < 12
+    assert _blocked.tile_bytes(calls[0], [7], 9, perms=False) <= 4000
 
 
 def test_progress_bar(capsys):

@@ -199,10 +199,12 @@ void lap_pairs_block(const float* UA, i64 MA, const float* UB, i64 MB, i64 H, i6
   if (diagonal && MA != MB)
     throw std::invalid_argument("a diagonal block needs as many replicas in UA as in UB");
   for (i64 t = 0; t < MA * MB; ++t) totals[t] = 0.0;
-  for (i64 t = 0; t < MA * MB * H; ++t) perms[t] = 0;
+  if (perms)
+    for (i64 t = 0; t < MA * MB * H; ++t) perms[t] = 0;
   if (diagonal) {
-    for (i64 a = 0; a < MA; ++a)
-      for (i64 j = 0; j < H; ++j) perms[(a * MB + a) * H + j] = j;
+    if (perms)
+      for (i64 a = 0; a < MA; ++a)
+        for (i64 j = 0; j < H; ++j) perms[(a * MB + a) * H + j] = j;
     parallel_for(MA, n_threads,
                  [&](i64 a) { totals[a * MB + a] = sq_norm(UA + a * H * D, H * D); });
   }
@@ -213,8 +215,10 @@ void lap_pairs_block(const float* UA, i64 MA, const float* UB, i64 MB, i64 H, i6
       tasks.push_back({a, s, std::min(MB, s + kBlockB)});
   run_pair_tasks(UA, UB, H, D, tasks, n_threads,
                  [&](i64 a, i64 b, const i64* cols, double tot, const float*) {
-                   i64* pab = perms + (a * MB + b) * H;
-                   for (i64 i = 0; i < H; ++i) pab[cols[i]] = i;
+                   if (perms) {
+                     i64* pab = perms + (a * MB + b) * H;
+                     for (i64 i = 0; i < H; ++i) pab[cols[i]] = i;
+                   }
                    totals[a * MB + b] = tot;
                  });
 }

@@ -98,8 +98,9 @@ def _perm_dtype(H: int) -> np.dtype:
 
 def tile_bytes(block_size: int, H: Sequence[int], D: int, perms: bool = True) -> int:
     """Bytes one tile task holds: two blocks of ``(block_size, H, D)`` float32 unit features
-    (float64 for cost_dtype=float64, roughly the parameters for deeper networks), the kernel's
-    ``(b, b, H)`` int64 permutations and ``(b, b)`` totals, and the compact copy sent back."""
+    (float64 for cost_dtype=float64, roughly the parameters for deeper networks), the ``(b, b)``
+    totals and, with ``perms``, the kernel's ``(b, b, H)`` int64 permutations and the compact
+    copy sent back."""
     b = int(block_size)
     h = int(sum(H))
     inputs = 2 * b * h * D * 4
@@ -129,7 +130,8 @@ def default_block_size(M: int, H: Sequence[int], D: int, n_workers_threads: int,
 def _tile_fast(A: np.ndarray, B: np.ndarray, diagonal: bool, n_threads: int,
                want_perms: bool) -> Tuple[Optional[np.ndarray], np.ndarray]:
     """float32 unit features: the C++ tile kernel; perms returned compact (lossless)."""
-    perms, totals = _core.symmetry.lap_pairs_block(A, B, diagonal=diagonal, n_threads=n_threads)
+    perms, totals = _core.symmetry.lap_pairs_block(A, B, diagonal=diagonal, n_threads=n_threads,
+                                                   return_perms=want_perms)
     if not want_perms:
         return None, totals
     return perms.astype(_perm_dtype(A.shape[1])), totals

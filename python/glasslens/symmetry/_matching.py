@@ -560,7 +560,7 @@ def align_ensemble(ensemble: Ensemble, alignment: str = "reference", reference: 
         return align_to(ensemble, check_int(reference, "reference", 0, ensemble.n_replicas - 1),
                         n_threads=n_threads, seed=seed)
     if method == "medoid":
-        _, ov = pairwise_alignment(ensemble, n_threads=n_threads, seed=seed)
+        _, ov = pairwise_alignment(ensemble, n_threads=n_threads, seed=seed, return_perms=False)
         R = ensemble.n_replicas
         score = (ov.sum(axis=1) - np.diag(ov)) / max(R - 1, 1)
         res = align_to(ensemble, int(np.argmax(score)), n_threads=n_threads, seed=seed)
@@ -636,8 +636,9 @@ def pairwise_alignment(
         tiles per worker thread, fewer where a tile would hold under 20,000 pairs, and at most
         256 MB per task)
     return_perms : False returns ``None`` for the permutations: only the ``(M, M)`` overlaps
-        are kept (8 M^2 bytes here; the tasks send back no permutations), the way to run
-        M = 2,000 replicas without the ``(M, M, H)`` permutation array (8 M^2 H bytes)
+        are kept (8 M^2 bytes; tiles build no permutations; without ``block_size`` or a
+        client, a run whose ``(M, M, H)`` permutations would exceed 256 MB runs in tiles here),
+        the way to run M = 2,000 replicas without the permutation array (8 M^2 H bytes)
     progress : show a tqdm bar over the tiles (the single call: one step)
 
     Returns
@@ -671,6 +672,11 @@ def pairwise_alignment(
     check_alloc(8.0 * M * M * ((sum(H) if return_perms else 0) + 4),
                 f"{M:,} replicas (all pairs)")
     fast = len(H) == 1 and np.dtype(cost_dtype) == np.dtype(np.float32)
+    if (not return_perms and client is None and block_size is None and H
+            and 8.0 * M * M * sum(H) > _blocked.TILE_BYTES):
+        # the single call would build the (M, M, H) permutations only to drop them: tiles here
+        # instead (same result; memory bounded by the tile)
+        block_size = _blocked.default_block_size(M, H, _feature_width(ensemble), 1, perms=False)
     blocked = (client is not None or block_size is not None) and bool(H)
     bar = None
     if progress and not blocked:
@@ -774,6 +780,13 @@ def _f64_finish(ensemble: Ensemble, dots: np.ndarray, norms: np.ndarray) -> np.n
     return dots
 
 
+def _feature_width(ensemble: Ensemble) -> int:
+    """Length D of a unit's feature vector (one hidden layer; the widest layer otherwise, a
+    rough size for the memory estimate of a tile)."""
+    w = ensemble.widths
+    return w[0] + w[2] + int(ensemble.has_bias) if len(w) == 3 else max(w)
+
+
 def _place_perms(P: np.ndarray, p: np.ndarray, i0: int, j0: int, diagonal: bool) -> None:
     """Write a tile's perms (b onto a, a in rows) and their inverses into ``P`` (M, M, H)."""
     p = p.astype(np.int64)
@@ -802,8 +815,7 @@ def _pairwise_tiles(ensemble: Ensemble, H: List[int], M: int, fast: bool, cost_d
         kind, data = "f64", _unit_features(ensemble).astype(cost_dtype)
     else:
         kind, data = "deep", Ensemble(ensemble.weights, ensemble.biases)
-    D = ensemble.widths[0] + ensemble.widths[2] + int(ensemble.has_bias) if len(H) == 1 else (
-        max(ensemble.widths))
+    D = _feature_width(ensemble)
     if block_size is None:  # only with a client
         threads = sum(client.nthreads().values()) or 1
         block_size = _blocked.default_block_size(M, H, D, threads, return_perms)

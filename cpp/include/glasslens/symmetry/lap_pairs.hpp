@@ -30,7 +30,8 @@ void lap_all_pairs(const float* U, std::int64_t M, std::int64_t H, std::int64_t 
 // One tile of the all-pairs matching (for blocked / distributed runs): replicas UA (MA, H, D)
 // against replicas UB (MB, H, D), every pair by the code of lap_all_pairs, so that each entry
 // equals lap_all_pairs' entry for the same two replicas bit for bit. Outputs:
-//   perms  (MA, MB, H) int64: perms[a][b][j] = the unit of UB[b] matched to unit j of UA[a];
+//   perms  (MA, MB, H) int64: perms[a][b][j] = the unit of UB[b] matched to unit j of UA[a]
+//          (or nullptr: totals only);
 //   totals (MA, MB) double: the optimal assignment values.
 // diagonal: UA and UB are the same replicas (MA == MB) and only the pairs a < b are solved;
 // the diagonal holds the identity and the squared norms (as lap_all_pairs), the entries a > b
