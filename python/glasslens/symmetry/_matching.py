@@ -619,7 +619,9 @@ def pairwise_alignment(
     ``2 b H D`` float32 features plus ``b^2 (9 H + 8)`` bytes of results, ``b = block_size``,
     whatever ``M``); without one the tiles run here one after another. Every pair is solved by
     the same code as in the single call and written to a fixed place, so the result is
-    bit-identical to the single call for any block size, worker count and completion order.
+    bit-identical to the single call for any block size, worker count and completion order
+    (on workers whose CPUs take the same SIMD path as here: the AVX2+FMA and portable float32
+    cost kernels differ by FMA rounding).
 
     Parameters
     ----------
