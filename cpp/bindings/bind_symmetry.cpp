@@ -125,6 +125,29 @@ py::tuple lap_all_pairs_py(const carray<float>& U, int n_threads, bool return_co
   return py::make_tuple(perms, totals);
 }
 
+py::tuple lap_pairs_block_py(const carray<float>& UA, const carray<float>& UB, bool diagonal,
+                            int n_threads, bool return_perms) {
+  bind::require_ndim(UA, 3, "UA");
+  bind::require_ndim(UB, 3, "UB");
+  const std::int64_t MA = UA.shape(0), H = UA.shape(1), D = UA.shape(2), MB = UB.shape(0);
+  bind::require_dim(UB, 1, H, "UB");
+  bind::require_dim(UB, 2, D, "UB");
+  if (diagonal) bind::require_dim(UB, 0, MA, "UB");
+  std::optional<carray<std::int64_t>> perms;
+  if (return_perms) perms.emplace(std::vector<py::ssize_t>{MA, MB, H});
+  carray<double> totals({MA, MB});
+  {
+    const float* pa = UA.data();
+    const float* pb = UB.data();
+    std::int64_t* pp = perms ? perms->mutable_data() : nullptr;
+    double* pt = totals.mutable_data();
+    glasslens::bind::KernelScope release;
+    lap_pairs_block(pa, MA, pb, MB, H, D, diagonal, pp, pt, n_threads);
+  }
+  if (!perms) return py::make_tuple(py::none(), totals);
+  return py::make_tuple(*perms, totals);
+}
+
 }  // namespace
 
 void bind_symmetry(py::module_& m) {
@@ -148,4 +171,11 @@ void bind_symmetry(py::module_& m) {
         "(M (M-1)/2, H, H) float32, pairs a < b in row-major order]: perms[a, b, j] is the unit "
         "of b matched to unit j of a, totals[a, b] the optimal value (diagonal: squared norm of U[a], in double). "
         "Bit-identical for any n_threads.");
+  m.def("lap_pairs_block", &lap_pairs_block_py, py::arg("UA"), py::arg("UB"),
+        py::arg("diagonal") = false, py::arg("n_threads") = 0, py::arg("return_perms") = true,
+        "One tile of lap_all_pairs: replicas UA (MA, H, D) float32 against UB (MB, H, D). "
+        "Returns (perms (MA, MB, H) int64, totals (MA, MB) float64), each entry bit-identical "
+        "to lap_all_pairs' entry for the same two replicas. diagonal: UA and UB are the same "
+        "replicas; only pairs a < b are solved (diagonal: identity and squared norms; a > b: 0). "
+        "return_perms=False: (None, totals), no permutation array.");
 }

@@ -7,7 +7,8 @@ the states of a spin glass (:mod:`glasslens.replicas`, Protocol 3), relate flatn
 generalisation (:mod:`glasslens.flatness`, Protocol 4), and fit maximum-entropy models of the
 weight space of binary networks (:mod:`glasslens.maxent`, :mod:`glasslens.effective_model`).
 :mod:`glasslens.spinmodels` holds the reference spin systems used for calibration and
-:mod:`glasslens.report` the report that ``glasslens analyze`` writes.
+:mod:`glasslens.report` the report that ``glasslens analyze`` writes; :mod:`glasslens.campaign`
+runs sweeps of all of it (``glasslens sweep``) into one labelled store.
 
 The top level holds the names used every day; everything else lives in its subpackage.
 """
@@ -19,7 +20,7 @@ from ._lib import _deprecation
 from ._lib._build import __version__, build_info
 from ._lib._threads import resolve_threads, set_threads
 from . import nn, datasets, probes, symmetry, replicas, flatness, spinmodels, maxent
-from . import effective_model, report
+from . import effective_model, report, campaign
 from .datasets import Dataset, load_dataset
 from .nn import MLP, Ensemble, TrainConfig, evaluate, train_ensemble
 from .report import Report, run_analysis
@@ -49,6 +50,7 @@ __all__ = [
     "maxent",
     "effective_model",
     "report",
+    "campaign",
 ]
 
 #: names that lived at the top level before 0.2: name -> (module, attribute) now

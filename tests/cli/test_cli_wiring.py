@@ -84,6 +84,9 @@ def _install(monkeypatch, tiny, target):
         (_common, "out_dir", _common.out_dir),
         (gl.probes.plotting, "plot_profile", lambda *a, **k: R()),
         (gl.probes.plotting, "plot_walk", lambda *a, **k: R()),
+        (gl.campaign, "run", lambda *a, **k: R()),
+        (gl.campaign, "export_csv", lambda *a, **k: "x.csv"),
+        (gl.campaign, "write_report", lambda *a, **k: "r/index.html"),
     ]
     for owner, name, result in spies:
         real = getattr(owner, name)
@@ -259,6 +262,24 @@ CASES += [
 ]
 
 
+_SW = ["sweep", "C.toml", "--store", "S"]
+CASES += [(_SW, "run", "store", "S"), (["sweep", "C.toml", "-o", "S"], "run", "store", "S"),
+          (["sweep", "C.toml", "--out", "S"], "run", "config", "C.toml")]
+CASES += [([*_SW, *_flag(f, v)], t, k, w) for f, v, t, k, w in [
+    ("--scheduler", "tcp://h:1", "run", "client", "tcp://h:1"),
+    ("--workers", "3", "run", "workers", 3), ("--threads", "3", "run", "threads", 3),
+    ("--no-progress", None, "run", "progress", False),
+    ("--progress", None, "run", "progress", True), ("--csv", "t.csv", "export_csv", "path",
+                                                         "t.csv")]]
+CASES += [(["report", "S"], "write_report", "store", "S"),
+          (["report", "S", "-o", "D"], "write_report", "out", "D"),
+          (["report", "S", "--out", "D"], "write_report", "out", "D"),
+          (["report", "S", "--no-progress"], "write_report", "progress", False),
+          (["report", "S", "--progress"], "write_report", "progress", True),
+          # --threads sets the default thread count around the call (set_threads)
+          (["report", "S", "--threads", "1"], "write_report", None, None)]
+
+
 def _ids():
     return [" ".join(c[0]).replace("{model}", "M").replace("{data}", "D") for c in CASES]
 
@@ -360,6 +381,7 @@ def test_every_flag_of_every_command_is_covered():
     for argv, *_ in CASES:
         covered.setdefault(argv[0], set()).update(a for a in argv[1:] if a.startswith("-"))
     covered.setdefault("info", set()).add("--json")  # test_cli.py::test_info
+    covered["analyze"].add("--options")  # tests/report/test_findings.py::test_analyze_options
     missing = {cmd: sorted(_flags(p) - covered.get(cmd, set())) for cmd, p in sub.items()}
     assert not any(missing.values()), missing
 
@@ -370,7 +392,7 @@ def test_every_command_takes_the_common_flags():
     for name, p in sub.items():
         if name != "info":
             assert {"-o", "--out", "--threads", "--progress", "--no-progress"} <= _flags(p), name
-            # one definition (cli/_common.add_run_options): the same help everywhere
+            # one definition (cli/_common.add_progress_option): the same flag everywhere
             act = next(a for a in p._actions if "--progress" in a.option_strings)
             assert isinstance(act, argparse.BooleanOptionalAction) and act.default is None
     usage = parser.format_usage()

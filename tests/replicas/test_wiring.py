@@ -6,6 +6,7 @@ import pytest
 import glasslens as gl
 from glasslens import replicas
 
+import dask_clients
 import wiring
 W, w, With, SAME, differs, threads, dep = (wiring.W, wiring.w, wiring.With, wiring.SAME,
                                            wiring.differs, wiring.threads, wiring.dep)
@@ -27,7 +28,8 @@ Q_BI = 0.5 * (Q_BI + Q_BI.T)
 np.fill_diagonal(Q_BI, 1.0)
 
 RUNNERS = {
-    "overlap_matrix": (lambda **k: replicas.overlap_matrix(ENS, **k), {}),
+    "overlap_matrix": (lambda **k: dask_clients.call(
+        lambda **kk: replicas.overlap_matrix(ENS, **kk), **k), {}),
     "overlap_distribution": (lambda **k: replicas.overlap_distribution(Q_BI, **k), {}),
     "overlaps_to_distances": (lambda **k: replicas.overlaps_to_distances(Q, **k), {}),
     "cluster": (lambda **k: replicas.cluster(np.abs(Q), **k), {}),
@@ -105,6 +107,15 @@ CASES = [
     threads("overlap_matrix", alignment="reference"),
     threads("overlap_matrix", label="pairwise"),
     threads("overlap_matrix", kind="signs", label="signs"),
+    # alignment='pairwise' as Dask tasks / in tiles: the same matrix bit for bit
+    w("overlap_matrix", "client", dask_clients.CLIENT, check=lambda a, b: (
+        np.testing.assert_array_equal(a, b),
+        dask_clients.TASKS[None] > 0 or pytest.fail("no Dask tile task ran"))),
+    w("overlap_matrix", "block_size", 4, client=dask_clients.CLIENT, check=lambda a, b: (
+        np.testing.assert_array_equal(a, b),  # 6 replicas: 3 tiles of 4 (default: 6 of 2)
+        dask_clients.TASKS[4] == 3 != dask_clients.TASKS[None]
+        or pytest.fail(f"tile tasks {dask_clients.TASKS}"))),
+    w("overlap_matrix", "block_size", 3, SAME, label="local"),
     w("overlap_distribution", "bins", 7, check=lambda a, b: b.counts.shape == (7,)
       or pytest.fail()),
     w("overlap_distribution", "kde", False, check=lambda a, b: (a.kde is not None and b.kde is None)
@@ -193,6 +204,14 @@ DEPRECATED = [
     dep("replica_analysis", "aligned", True, {"alignment": "reference"}),
     dep("replica_analysis", "aligned", False, {"alignment": "none"}, label="False"),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_dask_client():
+    """The client= rows share one in-process Dask cluster: closed after this module."""
+    yield
+    dask_clients.close()
+
 
 RUN = wiring.Runner(RUNNERS)
 

@@ -8,6 +8,7 @@ import glasslens as gl
 from glasslens import symmetry as sy
 from glasslens.symmetry import _matching
 
+import dask_clients
 import wiring
 W, w, With, SAME, differs, threads, dep = (wiring.W, wiring.w, wiring.With, wiring.SAME,
                                            wiring.differs, wiring.threads, wiring.dep)
@@ -35,7 +36,8 @@ RUNNERS = {
     "match_weights": (lambda **k: sy.match_weights(DA, DB, **k), {}),
     "align_to": (lambda **k: sy.align_to(ENS, **k), dict(reference=0)),
     "align_ensemble": (lambda **k: sy.align_ensemble(ENS, **k), {}),
-    "pairwise_alignment": (lambda **k: sy.pairwise_alignment(ENS, **k), {}),
+    "pairwise_alignment": (lambda **k: dask_clients.call(
+        lambda **kk: sy.pairwise_alignment(ENS, **kk), **k), {}),
     "interpolate": (lambda **k: sy.interpolate(A, B, DATA, **k), dict(n_points=5)),
     "barrier": (lambda **k: sy.barrier(CURVE, **k), {}),
     "permutation_barrier_scan": (lambda **k: sy.permutation_barrier_scan(A, DATA, **k),
@@ -49,6 +51,10 @@ SIGNATURES = {name: getattr(sy, name) for name in RUNNERS}
 NOT_OBSERVABLE = {}
 
 _bv = lambda r: r.barrier  # noqa: E731
+
+
+def _same(a, b):
+    assert wiring.fingerprint(a) == wiring.fingerprint(b), "the blocked result differs"
 
 
 def _spied(fn):
@@ -132,6 +138,16 @@ CASES = [
     w("pairwise_alignment", "max_iter", 7, check=lambda a, b: _forwarded(b, max_iter=7),
       label="deep"),
     w("pairwise_alignment", "seed", 5, check=lambda a, b: _forwarded(b, seed=5), label="deep"),
+    # the blocked run: the same result bit for bit, through Dask tasks / tiles
+    w("pairwise_alignment", "client", dask_clients.CLIENT, check=lambda a, b: (
+        _same(a, b), dask_clients.TASKS[None] > 0 or pytest.fail("no Dask tile task ran"))),
+    w("pairwise_alignment", "block_size", 2, client=dask_clients.CLIENT, check=lambda a, b: (
+        _same(a, b), dask_clients.TASKS[2] == 3 != dask_clients.TASKS[None]
+        or pytest.fail(f"tile tasks {dask_clients.TASKS}"))),
+    w("pairwise_alignment", "block_size", 3, SAME, label="local"),
+    w("pairwise_alignment", "return_perms", False, check=lambda a, b: (
+        b[0] is None or pytest.fail(), np.testing.assert_array_equal(a[1], b[1]))),
+    w("pairwise_alignment", "progress", True, SAME),
     w("interpolate", "n_points", 7, check=lambda a, b: b.alphas.shape == (7,) or pytest.fail()),
     w("interpolate", "alignment", "pairwise", check=differs(lambda r: r.train_loss)),
     w("interpolate", "matching", "activations", alignment="pairwise",
@@ -227,6 +243,14 @@ DEPRECATED = [
     dep("permutation_interpolation", "replica_pairs", 3, "n_replica_pairs"),
     dep("permutation_interpolation", "align", "activations", "matching"),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_dask_client():
+    """The client= rows share one in-process Dask cluster: closed after this module."""
+    yield
+    dask_clients.close()
+
 
 RUN = wiring.Runner(RUNNERS)
 RUN_DEEP = wiring.Runner(DEEP_RUNNERS)

@@ -92,37 +92,34 @@ void pack_rows(const float* Ua, i64 H, i64 D, i64 Hp, i64 kcb, float* out) {
     }
   }
 }
-}  // namespace
 
-void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* totals,
-                   float* costs, int n_threads) {
-  if (M < 0 || H < 0 || D < 0) throw std::invalid_argument("dimensions must be >= 0");
-  for (i64 t = 0; t < M * M; ++t) totals[t] = 0.0;
-  for (i64 a = 0; a < M; ++a)
-    for (i64 j = 0; j < H; ++j) perms[(a * M + a) * H + j] = j;
-  // diagonal: squared norms of the replicas' features (4 interleaved partial sums, fixed order)
-  parallel_for(M, n_threads, [&](i64 a) {
-    const float* u = U + a * H * D;
-    const i64 n = H * D;
-    double s[4] = {0.0, 0.0, 0.0, 0.0};
-    i64 t = 0;
-    for (; t + 4 <= n; t += 4)
-      for (int l = 0; l < 4; ++l) s[l] += static_cast<double>(u[t + l]) * u[t + l];
-    for (; t < n; ++t) s[0] += static_cast<double>(u[t]) * u[t];
-    totals[a * M + a] = (s[0] + s[1]) + (s[2] + s[3]);
-  });
-  if (M < 2 || H == 0) return;
+// Squared norm of n floats in double: 4 interleaved partial sums, a fixed order.
+double sq_norm(const float* u, i64 n) {
+  double s[4] = {0.0, 0.0, 0.0, 0.0};
+  i64 t = 0;
+  for (; t + 4 <= n; t += 4)
+    for (int l = 0; l < 4; ++l) s[l] += static_cast<double>(u[t + l]) * u[t + l];
+  for (; t < n; ++t) s[0] += static_cast<double>(u[t]) * u[t];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+struct Task {
+  i64 a, b0, b1;  // row replica a of UA against the replicas b0..b1-1 of UB
+};
+
+// The pair kernel shared by lap_all_pairs and lap_pairs_block: for every task, U_a (row a of
+// UA) is packed once and every b of the task gets the cost C_ab = U_b U_a^T (rows: units of b)
+// and its exact maximum-weight assignment; store(a, b, cols, total, C) receives the result
+// (cols[i]: the unit of a matched to unit i of b). A pair's result depends only on U_a, U_b,
+// H and D (not on the task, the thread or the other replicas), so any tiling of the pairs gives
+// bit-identical results.
+template <class Store>
+void run_pair_tasks(const float* UA, const float* UB, i64 H, i64 D,
+                    const std::vector<Task>& tasks, int n_threads, const Store& store) {
   const GramFn gram = pick_gram();
   const i64 npan = (H + NR - 1) / NR, Hp = npan * NR;
   const i64 nkb = std::max<i64>(1, (D + kMaxKc - 1) / kMaxKc);
   const i64 kcb = std::max<i64>(1, (D + nkb - 1) / nkb);
-  struct Task {
-    i64 a, b0, b1;
-  };
-  std::vector<Task> tasks;
-  for (i64 a = 0; a + 1 < M; ++a)
-    for (i64 s = a + 1; s < M; s += kBlockB) tasks.push_back({a, s, std::min(M, s + kBlockB)});
-
   parallel_for(static_cast<i64>(tasks.size()), n_threads, [&](i64 t) {
     static thread_local std::vector<float> pack, cbuf;
     static thread_local std::vector<double> wbuf;
@@ -135,7 +132,7 @@ void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* tota
     if (static_cast<i64>(wfbuf.size()) < H * H) wfbuf.resize(static_cast<size_t>(H * H));
     rows.resize(static_cast<size_t>(H));
     cols.resize(static_cast<size_t>(H));
-    pack_rows(U + a * H * D, H, D, Hp, kcb, pack.data());
+    pack_rows(UA + a * H * D, H, D, Hp, kcb, pack.data());
     float* C = cbuf.data();
     // minimisation of -C (exact: float -> double, negation); the costs are finite (a finite
     // float GEMM of finite features; non-finite features are rejected by the caller), and -C in
@@ -145,36 +142,85 @@ void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* tota
     LapOptions opt;
     opt.cost_f32 = Wf;
     for (i64 b = tasks[t].b0; b < tasks[t].b1; ++b) {
-      const float* Ub = U + b * H * D;
+      const float* Ub = UB + b * H * D;
       if (D == 0) std::fill(C, C + H * Hp, 0.0f);
       for (i64 p0 = 0; p0 < D; p0 += kcb)
         gram(H, npan, std::min(kcb, D - p0), Ub + p0, D, pack.data() + p0 * Hp, C, Hp, p0 == 0);
       if (Hp != H)
         for (i64 i = 1; i < H; ++i) std::memmove(C + i * H, C + i * Hp, sizeof(float) * H);
       bool finite = true;
-      for (i64 t = 0; t < H * H; ++t) {
-        const float x = -C[t];
-        Wf[t] = x;
-        W[t] = static_cast<double>(x);
+      for (i64 q = 0; q < H * H; ++q) {
+        const float x = -C[q];
+        Wf[q] = x;
+        W[q] = static_cast<double>(x);
         finite &= (x - x) == 0.0f;  // false for inf and NaN
       }
       opt.assume_finite = finite;  // otherwise lap_solve validates (and reports) as before
       // rows of C: units of b, columns: units of a; the total of -C, negated, is exactly the
       // sum of the chosen float entries in double, rows in order
       const double tot = -lap_solve(W, H, H, opt, rows.data(), cols.data());
-      i64* pab = perms + (a * M + b) * H;
-      i64* pba = perms + (b * M + a) * H;
-      for (i64 i = 0; i < H; ++i) {
-        pab[cols[i]] = i;
-        pba[i] = cols[i];
-      }
-      totals[a * M + b] = totals[b * M + a] = tot;
-      if (costs) {
-        const i64 idx = a * M - a * (a + 1) / 2 + (b - a - 1);
-        std::memcpy(costs + idx * H * H, C, sizeof(float) * H * H);
-      }
+      store(a, b, cols.data(), tot, C);
     }
   });
+}
+}  // namespace
+
+void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* totals,
+                   float* costs, int n_threads) {
+  if (M < 0 || H < 0 || D < 0) throw std::invalid_argument("dimensions must be >= 0");
+  for (i64 t = 0; t < M * M; ++t) totals[t] = 0.0;
+  for (i64 a = 0; a < M; ++a)
+    for (i64 j = 0; j < H; ++j) perms[(a * M + a) * H + j] = j;
+  // diagonal: squared norms of the replicas' features
+  parallel_for(M, n_threads, [&](i64 a) { totals[a * M + a] = sq_norm(U + a * H * D, H * D); });
+  if (M < 2 || H == 0) return;
+  std::vector<Task> tasks;
+  for (i64 a = 0; a + 1 < M; ++a)
+    for (i64 s = a + 1; s < M; s += kBlockB) tasks.push_back({a, s, std::min(M, s + kBlockB)});
+  run_pair_tasks(U, U, H, D, tasks, n_threads,
+                 [&](i64 a, i64 b, const i64* cols, double tot, const float* C) {
+                   i64* pab = perms + (a * M + b) * H;
+                   i64* pba = perms + (b * M + a) * H;
+                   for (i64 i = 0; i < H; ++i) {
+                     pab[cols[i]] = i;
+                     pba[i] = cols[i];
+                   }
+                   totals[a * M + b] = totals[b * M + a] = tot;
+                   if (costs) {
+                     const i64 idx = a * M - a * (a + 1) / 2 + (b - a - 1);
+                     std::memcpy(costs + idx * H * H, C, sizeof(float) * H * H);
+                   }
+                 });
+}
+
+void lap_pairs_block(const float* UA, i64 MA, const float* UB, i64 MB, i64 H, i64 D,
+                     bool diagonal, i64* perms, double* totals, int n_threads) {
+  if (MA < 0 || MB < 0 || H < 0 || D < 0) throw std::invalid_argument("dimensions must be >= 0");
+  if (diagonal && MA != MB)
+    throw std::invalid_argument("a diagonal block needs as many replicas in UA as in UB");
+  for (i64 t = 0; t < MA * MB; ++t) totals[t] = 0.0;
+  if (perms)
+    for (i64 t = 0; t < MA * MB * H; ++t) perms[t] = 0;
+  if (diagonal) {
+    if (perms)
+      for (i64 a = 0; a < MA; ++a)
+        for (i64 j = 0; j < H; ++j) perms[(a * MB + a) * H + j] = j;
+    parallel_for(MA, n_threads,
+                 [&](i64 a) { totals[a * MB + a] = sq_norm(UA + a * H * D, H * D); });
+  }
+  if (H == 0) return;
+  std::vector<Task> tasks;
+  for (i64 a = 0; a < MA; ++a)
+    for (i64 s = diagonal ? a + 1 : 0; s < MB; s += kBlockB)
+      tasks.push_back({a, s, std::min(MB, s + kBlockB)});
+  run_pair_tasks(UA, UB, H, D, tasks, n_threads,
+                 [&](i64 a, i64 b, const i64* cols, double tot, const float*) {
+                   if (perms) {
+                     i64* pab = perms + (a * MB + b) * H;
+                     for (i64 i = 0; i < H; ++i) pab[cols[i]] = i;
+                   }
+                   totals[a * MB + b] = tot;
+                 });
 }
 
 }  // namespace glasslens

@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['lap_all_pairs', 'lap_solve', 'lap_solve_batch']
+__all__: list[str] = ['lap_all_pairs', 'lap_pairs_block', 'lap_solve', 'lap_solve_batch']
 def lap_all_pairs(U: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], n_threads: typing.SupportsInt | typing.SupportsIndex = 0, return_costs: bool = False) -> tuple:
     """
     All-pairs weight matching of unit features U (M, H, D) float32: for every a < b the float32 cost C_ab = U[b] @ U[a].T (rows: units of b) and its exact maximum-weight assignment. Returns (perms (M, M, H) int64, totals (M, M) float64) [+ costs (M (M-1)/2, H, H) float32, pairs a < b in row-major order]: perms[a, b, j] is the unit of b matched to unit j of a, totals[a, b] the optimal value (diagonal: squared norm of U[a], in double). Bit-identical for any n_threads.
+    """
+def lap_pairs_block(UA: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], UB: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], diagonal: bool = False, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, return_perms: bool = True) -> tuple:
+    """
+    One tile of lap_all_pairs: replicas UA (MA, H, D) float32 against UB (MB, H, D). Returns (perms (MA, MB, H) int64, totals (MA, MB) float64), each entry bit-identical to lap_all_pairs' entry for the same two replicas. diagonal: UA and UB are the same replicas; only pairs a < b are solved (diagonal: identity and squared norms; a > b: 0). return_perms=False: (None, totals), no permutation array.
     """
 def lap_solve(cost: numpy.ndarray, maximize: bool = False, duals: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, return_duals: bool = False) -> tuple:
     """

@@ -58,3 +58,26 @@ def histogram(values: Any, xlabel: str, title: Optional[str] = None, bins: Any =
     return fig
 
 
+
+
+def legend_below(ax: Any, ncol: int = 2, fontsize: float = 7, **kw: Any) -> None:
+    """Move ``ax``'s legend (if any) under the axes, outside the data (a constrained-layout
+    figure makes room for it); ``kw`` go to ``ax.legend`` (e.g. ``title``)."""
+    handles, labels = ax.get_legend_handles_labels()
+    old = ax.get_legend()
+    if old is not None:
+        old.remove()
+    if handles:
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol,
+                  fontsize=fontsize, frameon=False, **kw)
+
+
+def legend_right(ax: Any, fontsize: float = 7, **kw: Any) -> None:
+    """Move ``ax``'s legend (if any) to the right of the axes, outside the data."""
+    handles, labels = ax.get_legend_handles_labels()
+    old = ax.get_legend()
+    if old is not None:
+        old.remove()
+    if handles:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  fontsize=fontsize, frameon=False, borderaxespad=0.0, **kw)

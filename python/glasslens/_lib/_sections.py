@@ -34,3 +34,39 @@ def stats(v: Any) -> Dict[str, float]:
     v = np.asarray(v, dtype=np.float64)
     return {"mean": float(v.mean()), "std": float(v.std()), "min": float(v.min()),
             "max": float(v.max()), "median": float(np.median(v))}
+
+
+def put_finding(ctx: Any, name: str, *, question: str, verdict: str,
+                numbers: Dict[str, Any], calibration: str, calibration_status: str,
+                section: str) -> Dict[str, Any]:
+    """Record the answer of section ``name`` to its question for the report's findings panel
+    (``ctx.report.add_finding``; a report without it, e.g. a test double, ignores it).
+
+    verdict : one plain-language sentence; numbers : the deciding numbers (JSON scalars, with
+    units in the key or the verdict); calibration : what a known answer gave in this run, or
+    "not calibrated in this run"; calibration_status : "ok", "warning" or "not calibrated";
+    section : the key of the section that holds the details (the link target)."""
+    if calibration_status not in ("ok", "warning", "not calibrated"):
+        raise ValueError(f"calibration_status must be 'ok', 'warning' or 'not calibrated', "
+                         f"got {calibration_status!r}")
+    f = {"question": question, "verdict": verdict, "numbers": dict(numbers),
+         "calibration": calibration, "calibration_status": calibration_status,
+         "section": section}
+    add = getattr(getattr(ctx, "report", None), "add_finding", None)
+    if callable(add):
+        add(name, f)
+    return f
+
+
+def bootstrap_mean_ci(x: Any, n_boot: int = 1000, seed: int = 0,
+                      level: float = 0.95) -> tuple:
+    """Percentile bootstrap interval of the mean of ``x`` (1-D; NaN dropped): (lo, hi); (nan,
+    nan) for fewer than 2 values."""
+    v = np.asarray(x, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
+    a = (1.0 - level) / 2.0
+    return (float(np.quantile(means, a)), float(np.quantile(means, 1.0 - a)))

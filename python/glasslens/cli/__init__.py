@@ -21,14 +21,14 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
-from . import (analyze, effective_model, flatness, info, permutation, profile, replicas, train,
-               walk)
+from . import (analyze, campaign_report, effective_model, flatness, info, permutation, profile,
+               replicas, sweep, train, walk)
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: the command modules, in the order ``glasslens --help`` lists them
 COMMANDS = (info, train, analyze, profile, walk, permutation, replicas, flatness,
-            effective_model)
+            effective_model, sweep, campaign_report)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 __all__ = [
     "positive_int", "nonneg_int", "threads", "int_list", "hidden_widths", "schedule", "kv",
     "add_data_options", "add_training_options", "training_config", "add_model_option",
-    "add_run_options", "show_progress", "progress_arg", "load_data", "get_ensemble", "load_network",
+    "add_run_options", "add_progress_option", "show_progress", "progress_arg", "load_data", "get_ensemble", "load_network",
     "out_dir", "write_outputs", "write_npz", "metric_lines", "defaults_of", "alignment_arg",
     "deprecated_flag",
 ]
@@ -246,7 +246,14 @@ def add_run_options(p: argparse.ArgumentParser, *, out: Optional[str], out_help:
                    help=out_help + ("" if out is None else f" (default: {out})"))
     g.add_argument("--threads", type=threads, default=None, metavar="N",
                    help="threads (default: OMP_NUM_THREADS or all cores; -1 = all CPUs)")
-    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+    add_progress_option(g)
+
+
+def add_progress_option(p: Any) -> None:
+    """``--progress/--no-progress`` (default None: bars when stderr is a terminal), the one
+    definition of the flag for every command (``add_run_options``, and the commands whose
+    output and thread options differ)."""
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars on stderr (default: on when stderr is a terminal)")
 
 

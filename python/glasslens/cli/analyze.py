@@ -26,6 +26,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "'list' prints them)")
     g.add_argument("-O", "--option", action="append", type=C.kv, default=[], metavar="KEY=VALUE",
                    help="extra setting passed to report sections (repeatable)")
+    g.add_argument("--options", action="store_true",
+                   help="print every -O key with its default and the section that reads it, "
+                        "then exit")
     g.add_argument("-q", "--quiet", action="store_true", help="print only the final summary")
     C.add_run_options(p, out="glasslens-report", out_help="report directory")
     p.set_defaults(func=run)
@@ -35,6 +38,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from .. import report as R
 
+    if args.options:
+        print(_options_text())
+        return 0
     if args.sections is not None and args.sections.strip() == "list":
         print("\n".join(R.sections()))
         return 0
@@ -62,3 +68,16 @@ def run(args: argparse.Namespace) -> int:
             print(train["text"])
     print(f"report written to {out}/index.html ({time.perf_counter() - t0:.1f} s)")
     return status
+
+
+def _options_text() -> str:
+    """One line per ``-O`` key: key, default, section, meaning."""
+    from ..report._sections import OPTION_HELP, SETTINGS
+
+    owner = {k: sec for sec, keys in SETTINGS.items() for k in keys}
+    w = max(len(k) for k in owner)
+    lines = [f"{'-O key':<{w}}  {'default':<22}  {'section':<15}  meaning"]
+    for k, sec in owner.items():
+        default, meaning = OPTION_HELP.get(k, ("?", ""))
+        lines.append(f"{k:<{w}}  {default:<22}  {sec:<15}  {meaning}")
+    return "\n".join(lines)

@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
     dt = time.perf_counter() - t0
     e0, d0 = next(iter(runs.values()))
     head = (f"# Protocol 3: replica analysis on {d0.name}\n\n"
-            f"{len(runs)} ensemble(s) of {e0.n_replicas} replicas (widths {e0.widths}"
+            f"{len(runs)} ensemble(s) of {e0.n_replicas} replicas (widths "
+            f"{_widths_text(runs)}"
             f"{', from ' + args.model if args.model else ''}); overlaps: {args.kind}, "
             f"alignment {alignment if args.kind == 'weights' else 'none'}, "
             f"distance {args.distance}; "
@@ -132,3 +133,11 @@ def run(args: argparse.Namespace) -> int:
     print(head + res.table() + "\n\n" + verdicts)
     print(f"\nwrote {', '.join(files)}")
     return 0
+
+
+def _widths_text(runs: Dict[str, Any]) -> str:
+    """The widths of every sweep point (one list when they all agree)."""
+    ws = {k: e.widths for k, (e, _) in runs.items()}
+    if len({tuple(w) for w in ws.values()}) == 1:
+        return str(next(iter(ws.values())))
+    return ", ".join(f"{k}: {w}" for k, w in ws.items())

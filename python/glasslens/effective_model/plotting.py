@@ -54,28 +54,39 @@ def plot_entropy_landscapes(analysis: Any, title: str = ""):
     from ..maxent import binary_entropy
 
     for ax, b in zip(axes, blocks):
+        not_conv_label = jump_label = True
         ax.plot(dd, binary_entropy(dd), color="k", lw=1.2, label="H2(d)")
         for level, Ls in an.landscapes[b].items():
             c = _LEVEL_COLOURS.get(level, None)
             for k, L in enumerate(Ls):
                 for i, br in enumerate(L.branches.values()):
-                    ok = br.converged
-                    ax.plot(br.d[ok], br.entropy[ok], ls="-" if i == 0 else "--", color=c, lw=1,
-                            label=level if (k == 0 and i == 0) else None)
+                    ok = np.asarray(br.converged, dtype=bool)
+                    d, s_ = np.asarray(br.d), np.asarray(br.entropy)
+                    ax.plot(d[ok], s_[ok], ls="-" if i == 0 else "--", marker="o", ms=3.5,
+                            color=c, lw=1, label=level if (k == 0 and i == 0) else None)
+                    if np.any(~ok):  # shown, not hidden: open circles (BP did not converge)
+                        ax.plot(d[~ok], s_[~ok], ls="none", marker="o", ms=5, mfc="none",
+                                color=c, label="BP not converged" if not_conv_label else None)
+                        not_conv_label = False
                 for j in L.jumps:
-                    ax.plot([j["d_from"], j["d_to"]], [j["s_from"], j["s_to"]], "x", color=c, ms=5)
+                    ax.plot([j["d_from"], j["d_to"]], [j["s_from"], j["s_to"]], ":", color=c,
+                            lw=1, marker="x", ms=5,
+                            label="jump (first order)" if jump_label else None)
+                    jump_label = False
         s = an.summaries.get(b, {})
         sub = f"{b} (N={int(s.get('n', 0))})"
         if "s_over_H2_mean" in s and np.isfinite(s["s_over_H2_mean"]):
             sub += f"\ns/H2 mean {s['s_over_H2_mean']:.2f}, jumps {int(s.get('n_jumps', 0))}"
         ax.set_title(sub, fontsize=9)
-        ax.set_xlabel("distance d from reference")
+        ax.set_xlabel("distance d from reference (fraction of weights)")
         ax.set_xlim(0, 1)
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     axes[0].set_ylabel("entropy s(d) (nats / weight)")
-    axes[0].legend(fontsize=7, loc="upper left")
+    axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
+                    borderaxespad=0.0)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.set_size_inches(fig.get_size_inches()[0] + 1.6, fig.get_size_inches()[1])
     fig.tight_layout()
     return fig
 

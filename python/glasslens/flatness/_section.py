@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from .._lib._sections import run_seed, section_settings
+from .._lib._sections import put_finding, run_seed, section_settings
 from ._measures import batch_loss
 from ._measures import measures as flat_measures
 from ._study import FLAT_SIGN, STUDY_MEASURES, _measure_names, rank_correlations
@@ -44,40 +44,120 @@ def section(ctx: Any, which: Optional[List[str]] = None, max_replicas: int = 8,
         row.update({m: float(fm.values[m]) for m in cols})
         rows.append(row)
     corr: Dict[str, Any] = {}
-    lines = ["| measure | flat sign | mean | Spearman(test acc) [95% CI] | Kendall(test acc) | "
-             "Spearman(gap) [95% CI] |", "|---|---|---|---|---|---|"]
+    lines = ["| measure (unit) | larger means | mean | flatter -> better: rho(flatness, test acc) "
+             "[95% CI] | verdict | rho(flatness, gap) [95% CI] |", "|---|---|---|---|---|---|"]
+    verdicts: Dict[str, str] = {}
     for k, m in enumerate(cols):
         x = np.array([rw[m] for rw in rows])
         ca = rank_correlations(x, [rw["test_acc"] for rw in rows], n_boot, seed=seed + k)
         cg = rank_correlations(x, [rw["gap"] for rw in rows], n_boot, seed=seed + k + 1000)
-        corr[m] = {"test_acc": ca, "gap": cg}
-        lines.append(f"| {m} | {FLAT_SIGN[m]:+d} | {x.mean():.4g} | {ca['spearman']:+.2f} "
-                     f"[{ca['spearman_ci'][0]:+.2f}, {ca['spearman_ci'][1]:+.2f}] | "
-                     f"{ca['kendall']:+.2f} | {cg['spearman']:+.2f} "
-                     f"[{cg['spearman_ci'][0]:+.2f}, {cg['spearman_ci'][1]:+.2f}] |")
+        sg = FLAT_SIGN[m]
+        fa = _oriented(ca, sg)
+        fg = _oriented(cg, sg)
+        verdicts[m] = _verdict(fa)
+        corr[m] = {"test_acc": ca, "gap": cg, "flat_sign": sg,
+                   "flatter_better": fa, "flatter_smaller_gap": {k2: (-v if k2 == "spearman"
+                   else [-v[1], -v[0]]) for k2, v in fg.items()}, "verdict": verdicts[m]}
+        lines.append(f"| {m} ({UNITS.get(m, '?')}) | {'flatter' if sg > 0 else 'sharper'} | "
+                     f"{x.mean():.4g} | {fa['spearman']:+.2f} [{fa['spearman_ci'][0]:+.2f}, "
+                     f"{fa['spearman_ci'][1]:+.2f}] | {verdicts[m]} | {fg['spearman']:+.2f} "
+                     f"[{fg['spearman_ci'][0]:+.2f}, {fg['spearman_ci'][1]:+.2f}] |")
     text = (f"Flatness measures of {R} replicas (after balancing each hidden unit's incoming and "
             "outgoing norms, so that the ReLU rescaling symmetry does not affect them), on the "
-            "training set, and their rank correlation with test accuracy and with the "
-            "generalisation gap (train - test accuracy). Flat sign +1: larger = flatter. "
-            "A flatness-oriented correlation (sign x Spearman) above 0 means flatter replicas "
-            "generalise better. All replicas share one training recipe; run `glasslens "
-            "flatness` to vary batch size, SAM, label noise and weight decay.\n\n" + "\n".join(lines))
+            "training set, and their Spearman rank correlation with test accuracy and with the "
+            "generalisation gap (train - test accuracy), 95% bootstrap intervals over the "
+            f"replicas ({n_boot} resamples). Sign convention, used everywhere in this section: "
+            "every correlation is taken between FLATNESS (the measure, negated when larger "
+            "means sharper) and test accuracy, so a positive rho means flatter replicas "
+            "generalise better; verdict 'flatter -> better' / 'flatter -> worse' when the "
+            "interval excludes 0, else 'no evidence'. All replicas share one training recipe; "
+            "run `glasslens flatness` to vary batch size, SAM, label noise and weight decay."
+            "\n\n" + "\n".join(lines))
     nc = min(4, len(cols))
     nr = (len(cols) + nc - 1) // nc
-    fig = Figure(figsize=(3.0 * nc, 2.6 * nr))
+    fig = Figure(figsize=(3.2 * nc, 2.8 * nr), layout="constrained")
     axes = fig.subplots(nr, nc, squeeze=False)
     for i, m in enumerate(cols):
         ax = axes[i // nc][i % nc]
-        ax.scatter([rw[m] for rw in rows], [rw["test_acc"] for rw in rows], s=12)
-        ax.set_title(f"{m}: rho={corr[m]['test_acc']['spearman']:+.2f}", fontsize=8)
+        x = np.array([rw[m] for rw in rows])
+        ax.scatter(x, [100 * rw["test_acc"] for rw in rows], s=14)
+        if FLAT_SIGN[m] < 0:
+            ax.invert_xaxis()  # flatter to the right in every panel
+        fa = corr[m]["flatter_better"]
+        ax.set_title(f"{m}\nflatter->better rho {fa['spearman']:+.2f}: {verdicts[m]}",
+                     fontsize=8)
+        ax.set_xlabel(f"{UNITS.get(m, '')}; flatter ->", fontsize=7)
         ax.tick_params(labelsize=7)
-        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.xaxis.set_major_locator(MaxNLocator(3))
+        ax.xaxis.set_major_formatter(_short_formatter())
         if i % nc == 0:
-            ax.set_ylabel("test accuracy", fontsize=8)
+            ax.set_ylabel("test accuracy (%)", fontsize=8)
     for i in range(len(cols), nr * nc):
         axes[i // nc][i % nc].axis("off")
-    fig.tight_layout()
-    section = ctx.report.add_section("Protocol 4: flatness and generalisation", text,
-                                     figures=[(fig, "test accuracy against each measure")],
-                                     data={"rows": rows, "correlations": corr})
+    section = ctx.report.add_section(
+        "Protocol 4: flatness and generalisation", text,
+        figures=[(fig, "Test accuracy (%) against each measure, one dot per replica; every x "
+                       "axis runs from sharper (left) to flatter (right), so a rising cloud "
+                       "means flatter -> better. Titles: the flatness-oriented Spearman rho and "
+                       "the verdict from its 95% interval.")],
+        data={"rows": rows, "correlations": corr, "units": {m: UNITS.get(m) for m in cols}},
+        key="protocol4")
+    _finding(ctx, corr, R)
     return section
+
+
+#: the unit of each reported measure
+UNITS: Dict[str, str] = {
+    "local_energy": "nats", "basin_radius": "relative radius", "eps_sharpness": "% of 1 + L",
+    "hessian_top": "nats / param^2", "hessian_trace": "nats / param^2",
+    "ruggedness": "dimensionless", "corr_length": "walk steps", "copy_barrier": "nats",
+}
+
+
+def _oriented(c: Dict[str, Any], sign: int) -> Dict[str, Any]:
+    """Spearman rho and its interval multiplied by the flat sign (interval reordered)."""
+    lo, hi = c.get("spearman_ci", (float("nan"), float("nan")))
+    if sign > 0:
+        return {"spearman": float(c["spearman"]), "spearman_ci": [float(lo), float(hi)]}
+    return {"spearman": -float(c["spearman"]), "spearman_ci": [-float(hi), -float(lo)]}
+
+
+def _verdict(fa: Dict[str, Any]) -> str:
+    lo, hi = fa["spearman_ci"]
+    if np.isfinite(lo) and lo > 0:
+        return "flatter -> better"
+    if np.isfinite(hi) and hi < 0:
+        return "flatter -> worse"
+    return "no evidence"
+
+
+def _short_formatter():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _: f"{v:.3g}")
+
+
+def _finding(ctx: Any, corr: Dict[str, Any], R: int) -> None:
+    better = [m for m, c in corr.items() if c["verdict"] == "flatter -> better"]
+    worse = [m for m, c in corr.items() if c["verdict"] == "flatter -> worse"]
+
+    def fmt(ms: List[str]) -> str:
+        return ", ".join(f"{m} (rho {corr[m]['flatter_better']['spearman']:+.2f} "
+                         f"[{corr[m]['flatter_better']['spearman_ci'][0]:+.2f}, "
+                         f"{corr[m]['flatter_better']['spearman_ci'][1]:+.2f}])" for m in ms)
+
+    verdict = f"Over {R} replicas of one recipe (flatness-oriented Spearman rho with test " \
+              f"accuracy, 95% bootstrap CI): "
+    verdict += (f"flatter -> better: {fmt(better)}" if better else "flatter -> better: none")
+    verdict += f"; flatter -> worse: {fmt(worse)}" if worse else "; flatter -> worse: none"
+    n_none = len(corr) - len(better) - len(worse)
+    verdict += f"; no evidence for the other {n_none} of {len(corr)} measures."
+    put_finding(ctx, "flatness", question="Protocol 4: which flatness measures predict "
+                "generalisation?", verdict=verdict,
+                numbers={m: {"rho_flatter_better": c["flatter_better"]["spearman"],
+                             "ci95": c["flatter_better"]["spearman_ci"],
+                             "verdict": c["verdict"]} for m, c in corr.items()},
+                calibration=(f"not calibrated in this run (no network of known flatness "
+                             f"ordering is measured; {R} replicas of one recipe give wide "
+                             f"intervals)"),
+                calibration_status="not calibrated", section="protocol4")

@@ -26,9 +26,9 @@ def training_curves(history: Mapping[str, Any], title: Optional[str] = None):
             k = f"{split}_{key}"
             if k in history and np.size(history[k]):
                 curves(ax, x, history[k], color, split)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epoch (passes over the training set)")
         ax.grid(alpha=0.3)
-    ax_l.set_ylabel("cross-entropy loss")
+    ax_l.set_ylabel("cross-entropy loss (nats)")
     ax_a.set_ylabel("accuracy")
     loss_vals = np.concatenate([np.ravel(history[k]) for k in ("train_loss", "test_loss")
                                 if k in history])

@@ -27,9 +27,9 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
-from .._lib._plotting import TRAIN_COLOR
+from .._lib._plotting import TRAIN_COLOR, legend_right
 from .._lib._plotting import new_figure as _figure
-from .._lib._sections import opt_int, run_seed, section_settings
+from .._lib._sections import opt_int, put_finding, run_seed, section_settings
 from ._landscape import profile
 from ._walks import WalkResult, msd_exponent, random_walk
 from .plotting import plot_profile
@@ -117,7 +117,7 @@ def walks(net: Any, data: Any, steps: int, eta: float, delta: float, n_walkers: 
 def _plot_loss_distance(pr: Any, wk: Dict[str, Any], delta: float):
     """Train loss against relative distance: free-walk walkers and their mean, the constrained
     walks, and the profile's mean at equal (filter-normalised) radius."""
-    fig, (ax,) = _figure(1, size=(5.2, 3.6))
+    fig, (ax,) = _figure(1, size=(7.4, 3.6))
     fr = wk["free"]
     for row_d, row_l in zip(fr.distance, fr.train_loss):
         ax.plot(row_d, row_l, color=TRAIN_COLOR, lw=0.6, alpha=0.35)
@@ -133,8 +133,8 @@ def _plot_loss_distance(pr: Any, wk: Dict[str, Any], delta: float):
     ax.set_yscale("log")
     ax.set_xlim(0, max(float(fr.distance.max()), float(pr.radii[-1])) * 1.02)
     ax.set_xlabel("relative distance ||θ-θ0||/||θ0|| (profile: radius r)")
-    ax.set_ylabel("train loss")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("train loss (nats)")
+    legend_right(ax)
     return fig
 
 
@@ -153,11 +153,11 @@ def _plot_constrained(wk: Dict[str, Any]):
         if name != "free" and s.size > 1:
             a2.plot(s[1:], np.nanmean(w.acceptance[:, 1:], axis=0), color=col, lw=1.4,
                     label=f"{name}: overall {np.mean(w.acceptance_rate):.2f}")
-    a1.set_xlabel("step")
+    a1.set_xlabel("step (moves)")
     a1.set_ylabel("<||θ_t - θ0||²>")
     a1.legend(fontsize=7)
     a2.set_ylim(-0.02, 1.02)
-    a2.set_xlabel("step")
+    a2.set_xlabel("step (moves)")
     a2.set_ylabel("acceptance rate (per record)")
     a2.legend(fontsize=7)
     return fig
@@ -255,4 +255,46 @@ def section(ctx: Any) -> None:
                   "train loss against distance: free and constrained walks, and the profile"),
                  (_plot_constrained(wk), "constrained walks: mean squared displacement (free "
                   "walk as the exponent-1 reference) and acceptance rate")],
-        data=data)
+        data=data, key="protocol1")
+    _finding(ctx, rb, delta, ms)
+
+
+def _walk_verdict(m: Dict[str, float], free_exponent: float) -> str:
+    """The section's rule: exponent clearly below the free walk's (by > 0.1) confines; ~ the
+    free walk's with acceptance < 0.9 slows without confining; else the basin is wider."""
+    if m["msd_exponent"] < free_exponent - 0.1:
+        return "confined (sub-diffusive)"
+    if m["acceptance_rate"] < 0.9:
+        return "slowed, not confined"
+    return "free (basin wider than the walk)"
+
+
+def _finding(ctx: Any, rb: float, delta: float, ms: Dict[str, Dict[str, float]]) -> None:
+    """The Protocol 1 line of the findings panel; calibration: the free walk on the same
+    proposals must give the known MSD exponent 1 (acceptance 1)."""
+    fe = ms["free"]["msd_exponent"]
+    mt, mm = ms["threshold"], ms["metropolis"]
+    vt, vm = _walk_verdict(mt, fe), _walk_verdict(mm, fe)
+    verdict = (f"Basin radius {_fmt(rb)} (relative distance where the mean loss of filter-"
+               f"normalised directions rises {delta:g} nats). Threshold walk: MSD exponent "
+               f"{mt['msd_exponent']:.2f}, acceptance {mt['acceptance_rate']:.2f}: {vt}. "
+               f"Metropolis walk: exponent {mm['msd_exponent']:.2f}, acceptance "
+               f"{mm['acceptance_rate']:.2f}, {100 * mm['stayed_fraction']:.0f}% of walkers "
+               f"stayed below L0 + {delta:g}: {vm}.")
+    ok = abs(fe - 1.0) < 0.1
+    put_finding(
+        ctx, "probes", question="Protocol 1: what does the basin look like to random walks?",
+        verdict=verdict,
+        numbers={"basin_radius": rb, "delta_nats": delta,
+                 "threshold_msd_exponent": mt["msd_exponent"],
+                 "threshold_acceptance": mt["acceptance_rate"],
+                 "metropolis_msd_exponent": mm["msd_exponent"],
+                 "metropolis_acceptance": mm["acceptance_rate"],
+                 "metropolis_stayed_fraction": mm["stayed_fraction"],
+                 "free_msd_exponent": fe},
+        calibration=(f"free walk on the same proposals (known answer: exponent 1, acceptance "
+                     f"1): exponent {fe:.2f}, acceptance "
+                     f"{ms['free']['acceptance_rate']:.2f}: "
+                     + ("instrument OK" if ok else "off by more than 0.1: too few records or "
+                        "walkers to read exponents")),
+        calibration_status="ok" if ok else "warning", section="protocol1")

@@ -43,10 +43,10 @@ def plot_profile(res: Any, title: Optional[str] = None):
     br = res.basin_radius
     if np.isfinite(br):
         a1.axvline(br, color="0.2", ls=":", lw=1, label=f"basin radius {br:.3g}")
-    a1.set_xlabel("radius r")
-    a1.set_ylabel("cross-entropy loss")
-    a2.set_xlabel("radius r")
-    a2.set_ylabel("error")
+    a1.set_xlabel("radius r (relative, filter-normalised)")
+    a1.set_ylabel("cross-entropy loss (nats)")
+    a2.set_xlabel("radius r (relative, filter-normalised)")
+    a2.set_ylabel("error (fraction misclassified)")
     a1.legend(fontsize=7)
     a2.legend(fontsize=7)
     st = res.settings
@@ -73,13 +73,13 @@ def plot_walk(res: Any, title: Optional[str] = None):
     ax1b.plot(x, np.mean(res.overlap, axis=0), color="0.3", ls="--", lw=1.2)
     ax1b.set_ylabel("overlap q (dashed)")
     a1.set_xlabel("step")
-    a1.set_ylabel("relative distance")
+    a1.set_ylabel("relative distance ||θ-θ0||/||θ0||")
     _traces(a2, x, res.train_loss, TRAIN_COLOR, "train")
     if np.any(np.isfinite(res.test_loss)):
         _traces(a2, x, res.test_loss, TEST_COLOR, "test")
     a2.axhline(res.loss0 + res.delta, color="0.4", ls="--", lw=1, label=f"L0 + {res.delta:g}")
     a2.set_xlabel("step")
-    a2.set_ylabel("loss")
+    a2.set_ylabel("loss (nats)")
     a2.legend(fontsize=7)
     if x.size > 1:
         _traces(a3, x[1:], res.acceptance[:, 1:], "#2ca02c", "acceptance")

@@ -248,6 +248,8 @@ def overlap_matrix(
     reference: int = 0,
     n_threads: Optional[int] = None,
     *,
+    client: Any = None,
+    block_size: Optional[int] = None,
     aligned: Any = _UNSET,
 ) -> np.ndarray:
     """Overlap matrix ``Q`` (R, R) float64 between replicas.
@@ -274,6 +276,10 @@ def overlap_matrix(
         flattened logits), for kind='function'
     n_threads : threads of the popcount kernel (kind='signs'), of the forward passes
         (kind='function') and of the alignment; BLAS threads are not changed
+    client : dask.distributed.Client or None: alignment='pairwise' runs its pairs as Dask tasks
+        on the client's cluster (``pip install "glasslens[dask]"``); same result bit for bit
+    block_size : replicas per tile side of a blocked alignment='pairwise' (None: one call, or
+        the default tiles with a client); see ``glasslens.symmetry.pairwise_alignment``
 
     Returns
     -------
@@ -295,13 +301,20 @@ def overlap_matrix(
     if ens is None and alignment != "none":
         raise ValueError(f"alignment={alignment!r} needs an Ensemble (arrays carry no network "
                          "structure)")
+    if (client is not None or block_size is not None) and (ens is None
+                                                            or alignment != "pairwise"):
+        raise ValueError("client= and block_size= apply to alignment='pairwise' of an Ensemble "
+                         f"only (here alignment={alignment!r})")
     if ens is not None and alignment == "pairwise":
         if kind != "weights" or normalize != "cosine" or layer is not None:
             raise ValueError("alignment='pairwise' supports kind='weights', normalize='cosine' "
                              "and layer=None only")
         from ..symmetry._matching import pairwise_alignment
 
-        Q = np.array(pairwise_alignment(ens, n_threads=n_threads)[1], dtype=np.float64)
+        # only the overlaps are kept: no (M, M, H) permutations, here or on the workers
+        Q = np.array(pairwise_alignment(ens, n_threads=n_threads, client=client,
+                                        block_size=block_size, return_perms=False)[1],
+                     dtype=np.float64)
         Q = 0.5 * (Q + Q.T)
         np.fill_diagonal(Q, 1.0)
         return Q

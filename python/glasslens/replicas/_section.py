@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any, Dict
 
-from .._lib._sections import opt_int, run_seed, section_settings
+from .._lib._sections import opt_int, put_finding, run_seed, section_settings
 from ..spinmodels import geometric_temperatures, parallel_tempering
 from ._replicas import ReplicaSweep, replica_analysis
+from .plotting import plot_run, plot_sweep
 
 
 def _sk_reference(M: int, N: int, sweeps: int, seed: int, nt: int):
@@ -102,16 +103,92 @@ def section(ctx: Any) -> None:
              "permutation p-value against each null model.\n\n" + sweep.table())
     figs = []
     for label, rs in runs.items():
-        f = rs.plot()
-        f.suptitle(label, fontsize=10)
-        f.tight_layout()
-        figs.append((f, f"{label}: P(q), overlap matrix in dendrogram (Parisi) order, "
-                        f"distribution of K against the null models."))
-    figs.append((sweep.plot(scale="peak"), "P(q) of every system, each scaled to its maximum "
-                 "(left), and mean K of the data and of the null models (right)."))
+        figs.append((plot_run(rs, label), f"{label}: P(q) (zoomed to its support when narrow; "
+                     f"inset: the full range [-1, 1]), the overlap matrix in dendrogram (Parisi) "
+                     f"order - blocks on the diagonal mean clusters of replicas - and the "
+                     f"distribution of K: data left of the null's mean = more ultrametric."))
+    figs.append((plot_sweep(sweep), "P(q) of every system, each scaled to its maximum (left): "
+                 "compare the trained networks' width with the broad SK and the narrow "
+                 "paramagnet; mean K of the data and of the null models (right): data below its "
+                 "null = more ultrametric."))
     data: Dict[str, Any] = {k: v.to_dict() for k, v in runs.items()}
     data["seconds"] = time.perf_counter() - t0
     if energy is not None:
         data["sk_energy_per_spin"] = energy
     ctx.report.add_section("Protocol 3: replica structure", text, figures=figs, data=data,
                            key="protocol3")
+    _finding(ctx, runs)
+
+
+def _pq_shape(d: Any) -> str:
+    w = d.q_max - d.q_min
+    kind = "one narrow peak" if w < 0.25 else ("a broad distribution" if w > 0.8 else
+                                               "a peak of moderate width")
+    return (f"{kind} (q_EA {d.q_ea:.3f}, support [{d.q_min:.3f}, {d.q_max:.3f}], width "
+            f"{w:.3f})")
+
+
+def _beaten(u: Any) -> str:
+    """'more ultrametric than the X null (p = ...)' / 'not ...' for every null of ``u``."""
+    parts = []
+    for n, c in u.nulls.items():
+        more = c.p_value < 0.05 and u.mean_K < float(c.mean_K.mean())
+        parts.append(f"{'more' if more else 'not more'} ultrametric than the {n} null "
+                     f"(p = {c.p_value:.3g}; mean K {u.mean_K:.3f} vs null "
+                     f"{float(c.mean_K.mean()):.3f})")
+    return "; ".join(parts) or "no null model"
+
+
+def _detected(u: Any) -> bool:
+    return bool(u.nulls) and all(c.p_value < 0.05 and u.mean_K < float(c.mean_K.mean())
+                                 for c in u.nulls.values())
+
+
+def _finding(ctx: Any, runs: Dict[str, Any]) -> None:
+    """The Protocol 3 line: P(q) shape and the ultrametricity verdict of the aligned replicas
+    against the null networks; calibration from the SK / paramagnet references of this run and
+    the nulls' known false-positive rate."""
+    from ._nulls import CALIBRATION
+
+    a = runs["trained, aligned"]
+    u = a.ultrametricity
+    verdict = (f"P(q) of the aligned replicas is {_pq_shape(a.distribution)}; raw (unaligned) "
+               f"mean q {runs['trained, raw'].distribution.mean:.3f}. Ultrametricity: "
+               f"{_beaten(u)}.")
+    numbers: Dict[str, Any] = {
+        "q_ea": a.distribution.q_ea, "q_min": a.distribution.q_min,
+        "q_max": a.distribution.q_max, "mean_K": u.mean_K,
+        "ultrametric": _detected(u),
+        **{f"null_{n}_p": c.p_value for n, c in u.nulls.items()},
+        **{f"null_{n}_mean_K": float(c.mean_K.mean()) for n, c in u.nulls.items()}}
+    cal_parts, ok = [], True
+    net = CALIBRATION.get("network")
+    if net:
+        cal_parts.append(f"null networks: p < 0.05 in {net['false_positive_rate']:.3g} of "
+                         f"{net['n_datasets']} untrained ensembles (bench, known answer 0.05)")
+    sk, pm = runs.get("SK, T = 0.5"), runs.get("paramagnet, T = 2")
+    if sk is not None and pm is not None:
+        sw = sk.distribution.q_max - sk.distribution.q_min
+        pw = pm.distribution.q_max - pm.distribution.q_min
+        sk_ok = sw > 0.8 and _detected(sk.ultrametricity)
+        pm_ok = pw < sw and not _detected(pm.ultrametricity)
+        ok = sk_ok and pm_ok
+        cal_parts.insert(0, (
+            f"SK reference at T = 0.5 gives {'a broad' if sw > 0.8 else 'a NARROW'} P(q) "
+            f"(width {sw:.2f}) and is {'more' if _detected(sk.ultrametricity) else 'NOT more'} "
+            f"ultrametric than its null (p = "
+            f"{min(c.p_value for c in sk.ultrametricity.nulls.values()):.3g}); paramagnet "
+            f"(T = 2): width {pw:.2f}, "
+            f"{'not ' if not _detected(pm.ultrametricity) else ''}more ultrametric (p = "
+            f"{min(c.p_value for c in pm.ultrametricity.nulls.values()):.3g})"))
+        cal_parts.append("instrument OK" if ok else "a reference disagrees with its known "
+                         "answer: read the verdict with care")
+        numbers.update(sk_pq_width=sw, paramagnet_pq_width=pw)
+        status = "ok" if ok else "warning"
+    else:
+        cal_parts.insert(0, "SK / paramagnet references not run in this run (p3_reference)")
+        status = "ok" if net else "not calibrated"
+    put_finding(ctx, "replicas", question="Protocol 3: what is the shape of P(q), and is the "
+                "replica space ultrametric?", verdict=verdict, numbers=numbers,
+                calibration="; ".join(cal_parts), calibration_status=status,
+                section="protocol3")

@@ -13,6 +13,12 @@ Adding a section (e.g. a protocol of a later issue)::
         q = ...  # use ctx.ensemble, ctx.dataset, ctx.options, ctx.n_threads
         ctx.report.add_section("Replica overlaps", text="...", figures=[fig], data={"q": q})
 
+A section that answers one of the report's questions (``_sections.FINDINGS``: probes,
+symmetry, replicas, flatness, effective_model) also calls
+``glasslens._lib._sections.put_finding(ctx, name, ...)`` with its verdict, the deciding numbers
+and the calibration of its instrument in this run; they fill the findings panel at the top of
+``index.html`` and ``summary.json["findings"]`` (questions whose section did not run say so).
+
 ``order`` fixes the position (built-ins: setup 0, training 10, weights 20); ``default=False``
 sections only run when named (``--sections``). Register at import time of a module that
 ``glasslens/__init__.py`` imports. Section-specific settings come from
@@ -35,7 +41,7 @@ from ..datasets._datasets import Dataset
 from ..nn._config import TrainConfig
 from ..nn._network import Ensemble
 from ._report import Report
-from ._sections import BUILTIN_SECTIONS, SETTINGS
+from ._sections import BUILTIN_SECTIONS, EXPECTED_SECONDS, FINDINGS, SETTINGS
 
 __all__ = ["AnalysisContext", "AnalysisError", "register_section", "sections", "run_analysis",
            "ANALYSIS_TRAINING", "DATA_DEFAULTS"]
@@ -240,8 +246,10 @@ def run_analysis(
     The training options are ``config`` (default :data:`ANALYSIS_TRAINING`) with the keyword
     ``train_overrides`` (any :class:`~glasslens.nn.TrainConfig` field, e.g. ``replicas=4``)
     applied. ``sections`` selects report sections (default: every default section).
-    ``progress``: None shows bars only on a terminal. ``log``: a callable receiving one-line
-    status messages. Returns the written :class:`Report`.
+    ``progress``: a progress bar over the sections (with ETA) and the training bar; None (auto)
+    shows them on a terminal or in a notebook. ``log``: a callable receiving one-line status
+    messages, among them each section's time (default: printed to stderr when progress is
+    shown). Returns the written :class:`Report`.
     """
     from tqdm.auto import tqdm
 
@@ -250,18 +258,27 @@ def run_analysis(
 
     from ..nn._training import resolve_config
 
-    say = log or (lambda s: None)
     cfg = resolve_config(ANALYSIS_TRAINING if config is None else config, **train_overrides)
     specs = _pick_sections(sections)
     _check_settings(dict(extra or {}), specs)
     threads = resolve_threads(n_threads)
-    show = progress
+    show = _interactive() if progress is None else bool(progress)
+    sink = log if log is not None else (_stderr_line if show else None)
+
+    def say(msg: str) -> None:
+        if sink is not None:
+            with tqdm.external_write_mode():
+                sink(msg)
+
     timing: Dict[str, float] = {}
+    requested = {"dataset": dataset if isinstance(dataset, str) else dataset.name,
+                 "n_train": n_train, "n_test": n_test, "pca": pca,
+                 "classes": None if classes is None else list(classes)}
     options: Dict[str, Any] = {
-        "dataset": dataset if isinstance(dataset, str) else dataset.name,
+        "dataset": requested["dataset"],
         **{k: getattr(cfg, k) for k in _LEGACY_TRAINING_KEYS}, "hidden": list(cfg.hidden),
         "n_train": n_train, "n_test": n_test, "pca": pca,
-        "classes": None if classes is None else list(classes), "data_path": data_path,
+        "classes": requested["classes"], "data_path": data_path,
         "training": cfg.to_dict(),
         "out": str(out), "n_threads": threads, "sections": [s.name for s in specs],
         "extra": dict(extra or {}),
@@ -275,31 +292,46 @@ def run_analysis(
         ds = datasets.load(dataset, n_train=n_train, n_test=n_test, pca=pca, classes=classes,
                            seed=cfg.seed, path=data_path, n_threads=threads)
     timing["load_dataset"] = time.perf_counter() - t0
+    # what ran, not what was asked for (None = "all" is resolved; a Dataset object has its own)
+    arch = [int(ds.n_features), *[int(h) for h in cfg.hidden], int(ds.n_classes)]
+    options.update(dataset=ds.name, n_train=int(ds.n_train), n_test=int(ds.n_test),
+                   pca=ds.meta.get("pca"), classes=_classes(ds), architecture=arch,
+                   requested=requested)
 
     from ..nn import train_ensemble
 
     report = Report(out, title=f"glasslens analysis: {ds.name}", meta=options)
-    say(f"training {cfg.replicas} replicas of {[ds.n_features, *cfg.hidden, ds.n_classes]} for "
-        f"{cfg.epochs} epochs on {threads} thread(s)")
+    report.header = (f"Data: {ds.name}, {ds.n_train} training / {ds.n_test} test samples. "
+                     f"Architecture: {'-'.join(map(str, arch))} fully connected ReLU network, "
+                     f"{cfg.replicas} replicas, SGD {cfg.epochs} epochs (batch "
+                     f"{cfg.batch_size}, learning rate {cfg.lr}), seed {cfg.seed}, "
+                     f"{threads} thread(s).")
+    for name, (question, section_name) in FINDINGS.items():  # replaced by the sections' own
+        report.findings[name] = {
+            "question": question, "verdict": f"not answered: section {section_name} was not "
+            f"run", "numbers": {}, "calibration": "not calibrated in this run",
+            "calibration_status": "not calibrated", "section": None}
+    say(f"training {cfg.replicas} replicas of {arch} for {cfg.epochs} epochs on {threads} "
+        f"thread(s)")
     t0 = time.perf_counter()
     try:
-        ens = train_ensemble(ds, cfg, n_threads=threads,
-                             progress=bool(show) if show is not None else _isatty())
+        ens = train_ensemble(ds, cfg, n_threads=threads, progress=show)
     except KeyboardInterrupt:
         _write_interrupted(report, "training", [s.name for s in specs], timing)
         raise
     timing["train"] = time.perf_counter() - t0
+    say(f"trained in {timing['train']:.1f} s")
     ens.save(report.out_dir / "ensemble.npz")
 
-    ctx = AnalysisContext(ds, ens, options, report, threads, progress=bool(
-        show if show is not None else _isatty()))
+    ctx = AnalysisContext(ds, ens, options, report, threads, progress=show)
     ctx.results["timing"] = timing
     failed: List[str] = []
-    bar = tqdm(specs, desc="report sections", unit="section", disable=not ctx.progress,
-               leave=False)
-    for i, spec in enumerate(bar):
-        bar.set_postfix_str(spec.name)
-        say(f"section {spec.name}")
+    # the bar counts expected tenths of seconds, so that its ETA is in time, not in sections
+    cost = [max(1, int(round(10 * EXPECTED_SECONDS.get(s.name, 1.0)))) for s in specs]
+    bar = tqdm(total=sum(cost), desc="report", disable=not show, leave=False,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
+    for i, spec in enumerate(specs):
+        bar.set_description_str(f"report {i + 1}/{len(specs)} {spec.title[:50]}")
         n_before = len(report.sections)
         t0 = time.perf_counter()
         try:
@@ -316,17 +348,34 @@ def run_analysis(
                                f"{type(exc).__name__}: {exc}",
                                data={"traceback": traceback.format_exc()},
                                key=f"{spec.name}-failed")
+            for name, (_, section_name) in FINDINGS.items():
+                if section_name == spec.name:
+                    report.findings[name].update(
+                        verdict=f"not answered: section {spec.name} failed "
+                                f"({type(exc).__name__})", section=f"{spec.name}-failed")
         dt = time.perf_counter() - t0
         timing[f"section:{spec.name}"] = dt
-        for s in report.sections[n_before:]:
-            if s.get("seconds") is None:
-                s["seconds"] = round(dt, 3)
+        for sec in report.sections[n_before:]:
+            sec["seconds"] = round(dt, 3)
+        bar.update(cost[i])
+        say(f"section {spec.name}: {dt:.1f} s" + (" (FAILED)" if spec.name in failed else ""))
     bar.close()
     report.meta["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
     report.write()
     if failed:
         raise AnalysisError(f"report section(s) {failed} failed; see {report.out_dir}/index.html")
     return report
+
+
+def _classes(ds: Dataset) -> Optional[List[int]]:
+    c = ds.meta.get("classes")
+    return None if c is None else [int(v) for v in c]
+
+
+def _stderr_line(msg: str) -> None:
+    import sys
+
+    print(f"[glasslens] {msg}", file=sys.stderr, flush=True)
 
 
 def _write_interrupted(report: Report, where: str, not_run: List[str],
@@ -351,3 +400,18 @@ def _isatty() -> bool:
         return bool(sys.stderr.isatty())
     except Exception:
         return False
+
+
+def _interactive() -> bool:
+    """A terminal (stderr is a tty) or a Jupyter kernel: where progress is shown by default."""
+    if _isatty():
+        return True
+    import sys
+
+    if "IPython" not in sys.modules:
+        return False
+    try:
+        ip = sys.modules["IPython"].get_ipython()
+    except Exception:
+        return False
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"

@@ -6,9 +6,10 @@ JSON-serialisable ``data`` dict. After every ``add_section`` the report rewrites
 
 Layout of a report directory::
 
-    index.html          all sections with their figures and data tables
-    summary.json        {"title", "created", "glasslens", "meta", "sections": [...]}
-    figures/<key>-<n>.png
+    index.html          header, findings panel, sticky contents, sections (figures enlarge on
+                        click, tables sort on a header click; inline CSS/JS, works offline)
+    summary.json        {"title", "created", "glasslens", "meta", "findings", "sections": [...]}
+    figures/<section key>-<n>.png
 
 ``summary.json["sections"]`` is a list of ``{"key", "title", "text", "figures", "data",
 "seconds"}``; figure paths are relative to the report directory. Numpy arrays and scalars in
@@ -59,6 +60,8 @@ class Report:
         self.title = str(title)
         self.meta: Dict[str, Any] = to_jsonable(dict(meta or {}))
         self.sections: List[Dict[str, Any]] = []
+        self.findings: Dict[str, Dict[str, Any]] = {}
+        self.header: str = ""  # one line under the title (e.g. data and architecture)
         self.created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         from .._lib._build import __version__
 
@@ -103,6 +106,16 @@ class Report:
         self.write()
         return section
 
+    def add_finding(self, name: str, finding: Dict[str, Any]) -> None:
+        """Record the answer to question ``name`` (a dict with at least ``verdict``; see the
+        module docstring) for the findings panel and ``summary.json["findings"]``."""
+        if not isinstance(name, str) or not name:
+            raise ValueError("finding name must be a non-empty str")
+        if not isinstance(finding, dict) or "verdict" not in finding:
+            raise ValueError(f"finding {name!r} must be a dict with a 'verdict'")
+        self.findings[name] = to_jsonable(dict(finding))
+        self.write()
+
     def _store_figure(self, fig: FigureLike, name: str) -> str:
         if isinstance(fig, (str, Path)):
             p = Path(fig)
@@ -127,7 +140,7 @@ class Report:
         """The content of ``summary.json``."""
         return {"title": self.title, "created": self.created,
                 "glasslens": {"version": self.version}, "meta": self.meta,
-                "sections": self.sections}
+                "findings": self.findings, "sections": self.sections}
 
     def write(self) -> None:
         """(Re)write ``summary.json`` and ``index.html``."""
@@ -138,39 +151,99 @@ class Report:
         e = html.escape
         toc = "".join(f'<li><a href="#{e(s["key"])}">{e(s["title"])}</a></li>'
                       for s in self.sections)
-        body = []
+        if self.findings:
+            toc = '<li><a href="#findings"><b>Findings</b></a></li>' + toc
+        body = [self._findings_html()] if self.findings else []
         for s in self.sections:
             parts = [f'<section id="{e(s["key"])}"><h2>{e(s["title"])}</h2>']
             for para in [p for p in s["text"].split("\n\n") if p.strip()]:
                 parts.append(_md_table_html(para) or f"<p>{e(para.strip())}</p>")
             for f in s["figures"]:
                 cap = f"<figcaption>{e(f['caption'])}</figcaption>" if f["caption"] else ""
-                parts.append(f'<figure><a href="{e(f["path"])}"><img src="{e(f["path"])}" '
-                             f'alt="{e(f["caption"] or s["title"])}"></a>{cap}</figure>')
+                parts.append(f'<figure><img class="zoom" src="{e(f["path"])}" '
+                             f'alt="{e(f["caption"] or s["title"])}" loading="lazy">{cap}'
+                             f'</figure>')
             if s["data"]:
-                parts.append(_data_html(s["data"]))
-            if s.get("seconds") is not None:
-                parts.append(f'<p class="time">{s["seconds"]:.2f} s</p>')
+                parts.append(_data_html(s["data"], label="raw data"))
             parts.append("</section>")
             body.append("\n".join(parts))
-        meta = _data_html(self.meta, open_=False, label="run options") if self.meta else ""
+        meta = _data_html(self.meta, label="run options and timing") if self.meta else ""
+        header = f'<p class="head">{e(self.header)}</p>' if self.header else ""
         return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(self.title)}</title>
-<style>
-body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}
-h1{{margin-bottom:.2em}} .sub{{color:#666;margin-top:0}}
-section{{border-top:1px solid #ddd;margin-top:1.5em}}
-figure{{margin:1em 0}} img{{max-width:100%;border:1px solid #eee}}
-figcaption{{color:#555;font-size:90%}}
-table{{border-collapse:collapse;font-size:90%}} td,th{{border:1px solid #ddd;padding:2px 8px;text-align:left}}
-pre{{background:#f6f6f6;padding:.5em;overflow:auto;max-height:30em}} .time{{color:#888;font-size:80%}}
-</style></head><body>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>{_CSS}</style></head><body>
+<nav id="toc"><b>Contents</b><ul>{toc}</ul></nav>
+<main>
 <h1>{e(self.title)}</h1>
 <p class="sub">glasslens {e(self.version)} &middot; {e(self.created)} &middot; data: <a href="summary.json">summary.json</a></p>
+{header}
 {meta}
-<ul>{toc}</ul>
 {chr(10).join(body)}
+</main>
+<div id="lightbox" hidden><img alt="enlarged figure"></div>
+<script>{_JS}</script>
 </body></html>
+"""
+
+    def _findings_html(self) -> str:
+        e = html.escape
+        rows = []
+        for name, f in self.findings.items():
+            st = str(f.get("calibration_status", "not calibrated"))
+            link = (f' <a href="#{e(str(f["section"]))}">details</a>'
+                    if f.get("section") and any(s["key"] == f["section"] for s in self.sections)
+                    else "")
+            rows.append(f'<tr><th>{e(str(f.get("question", name)))}</th>'
+                        f'<td>{e(str(f["verdict"]))}{link}</td>'
+                        f'<td class="cal cal-{e(st.replace(" ", "-"))}">'
+                        f'{e(str(f.get("calibration", "not calibrated in this run")))}</td></tr>')
+        return ('<section id="findings"><h2>Findings</h2><table class="findings sortable">'
+                '<thead><tr><th>question</th><th>answer in this run</th>'
+                '<th>calibration of the instrument</th></tr></thead><tbody>'
+                + "".join(rows) + "</tbody></table></section>")
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:0;color:#222;display:flex}
+#toc{position:sticky;top:0;align-self:flex-start;height:100vh;overflow:auto;width:230px;
+ flex:none;box-sizing:border-box;padding:1em;background:#f7f7f7;border-right:1px solid #ddd;
+ font-size:90%}
+#toc ul{padding-left:1em;margin:.4em 0} #toc li{margin:.3em 0}
+main{max-width:1100px;padding:0 1.5em 3em;min-width:0;flex:1}
+h1{margin-bottom:.2em} .sub{color:#666;margin-top:0} .head{font-size:105%}
+section{border-top:1px solid #ddd;margin-top:1.5em}
+figure{margin:1em 0} img.zoom{max-width:100%;border:1px solid #eee;cursor:zoom-in}
+figcaption{color:#444;font-size:90%}
+table{border-collapse:collapse;font-size:90%;margin:.5em 0}
+td,th{border:1px solid #ddd;padding:2px 8px;text-align:left;vertical-align:top}
+table.sortable thead th{cursor:pointer;background:#f2f2f2}
+table.sortable thead th:after{content:" \\2195";color:#aaa}
+table.findings th{width:18%} .cal-ok{background:#eef8ee} .cal-warning{background:#fff4e0}
+.cal-not-calibrated{background:#f4f4f4;color:#555}
+pre{background:#f6f6f6;padding:.5em;overflow:auto;max-height:30em}
+#lightbox{position:fixed;inset:0;background:rgba(0,0,0,.85);display:flex;
+ align-items:center;justify-content:center;cursor:zoom-out;z-index:10}
+#lightbox[hidden]{display:none} #lightbox img{max-width:96vw;max-height:96vh;background:#fff}
+"""
+
+_JS = """
+(function(){
+var lb=document.getElementById('lightbox'),li=lb.querySelector('img');
+document.querySelectorAll('img.zoom').forEach(function(im){im.addEventListener('click',
+ function(){li.src=im.src;lb.hidden=false;});});
+lb.addEventListener('click',function(){lb.hidden=true;});
+document.addEventListener('keydown',function(ev){if(ev.key==='Escape')lb.hidden=true;});
+function val(c){var t=c.textContent.trim(),x=parseFloat(t.replace(/^[\\[(]/,''));
+ return isNaN(x)?t.toLowerCase():x;}
+document.querySelectorAll('table.sortable').forEach(function(tb){
+ tb.querySelectorAll('thead th').forEach(function(th,i){th.addEventListener('click',function(){
+  var body=tb.tBodies[0],rows=Array.prototype.slice.call(body.rows),asc=th.dataset.dir!=='asc';
+  rows.sort(function(a,b){var x=val(a.cells[i]),y=val(b.cells[i]);
+   if(typeof x!==typeof y){x=String(x);y=String(y);}
+   return (x<y?-1:x>y?1:0)*(asc?1:-1);});
+  rows.forEach(function(r){body.appendChild(r);});th.dataset.dir=asc?'asc':'desc';});});});
+})();
 """
 
 
@@ -190,10 +263,12 @@ def _md_table_html(para: str) -> Optional[str]:
     head = "".join(f"<th>{e(c)}</th>" for c in cells(lines[0]))
     body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells(ln)) + "</tr>"
                    for ln in lines[2:])
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+            f"</table>")
 
 
-def _data_html(data: Dict[str, Any], open_: bool = True, label: str = "data") -> str:
+def _data_html(data: Dict[str, Any], label: str = "data") -> str:
+    """The raw data of a section, collapsed (a table of its scalars and the rest as JSON)."""
     e = html.escape
     scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list))}
     rest = {k: v for k, v in data.items() if k not in scalars}
@@ -203,10 +278,9 @@ def _data_html(data: Dict[str, Any], open_: bool = True, label: str = "data") ->
                        for k, v in scalars.items())
         out.append(f"<table>{rows}</table>")
     if rest:
-        out.append(f"<details{' open' if open_ and len(json.dumps(rest)) < 2000 else ''}>"
-                   f"<summary>{e(label)} ({', '.join(e(str(k)) for k in rest)})</summary>"
-                   f"<pre>{e(_compact_json(rest))}</pre></details>")
-    return "\n".join(out)
+        out.append(f"<pre>{e(_compact_json(rest))}</pre>")
+    return (f'<details class="raw"><summary>{e(label)} ({", ".join(e(str(k)) for k in data)})'
+            f'</summary>{"".join(out)}</details>')
 
 
 def _compact_json(x: Any, indent: int = 0) -> str:

@@ -45,6 +45,50 @@ SETTINGS: Dict[str, Tuple[str, ...]] = {
     "effective_model": ("em_trainings", "em_draws", "em_epochs"),
 }
 
+#: every ``-O`` key: (default as text, what it sets); ``glasslens analyze --options`` prints it
+OPTION_HELP: Dict[str, Tuple[str, str]] = {
+    "p1_directions": ("16", "Protocol 1: random filter-normalised directions of the profile"),
+    "p1_steps": ("500", "Protocol 1: moves per walk"),
+    "p1_walkers": ("4", "Protocol 1: walkers per walk type"),
+    "p1_eta": ("2 radius/sqrt(steps)", "Protocol 1: relative walk step"),
+    "p1_delta": ("0.1", "Protocol 1: loss rise (nats) defining the basin, threshold and escape"),
+    "p1_accept": ("0.5", "Protocol 1: Metropolis acceptance of a typical move's loss change"),
+    "p2_trials": ("2", "Protocol 2: random copies per number of swapped pairs k"),
+    "p2_points": ("21", "Protocol 2: points along each interpolation path"),
+    "p2_pairs": ("8", "Protocol 2: replica pairs (0: none)"),
+    "p2_matching": ("weights", "Protocol 2: matching of replica pairs (weights or activations)"),
+    "p2_align": ("weights", "Protocol 2: old name of p2_matching"),
+    "p3_null": ("39", "Protocol 3: null realisations per null model"),
+    "p3_spins": ("128", "Protocol 3: SK reference spins N"),
+    "p3_sweeps": ("1000", "Protocol 3: SK parallel-tempering sweeps (equilibrate and measure)"),
+    "p3_ref_replicas": ("max(replicas, 24)", "Protocol 3: replicas of the spin references"),
+    "p3_reference": ("true", "Protocol 3: run the SK (T = 0.5) and paramagnet (T = 2) "
+                     "references"),
+    "flatness_replicas": ("8", "Protocol 4: replicas whose flatness is measured"),
+    "em_trainings": ("30", "effective model: binary networks trained"),
+    "em_draws": ("50", "effective model: weight configurations drawn per network"),
+    "em_epochs": ("~300 Adam steps", "effective model: training epochs (at most 50 by default)"),
+}
+
+#: typical seconds of each built-in section in the default run (2 cores, digits): the weights of
+#: the report's progress bar, so that its ETA is in seconds rather than in sections
+EXPECTED_SECONDS: Dict[str, float] = {
+    "setup": 0.1, "training": 0.6, "weights": 0.2, "protocol1": 0.8, "protocol2": 0.4,
+    "protocol3": 2.1, "protocol4": 4.0, "effective_model": 4.5,
+}
+
+#: the questions of the findings panel: name -> (question, the section that answers it)
+FINDINGS: Dict[str, Tuple[str, str]] = {
+    "probes": ("Protocol 1: what does the basin look like to random walks?", "protocol1"),
+    "symmetry": ("Protocol 2: how much of the barrier between replicas is permutation "
+                 "symmetry?", "protocol2"),
+    "replicas": ("Protocol 3: what is the shape of P(q), and is the replica space "
+                 "ultrametric?", "protocol3"),
+    "flatness": ("Protocol 4: which flatness measures predict generalisation?", "protocol4"),
+    "effective_model": ("Effective model (Zou & Huang): is the middle layer liquid-like?",
+                        "effective_model"),
+}
+
 #: (name, order, title, "module:function") of every built-in section
 BUILTIN_SECTIONS: Tuple[Tuple[str, float, str, str], ...] = (
     ("setup", 0, "Data and model", "glasslens.report._analyze:setup_section"),

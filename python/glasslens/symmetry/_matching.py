@@ -33,6 +33,7 @@ from .._lib._data import as_inputs
 from .._lib._threads import resolve_threads
 from .._lib._limits import check_alloc
 from .._lib._validate import check_int, check_seed
+from . import _blocked
 from ._assignment import linear_sum_assignment, linear_sum_assignment_batch
 from ..nn._network import MLP, Ensemble
 
@@ -559,7 +560,7 @@ def align_ensemble(ensemble: Ensemble, alignment: str = "reference", reference: 
         return align_to(ensemble, check_int(reference, "reference", 0, ensemble.n_replicas - 1),
                         n_threads=n_threads, seed=seed)
     if method == "medoid":
-        _, ov = pairwise_alignment(ensemble, n_threads=n_threads, seed=seed)
+        _, ov = pairwise_alignment(ensemble, n_threads=n_threads, seed=seed, return_perms=False)
         R = ensemble.n_replicas
         score = (ov.sum(axis=1) - np.diag(ov)) / max(R - 1, 1)
         res = align_to(ensemble, int(np.argmax(score)), n_threads=n_threads, seed=seed)
@@ -594,7 +595,12 @@ def pairwise_alignment(
     cost_dtype: Any = np.float32,
     max_iter: int = 100,
     seed: int = 0,
-) -> Tuple[Union[np.ndarray, List[np.ndarray]], np.ndarray]:
+    *,
+    client: Any = None,
+    block_size: Optional[int] = None,
+    return_perms: bool = True,
+    progress: bool = False,
+) -> Tuple[Union[None, np.ndarray, List[np.ndarray]], np.ndarray]:
     """All ``M (M - 1) / 2`` pairwise weight matchings of an ensemble.
 
     For one hidden layer the cost matrices ``C_ab = U_b U_a^T`` (``U`` the ``(H, D)`` unit
@@ -606,19 +612,42 @@ def pairwise_alignment(
     LAP, ``n_threads`` blocks at a time. Either way the results do not depend on
     ``n_threads``. Deeper networks use ``match_weights`` (coordinate descent) per pair.
 
+    Blocked runs (``client`` or ``block_size``): the pairs are cut into square tiles of the
+    upper triangle, ``block_size`` x ``block_size`` replicas each; a tile needs only its two
+    blocks of replicas. With a ``dask.distributed.Client`` (``pip install "glasslens[dask]"``)
+    the blocks are scattered once and every tile is one Dask task (memory per task: about
+    ``2 b H D`` float32 features plus ``b^2 (9 H + 8)`` bytes of results, ``b = block_size``,
+    whatever ``M``); without one the tiles run here one after another. Every pair is solved by
+    the same code as in the single call and written to a fixed place, so the result is
+    bit-identical to the single call for any block size, worker count and completion order
+    (on workers whose CPUs take the same SIMD path as here: the AVX2+FMA and portable float32
+    cost kernels differ by FMA rounding).
+
     Parameters
     ----------
     ensemble : Ensemble with M >= 1 replicas
-    n_threads : worker threads (None: library default)
+    n_threads : worker threads (None: library default); with a client, the OpenMP / numpy
+        threads of each task (None: 1, each worker runs as many tasks at once as it has
+        threads)
     chunk : matrices per task (one GEMM + one batched LAP; float64 costs only)
     cost_dtype : np.float32 (default; the weights are float32, the costs then carry a relative
         error ~1e-6) or np.float64 (exact costs, ~2x slower GEMMs)
+    max_iter, seed : coordinate descent of deeper networks (see ``match_weights``)
+    client : dask.distributed.Client or None; runs the tiles as Dask tasks on its cluster
+    block_size : replicas per tile side (None: one call without a client; with a client, 4
+        tiles per worker thread, fewer where a tile would hold under 20,000 pairs, and at most
+        256 MB per task)
+    return_perms : False returns ``None`` for the permutations: only the ``(M, M)`` overlaps
+        are kept (8 M^2 bytes; tiles build no permutations; without ``block_size`` or a
+        client, a run whose ``(M, M, H)`` permutations would exceed 256 MB runs in tiles here),
+        the way to run M = 2,000 replicas without the permutation array (8 M^2 H bytes)
+    progress : show a tqdm bar over the tiles (the single call: one step)
 
     Returns
     -------
     perms : ``(M, M, H)`` int64 for one hidden layer (a list of ``(M, M, H_l)`` for deeper
-        networks); ``perms[a, b]`` maps replica b onto replica a (``perms[a, a]`` = identity,
-        ``perms[b, a]`` is the inverse of ``perms[a, b]``).
+        networks; None with ``return_perms=False``); ``perms[a, b]`` maps replica b onto
+        replica a (``perms[a, a]`` = identity, ``perms[b, a]`` is the inverse of ``perms[a, b]``).
     overlaps : ``(M, M)`` cosine of the flattened parameter vectors of a and aligned b
         (symmetric, unit diagonal for non-zero networks).
     """
@@ -627,24 +656,57 @@ def pairwise_alignment(
     chunk = check_int(chunk, "chunk", 1)
     if np.dtype(cost_dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"cost_dtype must be float32 or float64, got {cost_dtype}")
-    nt = resolve_threads(n_threads)
+    max_iter = check_int(max_iter, "max_iter", 1)
+    seed = check_seed(seed)
+    client = _blocked.check_client(client)
+    block_size = _blocked.check_block_size(block_size)
+    for name, v in (("return_perms", return_perms), ("progress", progress)):
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(v).__name__}")
+    if client is not None:
+        # threads of each task on its worker (workers start with OMP_NUM_THREADS=1)
+        nt = 1 if n_threads is None else resolve_threads(n_threads)
+    else:
+        nt = resolve_threads(n_threads)
     H = hidden_widths(ensemble)
     M = ensemble.n_replicas
     # the (M, M, H_l) int64 permutations and the (M, M) float64 overlaps / distances
-    check_alloc(8.0 * M * M * (sum(H) + 4), f"{M:,} replicas (all pairs)")
+    check_alloc(8.0 * M * M * ((sum(H) if return_perms else 0) + 4),
+                f"{M:,} replicas (all pairs)")
     fast = len(H) == 1 and np.dtype(cost_dtype) == np.dtype(np.float32)
+    if (not return_perms and client is None and block_size is None and H
+            and 8.0 * M * M * sum(H) > _blocked.TILE_BYTES):
+        # the single call would build the (M, M, H) permutations only to drop them: tiles here
+        # instead (same result; memory bounded by the tile)
+        block_size = _blocked.default_block_size(M, H, _feature_width(ensemble), 1, perms=False)
+    blocked = (client is not None or block_size is not None) and bool(H)
+    bar = None
+    if progress and not blocked:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=1, desc=f"pairwise alignment of {M} replicas (one call)", unit="call")
     if not fast:
         flat = ensemble.flat().astype(np.float64)
         norms = np.linalg.norm(flat, axis=1)
-    if not H:
-        dots = flat @ flat.T
-    elif fast:
-        # C++ path: packed Gram GEMM per pair + exact LAP, parallel over pairs; the diagonal of
-        # dots comes back as the squared norms of the unit features (all parameters but b2)
+    if fast:
         U = _unit_features(ensemble)  # (M, H, D) float32
         b2 = ensemble.biases[1] if ensemble.biases is not None else None
         if not (np.isfinite(U).all() and (b2 is None or np.isfinite(b2).all())):
             raise ValueError("ensemble weights must be finite")
+    if not H:
+        dots = flat @ flat.T
+    elif blocked:
+        perms, dots = _pairwise_tiles(ensemble, H, M, fast, cost_dtype, nt, chunk, max_iter,
+                                      seed, client, block_size, return_perms, progress)
+        if fast:
+            if b2 is not None:
+                dots = dots + _out_bias_dot(b2, b2)
+            norms = np.sqrt(np.diag(dots))
+        elif len(H) == 1:
+            dots = _f64_finish(ensemble, dots, norms)
+    elif fast:
+        # C++ path: packed Gram GEMM per pair + exact LAP, parallel over pairs; the diagonal of
+        # dots comes back as the squared norms of the unit features (all parameters but b2)
         perms, dots = _core.symmetry.lap_all_pairs(U, n_threads=nt)
         if b2 is not None:
             dots = dots + _out_bias_dot(b2, b2)
@@ -654,8 +716,6 @@ def pairwise_alignment(
         U = _unit_features(ensemble).astype(cost_dtype)  # (M, H, D)
         perms = np.empty((M, M, h), dtype=np.int64)
         perms[np.arange(M), np.arange(M)] = np.arange(h)
-        b2 = ensemble.biases[1] if ensemble.biases is not None else None
-        bdots = _out_bias_dot(b2, b2)
         dots = np.zeros((M, M))
         # tasks: replica a against a block of later replicas; every task does its own GEMM
         # (single-threaded BLAS) and its own batched LAP, nt tasks run concurrently (numpy and
@@ -686,10 +746,7 @@ def pairwise_alignment(
                 with ThreadPoolExecutor(max_workers=nt) as ex:
                     for res in ex.map(work, tasks):
                         store(res)
-        dots = dots + dots.T
-        if b2 is not None:
-            dots = dots + bdots * (1 - np.eye(M))
-        dots[np.arange(M), np.arange(M)] = norms ** 2
+        dots = _f64_finish(ensemble, dots, norms)
     else:
         perms_l = [np.empty((M, M, h), dtype=np.int64) for h in H]
         for l, h in enumerate(H):
@@ -702,9 +759,94 @@ def pairwise_alignment(
                     perms_l[l][a, b] = m.perms[l]
                     perms_l[l][b, a] = np.argsort(m.perms[l])
                 dots[a, b] = dots[b, a] = m.objective
+        perms = perms_l
+    if bar is not None:
+        bar.update(1)
+        bar.close()
     den = np.outer(norms, norms)
     with np.errstate(divide="ignore", invalid="ignore"):
         ov = np.where(den > 0, dots / den, 0.0)
     if not H:
-        return [], ov
-    return (perms if len(H) == 1 else perms_l), ov
+        return ([] if return_perms else None), ov
+    return (perms if return_perms else None), ov
+
+
+def _f64_finish(ensemble: Ensemble, dots: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """float64 path, one hidden layer: the upper triangle of matched dots -> the full matrix."""
+    M = dots.shape[0]
+    b2 = ensemble.biases[1] if ensemble.biases is not None else None
+    dots = dots + dots.T
+    if b2 is not None:
+        dots = dots + _out_bias_dot(b2, b2) * (1 - np.eye(M))
+    dots[np.arange(M), np.arange(M)] = norms ** 2
+    return dots
+
+
+def _feature_width(ensemble: Ensemble) -> int:
+    """Length D of a unit's feature vector (one hidden layer; the widest layer otherwise, a
+    rough size for the memory estimate of a tile)."""
+    w = ensemble.widths
+    return w[0] + w[2] + int(ensemble.has_bias) if len(w) == 3 else max(w)
+
+
+def _place_perms(P: np.ndarray, p: np.ndarray, i0: int, j0: int, diagonal: bool) -> None:
+    """Write a tile's perms (b onto a, a in rows) and their inverses into ``P`` (M, M, H)."""
+    p = p.astype(np.int64)
+    h = p.shape[2]
+    inv = np.empty_like(p)
+    np.put_along_axis(inv, p, np.broadcast_to(np.arange(h), p.shape), axis=2)
+    if diagonal:
+        ia, ib = np.triu_indices(p.shape[0], 1)
+        P[i0 + ia, i0 + ib] = p[ia, ib]
+        P[i0 + ib, i0 + ia] = inv[ia, ib]
+    else:
+        P[i0:i0 + p.shape[0], j0:j0 + p.shape[1]] = p
+        P[j0:j0 + p.shape[1], i0:i0 + p.shape[0]] = inv.transpose(1, 0, 2)
+
+
+def _pairwise_tiles(ensemble: Ensemble, H: List[int], M: int, fast: bool, cost_dtype: Any,
+                    nt: int, chunk: int, max_iter: int, seed: int, client: Any,
+                    block_size: Optional[int], return_perms: bool, progress: bool
+                    ) -> Tuple[Any, np.ndarray]:
+    """The blocked run: tiles of pairs (locally or as Dask tasks) assembled into the arrays
+    that the single call builds before its last step (fast: symmetric totals with the squared
+    norms on the diagonal; float64: the upper triangle; deep: symmetric, squared norms)."""
+    if fast:
+        kind, data = "fast", _unit_features(ensemble)
+    elif len(H) == 1:
+        kind, data = "f64", _unit_features(ensemble).astype(cost_dtype)
+    else:
+        kind, data = "deep", Ensemble(ensemble.weights, ensemble.biases)
+    D = _feature_width(ensemble)
+    if block_size is None:  # only with a client
+        threads = sum(client.nthreads().values()) or 1
+        block_size = _blocked.default_block_size(M, H, D, threads, return_perms)
+    P: Any = None
+    if return_perms:
+        P = [np.empty((M, M, h), dtype=np.int64) for h in H]
+        for l, h in enumerate(H):
+            P[l][np.arange(M), np.arange(M)] = np.arange(h)
+    dots = np.zeros((M, M)) if kind != "deep" else np.diag(
+        np.linalg.norm(ensemble.flat().astype(np.float64), axis=1) ** 2)
+    for (i0, i1, j0, j1), (p, tot) in _blocked.run_tiles(
+            kind, data, M, block_size, nt, return_perms, client, progress, chunk=chunk,
+            max_iter=max_iter, seed=seed):
+        diagonal = i0 == j0
+        if diagonal:
+            ia, ib = np.triu_indices(i1 - i0, 1)
+            dots[i0 + ia, i0 + ib] = tot[ia, ib]
+            if kind != "f64":
+                dots[i0 + ib, i0 + ia] = tot[ia, ib]
+            if kind == "fast":
+                d = np.arange(i1 - i0)
+                dots[i0 + d, i0 + d] = tot[d, d]
+        else:
+            dots[i0:i1, j0:j1] = tot
+            if kind != "f64":
+                dots[j0:j1, i0:i1] = tot.T
+        if P is not None:
+            for l, pl in enumerate(p if kind == "deep" else [p]):
+                _place_perms(P[l], pl, i0, j0, diagonal)
+    if P is not None and len(H) == 1:
+        P = P[0]
+    return P, dots

@@ -27,6 +27,19 @@ namespace glasslens {
 void lap_all_pairs(const float* U, std::int64_t M, std::int64_t H, std::int64_t D,
                    std::int64_t* perms, double* totals, float* costs, int n_threads);
 
+// One tile of the all-pairs matching (for blocked / distributed runs): replicas UA (MA, H, D)
+// against replicas UB (MB, H, D), every pair by the code of lap_all_pairs, so that each entry
+// equals lap_all_pairs' entry for the same two replicas bit for bit. Outputs:
+//   perms  (MA, MB, H) int64: perms[a][b][j] = the unit of UB[b] matched to unit j of UA[a]
+//          (or nullptr: totals only);
+//   totals (MA, MB) double: the optimal assignment values.
+// diagonal: UA and UB are the same replicas (MA == MB) and only the pairs a < b are solved;
+// the diagonal holds the identity and the squared norms (as lap_all_pairs), the entries a > b
+// are 0.
+void lap_pairs_block(const float* UA, std::int64_t MA, const float* UB, std::int64_t MB,
+                     std::int64_t H, std::int64_t D, bool diagonal, std::int64_t* perms,
+                     double* totals, int n_threads);
+
 namespace lap_pairs_detail {
 constexpr std::int64_t NR = 16;  // packed panel width (columns of C)
 // C (m x 16 npan, row stride ldc) = [C +] A (m x kc, row stride lda) * Bp, Bp holding npan
