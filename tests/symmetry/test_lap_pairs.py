@@ -157,3 +157,39 @@ def test_simd_paths_identical_on_exact_costs(H, hi, step, D):
     for x, y in zip(out["scalar"], out["avx2"]):
         np.testing.assert_array_equal(x, y)
     _check(U, *out["avx2"])
+
+
+@pytest.mark.parametrize("M,H,D", [(20, 16, 40), (18, 33, 9), (17, 8, 300)])
+def test_warm_start_changes_nothing_but_the_work(simd, M, H, D):
+    """The mean-dual warm start (default) against the cold start: the same optimal totals, the
+    same permutations (continuous costs: no ties), each checked against scipy; M > 17 so that
+    tasks hold up to 16 warm-started pairs. Also on tied costs (integer features): the totals
+    are identical and every permutation is optimal."""
+    U = _features(M, H, D, seed=M + H + D)
+    warm = _core.symmetry.lap_all_pairs(U, n_threads=2, return_costs=True)
+    cold = _core.symmetry.lap_all_pairs(U, n_threads=2, return_costs=True, warm_start=False)
+    for w, c in zip(warm, cold):
+        np.testing.assert_array_equal(w, c)
+    _check(U, *warm)
+    one = _core.symmetry.lap_all_pairs(U, n_threads=1)
+    np.testing.assert_array_equal(one[0], warm[0])
+    np.testing.assert_array_equal(one[1], warm[1])
+    tied = np.round(_features(M, H, 3, seed=1)).astype(np.float32)  # many exactly tied costs
+    w = _core.symmetry.lap_all_pairs(tied, n_threads=2, return_costs=True)
+    c = _core.symmetry.lap_all_pairs(tied, n_threads=2, warm_start=False)
+    np.testing.assert_array_equal(w[1], c[1])
+    _check(tied, *w)
+
+
+def test_warm_start_on_trained_networks_matches_scipy():
+    """Trained networks (the case the warm start is for): identical to the cold start and to
+    numpy + scipy per pair."""
+    X = np.random.default_rng(0).normal(size=(200, 12)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0)
+    ens = gl.train_ensemble((X, y), hidden=(24,), replicas=19, epochs=3, record="none", seed=2)
+    U = S_priv._unit_features(ens)
+    warm = _core.symmetry.lap_all_pairs(U, return_costs=True)
+    cold = _core.symmetry.lap_all_pairs(U, warm_start=False)
+    np.testing.assert_array_equal(warm[0], cold[0])
+    np.testing.assert_array_equal(warm[1], cold[1])
+    _check(U, *warm)

@@ -95,7 +95,7 @@ void pack_rows(const float* Ua, i64 H, i64 D, i64 Hp, i64 kcb, float* out) {
 }  // namespace
 
 void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* totals,
-                   float* costs, int n_threads) {
+                   float* costs, int n_threads, bool warm_start) {
   if (M < 0 || H < 0 || D < 0) throw std::invalid_argument("dimensions must be >= 0");
   for (i64 t = 0; t < M * M; ++t) totals[t] = 0.0;
   for (i64 a = 0; a < M; ++a)
@@ -128,6 +128,7 @@ void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* tota
     static thread_local std::vector<double> wbuf;
     static thread_local std::vector<float> wfbuf;
     static thread_local std::vector<i64> rows, cols;
+    static thread_local std::vector<double> vsum, vinit, vout;
     const i64 a = tasks[t].a;
     if (static_cast<i64>(pack.size()) < Hp * D) pack.resize(static_cast<size_t>(Hp * D));
     if (static_cast<i64>(cbuf.size()) < H * Hp) cbuf.resize(static_cast<size_t>(H * Hp));
@@ -144,6 +145,17 @@ void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* tota
     float* Wf = wfbuf.data();
     LapOptions opt;
     opt.cost_f32 = Wf;
+    // Warm start: the columns of every C_ab of this task are the units of a, and a column dual
+    // v_j mostly reflects that unit (its norm, how strongly it matches anything), so the mean
+    // column duals of the pairs solved before in this task start the next one (the column
+    // reduction is skipped). The optimum does not depend on the start; the task's pairs are
+    // fixed (not the thread's), so the results stay bit-identical for any thread count.
+    if (warm_start) {
+      vsum.assign(static_cast<size_t>(H), 0.0);
+      vinit.resize(static_cast<size_t>(H));
+      vout.resize(static_cast<size_t>(H));
+    }
+    i64 n_solved = 0;
     for (i64 b = tasks[t].b0; b < tasks[t].b1; ++b) {
       const float* Ub = U + b * H * D;
       if (D == 0) std::fill(C, C + H * Hp, 0.0f);
@@ -159,9 +171,20 @@ void lap_all_pairs(const float* U, i64 M, i64 H, i64 D, i64* perms, double* tota
         finite &= (x - x) == 0.0f;  // false for inf and NaN
       }
       opt.assume_finite = finite;  // otherwise lap_solve validates (and reports) as before
+      const bool warm = warm_start && finite && n_solved > 0;
+      if (warm) {
+        const double inv = 1.0 / static_cast<double>(n_solved);
+        for (i64 j = 0; j < H; ++j) vinit[j] = vsum[j] * inv;
+      }
+      opt.v_init = warm ? vinit.data() : nullptr;
       // rows of C: units of b, columns: units of a; the total of -C, negated, is exactly the
       // sum of the chosen float entries in double, rows in order
-      const double tot = -lap_solve(W, H, H, opt, rows.data(), cols.data());
+      const double tot = -lap_solve(W, H, H, opt, rows.data(), cols.data(), nullptr,
+                                    warm_start && finite ? vout.data() : nullptr);
+      if (warm_start && finite) {
+        for (i64 j = 0; j < H; ++j) vsum[j] += vout[j];
+        ++n_solved;
+      }
       i64* pab = perms + (a * M + b) * H;
       i64* pba = perms + (b * M + a) * H;
       for (i64 i = 0; i < H; ++i) {

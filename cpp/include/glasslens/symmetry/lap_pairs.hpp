@@ -24,8 +24,13 @@ namespace glasslens {
 //          totals[a][a] holds the squared norm of U_a (double, a fixed summation order);
 //   costs  optional (M (M - 1) / 2, H, H) float32: C_ab for the pairs a < b in row-major
 //          upper-triangle order (for tests), or nullptr.
+// warm_start: each pair after the first of a task (replica a against a block of later b's)
+// starts the solver from the mean column duals of the pairs solved before it in the task
+// (the columns are the units of a in all of them); the optimum is exact either way, only the
+// work changes (and, where the optimum is tied, which optimal assignment is returned).
 void lap_all_pairs(const float* U, std::int64_t M, std::int64_t H, std::int64_t D,
-                   std::int64_t* perms, double* totals, float* costs, int n_threads);
+                   std::int64_t* perms, double* totals, float* costs, int n_threads,
+                   bool warm_start = true);
 
 namespace lap_pairs_detail {
 constexpr std::int64_t NR = 16;  // packed panel width (columns of C)
