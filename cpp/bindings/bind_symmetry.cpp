@@ -148,7 +148,7 @@ void bind_symmetry(py::module_& m) {
         "assignment. Returns (perms (M, M, H) int64, totals (M, M) float64) [+ costs "
         "(M (M-1)/2, H, H) float32, pairs a < b in row-major order]: perms[a, b, j] is the unit "
         "of b matched to unit j of a, totals[a, b] the optimal value (diagonal: squared norm of U[a], in double). "
-        "warm_start: start each LAP after the first of a task (a against a block of 16 later b) "
+        "warm_start: start each LAP after the first of a task (a against a block of 32 later b) "
         "from the mean column duals of the task's earlier pairs (exact either way; fewer "
         "iterations). Bit-identical for any n_threads.");
 }

@@ -159,12 +159,13 @@ def test_simd_paths_identical_on_exact_costs(H, hi, step, D):
     _check(U, *out["avx2"])
 
 
-@pytest.mark.parametrize("M,H,D", [(20, 16, 40), (18, 33, 9), (17, 8, 300)])
+@pytest.mark.parametrize("M,H,D", [(20, 16, 40), (18, 33, 9), (17, 8, 300), (40, 6, 10)])
 def test_warm_start_changes_nothing_but_the_work(simd, M, H, D):
     """The mean-dual warm start (default) against the cold start: the same optimal totals, the
-    same permutations (continuous costs: no ties), each checked against scipy; M > 17 so that
-    tasks hold up to 16 warm-started pairs. Also on tied costs (integer features): the totals
-    are identical and every permutation is optimal."""
+    same permutations (continuous costs: no ties), each checked against scipy; a task (a
+    against up to 32 later b) warm-starts all its pairs but the first; M = 40 spans two tasks
+    per a. Also on tied costs (integer features): the totals are identical and every
+    permutation is optimal."""
     U = _features(M, H, D, seed=M + H + D)
     warm = _core.symmetry.lap_all_pairs(U, n_threads=2, return_costs=True)
     cold = _core.symmetry.lap_all_pairs(U, n_threads=2, return_costs=True, warm_start=False)

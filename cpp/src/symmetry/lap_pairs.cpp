@@ -69,7 +69,7 @@ GramFn pick_gram() {
   return &gram_scalar;
 }
 
-constexpr i64 kBlockB = 16;   // replicas b per task (U_a is packed once per task)
+constexpr i64 kBlockB = 32;   // replicas b per task (U_a is packed once per task)
 constexpr i64 kMaxKc = 320;   // k-block: a packed panel (kc x 16 floats) stays in L1
 
 // Packs U_a (H x D) transposed into k-blocks of 16-column panels, zero padded to Hp columns:

@@ -600,7 +600,7 @@ def pairwise_alignment(
     For one hidden layer the cost matrices ``C_ab = U_b U_a^T`` (``U`` the ``(H, D)`` unit
     vectors ``[W1 row, b1, W2 column]``) are formed and solved exactly (maximum-weight
     assignment). With ``cost_dtype=float32`` (default) this runs in C++: a register-blocked
-    float32 GEMM per pair (``U_a`` packed once per block of 16 later replicas) followed by the
+    float32 GEMM per pair (``U_a`` packed once per block of 32 later replicas) followed by the
     exact LAP (in double), parallel over pairs. With ``float64`` the costs come from numpy
     (one GEMM per replica ``a`` against a block of ``chunk`` later replicas) and the batched
     LAP, ``n_threads`` blocks at a time. Either way the results do not depend on
