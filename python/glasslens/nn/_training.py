@@ -412,8 +412,9 @@ def train_ensemble(
         record_every : history every this many epochs (plus epoch 0 and the last epoch).
         record : which evaluations are made: 'epoch' (the history above), 'final' (the last
             epoch only) or 'none' (nothing is evaluated: empty history, NaN losses and
-            accuracies in ``metrics``; the cheapest when only the weights are wanted). The
-            evaluations never change the trained weights.
+            accuracies in ``metrics``; the cheapest when only the weights are wanted, e.g.
+            for Protocol 3; an early stop still evaluates the training set). The evaluations
+            never change the trained weights.
         record_subsample : evaluate the history on this many training rows and this many test
             rows, drawn once without replacement (``nn._training.record_rows``); 0 or more than the rows
             there are: all. ``metrics`` always use all rows, and so does the early stop of
