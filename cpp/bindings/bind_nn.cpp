@@ -307,7 +307,8 @@ void bind_nn(py::module_& m) {
          const carray<float>& X, const carray<std::int32_t>& y, const carray<float>& X_test,
          const carray<std::int32_t>& y_test, const carray<std::uint64_t>& noise_stream,
          const carray<std::uint64_t>& order_stream, const carray<double>& lr,
-         const carray<i64>& record_slot, const nn::TrainOptions& options, int n_threads) {
+         const carray<i64>& record_slot, const nn::TrainOptions& options, int n_threads,
+         const py::object& record_rows_obj) {
         nn::TrainSpec sp;
         static_cast<nn::TrainOptions&>(sp) = options;
         sp.shape = make_shape(widths, bias);
@@ -358,6 +359,21 @@ void bind_nn(py::module_& m) {
         sp.record_slot = record_slot.data();
         sp.n_records = NR;
         sp.n_threads = n_threads;
+        carray<i64> record_rows;
+        if (!record_rows_obj.is_none()) {
+          record_rows = record_rows_obj.cast<carray<i64>>();
+          require_ndim(record_rows, 1, "record_rows");
+          if (record_rows.shape(0) < 1) throw std::invalid_argument("record_rows must not be empty");
+          for (i64 i = 0; i < record_rows.shape(0); ++i)
+            if (record_rows.data()[i] < 0 || record_rows.data()[i] >= n) {
+              std::ostringstream m;
+              m << "record_rows[" << i << "] = " << record_rows.data()[i]
+                << " is out of range for " << n << " training rows";
+              throw std::invalid_argument(m.str());
+            }
+          sp.record_rows = record_rows.data();
+          sp.n_record_rows = record_rows.shape(0);
+        }
         {
           glasslens::bind::KernelScope nogil;
           nn::train(sp, st);
@@ -368,9 +384,13 @@ void bind_nn(py::module_& m) {
       py::arg("hist_test_acc"), py::arg("widths"), py::arg("bias"), py::arg("X"), py::arg("y"),
       py::arg("X_test"), py::arg("y_test"), py::arg("noise_stream"), py::arg("order_stream"),
       py::arg("lr"), py::arg("record_slot"), py::arg("options"), py::arg("n_threads") = 0,
+      py::arg("record_rows") = py::none(),
       "Run epochs [options.epoch_begin, options.epoch_end) of minibatch SGD for R replicas, "
       "updating theta, velocity, epochs_run, stopped and the (R, n_records) history arrays in "
       "place. noise_stream and order_stream (R,) uint64 pick each replica's label-noise and "
       "data-order streams, lr (total_epochs,) is the schedule, record_slot (total_epochs,) the "
-      "history column after each epoch (-1: none). Private: use glasslens.train_ensemble.");
+      "history column after each epoch (-1: none). record_rows (n_rec,) int64: the training rows "
+      "on which the recorded train metrics are evaluated (None: all; the early-stop check "
+      "always uses all rows); the recorded test metrics use X_test as given. Private: use "
+      "glasslens.train_ensemble.");
 }

@@ -118,7 +118,8 @@ TRAINING = [("--hidden", "16,8", (16, 8)), ("--replicas", "5", 5), ("--epochs", 
             ("--family", "both", "both"), ("--seed", "7", 7), ("--init-scheme", "xavier", "xavier"),
             ("--no-bias", None, False), ("--bias", None, True), ("--label-noise", "0.1", 0.1),
             ("--label-noise-shared", None, True), ("--no-label-noise-shared", None, False),
-            ("--sam-rho", "0.05", 0.05), ("--record-every", "3", 3)]
+            ("--sam-rho", "0.05", 0.05), ("--record-every", "3", 3), ("--record", "final", "final"),
+            ("--record-subsample", "500", 500)]
 
 
 def _flag(name, value):

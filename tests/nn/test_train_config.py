@@ -16,6 +16,9 @@ OLD_DEFAULTS = dict(hidden=(32,), replicas=8, epochs=20, batch_size=64, lr=0.05,
                     target_train_acc=None, family="init", seed=0, init_scheme="kaiming",
                     bias=True, label_noise=0.0, sam_rho=0.0, record_every=1,
                     label_noise_shared=False)
+#: options added after 0.2, with defaults that keep the old behaviour (issue 17: which
+#: evaluations are recorded)
+NEW_DEFAULTS = dict(record="epoch", record_subsample=0)
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +34,12 @@ def small():
 
 def test_defaults_are_train_ensembles_old_defaults():
     assert TrainConfig().to_dict() == {k: list(v) if isinstance(v, tuple) else v
-                                       for k, v in OLD_DEFAULTS.items()}
-    assert set(TrainConfig.field_names()) == set(OLD_DEFAULTS)
+                                       for k, v in {**OLD_DEFAULTS, **NEW_DEFAULTS}.items()}
+    assert set(TrainConfig.field_names()) == set(OLD_DEFAULTS) | set(NEW_DEFAULTS)
     assert gl.TrainConfig is TrainConfig and "TrainConfig" in gl.nn.__all__
     # no training default is written in train_ensemble's signature any more
     params = inspect.signature(gl.train_ensemble).parameters
-    assert not set(params) & set(OLD_DEFAULTS)
+    assert not set(params) & (set(OLD_DEFAULTS) | set(NEW_DEFAULTS))
     for f in dataclasses.fields(TrainConfig):
         assert f.metadata["help"], f.name
 
@@ -58,6 +61,8 @@ def test_frozen_and_normalised():
     ("init_scheme", "zeros", ValueError), ("bias", "yes", TypeError),
     ("label_noise", 1.5, ValueError), ("label_noise_shared", 1, TypeError),
     ("sam_rho", -0.1, ValueError), ("record_every", 0, ValueError),
+    ("record", "epochs", ValueError), ("record", None, ValueError),
+    ("record_subsample", -1, ValueError), ("record_subsample", 1.5, TypeError),
     ("hidden", (8, 0), ValueError), ("hidden", "32", TypeError), ("replicas", 2.5, TypeError),
 ])
 def test_validation_names_the_field(field, value, exc):
@@ -105,7 +110,8 @@ def test_keywords_override_the_config(small):
 def test_config_and_keywords_give_bit_identical_ensembles(small):
     kw = dict(hidden=(8, 4), replicas=3, epochs=3, batch_size=40, lr=0.07, momentum=0.8,
               weight_decay=1e-4, schedule="cosine", warmup_epochs=1, family="both", seed=5,
-              init_scheme="xavier", label_noise=0.1, sam_rho=0.02, record_every=2)
+              init_scheme="xavier", label_noise=0.1, sam_rho=0.02, record_every=2,
+              record_subsample=50)
     a = gl.train_ensemble(small, **kw)
     b = gl.train_ensemble(small, TrainConfig(**kw))
     c = gl.train_ensemble(small, TrainConfig.from_dict(TrainConfig(**kw).to_dict()), n_threads=1)
@@ -114,3 +120,15 @@ def test_config_and_keywords_give_bit_identical_ensembles(small):
         for k in a.history:
             np.testing.assert_array_equal(e.history[k], a.history[k])
         assert e.meta == a.meta
+
+
+def test_record_options_round_trip_and_cost(small):
+    """record / record_subsample: JSON round trip, and 'none' evaluates nothing (the history is
+    empty) while the weights stay those of the default run."""
+    c = TrainConfig(hidden=(6,), replicas=2, epochs=2, record="none", record_subsample=20)
+    assert TrainConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    assert c.replace(record="final").record == "final"
+    a = gl.train_ensemble(small, c)
+    b = gl.train_ensemble(small, c.replace(record="epoch", record_subsample=0))
+    np.testing.assert_array_equal(a.flat(), b.flat())
+    assert a.history["epoch"].size == 0 and b.history["epoch"].tolist() == [0, 1, 2]

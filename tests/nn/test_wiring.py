@@ -101,6 +101,16 @@ CASES = [
     w("train_ensemble", "sam_rho", 0.05),
     w("train_ensemble", "record_every", 2, check=lambda a, b: list(b.history["epoch"])
       == [0, 2, 3] or pytest.fail(str(b.history["epoch"]))),
+    w("train_ensemble", "record", "final", check=lambda a, b: list(b.history["epoch"]) == [3]
+      and np.array_equal(a.flat(), b.flat()) and np.array_equal(
+          a.history["test_loss"][:, -1], b.history["test_loss"][:, 0]) or pytest.fail()),
+    w("train_ensemble", "record", "none", check=lambda a, b: b.history["epoch"].size == 0
+      and np.isnan(b.metrics["train_loss"]).all() and np.array_equal(a.flat(), b.flat())
+      or pytest.fail()),
+    w("train_ensemble", "record_subsample", 15, check=lambda a, b: not np.array_equal(
+        a.history["train_loss"], b.history["train_loss"]) and not np.array_equal(
+        a.history["test_loss"], b.history["test_loss"]) and np.array_equal(a.flat(), b.flat())
+      and np.array_equal(a.metrics["test_loss"], b.metrics["test_loss"]) or pytest.fail()),
     w("train_ensemble", "init", INIT, check=differs(lambda r: r.flat())),
     w("train_ensemble/config", "config", CONFIG.replace(lr=0.2)),
     w("train_ensemble/config", "config", CONFIG.replace(replicas=3), label="replicas",

@@ -98,6 +98,19 @@ void train(const TrainSpec& sp, TrainState& st) {
   const float mu = static_cast<float>(sp.momentum);
   const float wd = static_cast<float>(sp.weight_decay);
   const bool want_target = sp.target_train_acc > 0.0;
+  // the recorded train metrics on a subset of rows: its inputs gathered once (shared, read-only)
+  const bool sub = sp.record_rows != nullptr;
+  const i64 n_sub = sub ? sp.n_record_rows : n;
+  std::vector<float> X_sub;
+  if (sub) {
+    if (n_sub < 1) throw std::invalid_argument("train: record_rows must not be empty");
+    X_sub.resize(static_cast<std::size_t>(n_sub * d0));
+    for (i64 i = 0; i < n_sub; ++i) {
+      const i64 src = sp.record_rows[i];
+      if (src < 0 || src >= n) throw std::invalid_argument("train: record_rows out of range");
+      std::memcpy(X_sub.data() + i * d0, sp.X + src * d0, sizeof(float) * d0);
+    }
+  }
 
   parallel_for(R, sp.n_threads, [&](i64 r) {
     if (st.stopped[r]) return;
@@ -124,6 +137,11 @@ void train(const TrainSpec& sp, TrainState& st) {
                    sp.noise_stream ? sp.noise_stream[r] : static_cast<std::uint64_t>(r),
                    ynoisy.data());
       ylab = ynoisy.data();
+    }
+    std::vector<std::int32_t> y_sub;
+    if (sub) {
+      y_sub.resize(static_cast<std::size_t>(n_sub));
+      for (i64 i = 0; i < n_sub; ++i) y_sub[i] = ylab[sp.record_rows[i]];
     }
     const std::uint64_t ostream =
         sp.order_stream ? sp.order_stream[r] : static_cast<std::uint64_t>(r);
@@ -160,14 +178,22 @@ void train(const TrainSpec& sp, TrainState& st) {
       }
       st.epochs_run[r] = e + 1;
       const i64 slot = sp.record_slot ? sp.record_slot[e] : -1;
-      double tr_loss = 0.0, tr_acc = 0.0;
-      if (slot >= 0 || want_target) metrics(s, theta, sp.X, ylab, n, ws, &tr_loss, &tr_acc);
+      double tr_loss = 0.0, tr_acc = 0.0;  // all rows: the early-stop check
+      double rec_loss = 0.0, rec_acc = 0.0;  // the recorded rows
+      if (want_target || (slot >= 0 && !sub))
+        metrics(s, theta, sp.X, ylab, n, ws, &tr_loss, &tr_acc);
       if (slot >= 0) {
+        if (sub) {
+          metrics(s, theta, X_sub.data(), y_sub.data(), n_sub, ws, &rec_loss, &rec_acc);
+        } else {
+          rec_loss = tr_loss;
+          rec_acc = tr_acc;
+        }
         if (slot >= sp.n_records) throw std::invalid_argument("train: record slot out of range");
         double te_loss = 0.0, te_acc = 0.0;
         metrics(s, theta, sp.X_test, sp.y_test, sp.n_test, ws, &te_loss, &te_acc);
-        st.train_loss[r * sp.n_records + slot] = tr_loss;
-        st.train_acc[r * sp.n_records + slot] = tr_acc;
+        st.train_loss[r * sp.n_records + slot] = rec_loss;
+        st.train_acc[r * sp.n_records + slot] = rec_acc;
         st.test_loss[r * sp.n_records + slot] = te_loss;
         st.test_acc[r * sp.n_records + slot] = te_acc;
       }

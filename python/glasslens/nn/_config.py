@@ -16,7 +16,7 @@ import numpy as np
 from .._lib._limits import MAX_EPOCHS, MAX_REPLICAS
 from .._lib._validate import check_float, check_int, check_seed
 
-__all__ = ["TrainConfig", "SCHEDULES", "FAMILIES", "INIT_SCHEMES"]
+__all__ = ["TrainConfig", "SCHEDULES", "FAMILIES", "INIT_SCHEMES", "RECORDS"]
 
 #: named learning-rate schedules (see ``lr_schedule``)
 SCHEDULES = ("constant", "cosine", "linear", "step")
@@ -24,6 +24,8 @@ SCHEDULES = ("constant", "cosine", "linear", "step")
 FAMILIES = ("init", "order", "both")
 #: initialisation laws of ``MLP.init``
 INIT_SCHEMES = ("kaiming", "he", "xavier", "lecun", "pytorch")
+#: which training-set / test-set evaluations train_ensemble records (see ``record``)
+RECORDS = ("epoch", "final", "none")
 
 
 def _opt(default: Any, help: str, **meta: Any) -> Any:
@@ -62,6 +64,13 @@ class TrainConfig:
     label_noise_shared: bool = _opt(False, "one label-noise draw for all replicas")
     sam_rho: float = _opt(0.0, "sharpness-aware minimisation radius (0: plain SGD)")
     record_every: int = _opt(1, "record the history every this many epochs")
+    record: str = _opt(
+        "epoch", "evaluations recorded: epoch (history at epoch 0, every record_every epochs and "
+                 "the last), final (the last epoch only), none (no evaluation: metrics NaN)",
+        choices=RECORDS)
+    record_subsample: int = _opt(
+        0, "evaluate the history on this many random training and test rows (0: all rows; "
+           "the final metrics always use all rows)")
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -116,6 +125,9 @@ class TrainConfig:
         set_("label_noise", check_float(self.label_noise, "label_noise", 0.0, 1.0))
         set_("sam_rho", check_float(self.sam_rho, "sam_rho", 0.0))
         set_("record_every", check_int(self.record_every, "record_every", 1))
+        if self.record not in RECORDS:
+            raise ValueError(f"record must be one of {RECORDS}, got {self.record!r}")
+        set_("record_subsample", check_int(self.record_subsample, "record_subsample", 0))
 
     # ---- construction helpers --------------------------------------------------------------
     @classmethod

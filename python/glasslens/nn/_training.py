@@ -273,49 +273,78 @@ class _Streams:
         return np.asarray(_core.nn.noisy_labels(pb.y, pb.C, pb.cfg.label_noise,
                                                 self.seeds["noise_seed"], int(self.noise[r])))
 
-    def train_metrics(self, theta: np.ndarray, rows: Optional[np.ndarray] = None):
-        """Loss and accuracy on each replica's own training labels (rows: a subset)."""
+    def train_metrics(self, theta: np.ndarray, rows: Optional[np.ndarray] = None,
+                      sample: Optional[np.ndarray] = None):
+        """Loss and accuracy on each replica's own training labels (rows: a subset of the
+        replicas; sample: a subset of the training rows)."""
         pb = self.pb
         rows = np.arange(pb.R) if rows is None else rows
+        X = pb.X if sample is None else pb.X[sample]
+        pick = (lambda y: y) if sample is None else (lambda y: y[sample])  # noqa: E731
         if pb.cfg.label_noise == 0 or pb.cfg.label_noise_shared:
-            return pb.evaluate(theta[rows] if len(rows) != pb.R else theta, pb.X,
-                               self.labels_of(0))
-        out = [pb.evaluate(theta[r], pb.X, self.labels_of(int(r))) for r in rows]
+            return pb.evaluate(theta[rows] if len(rows) != pb.R else theta, X,
+                               pick(self.labels_of(0)))
+        out = [pb.evaluate(theta[r], X, pick(self.labels_of(int(r)))) for r in rows]
         return np.array([o[0][0] for o in out]), np.array([o[1][0] for o in out])
 
-    def test_metrics(self, theta: np.ndarray):
+    def test_metrics(self, theta: np.ndarray, sample: Optional[np.ndarray] = None):
         pb = self.pb
         if pb.Xt.shape[0] == 0:
             return np.full(theta.shape[0], np.nan), np.full(theta.shape[0], np.nan)
-        return pb.evaluate(theta, pb.Xt, pb.yt)
+        if sample is None:
+            return pb.evaluate(theta, pb.Xt, pb.yt)
+        return pb.evaluate(theta, pb.Xt[sample], pb.yt[sample])
 
 
-def _record_epochs(E: int, record_every: int):
-    """Recorded epochs (0, every ``record_every``, the last) and, per epoch, the history column
-    the engine writes after it (-1: none; column 0 of the engine is history column 1)."""
-    rec_epochs = [0] + [e for e in range(1, E + 1) if e % record_every == 0 or e == E]
+def record_rows(n: int, size: int, seed: int, stream: int) -> Optional[np.ndarray]:
+    """The sorted rows (int64) of a data set of ``n`` rows on which the history is evaluated
+    with ``record_subsample=size``: ``size`` rows drawn without replacement by
+    ``SeedSequence([seed, stream])`` (stream 3: training set, 4: test set); None (all rows)
+    when ``size`` is 0 or >= n."""
+    n, size = check_int(n, "n", 0), check_int(size, "size", 0)
+    if size == 0 or size >= n:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence([check_seed(seed), stream]))
+    return np.sort(rng.choice(n, size, replace=False)).astype(np.int64)
+
+
+def _record_epochs(E: int, record_every: int, record: str = "epoch"):
+    """Recorded epochs (record 'epoch': 0, every ``record_every``, the last; 'final': the last;
+    'none': none) and, per epoch, the history column the engine writes after it (-1: none;
+    epoch 0 is evaluated before the engine runs)."""
+    if record == "none":
+        rec_epochs: List[int] = []
+    elif record == "final":
+        rec_epochs = [E]
+    else:
+        rec_epochs = [0] + [e for e in range(1, E + 1) if e % record_every == 0 or e == E]
     slot = np.full(E, -1, np.int64)
-    for j, e in enumerate(rec_epochs[1:]):
-        slot[e - 1] = j
+    for j, e in enumerate(rec_epochs):
+        if e > 0:
+            slot[e - 1] = j
     return rec_epochs, slot
 
 
 def _run_engine(pb: _Problem, st: _Streams, theta: np.ndarray, slot: np.ndarray,
-                hist: Dict[str, np.ndarray], progress: bool) -> np.ndarray:
+                hist: Dict[str, np.ndarray], progress: bool,
+                sample: Optional[np.ndarray] = None,
+                test_sample: Optional[np.ndarray] = None,
+                initial: Optional[np.ndarray] = None) -> np.ndarray:
     """Train ``theta`` in place with the C++ engine (in chunks of epochs when a progress bar is
-    shown) and fill the history columns 1..; returns the epochs each replica ran."""
+    shown) and fill the history columns of epochs >= 1 (train metrics on the training rows
+    ``sample``, test metrics on the test rows ``test_sample``; None: all); returns the epochs
+    each replica ran."""
     cfg, R, E = pb.cfg, pb.R, pb.E
-    NR = hist["train_loss"].shape[1]
     velocity = np.zeros_like(theta)
     epochs_run = np.zeros(R, np.int64)
     stopped = np.zeros(R, np.uint8)
-    cols = {k: np.ascontiguousarray(hist[k][:, 1:]) if NR > 1 else np.zeros((R, 0))
-            for k in _METRICS}
+    cols = {k: np.ascontiguousarray(hist[k]) for k in _METRICS}
+    Xt, yt = (pb.Xt, pb.yt) if test_sample is None else (
+        np.ascontiguousarray(pb.Xt[test_sample]), np.ascontiguousarray(pb.yt[test_sample]))
     target = -1.0 if cfg.target_train_acc is None else cfg.target_train_acc
     # chunks of epochs: a bar update each (progress), and a divergence check each, so a
     # diverging run stops after about a tenth of its epochs instead of running to the end
     chunk = max(1, math.ceil(E / (100 if progress else 10)))
-    initial = hist["train_loss"][:, 0]
     bar = None
     if progress and E:
         from tqdm.auto import tqdm
@@ -328,18 +357,19 @@ def _run_engine(pb: _Problem, st: _Streams, theta: np.ndarray, slot: np.ndarray,
             _core.nn.train(
                 theta, velocity, epochs_run, stopped, cols["train_loss"], cols["train_acc"],
                 cols["test_loss"], cols["test_acc"], pb.widths, cfg.bias,
-                pb.X, pb.y, pb.Xt, pb.yt, st.noise, st.order, pb.lrs, slot,
+                pb.X, pb.y, Xt, yt, st.noise, st.order, pb.lrs, slot,
                 _core.nn.TrainOptions(
                     batch_size=cfg.batch_size, momentum=cfg.momentum,
                     weight_decay=cfg.weight_decay, sam_rho=cfg.sam_rho,
                     label_noise=cfg.label_noise, noise_seed=st.seeds["noise_seed"],
                     order_seed=st.seeds["order_seed"], target_train_acc=target,
-                    epoch_begin=e0, epoch_end=e1), pb.nt)
+                    epoch_begin=e0, epoch_end=e1), pb.nt, record_rows=sample)
             if bar is not None:
                 bar.update(e1 - e0)
             written = slot[e0:e1]
             written = written[written >= 0]
-            last = cols["train_loss"][:, written[-1]] if written.size else None
+            last = (cols["train_loss"][:, written[-1]]
+                    if written.size and initial is not None else None)
             _check_diverged(pb, theta, last, stopped == 0, initial, e1)
             e0 = e1
             if cfg.target_train_acc is not None and stopped.all():
@@ -347,9 +377,8 @@ def _run_engine(pb: _Problem, st: _Streams, theta: np.ndarray, slot: np.ndarray,
     finally:
         if bar is not None:
             bar.close()
-    if NR > 1:
-        for k in _METRICS:
-            hist[k][:, 1:] = cols[k]
+    for k in _METRICS:
+        hist[k][:] = cols[k]
     _check_diverged(pb, theta, None, None, initial, int(epochs_run.max(initial=0)))
     return epochs_run
 
@@ -391,10 +420,21 @@ def _check_diverged(pb: _Problem, theta: np.ndarray, loss: Optional[np.ndarray],
 
 
 def _final_metrics(pb: _Problem, st: _Streams, theta: np.ndarray, hist: Dict[str, np.ndarray],
-                   epochs_run: np.ndarray) -> Dict[str, np.ndarray]:
-    """The last history column (recorded after the last epoch, with the same tiles as
-    evaluate()); replicas that stopped early are evaluated again."""
-    E = pb.E
+                   epochs_run: np.ndarray, full_history: bool) -> Dict[str, np.ndarray]:
+    """The final metrics on all rows: the last history column when it holds them (recorded
+    after the last epoch on all rows, with the same tiles as evaluate(); replicas that stopped
+    early are evaluated again), else a full evaluation; NaN with record='none'."""
+    E, R = pb.E, pb.R
+    if pb.cfg.record == "none":
+        metrics = {k: np.full(R, np.nan) for k in _METRICS}
+        metrics["epochs_run"] = epochs_run.astype(np.float64)
+        return metrics
+    if not full_history:
+        metrics = {}
+        metrics["train_loss"], metrics["train_acc"] = st.train_metrics(theta)
+        metrics["test_loss"], metrics["test_acc"] = st.test_metrics(theta)
+        metrics["epochs_run"] = epochs_run.astype(np.float64)
+        return metrics
     metrics = {k: hist[k][:, -1].copy() for k in _METRICS}
     redo = np.flatnonzero((epochs_run < E) | (E == 0))
     if redo.size and E > 0:
@@ -423,7 +463,8 @@ def _meta(pb: _Problem, st: _Streams, dataset: Any, init: Any,
         "order_seed": st.seeds["order_seed"], "order_streams": st.order.tolist(),
         "label_noise": cfg.label_noise, "label_noise_shared": cfg.label_noise_shared,
         "noise_seed": st.seeds["noise_seed"], "noise_streams": st.noise.tolist(),
-        "sam_rho": cfg.sam_rho, "record_every": cfg.record_every, "n_train": int(pb.n),
+        "sam_rho": cfg.sam_rho, "record_every": cfg.record_every, "record": cfg.record,
+        "record_subsample": cfg.record_subsample, "n_train": int(pb.n),
         "n_test": int(pb.Xt.shape[0]), "n_classes": pb.C,
         "dataset": str(getattr(dataset, "name", type(dataset).__name__)),
     }
@@ -478,6 +519,15 @@ def train_ensemble(
             gradient at ``theta + rho g / ||g||`` on the same minibatch (two gradients per
             step).
         record_every : history every this many epochs (plus epoch 0 and the last epoch).
+        record : which evaluations are made: 'epoch' (the history above), 'final' (the last
+            epoch only) or 'none' (nothing is evaluated: empty history, NaN losses and
+            accuracies in ``metrics``; the cheapest when only the weights are wanted, e.g.
+            for Protocol 3; an early stop still evaluates the training set). The evaluations
+            never change the trained weights.
+        record_subsample : evaluate the history on this many training rows and this many test
+            rows, drawn once without replacement (``nn._training.record_rows``); 0 or more than the rows
+            there are: all. ``metrics`` always use all rows, and so does the early stop of
+            ``target_train_acc``.
     init : Ensemble (R replicas) or MLP (copied to every replica) to start from instead.
     n_threads : threads (parallel over replicas).
     progress : show a tqdm progress bar over epochs.
@@ -493,14 +543,23 @@ def train_ensemble(
     pb = _Problem(dataset, cfg, n_threads)
     theta, init_seeds = _initial_parameters(pb, init)
     st = _Streams(pb)
-    rec_epochs, slot = _record_epochs(pb.E, cfg.record_every)
+    rec_epochs, slot = _record_epochs(pb.E, cfg.record_every, cfg.record)
+    sample = record_rows(pb.n, cfg.record_subsample, cfg.seed, 3)
+    test_sample = record_rows(pb.Xt.shape[0], cfg.record_subsample, cfg.seed, 4)
     hist = {k: np.full((pb.R, len(rec_epochs)), np.nan) for k in _METRICS}
-    hist["train_loss"][:, 0], hist["train_acc"][:, 0] = st.train_metrics(theta)
-    hist["test_loss"][:, 0], hist["test_acc"][:, 0] = st.test_metrics(theta)
-    epochs_run = _run_engine(pb, st, theta, slot, hist, progress)
-    metrics = _final_metrics(pb, st, theta, hist, epochs_run)
-    if pb.E:
-        _check_diverged(pb, theta, metrics["train_loss"], None, hist["train_loss"][:, 0],
+    if rec_epochs and rec_epochs[0] == 0:
+        hist["train_loss"][:, 0], hist["train_acc"][:, 0] = st.train_metrics(theta, sample=sample)
+        hist["test_loss"][:, 0], hist["test_acc"][:, 0] = st.test_metrics(theta, test_sample)
+        initial = hist["train_loss"][:, 0].copy()
+    elif cfg.record == "final":
+        initial = st.train_metrics(theta, sample=sample)[0]  # the divergence check's reference
+    else:
+        initial = None  # record='none': divergence is detected from non-finite weights only
+    epochs_run = _run_engine(pb, st, theta, slot, hist, progress, sample, test_sample, initial)
+    metrics = _final_metrics(pb, st, theta, hist, epochs_run,
+                             full_history=sample is None and test_sample is None)
+    if pb.E and initial is not None:
+        _check_diverged(pb, theta, metrics["train_loss"], None, initial,
                         int(epochs_run.max(initial=0)))
     history: Dict[str, np.ndarray] = {"epoch": np.array(rec_epochs, np.int64), **hist}
     return Ensemble.from_flat(pb.widths, theta, cfg.bias, history=history, metrics=metrics,

@@ -148,6 +148,40 @@ def _offdiag(Q: Any) -> np.ndarray:
     return np.concatenate(vals)
 
 
+def _prominent_peaks(x: np.ndarray, min_prominence: float) -> np.ndarray:
+    """Indices of the local maxima of a 1-D array whose topographic prominence is at least
+    ``min_prominence``: ``scipy.signal.find_peaks(x, prominence=min_prominence)[0]`` (same
+    plateau rule: a flat top counts once, at its middle, rounded down; same prominence: the
+    peak height minus the higher of the lowest points between it and the nearest higher sample
+    on either side, or the array's end). Written out because importing scipy.signal costs
+    about a second on the first call (tests/replicas check it against scipy)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    peaks = []
+    i = 1
+    while i < n - 1:
+        if x[i - 1] < x[i]:
+            j = i + 1
+            while j < n - 1 and x[j] == x[i]:
+                j += 1
+            if x[j] < x[i]:
+                peaks.append((i + j - 1) // 2)
+                i = j
+        i += 1
+    out = []
+    for p in peaks:
+        h = x[p]
+        left = x[:p + 1][::-1]  # from the peak leftwards
+        k = np.flatnonzero(left > h)
+        lmin = left[:k[0]].min() if k.size else left.min()
+        right = x[p:]
+        k = np.flatnonzero(right > h)
+        rmin = right[:k[0]].min() if k.size else right.min()
+        if h - max(lmin, rmin) >= min_prominence:
+            out.append(p)
+    return np.asarray(out, dtype=np.int64)
+
+
 def _binned_kde(x: np.ndarray, lo: float, hi: float, bw: float, n_grid: int) -> Tuple[np.ndarray, np.ndarray]:
     """Gaussian KDE evaluated on a grid by linear binning and convolution (O(n + n_grid^2))."""
     grid = np.linspace(lo, hi, n_grid)
@@ -238,11 +272,8 @@ def overlap_distribution(
     grid, dens = _binned_kde(q, lo, hi, bw, ng)
     # q_EA: the largest-q peak of the density whose prominence is at least peak_fraction of the
     # global maximum (noise bumps of the KDE have small prominence)
-    from scipy.signal import find_peaks
-
     padded = np.r_[0.0, dens, 0.0]
-    peaks, _ = find_peaks(padded, prominence=pf * float(dens.max()))
-    peaks = peaks - 1
+    peaks = _prominent_peaks(padded, pf * float(dens.max())) - 1
     q_ea = float(grid[peaks.max()]) if peaks.size else float(grid[np.argmax(dens)])
     return OverlapDistribution(
         q=q, edges=edges, counts=counts, density=density, grid=grid,

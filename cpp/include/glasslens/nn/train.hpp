@@ -61,6 +61,11 @@ struct TrainSpec : TrainOptions {
   const double* lr = nullptr;      // learning rate per epoch (total_epochs entries)
   const std::int64_t* record_slot = nullptr;  // per epoch: history column after it, or -1
   std::int64_t n_records = 0;
+  // Rows of the training set on which the recorded train metrics are evaluated (n_record_rows
+  // indices in [0, n); null: all rows). The early-stop check always uses all rows. The recorded
+  // test metrics use whatever X_test holds (the caller passes a subsample there).
+  const std::int64_t* record_rows = nullptr;
+  std::int64_t n_record_rows = 0;
   int n_threads = 0;
 };
 
