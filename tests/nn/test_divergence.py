@@ -110,3 +110,17 @@ def test_real_fashion_mnist_default_lr_diverges_and_suggestion_trains():
     assert ei.value.suggested_lr == 0.003
     ens = nn.train_ensemble(ds, cfg.replace(lr=ei.value.suggested_lr))
     assert ens.metrics["test_acc"].mean() > 0.78
+
+
+@pytest.mark.parametrize("record,subsample", [("final", 0), ("epoch", 100), ("none", 0)])
+def test_divergence_is_caught_whatever_is_recorded(record, subsample):
+    """The divergence check does not depend on the recorded history: with record='final' the
+    initial loss is evaluated for it, with a subsampled history the subsample's loss is read,
+    with record='none' non-finite weights (this data blows the weights up) still stop the run."""
+    data = _fashion_like(0)
+    cfg = CFG.replace(record=record, record_subsample=subsample)
+    with pytest.raises(nn.TrainingDiverged) as ei:
+        nn.train_ensemble(data, cfg)
+    assert ei.value.replicas and ei.value.suggested_lr == pytest.approx(0.003)
+    ok = nn.train_ensemble(data, cfg.replace(lr=ei.value.suggested_lr))
+    assert np.all(np.isfinite(ok.flat()))

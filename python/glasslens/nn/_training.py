@@ -296,6 +296,11 @@ class _Streams:
         return pb.evaluate(theta, pb.Xt[sample], pb.yt[sample])
 
 
+#: rows of the training set on which a run with record='none' checks its loss for divergence
+#: (before and after training; 2 cheap evaluations)
+DIVERGENCE_ROWS = 256
+
+
 def record_rows(n: int, size: int, seed: int, stream: int) -> Optional[np.ndarray]:
     """The sorted rows (int64) of a data set of ``n`` rows on which the history is evaluated
     with ``record_subsample=size``: ``size`` rows drawn without replacement by
@@ -553,14 +558,17 @@ def train_ensemble(
         initial = hist["train_loss"][:, 0].copy()
     elif cfg.record == "final":
         initial = st.train_metrics(theta, sample=sample)[0]  # the divergence check's reference
-    else:
-        initial = None  # record='none': divergence is detected from non-finite weights only
-    epochs_run = _run_engine(pb, st, theta, slot, hist, progress, sample, test_sample, initial)
+    else:  # record='none': the divergence check reads a fixed subsample at the start and end
+        check_rows = record_rows(pb.n, DIVERGENCE_ROWS, cfg.seed, 5)
+        initial = st.train_metrics(theta, sample=check_rows)[0] if pb.E else None
+    epochs_run = _run_engine(pb, st, theta, slot, hist, progress, sample, test_sample,
+                             initial if cfg.record != "none" else None)
     metrics = _final_metrics(pb, st, theta, hist, epochs_run,
                              full_history=sample is None and test_sample is None)
     if pb.E and initial is not None:
-        _check_diverged(pb, theta, metrics["train_loss"], None, initial,
-                        int(epochs_run.max(initial=0)))
+        end = (metrics["train_loss"] if cfg.record != "none"
+               else st.train_metrics(theta, sample=check_rows)[0])
+        _check_diverged(pb, theta, end, None, initial, int(epochs_run.max(initial=0)))
     history: Dict[str, np.ndarray] = {"epoch": np.array(rec_epochs, np.int64), **hist}
     return Ensemble.from_flat(pb.widths, theta, cfg.bias, history=history, metrics=metrics,
                               meta=_meta(pb, st, dataset, init, init_seeds))
