@@ -19,11 +19,9 @@ client is given.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .. import _core
 from .._lib._validate import check_int
@@ -160,14 +158,9 @@ def _tile_f64(A: np.ndarray, B: np.ndarray, diagonal: bool, n_threads: int, want
             perms[a, bs] = p
         totals[a, bs] = tot
 
-    with threadpool_limits(1):
-        if n_threads == 1 or len(tasks) <= 1:
-            for t in tasks:
-                store(work(t))
-        else:
-            with ThreadPoolExecutor(max_workers=n_threads) as ex:
-                for res in ex.map(work, tasks):
-                    store(res)
+    from ._matching import run_tasks
+
+    run_tasks(work, store, tasks, n_threads)
     return perms, totals
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -588,6 +588,20 @@ def align_ensemble(ensemble: Ensemble, alignment: str = "reference", reference: 
     raise AssertionError(method)  # pragma: no cover - checked above
 
 
+
+def run_tasks(work: Callable, store: Callable, tasks: Sequence, n_threads: int) -> None:
+    """``store(work(t))`` for every task, on ``n_threads`` Python threads (numpy's GEMMs and the
+    batched LAP release the GIL) with BLAS pinned to one thread; ``store`` runs in the calling
+    thread in task order, so the result does not depend on the thread count."""
+    with threadpool_limits(1):
+        if n_threads == 1 or len(tasks) <= 1:
+            for t in tasks:
+                store(work(t))
+        else:
+            with ThreadPoolExecutor(max_workers=n_threads) as ex:
+                for res in ex.map(work, tasks):
+                    store(res)
+
 def pairwise_alignment(
     ensemble: Ensemble,
     n_threads: Optional[int] = None,
@@ -738,14 +752,7 @@ def pairwise_alignment(
             perms[bs, a] = inv
             dots[a, bs] = tot
 
-        with threadpool_limits(1):
-            if nt == 1 or len(tasks) <= 1:
-                for t in tasks:
-                    store(work(t))
-            else:
-                with ThreadPoolExecutor(max_workers=nt) as ex:
-                    for res in ex.map(work, tasks):
-                        store(res)
+        run_tasks(work, store, tasks, nt)
         dots = _f64_finish(ensemble, dots, norms)
     else:
         perms_l = [np.empty((M, M, h), dtype=np.int64) for h in H]
