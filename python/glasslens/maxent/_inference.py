@@ -328,7 +328,9 @@ def fit_boltzmann(
     BPConvergenceWarning is raised if it disagrees by more than 2x (``info["cold_bp_error"]``).
 
     explore: Adam iterations before the backtracking phase (BP moments with the adaptive step
-    only; None = 200 there, 0 elsewhere; skipped when the start already has error <= conv_atol).
+    only; None = 2 x iters there when iters >= 100 (200 by default), else 0 - a short
+    exploration does not pay: 40 Adam steps before 20 iterations on a small shallow fit ended at
+    0.040 against 0.033 without; skipped when the start already has error <= conv_atol).
     Adam steps (peak rates adam_lr_J, adam_lr_h per coordinate, cosine decay to 0, BP warm-started)
     wander over BP branches; the six lowest-error iterates are rerun with BP from zero messages and
     the best of them (if better than the start) starts the backtracking phase. Why: from a small
@@ -377,7 +379,8 @@ def fit_boltzmann(
     nt = resolve_threads(n_threads)
     if method == "exact" and N > 20:
         raise ValueError(f"moments='exact' needs N <= 20, got N = {N}")
-    explore_n = (200 if adaptive and method == "bp" else 0) if explore is None else \
+    explore_n = (2 * iters if adaptive and method == "bp" and iters >= 100 else 0) \
+        if explore is None else \
         check_int(explore, "explore", 0, 10**7)
     adam_lr_J = check_float(adam_lr_J, "adam_lr_J", 0.0)
     adam_lr_h = check_float(adam_lr_h, "adam_lr_h", 0.0)
