@@ -461,7 +461,7 @@ def fit_boltzmann(
     start_from = "init"
     if bethe_start is not None and err > conv_atol:
         r = evaluate(bethe_start.h, bethe_start.J, None)
-        if r[3] and r[4] < err or not conv:
+        if r[3] and (r[4] < err or not conv):
             h, J = bethe_start.h.copy(), bethe_start.J.copy()
             m_m, C_m, msg, conv, err, nll = r
             start_from = "bethe"
