@@ -83,9 +83,9 @@ def main() -> None:
         with warnings.catch_warnings(record=True) as wl:
             warnings.simplefilter("always")
             r = em.run_effective_model(
-                data, regime, replicas=a.replicas, epochs=a.epochs, n_per_network=a.draws,
+                data, regime, n_replicas=a.replicas, epochs=a.epochs, n_per_network=a.draws,
                 n_references=a.references, xs=xs, landscape_kwargs={"direction": "outward"},
-                tap_starts=a.tap_starts, alignment="both" if regime != "shallow" else "none",
+                n_tap_starts=a.tap_starts, alignment="both" if regime != "shallow" else "none",
                 seed=0, n_threads=a.threads)
         dt = time.perf_counter() - t0
         print(f"\n## {regime} ({dt:.0f} s)\n")

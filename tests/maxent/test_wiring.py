@@ -14,7 +14,9 @@ S = MODEL.sample(400, burn_in=50, seed=1)
 S2 = MODEL.sample(400, burn_in=50, seed=2)
 REF = S[0]
 MOM = me.moments(S)
-MSG = MODEL.bp().messages
+_BP = MODEL.bp()
+MSG = _BP.messages
+BPMOM = (_BP.m, _BP.C)  # moments that BP represents exactly: the Bethe start matches them
 
 RUNNERS = {
     "sk_model": (lambda **k: me.sk_model(**k), dict(n=6)),
@@ -24,7 +26,8 @@ RUNNERS = {
     "fit_pseudolikelihood": (lambda **k: me.fit_pseudolikelihood(S, **k), dict(max_iter=20)),
     # six iterations do not converge: the convergence warning is the subject of its own row
     "fit_boltzmann": (lambda **k: me.fit_boltzmann(**k),
-                      dict(samples=S, iters=6, keep_after=3, warn=False)),
+                      dict(samples=S, iters=6, keep_after=3, init="random", explore=0,
+                           warn=False)),
     "mean_field_init": (lambda **k: me.mean_field_init(**k), dict(samples=S)),
     "compare_moments": (lambda **k: me.compare_moments(S, S2, **k), {}),
     "planted_recovery": (lambda **k: me.planted_recovery(MODEL, **k), dict(
@@ -96,11 +99,17 @@ CASES = [
       step="fixed",
       check=lambda a, b: b.info["best_iter"] >= 4 > a.info["best_iter"] or pytest.fail()),
     w("fit_boltzmann", "init", "tap", check=differs(_J)),
+    w("fit_boltzmann", "init", "auto", label="auto", data_moments=BPMOM, samples=None,
+      check=differs(_J)),
+    w("fit_boltzmann", "init", "bethe", label="bethe", check=differs(_J)),
+    w("fit_boltzmann", "explore", 30, check=differs(_J)),
+    w("fit_boltzmann", "adam_lr_J", 0.05, explore=30, check=differs(_J)),
+    w("fit_boltzmann", "adam_lr_h", 0.3, explore=30, check=differs(_J)),
     w("fit_boltzmann", "init_scale", 0.1, check=differs(_J)),
     w("fit_boltzmann", "bp_tol", 0.1, check=differs(_J)),
     w("fit_boltzmann", "bp_criterion", "mean", bp_tol=0.05, check=differs(_J)),
     w("fit_boltzmann", "bp_max_sweeps", 1, check=differs(_J)),
-    w("fit_boltzmann", "damping", 0.5, bp_max_sweeps=3, check=differs(_J)),
+    w("fit_boltzmann", "damping", 0.5, bp_max_sweeps=3, step="fixed", check=differs(_J)),
     w("fit_boltzmann", "mc_samples", 300, moments="mc", mc_samples=200, check=differs(_J)),
     w("fit_boltzmann", "mc_chains", 4, moments="mc", mc_samples=200, check=differs(_J)),
     w("fit_boltzmann", "mc_burn_in", 5, moments="mc", mc_samples=200, check=differs(_J)),
@@ -194,9 +203,9 @@ def test_fit_boltzmann_warn_reaches_the_convergence_warning():
     from glasslens.maxent._inference import FitConvergenceWarning
 
     with pytest.warns(FitConvergenceWarning, match="did not converge in 6 iterations"):
-        me.fit_boltzmann(samples=S, iters=6, keep_after=3)
+        me.fit_boltzmann(samples=S, iters=6, keep_after=3, init="random", explore=0)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        me.fit_boltzmann(samples=S, iters=6, keep_after=3, warn=False)
+        me.fit_boltzmann(samples=S, iters=6, keep_after=3, init="random", explore=0, warn=False)
