@@ -309,12 +309,13 @@ def test_report_section(tmp_path):
     assert len(added["figures"]) == 2
     json.dumps(added["data"], allow_nan=False)
     # the table records what ran, not the preset's nominal "mnist" / all examples
-    assert (added["data"]["dataset"], added["data"]["n_train"]) == ("digits (20 PCs)", 1352)
+    assert (added["data"]["dataset"], added["data"]["n_train"]) == ("digits", 1352)
+    assert added["data"]["preset_dataset"] == "mnist"  # the preset's nominal data, kept apart
     # a context without a usable test set falls back to digits
     ctx.dataset = None
     report_section_effective_model(ctx)
     assert added["data"]["n_configurations"] > 0
-    assert (added["data"]["dataset"], added["data"]["n_train"]) == ("digits (20 PCs)", 1200)
+    assert added["data"]["dataset"].startswith("digits (scikit-learn") and added["data"]["n_train"] == 1200
 
 
 # ---- the authors' release ----------------------------------------------------------------------------

@@ -11,7 +11,10 @@ import pytest
 
 from glasslens.replicas._replicas import _prominent_peaks
 
-PY = str(Path(__file__).resolve().parents[2] / "python")
+import glasslens
+
+# the directory holding the glasslens under test (the install in CI, python/ in development)
+PY = str(Path(glasslens.__file__).resolve().parents[1])
 
 
 def _modules_after(code):

@@ -121,7 +121,7 @@ def section(ctx: Any) -> None:
     data_out = r.to_dict()
     # what ran (the preset's metadata names its own data set and size)
     data_out.update(dataset=dataset, n_train=int(data.X_train.shape[0]),
-                    n_test=int(data.X_test.shape[0]), preset_dataset=data_out.get("dataset"),
+                    n_test=int(data.X_test.shape[0]), preset_dataset=r.preset.dataset,
                     bp_points=bp,
                     warnings=sorted({str(w.message) for w in caught}))
     data_out["seconds"] = time.perf_counter() - t0
