@@ -22,7 +22,8 @@ def test_effective_model_estimate_comes_from_the_sizes():
     assert 300 < paper < 3 * 3600
     # the paper's deep net: 100 Boltzmann iterations of LB, ITER and RB, as drawn and aligned
     ep = em.estimate_seconds(p, "deep-under", 60000, 10000)
-    assert ep["fit"] == pytest.approx(2 * 100 * sum(BOLTZMANN_ITER[b] for b in ("LB", "ITER", "RB")))
+    # 2 labellings x (100 iterations + 200 Adam exploration steps) per block
+    assert ep["fit"] == pytest.approx(2 * 300 * sum(BOLTZMANN_ITER[b] for b in ("LB", "ITER", "RB")))
     assert ep["landscapes"] == pytest.approx(2 * c["landscape_boltzmann"] * 3 * 61 * sum(
         N ** 2 for N in (300, 225, 150)))
     with pytest.raises(ValueError, match="preset must be one of"):

@@ -68,23 +68,22 @@ def run_preset(name: str) -> RunPreset:
     return RUN_PRESETS[name]
 
 
-#: Seconds per unit of work of each stage, measured on the development machine (2 threads on
-#: 2 cores shared with other jobs, load average 7-12: an idle machine is faster; the quick
-#: preset's estimate matched its measured 53 s there): training ``R x epochs x n_train x
+#: Seconds per unit of work of each stage on 2 threads of 2 idle cores (measured on a loaded
+#: machine, then scaled by the quick preset's measured 12.0 s idle vs 53 s loaded): training ``R x epochs x n_train x
 #: n_weights`` (LR-net forward + backward), drawing ``R x draws x n_test x n_weights`` (each
 #: draw's test accuracy), a pseudo-likelihood fit ``M x N^2`` (M samples, N spins), one
 #: landscape point ``N^2`` (after a pseudo-likelihood fit, which BP converges on more slowly,
 #: and after a Boltzmann fit), one TAP start ``N^2``.
-COSTS: Dict[str, float] = {"train": 1.2e-9, "sample": 1.5e-10, "pseudolikelihood": 1.8e-8,
-                           "landscape_pseudolikelihood": 4.5e-6, "landscape_boltzmann": 1.8e-6,
-                           "tap": 4.0e-8}
+COSTS: Dict[str, float] = {"train": 2.7e-10, "sample": 3.4e-11, "pseudolikelihood": 4.1e-09,
+                           "landscape_pseudolikelihood": 1e-06, "landscape_boltzmann": 4.1e-07,
+                           "tap": 9.1e-09}
 #: Seconds per Boltzmann-learning iteration (BP moments) of each block of the paper's nets,
-#: measured the same way on Fashion-MNIST samples (10 trainings x 100 draws; wall seconds,
-#: about 2.3 x the CPU seconds on that loaded machine; FULL scaled to that load): the input
+#: measured on Fashion-MNIST samples (10 trainings x 100 draws; the loaded machine's wall
+#: seconds divided by its 2.3 x wall / CPU ratio; an Adam exploration step costs the same): the input
 #: block LB is far slower than N^3 scaling says (BP converges slowly on it), so the blocks are
 #: measured one by one; another block size costs ``BOLTZMANN_PER_N3 * N^3`` per iteration.
-BOLTZMANN_ITER: Dict[str, float] = {"LB": 8.4, "ITER": 0.36, "RB": 0.16, "FULL": 0.9}
-BOLTZMANN_PER_N3 = 4.0e-8
+BOLTZMANN_ITER: Dict[str, float] = {"LB": 3.7, "ITER": 0.16, "RB": 0.07, "FULL": 0.4}
+BOLTZMANN_PER_N3 = 1.7e-8
 _COST_THREADS = 2
 
 
@@ -107,10 +106,13 @@ def estimate_seconds(preset: RunPreset, regime: str, n_train: int, n_test: int,
     n_x = 2 * int(round(preset.x_max / preset.x_step)) + 1
     sweeps = 2 if preset.direction == "both" else 1
     iters = int(preset.fit_kwargs.get("iters", 100))
+    # fit_boltzmann explores with 2 x iters Adam steps first (iters >= 100), each one BP solve
+    explore = preset.fit_kwargs.get("explore")
+    steps = iters + (int(explore) if explore is not None else (2 * iters if iters >= 100 else 0))
     c = COSTS
     t = {"train": c["train"] * R * E * n * P, "sample": c["sample"] * M * n_test * P}
     if preset.fit == "boltzmann":
-        t["fit"] = n_lab * sum(iters * BOLTZMANN_ITER.get(b, BOLTZMANN_PER_N3 * N ** 3)
+        t["fit"] = n_lab * sum(steps * BOLTZMANN_ITER.get(b, BOLTZMANN_PER_N3 * N ** 3)
                                for b, N in sizes.items())
     else:
         t["fit"] = n_lab * sum(c["pseudolikelihood"] * M * N ** 2 for N in sizes.values())
