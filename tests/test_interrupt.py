@@ -44,6 +44,11 @@ CASES = {
     "pairwise_alignment": ("ens = gl.Ensemble.init([64, 256, 10], 400, seed=0)",
                            "gl.symmetry.pairwise_alignment(ens)",
                            "gl.symmetry.pairwise_alignment(gl.Ensemble.init([8, 4, 3], 3))"),
+    "pairwise_alignment_tiles": ("ens = gl.Ensemble.init([64, 256, 10], 400, seed=0)",
+                                 "gl.symmetry.pairwise_alignment(ens, block_size=50, "
+                                 "return_perms=False)",
+                                 "gl.symmetry.pairwise_alignment(gl.Ensemble.init([8, 4, 3], 3), "
+                                 "block_size=2)"),
     "lsa_batch": ("C = rng.random((20000, 300, 300))",
                   "gl.symmetry.linear_sum_assignment_batch(C)",
                   "gl.symmetry.linear_sum_assignment(rng.random((5, 5)))"),
