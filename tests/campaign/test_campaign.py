@@ -27,6 +27,30 @@ def _n_cells(st):
     return sum(1 for p in d.iterdir() if p.is_dir()) if d.is_dir() else 0
 
 
+def _kill_after_first_cell(st, pid_of, poll):
+    """Start a thread that SIGKILLs the process ``pid_of()`` (None: nobody) once the first cell
+    of store ``st`` is committed (polling every ``poll`` s, for at most 60 s); returns the
+    thread and the list of killed pids."""
+    import threading
+
+    killed = []
+
+    def killer():
+        t0 = time.time()
+        while time.time() - t0 < 60:
+            if _n_cells(st):
+                pid = pid_of()
+                if pid is not None:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                return
+            time.sleep(poll)
+
+    th = threading.Thread(target=killer)
+    th.start()
+    return th, killed
+
+
 def test_values_equal_direct_calls(reference_store):
     ds = campaign.load(reference_store)
     assert dict(ds.sizes) == {"hidden": 2, "seed": 2, "replica": 3, "pair": 3, "q": 40,
@@ -82,7 +106,6 @@ def test_rerun_skips_finished_cells_and_refuses_other_configs(reference_store, t
                             "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_dask_with_a_killed_worker_gives_the_same_store(reference_store, tmp_path):
     distributed = pytest.importorskip("distributed")
-    import threading
 
     from glasslens.campaign._executor import preserved_environ
 
@@ -92,19 +115,8 @@ def test_dask_with_a_killed_worker_gives_the_same_store(reference_store, tmp_pat
             scheduler_port=0) as cluster, distributed.Client(cluster) as client:
         pids = client.run(os.getpid)
         st = tmp_path / "st"
-        killed = []
-
-        def killer():  # kill one worker process once the first cell is stored
-            t0 = time.time()
-            while time.time() - t0 < 60:
-                if _n_cells(st):
-                    os.kill(next(iter(pids.values())), signal.SIGKILL)
-                    killed.append(True)
-                    return
-                time.sleep(0.02)
-
-        th = threading.Thread(target=killer)
-        th.start()
+        # kill one worker process once the first cell is stored
+        th, killed = _kill_after_first_cell(st, lambda: next(iter(pids.values())), 0.02)
         s = campaign.run(TINY, st, client=client, threads=1, progress=False)
         th.join()
     assert dict(os.environ) == env  # the Nanny's OMP_NUM_THREADS=1 did not leak into this process
@@ -115,24 +127,14 @@ def test_dask_with_a_killed_worker_gives_the_same_store(reference_store, tmp_pat
 
 def test_killed_local_worker_is_replaced(reference_store, tmp_path):
     import multiprocessing
-    import threading
 
     st = tmp_path / "st"
-    killed = []
+    def first_child():
+        kids = multiprocessing.active_children()
+        return kids[0].pid if kids else None
 
-    def killer():  # SIGKILL one pool process once the first cell is stored
-        t0 = time.time()
-        while time.time() - t0 < 60:
-            if _n_cells(st):
-                kids = multiprocessing.active_children()
-                if kids:
-                    os.kill(kids[0].pid, signal.SIGKILL)
-                    killed.append(kids[0].pid)
-                return
-            time.sleep(0.01)
-
-    th = threading.Thread(target=killer)
-    th.start()
+    # SIGKILL one pool process once the first cell is stored
+    th, killed = _kill_after_first_cell(st, first_child, 0.01)
     s = campaign.run(TINY, st, workers=2, threads=1, progress=False)
     th.join()
     assert killed and s.complete and not s.failed
