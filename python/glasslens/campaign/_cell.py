@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 

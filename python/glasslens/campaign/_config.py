@@ -20,7 +20,7 @@ import itertools
 import json
 import math
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
 __all__ = ["Campaign", "Cell", "SECTIONS", "DATA_KEYS", "RUN_KEYS"]
 

@@ -157,6 +157,7 @@ def run(config: Any, store: Any, client: Any = None, *, workers: Optional[int] =
         except Exception:
             progress = False
     t0 = time.perf_counter()
+    cells = camp.cells()
     remote = client is not None
     if remote:
         _check_dask()
@@ -168,7 +169,7 @@ def run(config: Any, store: Any, client: Any = None, *, workers: Optional[int] =
 
         cdir = Path(store) / "cells"
         listed = {p.name for p in cdir.iterdir() if p.is_dir()} if cdir.is_dir() else set()
-        n_guess = sum(1 for c in camp.cells() if c.id not in listed)
+        n_guess = sum(1 for c in cells if c.id not in listed)
         w_, t_ = plan_workers(n_guess, workers, threads)
         if w_ > 0 and n_guess > 0:
             pre = _PoolExecutor(w_, t_)
@@ -182,7 +183,6 @@ def run(config: Any, store: Any, client: Any = None, *, workers: Optional[int] =
         raise
     try:
         st.clean_tmp()
-        cells = camp.cells()
         done = set(st.finished())
         for cid in done:  # a damaged finished cell is refused before anything runs
             st.read_cell(cid)
@@ -190,10 +190,9 @@ def run(config: Any, store: Any, client: Any = None, *, workers: Optional[int] =
         skipped = [c.id for c in cells if c.id in done]
         if pre is not None:
             ex = pre
-        elif plan_workers(len(todo), workers, threads)[0] == 0:
-            ex = _InlineExecutor(*plan_workers(len(todo), workers, threads))
         else:
-            ex = _PoolExecutor(*plan_workers(len(todo), workers, threads))
+            w_, t_ = plan_workers(len(todo), workers, threads)
+            ex = _InlineExecutor(t_) if w_ == 0 else _PoolExecutor(w_, t_)
         summary = RunSummary(str(st.path), len(cells), [], skipped, {}, 0.0, ex.name,
                              ex.workers, ex.threads)
         _drive(ex, todo, keep, st, summary, bool(progress), len(skipped))
@@ -202,18 +201,19 @@ def run(config: Any, store: Any, client: Any = None, *, workers: Optional[int] =
     summary.seconds = time.perf_counter() - t0
     if progress:
         print(summary.line(), file=sys.stderr)
+        by_id = {c.id: c for c in cells}
         for cid, tb in summary.failed.items():
-            print(f"cell {cid} {camp_cell_text(camp, cid)} failed:\n{tb}", file=sys.stderr)
+            print(f"cell {cid} {cell_text(by_id.get(cid))} failed:\n{tb}", file=sys.stderr)
     if summary.interrupted:
         raise KeyboardInterrupt(summary.line())
     return summary
 
 
-def camp_cell_text(camp: Any, cid: str) -> str:
-    for c in camp.cells():
-        if c.id == cid:
-            return "(" + ", ".join(f"{k}={v}" for k, v in c.coords.items()) + ")"
-    return ""
+def cell_text(cell: Any) -> str:
+    """``(key=value, ...)`` of a cell's swept settings ("" for None)."""
+    if cell is None:
+        return ""
+    return "(" + ", ".join(f"{k}={v}" for k, v in cell.coords.items()) + ")"
 
 
 def _cost(cell: Any) -> float:
@@ -292,7 +292,7 @@ class _InlineExecutor:
 
     name = "inline"
 
-    def __init__(self, workers: int, threads: int):
+    def __init__(self, threads: int):
         self.workers, self.threads = 0, threads
         self.queue: List[Tuple[Any, bool]] = []
 

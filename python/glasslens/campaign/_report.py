@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
@@ -91,7 +91,7 @@ def write_report(store: Union[str, Path], out: Optional[Union[str, Path]] = None
     n_done, n = int(ds.attrs["n_done"]), int(ds.attrs["n_cells"])
     text = (f"{n_done} of {n} cells finished" + (f", {len(ds.attrs['failed'])} failed"
                                                  if ds.attrs["failed"] else "")
-            + f". Swept: " + ", ".join(f"{d} ({', '.join(map(str, ds[d].values.tolist()))})"
+            + ". Swept: " + ", ".join(f"{d} ({', '.join(map(str, ds[d].values.tolist()))})"
                                        for d in ds["done"].dims)
             + f". Protocols: {', '.join(cfg['protocols']) or 'none (training only)'}. "
             f"Wall time per cell: median {np.nanmedian(ds['cell_seconds'].values):.2f} s.")
@@ -107,10 +107,12 @@ def write_report(store: Union[str, Path], out: Optional[Union[str, Path]] = None
         nr = -(-len(panels) // nc)
         fig = Figure(figsize=(3.2 * nc, 2.6 * nr))
         axes = fig.subplots(nr, nc, squeeze=False)
+        means = {}
         for i, (title, vs) in enumerate(panels):
             ax = axes[i // nc][i % nc]
             for v in vs:
                 m, s = _along(ds, v, dim)
+                means[v] = m
                 ax.errorbar(xs, m, yerr=s, marker="o", ms=3, capsize=2, label=v)
             ax.set_title(title, fontsize=8)
             ax.set_xlabel("width" if dim == "hidden" else dim, fontsize=8)
@@ -127,7 +129,7 @@ def write_report(store: Union[str, Path], out: Optional[Union[str, Path]] = None
             row = {dim: lab}
             for _, vs in panels:
                 for v in vs:
-                    row[v] = float(_along(ds, v, dim)[0][k])
+                    row[v] = float(means[v][k])
             rows.append(row)
         rep.add_section(f"Against {'width' if dim == 'hidden' else dim}",
                         f"Each quantity against {dim}: mean +- std over the other swept "

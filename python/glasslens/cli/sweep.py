@@ -39,15 +39,17 @@ def run(args: argparse.Namespace) -> int:
     from ..campaign import run as run_campaign
     from ._common import show_progress
 
+    progress = show_progress(args)
     try:
         s = run_campaign(args.config, args.store, client=args.scheduler, workers=args.workers,
-                         threads=args.threads, progress=show_progress(args))
+                         threads=args.threads, progress=progress)
     except KeyboardInterrupt as exc:
         print(f"glasslens sweep: interrupted: {exc}", file=sys.stderr)
         return 130
     print(s.line())
-    for cid, tb in s.failed.items():
-        print(f"failed cell {cid}:\n{tb}", file=sys.stderr)
+    if not progress:  # with progress, run() has printed each failed cell's traceback already
+        for cid, tb in s.failed.items():
+            print(f"failed cell {cid}:\n{tb}", file=sys.stderr)
     if args.csv:
         print(f"wrote {export_csv(args.store, args.csv)}")
     return 0 if s.complete else 1
