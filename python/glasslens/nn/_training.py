@@ -89,10 +89,11 @@ def _mean_sq_norm(X: np.ndarray) -> float:
     return tot / max(X.shape[0], 1)
 
 
-def _suggested_lr(X: np.ndarray, momentum: float, lr: float) -> float:
+def _suggested_lr(X: np.ndarray, momentum: float, lr: float,
+                  mean_sq: Optional[float] = None) -> float:
     """``LR_BUDGET * (1 - momentum) / mean ||x||^2`` rounded down to one digit, and below the
-    learning rate that diverged (at most ``lr / 3``)."""
-    s = _mean_sq_norm(X)
+    learning rate that diverged (at most ``lr / 3``); ``mean_sq``: mean ||x||^2 if known."""
+    s = _mean_sq_norm(X) if mean_sq is None else mean_sq
     v = LR_BUDGET * (1.0 - momentum) / s if s > 0 and np.isfinite(s) else lr / 10.0
     return _round_down(min(v, lr / 3.0))
 
@@ -343,7 +344,6 @@ def _run_engine(pb: _Problem, st: _Streams, theta: np.ndarray, slot: np.ndarray,
     velocity = np.zeros_like(theta)
     epochs_run = np.zeros(R, np.int64)
     stopped = np.zeros(R, np.uint8)
-    cols = {k: np.ascontiguousarray(hist[k]) for k in _METRICS}
     Xt, yt = (pb.Xt, pb.yt) if test_sample is None else (
         np.ascontiguousarray(pb.Xt[test_sample]), np.ascontiguousarray(pb.yt[test_sample]))
     target = -1.0 if cfg.target_train_acc is None else cfg.target_train_acc
@@ -360,8 +360,8 @@ def _run_engine(pb: _Problem, st: _Streams, theta: np.ndarray, slot: np.ndarray,
         while e0 < E:
             e1 = min(E, e0 + chunk)
             _core.nn.train(
-                theta, velocity, epochs_run, stopped, cols["train_loss"], cols["train_acc"],
-                cols["test_loss"], cols["test_acc"], pb.widths, cfg.bias,
+                theta, velocity, epochs_run, stopped, hist["train_loss"], hist["train_acc"],
+                hist["test_loss"], hist["test_acc"], pb.widths, cfg.bias,
                 pb.X, pb.y, Xt, yt, st.noise, st.order, pb.lrs, slot,
                 _core.nn.TrainOptions(
                     batch_size=cfg.batch_size, momentum=cfg.momentum,
@@ -373,7 +373,7 @@ def _run_engine(pb: _Problem, st: _Streams, theta: np.ndarray, slot: np.ndarray,
                 bar.update(e1 - e0)
             written = slot[e0:e1]
             written = written[written >= 0]
-            last = (cols["train_loss"][:, written[-1]]
+            last = (hist["train_loss"][:, written[-1]]
                     if written.size and initial is not None else None)
             _check_diverged(pb, theta, last, stopped == 0, initial, e1)
             e0 = e1
@@ -382,8 +382,6 @@ def _run_engine(pb: _Problem, st: _Streams, theta: np.ndarray, slot: np.ndarray,
     finally:
         if bar is not None:
             bar.close()
-    for k in _METRICS:
-        hist[k][:] = cols[k]
     _check_diverged(pb, theta, None, None, initial, int(epochs_run.max(initial=0)))
     return epochs_run
 
@@ -404,7 +402,8 @@ def _check_diverged(pb: _Problem, theta: np.ndarray, loss: Optional[np.ndarray],
     cfg = pb.cfg
     rows = np.flatnonzero(bad)
     lr = float(np.max(pb.lrs)) if pb.lrs.size else float(cfg.lr)
-    sugg = _suggested_lr(pb.X, cfg.momentum, lr)
+    msq = _mean_sq_norm(pb.X)
+    sugg = _suggested_lr(pb.X, cfg.momentum, lr, msq)
     lv = [float("nan") if bad_w[r] or loss is None else float(loss[r]) for r in rows]
     if bad_w[rows].all():
         what = "non-finite weights"
@@ -415,13 +414,13 @@ def _check_diverged(pb: _Problem, theta: np.ndarray, loss: Optional[np.ndarray],
     cause = (f"training diverged by epoch {epoch} of {pb.E}: {len(rows)} of {pb.R} replicas "
              f"{rows[:10].tolist()}{'...' if len(rows) > 10 else ''} have {what}; the learning "
              f"rate {lr:g} is too large for inputs with mean squared norm "
-             f"{_mean_sq_norm(pb.X):.3g} ({pb.X.shape[1]} features) at momentum {cfg.momentum:g}")
+             f"{msq:.3g} ({pb.X.shape[1]} features) at momentum {cfg.momentum:g}")
     msg = (f"{cause}; try lr={sugg:g} (= {LR_BUDGET:g} x (1 - momentum) / mean squared norm, "
            f"the step of the digits defaults) or lower momentum")
     raise TrainingDiverged(msg, replicas=rows.tolist(), epoch=int(epoch), lr=lr,
                            suggested_lr=sugg, loss=lv,
                            initial_loss=[float(initial[r]) for r in rows],
-                           mean_sq_norm=_mean_sq_norm(pb.X), cause=cause)
+                           mean_sq_norm=msq, cause=cause)
 
 
 def _final_metrics(pb: _Problem, st: _Streams, theta: np.ndarray, hist: Dict[str, np.ndarray],
