@@ -163,7 +163,7 @@ def _finding(ctx: Any, r: Any, bp: dict) -> None:
             elif jumps > 0:
                 v = "not liquid-like (broken landscape: first-order jumps)"
             else:
-                v = "not liquid-like (s/H2 below 0.8)"
+                v = f"not liquid-like (s/H2 below {LIQUID_SCORE})"
             parts.append(f"{b} {name}: {v} (s/H2 {score:.2f}, {jumps} jumps, mean |m| "
                          f"{s['mean_abs_m']:.2f})")
             numbers[f"{b}_{name}"] = {"verdict": v, "s_over_H2_mean": score, "n_jumps": jumps,

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._lib._plotting import legend_below
 from .._lib._sections import bootstrap_mean_ci, opt_int, put_finding, run_seed, section_settings
-from ._matching import hidden_widths, match_weights, permute, random_permutation
+from ._matching import _cos, hidden_widths, match_weights, permute, random_permutation
 from ._permutation import permutation_interpolation
 
 
@@ -89,8 +89,7 @@ def _matching_calibration(net: Any, seed: int) -> Dict[str, Any]:
     matching, against the raw cosine of the permuted copy)."""
     perms = [random_permutation(h, seed=seed + 7 + i) for i, h in enumerate(hidden_widths(net))]
     copy = permute(net, perms)
-    a, b = net.flat().astype(np.float64), copy.flat().astype(np.float64)
-    raw = float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-300))
+    raw = _cos(net, copy, [])
     m = match_weights(net, copy, seed=seed)
     return {"raw_cosine": raw, "matched_cosine": float(m.cosine),
             "recovered": bool(m.cosine > 1 - 1e-6)}
