@@ -711,7 +711,8 @@ def pairwise_alignment(
         dots = flat @ flat.T
     elif blocked:
         perms, dots = _pairwise_tiles(ensemble, H, M, fast, cost_dtype, nt, chunk, max_iter,
-                                      seed, client, block_size, return_perms, progress)
+                                      seed, client, block_size, return_perms, progress,
+                                      U if fast else None, None if fast else norms)
         if fast:
             if b2 is not None:
                 dots = dots + _out_bias_dot(b2, b2)
@@ -813,13 +814,16 @@ def _place_perms(P: np.ndarray, p: np.ndarray, i0: int, j0: int, diagonal: bool)
 
 def _pairwise_tiles(ensemble: Ensemble, H: List[int], M: int, fast: bool, cost_dtype: Any,
                     nt: int, chunk: int, max_iter: int, seed: int, client: Any,
-                    block_size: Optional[int], return_perms: bool, progress: bool
+                    block_size: Optional[int], return_perms: bool, progress: bool,
+                    U: Optional[np.ndarray] = None, norms: Optional[np.ndarray] = None
                     ) -> Tuple[Any, np.ndarray]:
     """The blocked run: tiles of pairs (locally or as Dask tasks) assembled into the arrays
     that the single call builds before its last step (fast: symmetric totals with the squared
-    norms on the diagonal; float64: the upper triangle; deep: symmetric, squared norms)."""
+    norms on the diagonal; float64: the upper triangle; deep: symmetric, squared norms).
+    ``U``: the float32 unit features (fast path) and ``norms``: the parameter norms (other
+    paths), when the caller has them already."""
     if fast:
-        kind, data = "fast", _unit_features(ensemble)
+        kind, data = "fast", _unit_features(ensemble) if U is None else U
     elif len(H) == 1:
         kind, data = "f64", _unit_features(ensemble).astype(cost_dtype)
     else:
@@ -833,8 +837,9 @@ def _pairwise_tiles(ensemble: Ensemble, H: List[int], M: int, fast: bool, cost_d
         P = [np.empty((M, M, h), dtype=np.int64) for h in H]
         for l, h in enumerate(H):
             P[l][np.arange(M), np.arange(M)] = np.arange(h)
-    dots = np.zeros((M, M)) if kind != "deep" else np.diag(
-        np.linalg.norm(ensemble.flat().astype(np.float64), axis=1) ** 2)
+    if kind == "deep" and norms is None:
+        norms = np.linalg.norm(ensemble.flat().astype(np.float64), axis=1)
+    dots = np.zeros((M, M)) if kind != "deep" else np.diag(norms ** 2)
     for (i0, i1, j0, j1), (p, tot) in _blocked.run_tiles(
             kind, data, M, block_size, nt, return_perms, client, progress, chunk=chunk,
             max_iter=max_iter, seed=seed):
