@@ -262,6 +262,7 @@ def test_report_add_finding_and_bad_input(tmp_path):
     rep.add_section("S", "text", key="s")
     rep.add_finding("q", {"question": "Q <1>?", "verdict": "yes & no", "numbers": {"a": np.nan},
                           "calibration": "c", "calibration_status": "ok", "section": "s"})
+    rep.write()
     s = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert s["findings"]["q"]["numbers"] == {"a": None}
     page = (tmp_path / "r" / "index.html").read_text()
@@ -269,11 +270,16 @@ def test_report_add_finding_and_bad_input(tmp_path):
     from glasslens._lib._sections import put_finding
 
     with pytest.raises(ValueError, match="calibration_status"):
-        put_finding(types.SimpleNamespace(report=rep), "q", question="", verdict="", numbers={},
-                    calibration="", calibration_status="fine", section="s")
-    # a test double without add_finding is fine
-    put_finding(types.SimpleNamespace(report=object()), "q", question="", verdict="v",
-                numbers={}, calibration="", calibration_status="ok", section="s")
+        put_finding(types.SimpleNamespace(report=rep), "probes", verdict="", numbers={},
+                    calibration="", calibration_status="fine")
+    with pytest.raises(ValueError, match="name"):
+        put_finding(types.SimpleNamespace(report=rep), "q", verdict="", numbers={},
+                    calibration="", calibration_status="ok")
+    # the question and the link come from FINDINGS; a test double without add_finding is fine
+    f = put_finding(types.SimpleNamespace(report=object()), "effective_model", verdict="v",
+                    numbers={}, calibration="", calibration_status="ok")
+    assert f["question"] == FINDINGS["effective_model"][0]
+    assert f["section"] == "effective-model"
 
 
 def test_progress_and_log(tmp_path, capsys, monkeypatch):

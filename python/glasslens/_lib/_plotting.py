@@ -60,24 +60,23 @@ def histogram(values: Any, xlabel: str, title: Optional[str] = None, bins: Any =
 
 
 
+def _move_legend(ax: Any, fontsize: float, **where: Any) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    old = ax.get_legend()
+    if old is not None:
+        old.remove()
+    if handles:
+        ax.legend(handles, labels, fontsize=fontsize, frameon=False, **where)
+
+
 def legend_below(ax: Any, ncol: int = 2, fontsize: float = 7, **kw: Any) -> None:
     """Move ``ax``'s legend (if any) under the axes, outside the data (a constrained-layout
     figure makes room for it); ``kw`` go to ``ax.legend`` (e.g. ``title``)."""
-    handles, labels = ax.get_legend_handles_labels()
-    old = ax.get_legend()
-    if old is not None:
-        old.remove()
-    if handles:
-        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol,
-                  fontsize=fontsize, frameon=False, **kw)
+    _move_legend(ax, fontsize, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, **kw)
 
 
 def legend_right(ax: Any, fontsize: float = 7, **kw: Any) -> None:
-    """Move ``ax``'s legend (if any) to the right of the axes, outside the data."""
-    handles, labels = ax.get_legend_handles_labels()
-    old = ax.get_legend()
-    if old is not None:
-        old.remove()
-    if handles:
-        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                  fontsize=fontsize, frameon=False, borderaxespad=0.0, **kw)
+    """Move ``ax``'s legend (if any) to the right of the axes, outside the data; ``kw`` go to
+    ``ax.legend``."""
+    _move_legend(ax, fontsize, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                 **kw)

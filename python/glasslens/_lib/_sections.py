@@ -6,9 +6,23 @@ typed: ``dataset``, ``ensemble``, ``options``, ``report``, ``n_threads``, ``prog
 """
 from __future__ import annotations
 
-from typing import Any, Dict
+import re
+from typing import Any, Dict, Tuple
 
 import numpy as np
+
+#: the questions of the report's findings panel: section name -> (question, the key of the
+#: report section that answers it); :func:`put_finding` reads them, the report lists them
+FINDINGS: Dict[str, Tuple[str, str]] = {
+    "probes": ("Protocol 1: what does the basin look like to random walks?", "protocol1"),
+    "symmetry": ("Protocol 2: how much of the barrier between replicas is permutation "
+                 "symmetry?", "protocol2"),
+    "replicas": ("Protocol 3: what is the shape of P(q), and is the replica space "
+                 "ultrametric?", "protocol3"),
+    "flatness": ("Protocol 4: which flatness measures predict generalisation?", "protocol4"),
+    "effective_model": ("Effective model (Zou & Huang): is the middle layer liquid-like?",
+                        "effective_model"),
+}
 
 
 def section_settings(ctx: Any) -> Dict[str, Any]:
@@ -36,22 +50,31 @@ def stats(v: Any) -> Dict[str, float]:
             "max": float(v.max()), "median": float(np.median(v))}
 
 
-def put_finding(ctx: Any, name: str, *, question: str, verdict: str,
-                numbers: Dict[str, Any], calibration: str, calibration_status: str,
-                section: str) -> Dict[str, Any]:
-    """Record the answer of section ``name`` to its question for the report's findings panel
+def slug(text: str) -> str:
+    """The report's anchor of a section key or title: lower case, runs of other characters
+    as one ``-`` ("effective_model" -> "effective-model")."""
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s or "section"
+
+
+def put_finding(ctx: Any, name: str, *, verdict: str, numbers: Dict[str, Any],
+                calibration: str, calibration_status: str) -> Dict[str, Any]:
+    """Record the answer of section ``name`` (a key of :data:`FINDINGS`, which holds its
+    question and the report section with the details) for the report's findings panel
     (``ctx.report.add_finding``; a report without it, e.g. a test double, ignores it).
 
     verdict : one plain-language sentence; numbers : the deciding numbers (JSON scalars, with
     units in the key or the verdict); calibration : what a known answer gave in this run, or
-    "not calibrated in this run"; calibration_status : "ok", "warning" or "not calibrated";
-    section : the key of the section that holds the details (the link target)."""
+    "not calibrated in this run"; calibration_status : "ok", "warning" or "not calibrated"."""
+    if name not in FINDINGS:
+        raise ValueError(f"name must be one of {sorted(FINDINGS)}, got {name!r}")
     if calibration_status not in ("ok", "warning", "not calibrated"):
         raise ValueError(f"calibration_status must be 'ok', 'warning' or 'not calibrated', "
                          f"got {calibration_status!r}")
+    question, section = FINDINGS[name]
     f = {"question": question, "verdict": verdict, "numbers": dict(numbers),
          "calibration": calibration, "calibration_status": calibration_status,
-         "section": section}
+         "section": slug(section)}
     add = getattr(getattr(ctx, "report", None), "add_finding", None)
     if callable(add):
         add(name, f)

@@ -179,8 +179,6 @@ def _finding(ctx: Any, r: Any, bp: dict) -> None:
         numbers["bp_failed_points"], numbers["bp_points"] = bad, tot
     else:
         cal, status = "not calibrated in this run (no landscapes)", "not calibrated"
-    put_finding(ctx, "effective_model", question="Effective model (Zou & Huang): is the middle "
-                "layer liquid-like?", verdict="; ".join(parts) + f" (liquid-like here: mean "
+    put_finding(ctx, "effective_model", verdict="; ".join(parts) + f" (liquid-like here: mean "
                 f"s/H2 >= {LIQUID_SCORE} and no jumps; tiny run, for orientation).",
-                numbers=numbers, calibration=cal, calibration_status=status,
-                section="effective-model")
+                numbers=numbers, calibration=cal, calibration_status=status)

@@ -13,6 +13,8 @@ from typing import Any, Dict
 
 import numpy as np
 
+from .._lib._plotting import legend_right
+
 __all__ = ["plot_entropy_landscapes", "plot_tap_histograms", "plot_liquid_solid"]
 
 _LEVEL_COLOURS = {"low": "tab:blue", "medium": "tab:green", "high": "tab:red"}
@@ -82,8 +84,7 @@ def plot_entropy_landscapes(analysis: Any, title: str = ""):
         ax.set_xlim(0, 1)
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     axes[0].set_ylabel("entropy s(d) (nats / weight)")
-    axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
-                    borderaxespad=0.0)
+    legend_right(axes[-1])
     if title:
         fig.suptitle(title, fontsize=10)
     fig.set_size_inches(fig.get_size_inches()[0] + 1.6, fig.get_size_inches()[1])

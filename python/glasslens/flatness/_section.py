@@ -9,7 +9,8 @@ import numpy as np
 from .._lib._sections import put_finding, run_seed, section_settings
 from ._measures import batch_loss
 from ._measures import measures as flat_measures
-from ._study import FLAT_SIGN, STUDY_MEASURES, _measure_names, rank_correlations
+from ._study import (FLAT_SIGN, STUDY_MEASURES, _measure_names, direction, oriented,
+                     rank_correlations)
 
 
 def section(ctx: Any, which: Optional[List[str]] = None, max_replicas: int = 8,
@@ -52,9 +53,9 @@ def section(ctx: Any, which: Optional[List[str]] = None, max_replicas: int = 8,
         ca = rank_correlations(x, [rw["test_acc"] for rw in rows], n_boot, seed=seed + k)
         cg = rank_correlations(x, [rw["gap"] for rw in rows], n_boot, seed=seed + k + 1000)
         sg = FLAT_SIGN[m]
-        fa = _oriented(ca, sg)
-        fg = _oriented(cg, sg)
-        verdicts[m] = _verdict(fa)
+        fa = oriented(ca, sg)
+        fg = oriented(cg, sg)
+        verdicts[m] = direction(fa["spearman_ci"])
         corr[m] = {"test_acc": ca, "gap": cg, "flat_sign": sg,
                    "flatter_better": fa, "flatter_smaller_gap": {k2: (-v if k2 == "spearman"
                    else [-v[1], -v[0]]) for k2, v in fg.items()}, "verdict": verdicts[m]}
@@ -114,23 +115,6 @@ UNITS: Dict[str, str] = {
 }
 
 
-def _oriented(c: Dict[str, Any], sign: int) -> Dict[str, Any]:
-    """Spearman rho and its interval multiplied by the flat sign (interval reordered)."""
-    lo, hi = c.get("spearman_ci", (float("nan"), float("nan")))
-    if sign > 0:
-        return {"spearman": float(c["spearman"]), "spearman_ci": [float(lo), float(hi)]}
-    return {"spearman": -float(c["spearman"]), "spearman_ci": [-float(hi), -float(lo)]}
-
-
-def _verdict(fa: Dict[str, Any]) -> str:
-    lo, hi = fa["spearman_ci"]
-    if np.isfinite(lo) and lo > 0:
-        return "flatter -> better"
-    if np.isfinite(hi) and hi < 0:
-        return "flatter -> worse"
-    return "no evidence"
-
-
 def _short_formatter():
     from matplotlib.ticker import FuncFormatter
 
@@ -152,12 +136,11 @@ def _finding(ctx: Any, corr: Dict[str, Any], R: int) -> None:
     verdict += f"; flatter -> worse: {fmt(worse)}" if worse else "; flatter -> worse: none"
     n_none = len(corr) - len(better) - len(worse)
     verdict += f"; no evidence for the other {n_none} of {len(corr)} measures."
-    put_finding(ctx, "flatness", question="Protocol 4: which flatness measures predict "
-                "generalisation?", verdict=verdict,
+    put_finding(ctx, "flatness", verdict=verdict,
                 numbers={m: {"rho_flatter_better": c["flatter_better"]["spearman"],
                              "ci95": c["flatter_better"]["spearman_ci"],
                              "verdict": c["verdict"]} for m, c in corr.items()},
                 calibration=(f"not calibrated in this run (no network of known flatness "
                              f"ordering is measured; {R} replicas of one recipe give wide "
                              f"intervals)"),
-                calibration_status="not calibrated", section="protocol4")
+                calibration_status="not calibrated")

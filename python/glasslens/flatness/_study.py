@@ -55,6 +55,27 @@ _TRAIN_KEYS = ("batch_size", "lr", "momentum", "weight_decay", "schedule", "warm
                "sam_rho", "label_noise", "epochs")
 
 
+def oriented(c: Dict[str, Any], sign: int) -> Dict[str, Any]:
+    """A correlation ``c`` (``spearman``, ``spearman_ci``) of a measure whose larger values mean
+    flatter (``sign`` +1) or sharper (-1), turned into the correlation of FLATNESS: rho and
+    its interval times ``sign`` (the interval reordered)."""
+    lo, hi = c.get("spearman_ci", (float("nan"), float("nan")))
+    if sign > 0:
+        return {"spearman": float(c["spearman"]), "spearman_ci": [float(lo), float(hi)]}
+    return {"spearman": -float(c["spearman"]), "spearman_ci": [-float(hi), -float(lo)]}
+
+
+def direction(flat_ci: Sequence[float]) -> str:
+    """'flatter -> better' / 'flatter -> worse' when the flatness-oriented 95% interval
+    ``flat_ci`` (lo, hi) excludes 0 on that side, else 'no evidence'."""
+    lo, hi = flat_ci
+    if np.isfinite(lo) and lo > 0:
+        return "flatter -> better"
+    if np.isfinite(hi) and hi < 0:
+        return "flatter -> worse"
+    return "no evidence"
+
+
 def default_variants(n_train: int) -> List[Dict[str, Any]]:
     """The default grid: batch sizes 16, 64, 256 and full batch (plain SGD with momentum; full
     batch with lr 0.5 and 10x the epochs, so that its training loss reaches the range of the
@@ -226,14 +247,12 @@ class GeneralizationStudy(Result):
         flatness-oriented Spearman correlations with test accuracy (95% bootstrap CI)."""
 
         def classify(scope: str) -> Tuple[List[str], List[str], List[str]]:
-            pos, neg, unc = [], [], []
+            out: Dict[str, List[str]] = {"flatter -> better": [], "flatter -> worse": [],
+                                         "no evidence": []}
             for m in self.measures:
-                c = self.correlations[m]["test_acc"][scope]
-                lo, hi = c.get("spearman_ci", (np.nan, np.nan))
-                sg = FLAT_SIGN.get(m, -1)
-                lo, hi = sorted((sg * lo, sg * hi))
-                (pos if lo > 0 else neg if hi < 0 else unc).append(m)
-            return pos, neg, unc
+                fa = oriented(self.correlations[m]["test_acc"][scope], FLAT_SIGN.get(m, -1))
+                out[direction(fa["spearman_ci"])].append(m)
+            return out["flatter -> better"], out["flatter -> worse"], out["no evidence"]
 
         def fmt(lst: List[str]) -> str:
             return f"{len(lst)}" + (f" ({', '.join(lst)})" if lst else "")

@@ -283,8 +283,7 @@ def _finding(ctx: Any, rb: float, delta: float, ms: Dict[str, Dict[str, float]])
                f"stayed below L0 + {delta:g}: {vm}.")
     ok = abs(fe - 1.0) < 0.1
     put_finding(
-        ctx, "probes", question="Protocol 1: what does the basin look like to random walks?",
-        verdict=verdict,
+        ctx, "probes", verdict=verdict,
         numbers={"basin_radius": rb, "delta_nats": delta,
                  "threshold_msd_exponent": mt["msd_exponent"],
                  "threshold_acceptance": mt["acceptance_rate"],
@@ -297,4 +296,4 @@ def _finding(ctx: Any, rb: float, delta: float, ms: Dict[str, Dict[str, float]])
                      f"{ms['free']['acceptance_rate']:.2f}: "
                      + ("instrument OK" if ok else "off by more than 0.1: too few records or "
                         "walkers to read exponents")),
-        calibration_status="ok" if ok else "warning", section="protocol1")
+        calibration_status="ok" if ok else "warning")

@@ -188,7 +188,5 @@ def _finding(ctx: Any, runs: Dict[str, Any]) -> None:
     else:
         cal_parts.insert(0, "SK / paramagnet references not run in this run (p3_reference)")
         status = "ok" if net else "not calibrated"
-    put_finding(ctx, "replicas", question="Protocol 3: what is the shape of P(q), and is the "
-                "replica space ultrametric?", verdict=verdict, numbers=numbers,
-                calibration="; ".join(cal_parts), calibration_status=status,
-                section="protocol3")
+    put_finding(ctx, "replicas", verdict=verdict, numbers=numbers,
+                calibration="; ".join(cal_parts), calibration_status=status)

@@ -40,6 +40,7 @@ import numpy as np
 from ..datasets._datasets import Dataset
 from ..nn._config import TrainConfig
 from ..nn._network import Ensemble
+from .._lib._sections import slug
 from ._report import Report
 from ._sections import BUILTIN_SECTIONS, EXPECTED_SECONDS, FINDINGS, SETTINGS
 
@@ -352,7 +353,7 @@ def run_analysis(
                 if section_name == spec.name:
                     report.findings[name].update(
                         verdict=f"not answered: section {spec.name} failed "
-                                f"({type(exc).__name__})", section=f"{spec.name}-failed")
+                                f"({type(exc).__name__})", section=slug(f"{spec.name}-failed"))
         dt = time.perf_counter() - t0
         timing[f"section:{spec.name}"] = dt
         for sec in report.sections[n_before:]:

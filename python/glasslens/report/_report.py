@@ -27,15 +27,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .._lib._io import to_jsonable, write_json
+from .._lib._sections import slug
 
 __all__ = ["Report", "to_jsonable"]
 
 FigureLike = Any  # a matplotlib Figure, or a path to an existing image
-
-
-def _slug(text: str) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s or "section"
 
 
 class Report:
@@ -70,7 +66,7 @@ class Report:
     # ---- building ---------------------------------------------------------------------------
     def figure_path(self, name: str) -> Path:
         """Path for a figure file ``figures/<name>.png`` inside the report."""
-        return self.out_dir / "figures" / f"{_slug(name)}.png"
+        return self.out_dir / "figures" / f"{slug(name)}.png"
 
     def add_section(
         self,
@@ -90,7 +86,7 @@ class Report:
         """
         if not isinstance(title, str) or not title:
             raise ValueError("title must be a non-empty str")
-        k = _slug(key or title)
+        k = slug(key or title)
         existing = {s["key"] for s in self.sections}
         base, n = k, 2
         while k in existing:
@@ -113,8 +109,7 @@ class Report:
             raise ValueError("finding name must be a non-empty str")
         if not isinstance(finding, dict) or "verdict" not in finding:
             raise ValueError(f"finding {name!r} must be a dict with a 'verdict'")
-        self.findings[name] = to_jsonable(dict(finding))
-        self.write()
+        self.findings[name] = to_jsonable(dict(finding))  # written by the next write()
 
     def _store_figure(self, fig: FigureLike, name: str) -> str:
         if isinstance(fig, (str, Path)):

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from typing import Dict, Tuple
 
+from .._lib._sections import FINDINGS as _FINDINGS
+
 #: the ``-O key=value`` settings each built-in section reads (run_analysis refuses others)
 SETTINGS: Dict[str, Tuple[str, ...]] = {
     "protocol1": ("p1_directions", "p1_steps", "p1_walkers", "p1_eta", "p1_delta", "p1_accept"),
@@ -77,17 +79,8 @@ EXPECTED_SECONDS: Dict[str, float] = {
     "protocol3": 2.1, "protocol4": 4.0, "effective_model": 4.5,
 }
 
-#: the questions of the findings panel: name -> (question, the section that answers it)
-FINDINGS: Dict[str, Tuple[str, str]] = {
-    "probes": ("Protocol 1: what does the basin look like to random walks?", "protocol1"),
-    "symmetry": ("Protocol 2: how much of the barrier between replicas is permutation "
-                 "symmetry?", "protocol2"),
-    "replicas": ("Protocol 3: what is the shape of P(q), and is the replica space "
-                 "ultrametric?", "protocol3"),
-    "flatness": ("Protocol 4: which flatness measures predict generalisation?", "protocol4"),
-    "effective_model": ("Effective model (Zou & Huang): is the middle layer liquid-like?",
-                        "effective_model"),
-}
+#: the questions of the findings panel (one source: ``glasslens._lib._sections.FINDINGS``)
+FINDINGS = _FINDINGS
 
 #: (name, order, title, "module:function") of every built-in section
 BUILTIN_SECTIONS: Tuple[Tuple[str, float, str, str], ...] = (

@@ -125,6 +125,5 @@ def _finding(ctx: Any, res: Any, align: str, cal: Dict[str, Any]) -> None:
                         + ("most of the separation of replicas is permutation symmetry"
                            if frac > 0.5 else "the replicas stay separated by a real barrier"))
         verdict += "."
-    put_finding(ctx, "symmetry", question="Protocol 2: how much of the barrier between replicas "
-                "is permutation symmetry?", verdict=verdict, numbers=numbers, calibration=calib,
-                calibration_status="ok" if cal["recovered"] else "warning", section="protocol2")
+    put_finding(ctx, "symmetry", verdict=verdict, numbers=numbers, calibration=calib,
+                calibration_status="ok" if cal["recovered"] else "warning")
