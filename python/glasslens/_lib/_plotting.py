@@ -7,7 +7,7 @@ and inside notebooks alike. Save with :func:`save` (PNG) or ``fig.savefig``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 

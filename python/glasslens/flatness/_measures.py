@@ -64,11 +64,10 @@ Every result records the parameters used, including the seed handed to each engi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import _core
 from .._lib._deprecation import deprecated_method
 from .._lib._results import Result, markdown_table
 from .._lib._threads import resolve_threads

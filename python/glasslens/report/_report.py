@@ -24,7 +24,6 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-import numpy as np
 
 from .._lib._io import to_jsonable, write_json
 from .._lib._sections import slug
