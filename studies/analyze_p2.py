@@ -8,6 +8,13 @@ log(mean barrier over the pairs of a cell) on log(width), done separately for ev
 reported value is the mean over seeds with a 95% t-interval across seeds (seeds are the
 independent repetitions: each seed is its own ensemble of replicas), and a 95% bootstrap
 interval over pairs (resampling pairs within each cell, 2,000 draws) as a second check.
+
+The training-loss confound (wider students reach lower training loss in the same budget, and a
+barrier in loss units shrinks with the loss scale) is checked two ways: the exponent of the
+RELATIVE barrier (each pair's barrier divided by the mean training loss of its two end
+points), and the width coefficient of a multiple regression log(barrier) ~ a log(m) +
+b log(train loss) + c over all cells (per-cell means; 95% interval from a bootstrap over
+seeds).
 """
 from __future__ import annotations
 
@@ -60,6 +67,43 @@ def analyse(ds, min_width, n_boot=2000, seed=0):
             "exponent_ci95_bootstrap_pairs": [float(np.percentile(boots, 2.5)),
                                               float(np.percentile(boots, 97.5))],
         }
+    # the training-loss confound
+    tl = ds["train_loss"].values  # (width, seed, replica)
+    pa = ds["pair_a"].values.astype(int)  # (width, seed, pair)
+    pb = ds["pair_b"].values.astype(int)
+    ends = 0.5 * (np.take_along_axis(tl, pa, axis=2) + np.take_along_axis(tl, pb, axis=2))
+    cell_loss = np.nanmean(tl, axis=2)  # (width, seed)
+    W = np.broadcast_to(widths[:, None], cell_loss.shape)
+    for kind in ("raw", "aligned"):
+        b = ds[f"barrier_{kind}"].values
+        rel = np.nanmean(b / ends, axis=2)  # (width, seed)
+        slopes = np.array([fit_exponent(widths[sel], rel[sel, s])[0]
+                           for s in range(rel.shape[1])])
+        n = len(slopes)
+        half = stats.t.ppf(0.975, n - 1) * slopes.std(ddof=1) / np.sqrt(n)
+        cm = np.nanmean(b, axis=2)
+
+        def coef(cols):
+            y = np.log(cm[sel][:, cols].ravel())
+            X = np.column_stack([np.log(W[sel][:, cols].ravel()),
+                                 np.log(cell_loss[sel][:, cols].ravel()), np.ones(y.size)])
+            return np.linalg.lstsq(X, y, rcond=None)[0]
+
+        full = coef(np.arange(cm.shape[1]))
+        bs = np.array([coef(rng.integers(0, cm.shape[1], cm.shape[1])) for _ in range(n_boot)])
+        out[kind].update({
+            "relative_barrier_per_width": np.nanmean(rel, axis=1).tolist(),
+            "relative_exponent_mean": float(slopes.mean()),
+            "relative_exponent_ci95_seeds": [float(slopes.mean() - half),
+                                             float(slopes.mean() + half)],
+            "width_coef_given_loss": float(full[0]),
+            "width_coef_given_loss_ci95": [float(np.percentile(bs[:, 0], 2.5)),
+                                           float(np.percentile(bs[:, 0], 97.5))],
+            "loss_coef": float(full[1]),
+            "loss_coef_ci95": [float(np.percentile(bs[:, 1], 2.5)),
+                               float(np.percentile(bs[:, 1], 97.5))],
+        })
+    out["train_loss_per_width"] = np.nanmean(cell_loss, axis=1).tolist()
     acc = ds["test_acc"].values  # (width, seed, replica)
     out["test_acc_per_width"] = np.nanmean(acc, axis=(1, 2)).tolist()
     out["train_acc_per_width"] = np.nanmean(ds["train_acc"].values, axis=(1, 2)).tolist()
@@ -115,12 +159,18 @@ def main(argv=None):
                   f"[{t['exponent_ci95_seeds'][0]:+.3f}, {t['exponent_ci95_seeds'][1]:+.3f}] "
                   f"boot(pairs) [{t['exponent_ci95_bootstrap_pairs'][0]:+.3f}, "
                   f"{t['exponent_ci95_bootstrap_pairs'][1]:+.3f}]")
+            print(f"  {'':8s} relative barrier exponent {t['relative_exponent_mean']:+.3f} "
+                  f"[{t['relative_exponent_ci95_seeds'][0]:+.3f}, "
+                  f"{t['relative_exponent_ci95_seeds'][1]:+.3f}]; given train loss: width "
+                  f"{t['width_coef_given_loss']:+.3f} [{t['width_coef_given_loss_ci95'][0]:+.3f}, "
+                  f"{t['width_coef_given_loss_ci95'][1]:+.3f}], loss {t['loss_coef']:+.3f} "
+                  f"[{t['loss_coef_ci95'][0]:+.3f}, {t['loss_coef_ci95'][1]:+.3f}]")
     s = summary[f"fit_min_width_{a.min_width}"]
     for i, w in enumerate(s["widths"]):
         print(f"  m={int(w):5d} raw {s['raw']['mean_barrier_per_width'][i]:.4f} "
               f"+-{s['raw']['ci95_per_width'][i]:.4f}  aligned "
               f"{s['aligned']['mean_barrier_per_width'][i]:.4f} +-{s['aligned']['ci95_per_width'][i]:.4f}"
-              f"  train_acc {s['train_acc_per_width'][i]:.3f} test_acc {s['test_acc_per_width'][i]:.3f}")
+              f"  train_loss {s['train_loss_per_width'][i]:.4f} train_acc {s['train_acc_per_width'][i]:.3f} test_acc {s['test_acc_per_width'][i]:.3f}")
 
 
 if __name__ == "__main__":
