@@ -134,7 +134,10 @@ def test_analysis_recovers_a_known_exponent():
          "barrier_raw": (("hidden", "seed", "pair"), raw),
          "test_acc": (("hidden", "seed", "replica"), acc),
          "train_acc": (("hidden", "seed", "replica"), acc),
-         "cell_seconds": (("hidden", "seed"), np.ones((len(w), S)))},
+         "cell_seconds": (("hidden", "seed"), np.ones((len(w), S))),
+         "train_loss": (("hidden", "seed", "replica"), np.full((len(w), S, 3), 0.01)),
+         "pair_a": (("hidden", "seed", "pair"), np.zeros((len(w), S, P))),
+         "pair_b": (("hidden", "seed", "pair"), np.ones((len(w), S, P)))},
         coords={"hidden": [str(x) for x in w], "width": ("hidden", w)})
     s = mod.analyse(ds, min_width=16, n_boot=200)
     a = s["aligned"]
@@ -147,6 +150,35 @@ def test_analysis_recovers_a_known_exponent():
     assert a["exponent_pooled"] == pytest.approx(ref, rel=1e-10)
     assert abs(s["raw"]["exponent_mean"]) < 0.05
     assert s["min_width_fit"] == 16
+    # a constant end loss: the relative barrier has the same exponent
+    assert a["relative_exponent_mean"] == pytest.approx(a["exponent_mean"], abs=1e-12)
+
+    # known answer of the loss-confound checks: barrier = 0.3 m^-1/2 L with a cell loss L that
+    # varies across seeds independently of the width -> width coefficient -1/2, loss coefficient
+    # 1 given the loss, and the relative barrier (barrier / L) decays as m^-1/2
+    L = 0.05 * np.exp(rng.normal(0, 0.7, (len(w), 8)))
+    tl = np.repeat(L[:, :, None], 3, axis=2) * np.exp(rng.normal(0, 0.01, (len(w), 8, 3)))
+    pa = rng.integers(0, 3, (len(w), 8, P))
+    pb = (pa + 1) % 3
+    ends = 0.5 * (np.take_along_axis(tl, pa, 2) + np.take_along_axis(tl, pb, 2))
+    bar = 0.3 * w[:, None, None] ** -0.5 * ends * np.exp(rng.normal(0, 0.02, (len(w), 8, P)))
+    ds2 = ds.drop_dims("seed").assign(
+        barrier_aligned=(("hidden", "seed", "pair"), bar),
+        barrier_raw=(("hidden", "seed", "pair"), bar),
+        train_loss=(("hidden", "seed", "replica"), tl),
+        test_acc=(("hidden", "seed", "replica"), np.ones_like(tl)),
+        train_acc=(("hidden", "seed", "replica"), np.ones_like(tl)),
+        cell_seconds=(("hidden", "seed"), np.ones((len(w), 8))),
+        pair_a=(("hidden", "seed", "pair"), pa.astype(float)),
+        pair_b=(("hidden", "seed", "pair"), pb.astype(float)))
+    a2 = mod.analyse(ds2, min_width=16, n_boot=200)["aligned"]
+    assert a2["width_coef_given_loss"] == pytest.approx(-0.5, abs=0.02), a2
+    assert a2["loss_coef"] == pytest.approx(1.0, abs=0.03), a2
+    lo, hi = a2["width_coef_given_loss_ci95"]
+    assert lo < -0.5 < hi
+    assert a2["relative_exponent_mean"] == pytest.approx(-0.5, abs=0.02)
+    # the absolute exponent is blurred by the loss spread, the relative one is not
+    assert abs(a2["exponent_mean"] + 0.5) > abs(a2["relative_exponent_mean"] + 0.5)
     s32 = mod.analyse(ds, min_width=32, n_boot=10)
     assert s32["aligned"]["exponent_pooled"] == pytest.approx(
         np.polyfit(np.log(w[1:]), np.log(aligned.mean(axis=2).mean(axis=1)[1:]), 1)[0])
